@@ -1,0 +1,250 @@
+import { EnvReader } from "./env-reader.ts";
+
+/** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
+export interface Config {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /** Origins allowed to call from browsers (CORS); empty disables CORS. "*" allows any. */
+    readonly corsOrigins: readonly string[];
+    /** How long SIGTERM waits for in-flight calls before closing connections. */
+    readonly shutdownGraceMs: number;
+  };
+  readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
+  readonly database: {
+    /** postgres://… for PostgreSQL; undefined selects the embedded database (PGlite) in dataDir. */
+    readonly url: string | undefined;
+    readonly dataDir: string;
+    readonly poolSize: number;
+  };
+  /** redis://… to share revocation, rate limits and cache invalidation between replicas. */
+  readonly redis: { readonly url: string | undefined };
+  readonly identity: {
+    readonly provider: "local" | "keycloak";
+    /** The `iss` of tokens we sign and the base of our discovery document. */
+    readonly issuer: string;
+    /** The `aud` of the access tokens we issue to users. */
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+    readonly offlineTokenTtlSeconds: number;
+    /** A concurrent refresh with the same token within this window gets the same new pair. */
+    readonly refreshGraceSeconds: number;
+    readonly mfaTokenTtlSeconds: number;
+    readonly signupEnabled: boolean;
+    readonly emailVerificationRequired: boolean;
+    readonly passwordMinLength: number;
+    /** Days a signing key signs before a new one takes over (the old one stays in the JWKS). */
+    readonly signingKeyRotationDays: number;
+    /** 32-byte key (hex or base64) sealing signing keys at rest; derived from a dev default when unset. */
+    readonly keyEncryptionKey: string | undefined;
+    readonly lockoutThreshold: number;
+    readonly lockoutSeconds: number;
+    readonly resetTokenTtlSeconds: number;
+    /** Where the reset link in the email points; the token is appended as ?token=. */
+    readonly passwordResetUrl: string;
+    readonly bootstrapAdmin:
+      | { readonly username: string; readonly email: string; readonly password: string }
+      | undefined;
+  };
+  readonly keycloak: {
+    readonly url: string | undefined;
+    readonly realm: string;
+    readonly clientId: string;
+    readonly clientSecret: string | undefined;
+    /** "local": verify access tokens against the realm JWKS; "introspection": ask Keycloak each time. */
+    readonly verifyMode: "local" | "introspection";
+  };
+  readonly smtp: { readonly url: string | undefined; readonly from: string };
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    /** Requests per minute per client IP, for every RPC. */
+    readonly perIpPerMinute: number;
+    /** Attempts per minute per IP and per account on Login, VerifyMfa, ForgotPassword. */
+    readonly sensitivePerMinute: number;
+  };
+  readonly decision: {
+    /** Most verified tokens kept in memory; the bound on the decision cache. */
+    readonly tokenCacheSize: number;
+    /** Clock skew allowed on exp/nbf. */
+    readonly clockSkewSeconds: number;
+    /** With Redis unreachable, how long cached decisions still allow before failing closed. */
+    readonly staleRevocationSeconds: number;
+  };
+  readonly envoy: {
+    readonly userIdHeader: string;
+    readonly usernameHeader: string;
+    readonly roleHeader: string;
+    readonly sessionHeader: string;
+    /** host → service slug, for routes that do not name a service in context_extensions. */
+    readonly hostServices: ReadonlyMap<string, string>;
+  };
+  readonly vault: {
+    /** Key id → 32-byte key. */
+    readonly keys: ReadonlyMap<string, Buffer>;
+    readonly activeKeyId: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const HEADER_NAME = /^[a-z0-9-]+$/;
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const read = new EnvReader(env);
+  const port = read.int("PORT", 8080, { min: 0, max: 65535 });
+  const host = read.string("HOST", "0.0.0.0");
+  const provider = read.oneOf("IDENTITY_PROVIDER", ["local", "keycloak"] as const, "local");
+
+  const bootstrapUsername = read.optionalString("BOOTSTRAP_ADMIN_USERNAME");
+  const bootstrapEmail = read.optionalString("BOOTSTRAP_ADMIN_EMAIL");
+  const bootstrapPassword = read.optionalString("BOOTSTRAP_ADMIN_PASSWORD");
+  const bootstrapGiven = [bootstrapUsername, bootstrapEmail, bootstrapPassword].filter((v) => v !== undefined);
+  if (bootstrapGiven.length > 0 && bootstrapGiven.length < 3) {
+    read.fail(
+      "BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together",
+    );
+  }
+
+  const keycloakUrl = read.url("KEYCLOAK_URL", ["http:", "https:"]);
+  const keycloakSecret = read.optionalString("KEYCLOAK_CLIENT_SECRET");
+  if (provider === "keycloak" && (keycloakUrl === undefined || keycloakSecret === undefined)) {
+    read.fail("IDENTITY_PROVIDER=keycloak needs KEYCLOAK_URL and KEYCLOAK_CLIENT_SECRET");
+  }
+
+  const headers = {
+    userIdHeader: read.string("ENVOY_USER_ID_HEADER", "x-gatehouse-user-id").toLowerCase(),
+    usernameHeader: read.string("ENVOY_USERNAME_HEADER", "x-gatehouse-username").toLowerCase(),
+    roleHeader: read.string("ENVOY_ROLE_HEADER", "x-gatehouse-service-role").toLowerCase(),
+    sessionHeader: read.string("ENVOY_SESSION_HEADER", "x-gatehouse-session-id").toLowerCase(),
+  };
+  for (const [key, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(value)) read.fail(`${key} must be a lower-case header name (got "${value}")`);
+  }
+
+  const config: Config = {
+    server: {
+      host,
+      port,
+      corsOrigins: read.list("CORS_ORIGINS", []),
+      shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
+    },
+    log: {
+      level: read.oneOf(
+        "LOG_LEVEL",
+        ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const,
+        "info",
+      ),
+    },
+    database: {
+      url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
+      dataDir: read.string("DATA_DIR", "./data"),
+      poolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
+    },
+    redis: { url: read.url("REDIS_URL", ["redis:", "rediss:"]) },
+    identity: {
+      provider,
+      issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
+      audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
+      accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 30, max: 86_400 }),
+      refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, { min: 60, max: 365 * 86_400 }),
+      offlineTokenTtlSeconds: read.int("OFFLINE_TOKEN_TTL_SECONDS", 30 * 86_400, {
+        min: 60,
+        max: 3 * 365 * 86_400,
+      }),
+      refreshGraceSeconds: read.int("REFRESH_GRACE_SECONDS", 5, { min: 0, max: 60 }),
+      mfaTokenTtlSeconds: read.int("MFA_TOKEN_TTL_SECONDS", 300, { min: 30, max: 1800 }),
+      signupEnabled: read.bool("SIGNUP_ENABLED", true),
+      emailVerificationRequired: read.bool("EMAIL_VERIFICATION_REQUIRED", false),
+      passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 10, { min: 8, max: 128 }),
+      signingKeyRotationDays: read.int("SIGNING_KEY_ROTATION_DAYS", 30, { min: 1, max: 365 }),
+      keyEncryptionKey: read.optionalString("KEY_ENCRYPTION_KEY"),
+      lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
+      lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
+      resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
+      passwordResetUrl: read.string("PASSWORD_RESET_URL", `http://localhost:${port}/reset-password`),
+      bootstrapAdmin:
+        bootstrapGiven.length === 3
+          ? { username: bootstrapUsername!, email: bootstrapEmail!, password: bootstrapPassword! }
+          : undefined,
+    },
+    keycloak: {
+      url: keycloakUrl?.replace(/\/+$/, ""),
+      realm: read.string("KEYCLOAK_REALM", "gatehouse"),
+      clientId: read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
+      clientSecret: keycloakSecret,
+      verifyMode: read.oneOf("KEYCLOAK_VERIFY_MODE", ["local", "introspection"] as const, "local"),
+    },
+    smtp: {
+      url: read.url("SMTP_URL", ["smtp:", "smtps:"]),
+      from: read.string("SMTP_FROM", "Gatehouse <noreply@gatehouse.local>"),
+    },
+    rateLimit: {
+      enabled: read.bool("RATE_LIMIT_ENABLED", true),
+      perIpPerMinute: read.int("RATE_LIMIT_PER_IP_PER_MINUTE", 600, { min: 1, max: 10_000_000 }),
+      sensitivePerMinute: read.int("RATE_LIMIT_SENSITIVE_PER_MINUTE", 10, { min: 1, max: 100_000 }),
+    },
+    decision: {
+      tokenCacheSize: read.int("DECISION_CACHE_SIZE", 100_000, { min: 0, max: 10_000_000 }),
+      clockSkewSeconds: read.int("CLOCK_SKEW_SECONDS", 30, { min: 0, max: 300 }),
+      staleRevocationSeconds: read.int("STALE_REVOCATION_SECONDS", 60, { min: 0, max: 3600 }),
+    },
+    envoy: { ...headers, hostServices: parseHostServices(read) },
+    vault: parseVaultKeys(read),
+  };
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+function parseHostServices(read: EnvReader): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const pair of read.list("ENVOY_HOST_SERVICES", [])) {
+    const [hostName, slug] = pair.split("=");
+    if (!hostName || !slug) {
+      read.fail(`ENVOY_HOST_SERVICES entries must look like host=service-slug (got "${pair}")`);
+      continue;
+    }
+    map.set(hostName.toLowerCase(), slug);
+  }
+  return map;
+}
+
+/**
+ * VAULT_KEYS="k1:<64 hex chars or base64 of 32 bytes>,k2:…", VAULT_ACTIVE_KEY=k2.
+ * The seed's single AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY (64 hex) is accepted as key id "default".
+ */
+function parseVaultKeys(read: EnvReader): Config["vault"] {
+  const keys = new Map<string, Buffer>();
+  const addKey = (id: string, material: string, variable: string) => {
+    const key = /^[0-9a-fA-F]{64}$/.test(material) ? Buffer.from(material, "hex") : Buffer.from(material, "base64");
+    if (key.length !== 32) {
+      read.fail(`${variable}: key "${id}" must be 32 bytes (64 hex characters or base64)`);
+      return;
+    }
+    keys.set(id, key);
+  };
+  for (const entry of read.list("VAULT_KEYS", [])) {
+    const separator = entry.indexOf(":");
+    if (separator <= 0) {
+      read.fail('VAULT_KEYS entries must look like "<key id>:<key>"');
+      continue;
+    }
+    addKey(entry.slice(0, separator), entry.slice(separator + 1), "VAULT_KEYS");
+  }
+  const legacy = read.optionalString("AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY");
+  if (legacy !== undefined) addKey("default", legacy, "AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY");
+  const activeKeyId = read.optionalString("VAULT_ACTIVE_KEY") ?? (keys.size === 1 ? [...keys.keys()][0] : undefined);
+  if (activeKeyId !== undefined && !keys.has(activeKeyId)) {
+    read.fail(`VAULT_ACTIVE_KEY names "${activeKeyId}", which is not in VAULT_KEYS`);
+  }
+  if (keys.size > 1 && activeKeyId === undefined) read.fail("VAULT_ACTIVE_KEY must name one of VAULT_KEYS");
+  return { keys, activeKeyId };
+}

@@ -1,0 +1,40 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { DataSource, type EntitySchema, type MixedList } from "typeorm";
+import { PGliteDriver } from "typeorm-pglite";
+import type { Config } from "../config/config.ts";
+import { entities } from "./entities/index.ts";
+import { migrations } from "./migrations/index.ts";
+
+/**
+ * Opens the database and applies pending migrations (never `synchronize`).
+ * PostgreSQL when DATABASE_URL is set; otherwise PGlite — real PostgreSQL
+ * compiled to WebAssembly — persisting to DATA_DIR, so the same SQL migrations
+ * serve both and the embedded default behaves like production.
+ */
+export async function openDataSource(config: Config["database"]): Promise<DataSource> {
+  const common = {
+    type: "postgres" as const,
+    entities: entities as MixedList<EntitySchema>,
+    migrations,
+    migrationsTableName: "gatehouse_migrations",
+    synchronize: false,
+    logging: false,
+  };
+  let dataSource: DataSource;
+  if (config.url !== undefined) {
+    dataSource = new DataSource({
+      ...common,
+      url: config.url,
+      poolSize: config.poolSize,
+      extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 },
+    });
+  } else {
+    const dataDir = resolve(config.dataDir, "pglite");
+    mkdirSync(dataDir, { recursive: true });
+    dataSource = new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
+  }
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: "each" });
+  return dataSource;
+}

@@ -1,0 +1,68 @@
+import { createRegistry, type DescFile, type DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { AuthService } from "../gen/gatehouse/v1/auth_pb.js";
+import { RoleService } from "../gen/gatehouse/v1/role_pb.js";
+import { ServiceRegistryService } from "../gen/gatehouse/v1/service_registry_pb.js";
+import { TokenVaultService } from "../gen/gatehouse/v1/token_vault_pb.js";
+import { UserService } from "../gen/gatehouse/v1/user_pb.js";
+import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ReflectionV1Alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { Health } from "../gen/health/v1/health_pb.js";
+import { createHealthHandler, type HealthSource } from "./handlers/health.ts";
+import { createReflectionHandlers } from "./handlers/reflection.ts";
+
+/**
+ * The RPC implementations. A method left out answers UNIMPLEMENTED (Connect's
+ * router does that for partial implementations).
+ */
+export interface Handlers {
+  readonly auth: Partial<ServiceImpl<typeof AuthService>>;
+  readonly users: Partial<ServiceImpl<typeof UserService>>;
+  readonly roles: Partial<ServiceImpl<typeof RoleService>>;
+  readonly registry: Partial<ServiceImpl<typeof ServiceRegistryService>>;
+  readonly vault: Partial<ServiceImpl<typeof TokenVaultService>>;
+  readonly authorization: Partial<ServiceImpl<typeof Authorization>>;
+}
+
+/** The services this server offers, in the order reflection lists them. */
+export const API_SERVICES: readonly DescService[] = [
+  AuthService,
+  UserService,
+  RoleService,
+  ServiceRegistryService,
+  TokenVaultService,
+  Authorization,
+];
+
+const ALL_SERVICES: readonly DescService[] = [...API_SERVICES, Health, ReflectionV1, ReflectionV1Alpha];
+
+export const SERVED_SERVICE_NAMES = ALL_SERVICES.map((service) => service.typeName);
+
+function collectFiles(services: readonly DescService[]): DescFile[] {
+  const files = new Map<string, DescFile>();
+  const visit = (file: DescFile) => {
+    if (files.has(file.name)) return;
+    files.set(file.name, file);
+    for (const dependency of file.dependencies) visit(dependency);
+  };
+  for (const service of services) visit(service.file);
+  return [...files.values()];
+}
+
+export function createRoutes(handlers: Handlers, health: Omit<HealthSource, "serviceNames">) {
+  const files = collectFiles(ALL_SERVICES);
+  const reflection = createReflectionHandlers(createRegistry(...files), files, SERVED_SERVICE_NAMES);
+  const healthHandler = createHealthHandler({ ...health, serviceNames: SERVED_SERVICE_NAMES });
+  return (router: ConnectRouter) => {
+    router.service(AuthService, handlers.auth);
+    router.service(UserService, handlers.users);
+    router.service(RoleService, handlers.roles);
+    router.service(ServiceRegistryService, handlers.registry);
+    router.service(TokenVaultService, handlers.vault);
+    router.service(Authorization, handlers.authorization);
+    router.service(Health, healthHandler);
+    router.service(ReflectionV1, reflection.v1);
+    router.service(ReflectionV1Alpha, reflection.v1alpha);
+  };
+}

@@ -1,0 +1,141 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { cors as connectCors } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.ts";
+
+export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
+export type HttpHandler = (request: HttpRequest, response: HttpResponse) => void;
+
+export interface HttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly corsOrigins: readonly string[];
+  readonly shutdownGraceMs: number;
+  readonly logger: Logger;
+  /** Plain HTTP routes (GET), by exact path: health probes, JWKS, discovery. */
+  readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /** Everything else: the Connect adapter. */
+  readonly rpcHandler: HttpHandler;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting, lets in-flight calls finish (up to the grace period), then closes. */
+  close(): Promise<void>;
+}
+
+const H2_PREFACE_START = Buffer.from("PRI ");
+
+/**
+ * One port, every protocol: HTTP/2 cleartext with prior knowledge (gRPC from
+ * sidecars and grpc-js, and Connect/gRPC-web over h2) and HTTP/1.1 (browsers:
+ * Connect JSON and gRPC-web). The first bytes of each connection say which:
+ * an HTTP/2 connection starts with the "PRI * HTTP/2.0" preface, which no
+ * HTTP/1 request line can.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+
+  const allowOrigin = (origin: string | undefined): string | undefined => {
+    if (origin === undefined || options.corsOrigins.length === 0) return undefined;
+    if (options.corsOrigins.includes("*")) return origin;
+    return options.corsOrigins.includes(origin) ? origin : undefined;
+  };
+
+  const handle: HttpHandler = (request, response) => {
+    const origin = allowOrigin(request.headers.origin as string | undefined);
+    if (origin !== undefined) {
+      response.setHeader("access-control-allow-origin", origin);
+      response.setHeader("vary", "Origin");
+      response.setHeader("access-control-expose-headers", [...connectCors.exposedHeaders, "x-request-id"].join(", "));
+      if (request.method === "OPTIONS") {
+        response.setHeader("access-control-allow-methods", connectCors.allowedMethods.join(", "));
+        response.setHeader(
+          "access-control-allow-headers",
+          [...connectCors.allowedHeaders, "authorization", "x-request-id"].join(", "),
+        );
+        response.setHeader("access-control-max-age", "7200");
+        response.writeHead(204);
+        response.end();
+        return;
+      }
+    }
+    const path = (request.url ?? "/").split("?")[0]!;
+    const plain = options.plainRoutes.get(path);
+    if (draining) response.setHeader("connection", "close");
+    inFlight++;
+    response.once("close", () => {
+      inFlight--;
+      if (draining && inFlight === 0) drained?.();
+    });
+    (plain ?? options.rpcHandler)(request, response);
+  };
+
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handle as http.RequestListener);
+  const h2 = http2.createServer({}, handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const sockets = new Set<net.Socket>();
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(head);
+      const isHttp2 = head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START);
+      (isHttp2 ? h2 : h1).emit("connection", socket);
+      socket.resume();
+    };
+    socket.on("data", onData);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(options.port, options.host, () => {
+      tcp.off("error", reject);
+      resolve();
+    });
+  });
+  const address = tcp.address() as net.AddressInfo;
+  const displayHost = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
+  options.logger.info({ port: address.port, host: options.host }, "listening (h2c, HTTP/1.1)");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      tcp.close();
+      // HTTP/2: GOAWAY lets clients finish open streams and open no new ones.
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, options.shutdownGraceMs).unref();
+        });
+      }
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+      h1.close();
+      h2.close();
+      options.logger.info({ unfinished: inFlight }, "server closed");
+    })();
+    return closing;
+  };
+
+  return { port: address.port, url: `http://${displayHost}:${address.port}`, close };
+}
