@@ -1,5 +1,5 @@
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
 import { MemoryCoordinationStore } from "./cache/memory-coordination-store.ts";
 import { RedisCoordinationStore } from "./cache/redis-coordination-store.ts";
@@ -79,10 +79,14 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     readMaxBytes: 4 * 1024 * 1024,
   }) as HttpHandler;
 
-  const json = (status: number, body: unknown): HttpHandler => (_request, response) => {
-    response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-    response.end(JSON.stringify(body));
-  };
+  const json =
+    (status: number, body: unknown): HttpHandler =>
+    (_request, response) => {
+      response.statusCode = status;
+      response.setHeader("content-type", "application/json");
+      response.setHeader("cache-control", "no-store");
+      response.end(JSON.stringify(body));
+    };
   const plainRoutes = new Map<string, HttpHandler>([
     ["/healthz", (request, response) => json(200, { status: "ok" })(request, response)],
     [
@@ -122,7 +126,11 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
 
 async function openCoordinationStore(config: Config, logger: Logger): Promise<CoordinationStore> {
   if (config.redis.url === undefined) return new MemoryCoordinationStore();
-  const store = new RedisCoordinationStore(config.redis.url, logger.child({ component: "redis" }));
+  const store = new RedisCoordinationStore(
+    config.redis.url,
+    config.redis.keyPrefix,
+    logger.child({ component: "redis" }),
+  );
   await store.connect();
   return store;
 }

@@ -2,8 +2,6 @@ import { Redis } from "ioredis";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { Logger } from "../observability/logger.ts";
 
-const KEY_PREFIX = "gatehouse:";
-
 // Fixed window: INCR, and set the expiry only when the key is new, atomically.
 const INCREMENT_SCRIPT = `
 local count = redis.call('INCR', KEYS[1])
@@ -25,8 +23,11 @@ export class RedisCoordinationStore implements CoordinationStore {
   private healthy = false;
   private readonly logger: Logger;
 
-  constructor(url: string, logger: Logger) {
+  private readonly prefix: string;
+
+  constructor(url: string, prefix: string, logger: Logger) {
     this.logger = logger;
+    this.prefix = prefix;
     const options = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -43,7 +44,7 @@ export class RedisCoordinationStore implements CoordinationStore {
     });
     this.subscriber.on("error", () => {});
     this.subscriber.on("message", (channel: string, message: string) => {
-      const name = channel.slice(KEY_PREFIX.length);
+      const name = channel.slice(this.prefix.length);
       for (const listener of this.listeners.get(name) ?? []) listener(message);
     });
     // After a reconnect the subscriber re-subscribes by itself (autoResubscribe).
@@ -64,32 +65,34 @@ export class RedisCoordinationStore implements CoordinationStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.client.get(KEY_PREFIX + key)) ?? undefined;
+    return (await this.client.get(this.prefix + key)) ?? undefined;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.set(KEY_PREFIX + key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    await this.client.set(this.prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const result = await this.client.set(KEY_PREFIX + key, value, "PX", Math.max(1, Math.ceil(ttlMs)), "NX");
+    const result = await this.client.set(this.prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs)), "NX");
     return result === "OK";
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.del(KEY_PREFIX + key);
+    await this.client.del(this.prefix + key);
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
-    const [count, ttl] = (await this.client.eval(INCREMENT_SCRIPT, 1, KEY_PREFIX + key, String(windowMs))) as [
-      number,
-      number,
-    ];
+    const [count, ttl] = (await this.client.eval(
+      INCREMENT_SCRIPT,
+      1,
+      this.prefix + key,
+      String(windowMs),
+    )) as [number, number];
     return { count, resetInMs: ttl > 0 ? ttl : windowMs };
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(KEY_PREFIX + channel, message);
+    await this.client.publish(this.prefix + channel, message);
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
@@ -97,14 +100,14 @@ export class RedisCoordinationStore implements CoordinationStore {
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      await this.subscriber.subscribe(KEY_PREFIX + channel);
+      await this.subscriber.subscribe(this.prefix + channel);
     }
     set.add(listener);
     return async () => {
       set.delete(listener);
       if (set.size === 0) {
         this.listeners.delete(channel);
-        await this.subscriber.unsubscribe(KEY_PREFIX + channel).catch(() => {});
+        await this.subscriber.unsubscribe(this.prefix + channel).catch(() => {});
       }
     };
   }

@@ -18,7 +18,11 @@ export interface Config {
     readonly poolSize: number;
   };
   /** redis://… to share revocation, rate limits and cache invalidation between replicas. */
-  readonly redis: { readonly url: string | undefined };
+  readonly redis: {
+    readonly url: string | undefined;
+    /** Prefix of every key and channel, so several deployments (or test runs) can share one Redis. */
+    readonly keyPrefix: string;
+  };
   readonly identity: {
     readonly provider: "local" | "keycloak";
     /** The `iss` of tokens we sign and the base of our discovery document. */
@@ -106,7 +110,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const bootstrapUsername = read.optionalString("BOOTSTRAP_ADMIN_USERNAME");
   const bootstrapEmail = read.optionalString("BOOTSTRAP_ADMIN_EMAIL");
   const bootstrapPassword = read.optionalString("BOOTSTRAP_ADMIN_PASSWORD");
-  const bootstrapGiven = [bootstrapUsername, bootstrapEmail, bootstrapPassword].filter((v) => v !== undefined);
+  const bootstrapGiven = [bootstrapUsername, bootstrapEmail, bootstrapPassword].filter(
+    (v) => v !== undefined,
+  );
   if (bootstrapGiven.length > 0 && bootstrapGiven.length < 3) {
     read.fail(
       "BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together",
@@ -148,13 +154,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       dataDir: read.string("DATA_DIR", "./data"),
       poolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
     },
-    redis: { url: read.url("REDIS_URL", ["redis:", "rediss:"]) },
+    redis: {
+      url: read.url("REDIS_URL", ["redis:", "rediss:"]),
+      keyPrefix: read.string("REDIS_KEY_PREFIX", "gatehouse:"),
+    },
     identity: {
       provider,
       issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
       audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
       accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 30, max: 86_400 }),
-      refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, { min: 60, max: 365 * 86_400 }),
+      refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, {
+        min: 60,
+        max: 365 * 86_400,
+      }),
       offlineTokenTtlSeconds: read.int("OFFLINE_TOKEN_TTL_SECONDS", 30 * 86_400, {
         min: 60,
         max: 3 * 365 * 86_400,
@@ -224,7 +236,9 @@ function parseHostServices(read: EnvReader): Map<string, string> {
 function parseVaultKeys(read: EnvReader): Config["vault"] {
   const keys = new Map<string, Buffer>();
   const addKey = (id: string, material: string, variable: string) => {
-    const key = /^[0-9a-fA-F]{64}$/.test(material) ? Buffer.from(material, "hex") : Buffer.from(material, "base64");
+    const key = /^[0-9a-fA-F]{64}$/.test(material)
+      ? Buffer.from(material, "hex")
+      : Buffer.from(material, "base64");
     if (key.length !== 32) {
       read.fail(`${variable}: key "${id}" must be 32 bytes (64 hex characters or base64)`);
       return;
@@ -241,7 +255,8 @@ function parseVaultKeys(read: EnvReader): Config["vault"] {
   }
   const legacy = read.optionalString("AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY");
   if (legacy !== undefined) addKey("default", legacy, "AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY");
-  const activeKeyId = read.optionalString("VAULT_ACTIVE_KEY") ?? (keys.size === 1 ? [...keys.keys()][0] : undefined);
+  const activeKeyId =
+    read.optionalString("VAULT_ACTIVE_KEY") ?? (keys.size === 1 ? [...keys.keys()][0] : undefined);
   if (activeKeyId !== undefined && !keys.has(activeKeyId)) {
     read.fail(`VAULT_ACTIVE_KEY names "${activeKeyId}", which is not in VAULT_KEYS`);
   }

@@ -52,7 +52,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (origin !== undefined) {
       response.setHeader("access-control-allow-origin", origin);
       response.setHeader("vary", "Origin");
-      response.setHeader("access-control-expose-headers", [...connectCors.exposedHeaders, "x-request-id"].join(", "));
+      response.setHeader(
+        "access-control-expose-headers",
+        [...connectCors.exposedHeaders, "x-request-id"].join(", "),
+      );
       if (request.method === "OPTIONS") {
         response.setHeader("access-control-allow-methods", connectCors.allowedMethods.join(", "));
         response.setHeader(
@@ -60,7 +63,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
           [...connectCors.allowedHeaders, "authorization", "x-request-id"].join(", "),
         );
         response.setHeader("access-control-max-age", "7200");
-        response.writeHead(204);
+        response.statusCode = 204;
         response.end();
         return;
       }
@@ -77,7 +80,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handle as http.RequestListener);
-  const h2 = http2.createServer({}, handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const h2 = http2.createServer(
+    {},
+    handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
@@ -92,13 +98,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
-      if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
+      if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head))
+        return;
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
       const isHttp2 = head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START);
-      (isHttp2 ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      if (isHttp2) {
+        // The HTTP/2 session feeds itself what is already buffered (socket.readableLength)
+        // before reading from the handle, so it must not be resumed here.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
   });

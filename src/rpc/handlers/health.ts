@@ -1,7 +1,11 @@
-import type { ServiceImpl } from "@connectrpc/connect";
-import { ConnectError, Code } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../../gen/health/v1/health_pb.js";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type Health,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from "../../gen/health/v1/health_pb.js";
 
 /** What the health service reports: overall readiness, and the services we serve. */
 export interface HealthSource {
@@ -17,7 +21,9 @@ const WATCH_INTERVAL_MS = 1000;
 export function createHealthHandler(source: HealthSource): Partial<ServiceImpl<typeof Health>> {
   const statusOf = (service: string): HealthCheckResponse_ServingStatus | undefined => {
     if (service !== "" && !source.serviceNames.includes(service)) return undefined;
-    return source.isServing() ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING;
+    return source.isServing()
+      ? HealthCheckResponse_ServingStatus.SERVING
+      : HealthCheckResponse_ServingStatus.NOT_SERVING;
   };
   return {
     check(request) {
@@ -28,7 +34,10 @@ export function createHealthHandler(source: HealthSource): Partial<ServiceImpl<t
     list() {
       return {
         statuses: Object.fromEntries(
-          ["", ...source.serviceNames].map((name) => [name, create(HealthCheckResponseSchema, { status: statusOf(name) })]),
+          ["", ...source.serviceNames].map((name) => [
+            name,
+            create(HealthCheckResponseSchema, { status: statusOf(name) }),
+          ]),
         ),
       };
     },

@@ -1,15 +1,14 @@
-import { create, type DescFile, type Registry, toBinary } from "@bufbuild/protobuf";
+import { create, type DescFile, type MessageInitShape, type Registry, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type ServerReflectionRequest,
-  type ServerReflectionResponse,
-  ServerReflection as ServerReflectionV1,
   ServerReflectionResponseSchema,
+  ServerReflection as ServerReflectionV1,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  ServerReflection as ServerReflectionV1Alpha,
   ServerReflectionResponseSchema as ServerReflectionResponseSchemaV1Alpha,
+  ServerReflection as ServerReflectionV1Alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 const GRPC_NOT_FOUND = 5;
@@ -25,7 +24,7 @@ function answer(
   serviceNames: readonly string[],
   request: ServerReflectionRequest,
   sent: Set<string>,
-): ServerReflectionResponse["messageResponse"] {
+): MessageInitShape<typeof ServerReflectionResponseSchema>["messageResponse"] {
   const filesWithDependencies = (file: DescFile) => {
     const out: Uint8Array[] = [];
     const visit = (f: DescFile) => {
@@ -44,7 +43,7 @@ function answer(
   const message = request.messageRequest;
   switch (message.case) {
     case "listServices":
-      return { case: "listServiceResponse", value: { service: serviceNames.map((name) => ({ name })) } };
+      return { case: "listServicesResponse", value: { service: serviceNames.map((name) => ({ name })) } };
     case "fileByFilename": {
       const file = filesByName.get(message.value);
       // A client asking again for a file must get it, even if sent before.
@@ -80,12 +79,19 @@ function answer(
       };
     }
     default:
-      return { case: "errorResponse", value: { errorCode: GRPC_UNIMPLEMENTED, errorMessage: "unsupported request" } };
+      return {
+        case: "errorResponse",
+        value: { errorCode: GRPC_UNIMPLEMENTED, errorMessage: "unsupported request" },
+      };
   }
 }
 
 /** gRPC server reflection, v1 and v1alpha, so grpcurl, buf curl and Postman need no protos. */
-export function createReflectionHandlers(registry: Registry, files: readonly DescFile[], serviceNames: readonly string[]) {
+export function createReflectionHandlers(
+  registry: Registry,
+  files: readonly DescFile[],
+  serviceNames: readonly string[],
+) {
   const filesByName = new Map(files.map((file) => [file.name, file]));
   const v1: Partial<ServiceImpl<typeof ServerReflectionV1>> = {
     async *serverReflectionInfo(requests) {
@@ -104,7 +110,13 @@ export function createReflectionHandlers(registry: Registry, files: readonly Des
       const sent = new Set<string>();
       for await (const request of requests) {
         // v1alpha messages are wire-identical to v1's.
-        const response = answer(registry, filesByName, serviceNames, request as unknown as ServerReflectionRequest, sent);
+        const response = answer(
+          registry,
+          filesByName,
+          serviceNames,
+          request as unknown as ServerReflectionRequest,
+          sent,
+        );
         yield create(ServerReflectionResponseSchemaV1Alpha, {
           validHost: request.host,
           originalRequest: request,

@@ -23,7 +23,9 @@ export function authenticationInterceptor(authenticator: Authenticator): Interce
             new DomainError(
               "unauthenticated",
               header === null ? "missing_token" : "malformed_authorization",
-              header === null ? "this call needs a bearer access token" : "the authorization header is not a bearer token",
+              header === null
+                ? "this call needs a bearer access token"
+                : "the authorization header is not a bearer token",
             ),
           );
         }

@@ -32,12 +32,17 @@ const CODES: Record<ErrorKind, Code> = {
 export function toConnectError(error: unknown, logger: Logger | undefined): ConnectError {
   if (isDomainError(error)) {
     const details: ConstructorParameters<typeof ConnectError>[3] = [
-      { desc: ErrorInfoSchema, value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: error.metadata } },
+      {
+        desc: ErrorInfoSchema,
+        value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: error.metadata },
+      },
     ];
     if (error.violations.length > 0) {
       details.push({
         desc: BadRequestSchema,
-        value: { fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })) },
+        value: {
+          fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+        },
       });
     }
     if (error.retryAfterMs !== undefined) {

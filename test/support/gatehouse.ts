@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Gatehouse, startGatehouse } from "../../src/app.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "./services.ts";
+
+/**
+ * "embedded": PGlite in a temp dir and the in-process store (the defaults).
+ * "postgres": a fresh database on the real PostgreSQL, and the real Redis.
+ */
+export type Backend = "embedded" | "postgres";
+export const BACKENDS: readonly Backend[] = ["embedded", "postgres"];
+
+export interface TestGatehouse {
+  readonly gatehouse: Gatehouse;
+  readonly url: string;
+  readonly port: number;
+  readonly backend: Backend;
+  /** The environment the instance was started with (to start a second replica on the same data). */
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly backend: Backend;
+  readonly env?: Record<string, string>;
+  /** Reuse another instance's database and Redis prefix (a second replica). */
+  readonly shareWith?: TestGatehouse;
+}
+
+export async function startTestGatehouse(options: StartOptions): Promise<TestGatehouse> {
+  const cleanups: Array<() => Promise<void>> = [];
+  let env: Record<string, string>;
+  if (options.shareWith !== undefined) {
+    env = { ...options.shareWith.env, ...options.env };
+  } else if (options.backend === "postgres") {
+    const database = await createTestDatabase();
+    cleanups.push(database.drop);
+    env = { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: uniqueRedisPrefix(), ...options.env };
+  } else {
+    const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-test-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    env = { DATA_DIR: dataDir, ...options.env };
+  }
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    SHUTDOWN_GRACE_MS: "2000",
+    ...env,
+  });
+  const gatehouse = await startGatehouse(config, createLogger(config.log.level));
+  return {
+    gatehouse,
+    url: gatehouse.server.url,
+    port: gatehouse.server.port,
+    backend: options.backend,
+    env,
+    async stop() {
+      await gatehouse.close();
+      // Only the instance that created the data removes it.
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const root = resolve(import.meta.dirname, "../..");
+const xds = (dir: string) => resolve(root, "node_modules/@grpc/grpc-js-xds/deps", dir);
+
+/** The include path of our protos and the third-party ones, as buf sees them. */
+export const PROTO_INCLUDE_DIRS = [
+  resolve(root, "proto"),
+  resolve(root, ".build/protovalidate"),
+  xds("envoy-api"),
+  xds("xds"),
+  xds("googleapis"),
+  xds("protoc-gen-validate"),
+  resolve(root, "node_modules/@grpc/reflection/build/proto"),
+  resolve(root, "node_modules/grpc-health-check/proto"),
+];
+
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: PROTO_INCLUDE_DIRS,
+};
+
+type ServiceClientConstructor = grpc.ServiceClientConstructor;
+
+/**
+ * Loads a service from .proto files at run time (dynamic stubs, independent of
+ * our generated TypeScript), as any grpc-js user would.
+ */
+export function loadService(protoFile: string, serviceName: string): ServiceClientConstructor {
+  const definition = protoLoader.loadSync(protoFile, LOADER_OPTIONS);
+  const loaded = grpc.loadPackageDefinition(definition);
+  let node: unknown = loaded;
+  for (const part of serviceName.split(".")) node = (node as Record<string, unknown>)[part];
+  if (typeof node !== "function") throw new Error(`service ${serviceName} not found in ${protoFile}`);
+  return node as ServiceClientConstructor;
+}
+
+export function grpcAddress(url: string): string {
+  return new URL(url).host;
+}
+
+/** Promisified unary call on a dynamic client. */
+export function unary<T = Record<string, unknown>>(
+  client: grpc.Client,
+  method: string,
+  request: Record<string, unknown>,
+  metadata: Record<string, string> = {},
+): Promise<T> {
+  const md = new grpc.Metadata();
+  for (const [key, value] of Object.entries(metadata)) md.set(key, value);
+  return new Promise((resolvePromise, reject) => {
+    (client as unknown as Record<string, (...args: unknown[]) => void>)[method]!(
+      request,
+      md,
+      { deadline: Date.now() + 30_000 },
+      (error: grpc.ServiceError | null, response: T) => (error ? reject(error) : resolvePromise(response)),
+    );
+  });
+}
+
+export { grpc };
