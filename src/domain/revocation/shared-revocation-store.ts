@@ -31,8 +31,8 @@ export class SharedRevocationStore implements RevocationStore {
   }
 
   async revokeSubjectTokensIssuedBefore(subjectId: string, cutoff: Date): Promise<void> {
-    // Whole seconds, like `iat`: a token issued in the same second as the cutoff is rejected too.
-    const seconds = Math.ceil(cutoff.getTime() / 1000);
+    // Whole seconds, like `iat`: every token issued up to and including the cutoff's second is rejected.
+    const seconds = Math.floor(cutoff.getTime() / 1000);
     await this.store.set(`revoked:sub:${subjectId}`, String(seconds), this.maxTokenLifetimeMs + 60_000);
   }
 

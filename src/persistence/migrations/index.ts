@@ -1,9 +1,13 @@
 import type { MigrationInterface } from "typeorm";
 import { Services1763800000000 } from "./1763800000000-services.ts";
+import { ChangeEvents1763800000500 } from "./1763800000500-change-events.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
  * PGlite both run; ids use gen_random_uuid() (built in since PostgreSQL 13)
  * because PGlite has neither uuid-ossp nor pgcrypto.
  */
-export const migrations: Array<new () => MigrationInterface> = [Services1763800000000];
+export const migrations: Array<new () => MigrationInterface> = [
+  Services1763800000000,
+  ChangeEvents1763800000500,
+];
