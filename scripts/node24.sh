@@ -17,12 +17,19 @@ if [ "$current_major" -lt 24 ]; then
       *) echo "node24: unsupported architecture $(uname -m)" >&2; exit 1 ;;
     esac
     mkdir -p "$cache"
-    tmp=$(mktemp -d "$cache/node-download.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
-    echo "node24: fetching node-linux-$arch@$NODE_VERSION from the npm registry" >&2
-    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null)
-    tar -xzf "$tmp"/node-linux-*.tgz -C "$tmp"
-    rm -rf "$dir" && mv "$tmp/package" "$dir"
+    # One download at a time, even when several scripts start at once.
+    exec 9>"$cache/.node-v$NODE_VERSION.lock"
+    flock 9
+    if [ ! -x "$dir/bin/node" ]; then
+      tmp=$(mktemp -d "$cache/node-download.XXXXXX")
+      echo "node24: fetching node-linux-$arch@$NODE_VERSION from the npm registry" >&2
+      (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null)
+      tar -xzf "$tmp"/node-linux-*.tgz -C "$tmp"
+      rm -rf "$dir" && mv "$tmp/package" "$dir"
+      rm -rf "$tmp"
+    fi
+    flock -u 9
+    exec 9>&-
   fi
   export PATH="$dir/bin:$PATH"
 fi
