@@ -1,4 +1,5 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Actor } from "../domain/admin-context.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { Logger } from "../observability/logger.ts";
 
@@ -36,4 +37,11 @@ export async function requirePrincipal(context: HandlerContext): Promise<Princip
   const caller = context.values.get(kCaller);
   if (caller === undefined) throw new Error("authentication interceptor not installed");
   return caller.principal();
+}
+
+/** The authenticated caller of an administrative RPC, with what the audit log needs. */
+export async function actorOf(context: HandlerContext): Promise<Actor> {
+  const principal = await requirePrincipal(context);
+  const info = callInfo(context);
+  return { principal, ip: info.ip, requestId: info.requestId };
 }

@@ -1,0 +1,118 @@
+import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
+import type { ChangeFeed } from "../decision/change-feed.ts";
+import { DomainError } from "../errors.ts";
+import { type Page, pageSize } from "../pagination.ts";
+import { DEFAULT_SERVICE_ROLES, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
+import type { ServiceChanges, ServiceRepository } from "./service-repository.ts";
+
+export interface CreateServiceInput {
+  readonly slug: string;
+  readonly displayName: string;
+  readonly description: string;
+  readonly audience: string;
+  readonly roles?: readonly string[];
+  readonly hosts?: readonly string[];
+}
+
+const CHANGE_RETENTION_MS = 3_600_000;
+
+/**
+ * The registry of API services. Every change is announced on the change feed
+ * so that each replica's decision engine sees it on its next decision.
+ */
+export class ServiceRegistry {
+  private readonly repository: ServiceRepository;
+  private readonly feed: ChangeFeed;
+  private readonly requirePermission: PermissionCheck;
+  private readonly audit: AuditSink;
+
+  constructor(deps: {
+    repository: ServiceRepository;
+    feed: ChangeFeed;
+    requirePermission: PermissionCheck;
+    audit: AuditSink;
+  }) {
+    this.repository = deps.repository;
+    this.feed = deps.feed;
+    this.requirePermission = deps.requirePermission;
+    this.audit = deps.audit;
+  }
+
+  private async announce(): Promise<void> {
+    await this.feed.publish({
+      kind: "services_changed",
+      key: "*",
+      value: 0,
+      expiresAt: Date.now() + CHANGE_RETENTION_MS,
+    });
+  }
+
+  async create(actor: Actor, input: CreateServiceInput): Promise<ServiceRecord> {
+    await this.requirePermission(actor.principal, "services.write");
+    const service = await this.repository.create({
+      slug: input.slug,
+      displayName: input.displayName,
+      description: input.description,
+      audience: input.audience === "" ? input.slug : input.audience,
+      roles: input.roles !== undefined && input.roles.length > 0 ? input.roles : DEFAULT_SERVICE_ROLES,
+      hosts: input.hosts ?? [],
+    });
+    await this.announce();
+    await this.audit({ action: "services.create", result: "success", actor, targetKind: "service", targetId: service.id });
+    return service;
+  }
+
+  async get(actor: Actor, key: { id: string } | { slug: string }): Promise<ServiceRecord> {
+    await this.requirePermission(actor.principal, "services.read");
+    const service =
+      "id" in key ? await this.repository.findById(key.id) : await this.repository.findBySlug(key.slug);
+    if (service === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
+    return service;
+  }
+
+  async list(
+    actor: Actor,
+    query: { pageSize: number; pageToken: string; status?: ServiceStatus },
+  ): Promise<Page<ServiceRecord>> {
+    await this.requirePermission(actor.principal, "services.read");
+    return this.repository.list({ ...query, pageSize: pageSize(query.pageSize) });
+  }
+
+  async update(actor: Actor, id: string, changes: ServiceChanges): Promise<ServiceRecord> {
+    await this.requirePermission(actor.principal, "services.write");
+    const current = await this.repository.findById(id);
+    if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
+    if (changes.roles !== undefined) {
+      const kept = new Set(changes.roles);
+      const removed = current.roles.filter((role) => !kept.has(role));
+      if (removed.length > 0) {
+        const inUse = await this.repository.rolesInUse(id);
+        const blocking = removed.filter((role) => inUse.has(role));
+        if (blocking.length > 0) {
+          throw new DomainError(
+            "failed_precondition",
+            "role_in_use",
+            `roles still granted cannot be removed: ${blocking.join(", ")}`,
+            { metadata: { roles: blocking.join(",") } },
+          );
+        }
+      }
+    }
+    const updated = await this.repository.update(id, changes);
+    if (updated === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
+    await this.announce();
+    await this.audit({ action: "services.update", result: "success", actor, targetKind: "service", targetId: id });
+    return updated;
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    await this.requirePermission(actor.principal, "services.write");
+    const deleted = await this.repository.delete(id);
+    if (deleted) {
+      // Grants on the service went with it (ON DELETE CASCADE): every subject's access may have changed.
+      await this.announce();
+      await this.feed.publish({ kind: "access_changed", key: "*", value: 0, expiresAt: Date.now() + CHANGE_RETENTION_MS });
+      await this.audit({ action: "services.delete", result: "success", actor, targetKind: "service", targetId: id });
+    }
+  }
+}

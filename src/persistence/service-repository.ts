@@ -1,0 +1,148 @@
+import type { DataSource } from "typeorm";
+import { DomainError } from "../domain/errors.ts";
+import { decodePageToken, type Page, toPage } from "../domain/pagination.ts";
+import type { ServiceRecord, ServiceStatus } from "../domain/registry/service-record.ts";
+import type { NewService, ServiceChanges, ServiceRepository } from "../domain/registry/service-repository.ts";
+import { isUniqueViolation, violatedConstraint } from "./sql-errors.ts";
+
+interface Row {
+  id: string;
+  slug: string;
+  display_name: string;
+  description: string;
+  audience: string;
+  status: ServiceStatus;
+  roles: string[];
+  hosts: string[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = "id, slug, display_name, description, audience, status, roles, hosts, created_at, updated_at";
+
+const toRecord = (row: Row): ServiceRecord => ({
+  id: row.id,
+  slug: row.slug,
+  displayName: row.display_name,
+  description: row.description,
+  audience: row.audience,
+  status: row.status,
+  roles: row.roles,
+  hosts: row.hosts,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+function alreadyExists(error: unknown): DomainError {
+  const constraint = violatedConstraint(error);
+  const field = constraint.includes("audience") ? "audience" : "slug";
+  return new DomainError("already_exists", "service_exists", `a service with this ${field} already exists`, {
+    metadata: { field },
+    cause: error,
+  });
+}
+
+/** Tables holding grants on services; a role used by any of them cannot be removed. */
+const GRANT_TABLES = ["user_service_grants", "service_account_grants", "business_role_grants"];
+
+export class SqlServiceRepository implements ServiceRepository {
+  private readonly db: DataSource;
+
+  constructor(db: DataSource) {
+    this.db = db;
+  }
+
+  async create(service: NewService): Promise<ServiceRecord> {
+    try {
+      const rows: Row[] = await this.db.query(
+        `INSERT INTO services (slug, display_name, description, audience, roles, hosts)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [service.slug, service.displayName, service.description, service.audience, service.roles, service.hosts],
+      );
+      return toRecord(rows[0]!);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw alreadyExists(error);
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<ServiceRecord | undefined> {
+    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services WHERE id = $1`, [id]);
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async findBySlug(slug: string): Promise<ServiceRecord | undefined> {
+    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services WHERE slug = $1`, [slug]);
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async list(query: { pageSize: number; pageToken: string; status?: ServiceStatus }): Promise<Page<ServiceRecord>> {
+    const after = decodePageToken(query.pageToken, 1);
+    const params: unknown[] = [query.pageSize + 1];
+    const where: string[] = [];
+    if (after !== undefined) {
+      params.push(after[0]);
+      where.push(`slug > $${params.length}`);
+    }
+    if (query.status !== undefined) {
+      params.push(query.status);
+      where.push(`status = $${params.length}`);
+    }
+    const rows: Row[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM services ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY slug LIMIT $1`,
+      params,
+    );
+    return toPage(rows.map(toRecord), query.pageSize, (service) => [service.slug]);
+  }
+
+  async all(): Promise<ServiceRecord[]> {
+    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services`);
+    return rows.map(toRecord);
+  }
+
+  async update(id: string, changes: ServiceChanges): Promise<ServiceRecord | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    const set = (column: string, value: unknown) => {
+      if (value === undefined) return;
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    set("display_name", changes.displayName);
+    set("description", changes.description);
+    set("audience", changes.audience);
+    set("status", changes.status);
+    set("roles", changes.roles);
+    set("hosts", changes.hosts);
+    sets.push("updated_at = now()");
+    try {
+      const rows: Row[] = await this.db.query(
+        `UPDATE services SET ${sets.join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
+        params,
+      );
+      const row = Array.isArray(rows[0]) ? (rows[0] as Row[])[0] : rows[0];
+      return row === undefined ? undefined : toRecord(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw alreadyExists(error);
+      throw error;
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.query(`DELETE FROM services WHERE id = $1 RETURNING id`, [id]);
+    const rows = Array.isArray(result[0]) ? result[0] : result;
+    return rows.length > 0;
+  }
+
+  async rolesInUse(serviceId: string): Promise<Set<string>> {
+    const existing: Array<{ table_name: string }> = await this.db.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_name = ANY($1)`,
+      [GRANT_TABLES],
+    );
+    if (existing.length === 0) return new Set();
+    const union = existing.map((t) => `SELECT role FROM ${t.table_name} WHERE service_id = $1`).join(" UNION ");
+    const rows: Array<{ role: string }> = await this.db.query(union, [serviceId]);
+    return new Set(rows.map((row) => row.role));
+  }
+}
