@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
+import { createLogger } from "../../observability/logger.ts";
+import { DomainError } from "../errors.ts";
+import type { ServiceRecord } from "../registry/service-record.ts";
+import { RevocationRegistry } from "../revocation/revocation-registry.ts";
+import type { AccessTokenClaims, AccessTokenVerifier } from "../tokens/access-token.ts";
+import { AccessDirectory } from "./access-directory.ts";
+import { ChangeFeed } from "./change-feed.ts";
+import { DecisionEngine } from "./decision-engine.ts";
+import { ServiceDirectory } from "./service-directory.ts";
+import type { AccessRepository, SubjectAccess } from "./subject-access.ts";
+import { MemoryChangeLog } from "./testing-fakes.ts";
+
+const NOW = 1_800_000_000_000;
+const claims = (overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims => ({
+  kind: "user",
+  subjectId: "u1",
+  sessionId: "s1",
+  tokenId: "t1",
+  clientId: "gatehouse",
+  issuedAt: NOW / 1000 - 10,
+  expiresAt: NOW / 1000 + 300,
+  ...overrides,
+});
+
+const service = (overrides: Partial<ServiceRecord> = {}): ServiceRecord => ({
+  id: "svc-a",
+  slug: "billing",
+  displayName: "Billing",
+  description: "",
+  audience: "billing",
+  status: "active",
+  roles: ["viewer", "editor", "owner"],
+  hosts: ["billing.internal"],
+  createdAt: new Date(NOW),
+  updatedAt: new Date(NOW),
+  ...overrides,
+});
+
+/** Verifies "token:<name>" by table lookup, counting calls. */
+class TableVerifier implements AccessTokenVerifier {
+  readonly table = new Map<string, AccessTokenClaims | DomainError>();
+  calls = 0;
+  async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    this.calls++;
+    const entry = this.table.get(token);
+    if (entry === undefined) throw new DomainError("unauthenticated", "invalid_signature", "bad signature");
+    if (entry instanceof DomainError) throw entry;
+    return entry;
+  }
+}
+
+class TableAccess implements AccessRepository {
+  readonly users = new Map<string, SubjectAccess>();
+  loads = 0;
+  async loadUser(id: string) {
+    this.loads++;
+    return this.users.get(id);
+  }
+  async loadServiceAccount(id: string) {
+    this.loads++;
+    return this.users.get(id);
+  }
+}
+
+const subject = (grants: Record<string, string[]>, active = true): SubjectAccess => ({
+  kind: "user",
+  id: "u1",
+  active,
+  name: "alice",
+  grants: new Map(Object.entries(grants)),
+  user: undefined,
+});
+
+describe("DecisionEngine", () => {
+  let verifier: TableVerifier;
+  let access: TableAccess;
+  let services: ServiceRecord[];
+  let feed: ChangeFeed;
+  let revocations: RevocationRegistry;
+  let engine: DecisionEngine;
+  let store: MemoryCoordinationStore;
+  let now: number;
+
+  beforeEach(async () => {
+    now = NOW;
+    verifier = new TableVerifier();
+    access = new TableAccess();
+    services = [service()];
+    store = new MemoryCoordinationStore();
+    const log = new MemoryChangeLog();
+    log.now = () => now;
+    feed = new ChangeFeed(log, store, createLogger("silent"), { pollIntervalMs: 60_000, degradedPollIntervalMs: 1000 });
+    revocations = new RevocationRegistry(feed, 3_600_000, () => now);
+    engine = new DecisionEngine(
+      {
+        verifier,
+        revocations,
+        access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
+        services: new ServiceDirectory(async () => services, new Map([["legacy.internal", "billing"]]), feed),
+      },
+      { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
+    );
+    await feed.start();
+    verifier.table.set("good", claims());
+    access.users.set("u1", subject({ "svc-a": ["editor"] }));
+  });
+
+  afterEach(async () => {
+    await feed.close();
+    revocations.close();
+    await store.close();
+  });
+
+  const decide = (token: string | undefined, extra: object = {}) =>
+    engine.decide({ token, service: { key: "billing" }, ...extra });
+
+  it("allows a valid token with a grant and reports the highest role", async () => {
+    const decision = await decide("good");
+    expect(decision).toMatchObject({ outcome: "allowed", role: "editor" });
+  });
+
+  it("finds the service by id, slug, registered host and configured host", async () => {
+    for (const selector of [{ key: "svc-a" }, { key: "billing" }, { host: "billing.internal:8443" }, { host: "legacy.internal" }]) {
+      expect(await engine.decide({ token: "good", service: selector })).toMatchObject({ outcome: "allowed" });
+    }
+    expect(await engine.decide({ token: "good", service: { host: "other.internal" } })).toMatchObject({
+      outcome: "denied",
+      reason: "unknown_service",
+    });
+  });
+
+  it("compares roles by the service's order", async () => {
+    expect(await decide("good", { requiredRole: "viewer" })).toMatchObject({ outcome: "allowed" });
+    expect(await decide("good", { requiredRole: "editor" })).toMatchObject({ outcome: "allowed" });
+    expect(await decide("good", { requiredRole: "owner" })).toMatchObject({
+      outcome: "denied",
+      reason: "insufficient_role",
+      role: "editor",
+    });
+    expect(await decide("good", { requiredRole: "admin" })).toMatchObject({ outcome: "denied", reason: "unknown_role" });
+  });
+
+  it("denies without a grant, for a disabled service, and without a token", async () => {
+    access.users.set("u1", subject({}));
+    expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "no_grant" });
+    expect(await decide(undefined)).toMatchObject({ outcome: "unauthenticated", reason: "missing_token" });
+    expect(await engine.decide({ token: undefined, malformedCredentials: true })).toMatchObject({
+      reason: "malformed_authorization",
+    });
+  });
+
+  it("denies a disabled service even to a holder of a grant", async () => {
+    services = [service({ status: "disabled" })];
+    await feed.publish({ kind: "services_changed", key: "*", value: 0, expiresAt: now + 1000 });
+    expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "service_disabled" });
+  });
+
+  it("rejects invalid tokens with the verifier's reason and remembers permanent failures", async () => {
+    expect(await decide("forged")).toMatchObject({ outcome: "unauthenticated", reason: "invalid_signature" });
+    expect(await decide("forged")).toMatchObject({ outcome: "unauthenticated", reason: "invalid_signature" });
+    expect(verifier.calls).toBe(1);
+  });
+
+  it("verifies a token once, then answers from memory until it expires", async () => {
+    await decide("good");
+    await decide("good");
+    expect(verifier.calls).toBe(1);
+    expect(access.loads).toBe(1);
+    now = (claims().expiresAt + 31) * 1000;
+    expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "token_expired" });
+  });
+
+  it("rejects a revoked session, token and subject at once", async () => {
+    await decide("good");
+    await revocations.revokeSession("s1", new Date(now + 300_000));
+    expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "session_revoked" });
+
+    verifier.table.set("other", claims({ sessionId: "s2", tokenId: "t2" }));
+    await revocations.revokeToken("t2", new Date(now + 300_000));
+    expect(await decide("other")).toMatchObject({ reason: "token_revoked" });
+
+    verifier.table.set("third", claims({ sessionId: "s3", tokenId: "t3" }));
+    await revocations.revokeSubjectTokensIssuedBefore("u1", new Date(now));
+    expect(await decide("third")).toMatchObject({ reason: "subject_revoked" });
+    verifier.table.set("later", claims({ sessionId: "s4", tokenId: "t4", issuedAt: now / 1000 + 5 }));
+    expect(await decide("later")).toMatchObject({ outcome: "allowed" });
+  });
+
+  it("sees a grant change on the next decision after the feed announces it", async () => {
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" });
+    access.users.set("u1", subject({}));
+    // Without an announcement the cached access still answers…
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" });
+    await feed.publish({ kind: "access_changed", key: "u1", value: 0, expiresAt: now + 1000 });
+    expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "no_grant" });
+  });
+
+  it("rejects disabled and deleted subjects as unauthenticated", async () => {
+    access.users.set("u1", subject({ "svc-a": ["owner"] }, false));
+    expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "account_disabled" });
+    access.users.delete("u1");
+    await feed.publish({ kind: "access_changed", key: "u1", value: 0, expiresAt: now + 1000 });
+    expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "unknown_subject" });
+  });
+
+  it("keeps the token cache bounded under a flood of distinct tokens", async () => {
+    for (let i = 0; i < 500; i++) {
+      verifier.table.set(`t${i}`, claims({ tokenId: `jti${i}` }));
+      await decide(`t${i}`);
+    }
+    expect(engine.cachedTokens()).toBeLessThanOrEqual(100);
+  });
+});
