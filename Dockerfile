@@ -1,0 +1,23 @@
+# Gatehouse runs its TypeScript sources directly on Node 24 (type stripping):
+# there is no build step, only production dependencies.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/var/lib/gatehouse
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+RUN mkdir -p /var/lib/gatehouse && chown node:node /var/lib/gatehouse
+USER node
+EXPOSE 8080
+# SIGTERM drains in-flight calls, then exits 0.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "src/main.ts"]

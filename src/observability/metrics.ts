@@ -1,0 +1,50 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+/**
+ * Prometheus metrics, served at /metrics. Labels are bounded sets (outcome,
+ * reason ids, front door); never user ids or tokens.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions: Counter<"front_door" | "outcome" | "reason">;
+  readonly changeFeedDegraded: Gauge;
+  readonly changeFeedDegradedTotal: Counter;
+  readonly cachedTokens: Gauge;
+  readonly cachedSubjects: Gauge;
+  readonly revocationsHeld: Gauge;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "gatehouse_" });
+    this.decisions = new Counter({
+      name: "gatehouse_decisions_total",
+      help: "Access decisions by front door (check, verify_token, rpc), outcome and reason.",
+      labelNames: ["front_door", "outcome", "reason"],
+      registers: [this.registry],
+    });
+    this.changeFeedDegraded = new Gauge({
+      name: "gatehouse_change_feed_degraded",
+      help: "1 while the coordination store (Redis) is unreachable and changes are polled from the database.",
+      registers: [this.registry],
+    });
+    this.changeFeedDegradedTotal = new Counter({
+      name: "gatehouse_change_feed_degraded_total",
+      help: "Times the change feed lost the coordination store.",
+      registers: [this.registry],
+    });
+    this.cachedTokens = new Gauge({
+      name: "gatehouse_decision_cached_tokens",
+      help: "Verified tokens held in memory (bounded by DECISION_CACHE_SIZE).",
+      registers: [this.registry],
+    });
+    this.cachedSubjects = new Gauge({
+      name: "gatehouse_decision_cached_subjects",
+      help: "Subjects whose access is held in memory.",
+      registers: [this.registry],
+    });
+    this.revocationsHeld = new Gauge({
+      name: "gatehouse_revocations_held",
+      help: "Unexpired session, token and subject revocations held in memory.",
+      registers: [this.registry],
+    });
+  }
+}
