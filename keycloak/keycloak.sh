@@ -55,9 +55,7 @@ REALM_URL="$KEYCLOAK_URL/realms/$REALM_NAME/.well-known/openid-configuration"
 # Build-time options (`kc.sh build`). Changing this list triggers a rebuild on the next fetch.
 #   dev-file     embedded H2 database in dist/data/h2 (no external DB needed; wiped per start)
 #   health       /health/ready etc. on the management port
-#   cache=local  no clustering: the default 'ispn' cache in `start` mode opens JGroups ports on
-#                all interfaces and pings a cluster, which a single dev node does not need
-BUILD_OPTS=(--db=dev-file --health-enabled=true --cache=local)
+BUILD_OPTS=(--db=dev-file --health-enabled=true)
 
 log() { echo "keycloak.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -127,9 +125,12 @@ do_fetch() {
       command -v mvn >/dev/null 2>&1 || die "mvn not found (needed to download Keycloak from Maven Central)"
       log "downloading org.keycloak:keycloak-quarkus-dist:$KC_VERSION:zip from Maven Central"
       mkdir -p "$KC_ZIP_DIR"
-      mvn -q -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
         -Dartifact="org.keycloak:keycloak-quarkus-dist:$KC_VERSION:zip" \
-        -DoutputDirectory="$KC_ZIP_DIR" >&2 || die "download failed"
+        -DoutputDirectory="$KC_ZIP_DIR" >"$KC_BASE/download.log" 2>&1 || {
+        tail -n 40 "$KC_BASE/download.log" >&2
+        die "download failed (full log: $KC_BASE/download.log)"
+      }
       [[ -s "$KC_ZIP" ]] || die "download did not produce $KC_ZIP"
     fi
     log "unpacking $KC_ZIP"
@@ -212,6 +213,8 @@ do_start() {
   log "starting Keycloak $KC_VERSION on $KEYCLOAK_URL (management $KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
   : >"$LOG_FILE"
   local started=$SECONDS
+  # --cache=local (a runtime option in 26.x): no clustering. The default 'ispn' cache of `start`
+  # mode opens JGroups ports on all interfaces (7800, 57800) and discovers peers through the DB.
   # setsid: own process group, so `stop` can signal kc.sh and its java child together.
   # 9>&-: do not hand the lock fd to the long-running server.
   KC_BOOTSTRAP_ADMIN_USERNAME="${KC_BOOTSTRAP_ADMIN_USERNAME:-admin}" \
@@ -225,6 +228,7 @@ do_start() {
     --http-management-port="$KEYCLOAK_MGMT_PORT" \
     --hostname="$KEYCLOAK_URL" \
     --hostname-strict=true \
+    --cache=local \
     --import-realm \
     </dev/null >>"$LOG_FILE" 2>&1 9>&- &
   pid=$!
