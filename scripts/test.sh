@@ -16,6 +16,7 @@ if ! git diff --quiet --exit-code -- src/gen || [ -n "$(git ls-files --others --
   exit 1
 fi
 scripts/node24.sh npx --no-install buf lint proto
+scripts/proto-breaking.sh main
 
 echo "== type-check and lint"
 scripts/node24.sh npx --no-install tsc --noEmit
