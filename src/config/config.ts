@@ -72,8 +72,14 @@ export interface Config {
     readonly tokenCacheSize: number;
     /** Clock skew allowed on exp/nbf. */
     readonly clockSkewSeconds: number;
-    /** With Redis unreachable, how long cached decisions still allow before failing closed. */
-    readonly staleRevocationSeconds: number;
+    /** Most subjects whose access (status and grants) is kept in memory. */
+    readonly subjectCacheSize: number;
+    /** Upper bound on how long a subject's cached access lives even if no change is heard. */
+    readonly subjectCacheTtlSeconds: number;
+    /** How often each replica polls the change feed table while Redis pub/sub works (a backstop). */
+    readonly feedPollMs: number;
+    /** How often it polls while Redis is unreachable: the bound on how late a revocation is heard. */
+    readonly degradedFeedPollMs: number;
   };
   readonly envoy: {
     readonly userIdHeader: string;
@@ -162,7 +168,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       provider,
       issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
       audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
-      accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 30, max: 86_400 }),
+      accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 1, max: 86_400 }),
       refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, {
         min: 60,
         max: 365 * 86_400,
@@ -206,7 +212,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     decision: {
       tokenCacheSize: read.int("DECISION_CACHE_SIZE", 100_000, { min: 0, max: 10_000_000 }),
       clockSkewSeconds: read.int("CLOCK_SKEW_SECONDS", 30, { min: 0, max: 300 }),
-      staleRevocationSeconds: read.int("STALE_REVOCATION_SECONDS", 60, { min: 0, max: 3600 }),
+      subjectCacheSize: read.int("DECISION_SUBJECT_CACHE_SIZE", 50_000, { min: 1, max: 10_000_000 }),
+      subjectCacheTtlSeconds: read.int("DECISION_SUBJECT_CACHE_TTL_SECONDS", 300, { min: 1, max: 86_400 }),
+      feedPollMs: read.int("CHANGE_FEED_POLL_MS", 5000, { min: 50, max: 600_000 }),
+      degradedFeedPollMs: read.int("CHANGE_FEED_DEGRADED_POLL_MS", 500, { min: 50, max: 60_000 }),
     },
     envoy: { ...headers, hostServices: parseHostServices(read) },
     vault: parseVaultKeys(read),

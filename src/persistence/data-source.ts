@@ -6,6 +6,9 @@ import type { Config } from "../config/config.ts";
 import { entities } from "./entities/index.ts";
 import { migrations } from "./migrations/index.ts";
 
+/** Arbitrary, fixed: the advisory lock that serialises migrations across replicas. */
+const MIGRATION_LOCK_KEY = 0x6761_7465;
+
 /**
  * Opens the database and applies pending migrations (never `synchronize`).
  * PostgreSQL when DATABASE_URL is set; otherwise PGlite — real PostgreSQL
@@ -35,6 +38,20 @@ export async function openDataSource(config: Config["database"]): Promise<DataSo
     dataSource = new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
   }
   await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: "each" });
+  if (config.url === undefined) {
+    await dataSource.runMigrations({ transaction: "each" });
+    return dataSource;
+  }
+  // Replicas starting together must not migrate at once: a session-level advisory lock
+  // makes the others wait, then find nothing left to do.
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: "each" });
+  } finally {
+    await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
+    await runner.release();
+  }
   return dataSource;
 }

@@ -65,3 +65,18 @@ export function unary<T = Record<string, unknown>>(
 }
 
 export { grpc };
+
+/** The google.rpc.ErrorInfo reason of a failed grpc-js call (from grpc-status-details-bin). */
+export async function errorReason(error: grpc.ServiceError): Promise<string | undefined> {
+  const { fromBinary } = await import("@bufbuild/protobuf");
+  const { StatusSchema } = await import("../../src/gen/google/rpc/status_pb.js");
+  const { ErrorInfoSchema } = await import("../../src/gen/google/rpc/error_details_pb.js");
+  const raw = error.metadata?.get("grpc-status-details-bin")[0];
+  if (raw === undefined) return undefined;
+  const status = fromBinary(StatusSchema, raw as Buffer);
+  for (const detail of status.details) {
+    if (detail.typeUrl.endsWith("google.rpc.ErrorInfo"))
+      return fromBinary(ErrorInfoSchema, detail.value).reason;
+  }
+  return undefined;
+}

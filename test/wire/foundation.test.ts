@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -13,6 +15,7 @@ import {
 import { postJson } from "../support/connect-json.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import { spawnGatehouse } from "../support/process.ts";
 
 const EXPECTED_SERVICES = [
   "gatehouse.v1.AuthService",
@@ -206,37 +209,19 @@ describe.each(BACKENDS)("foundation over the wire (%s)", (backend) => {
 
 describe("process lifecycle", () => {
   it("drains on SIGTERM: an open Watch stream ends with NOT_SERVING and the process exits 0", async () => {
-    const root = resolve(import.meta.dirname, "../..");
-    const { mkdtemp } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const dataDir = await mkdtemp(`${tmpdir()}/gatehouse-sigterm-`);
-    const child = spawn(process.execPath, ["src/main.ts"], {
-      cwd: root,
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const exited = new Promise<number | null>((resolveExit) =>
-      child.once("exit", (code) => resolveExit(code)),
-    );
-    let output = "";
-    const port = await new Promise<number>((resolvePort, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"port":(\d+)/.exec(output);
-        if (match) resolvePort(Number(match[1]));
-      });
-      child.once("exit", () => reject(new Error(`exited before listening: ${output}`)));
-    });
+    const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-sigterm-"));
+    const gatehouse = await spawnGatehouse({ DATA_DIR: dataDir });
     const HealthClient = loadService("health/v1/health.proto", "grpc.health.v1.Health");
-    const client = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const client = new HealthClient(`127.0.0.1:${gatehouse.port}`, grpc.credentials.createInsecure());
     const statuses: string[] = [];
     const watch = (client as unknown as { watch: (r: object) => grpc.ClientReadableStream<any> }).watch({
       service: "",
     });
+    let exitCode: Promise<number | null> | undefined;
     const ended = new Promise<void>((resolveEnd, reject) => {
       watch.on("data", (response) => {
         statuses.push(response.status);
-        if (statuses.length === 1) child.kill("SIGTERM");
+        if (statuses.length === 1) exitCode = gatehouse.stop();
       });
       watch.on("end", resolveEnd);
       watch.on("error", reject);
@@ -244,8 +229,9 @@ describe("process lifecycle", () => {
     await ended;
     client.close();
     expect(statuses).toEqual(["SERVING", "NOT_SERVING"]);
-    expect(await exited).toBe(0);
-    expect(output).toContain("shutting down");
+    expect(await exitCode).toBe(0);
+    expect(gatehouse.output()).toContain("shutting down");
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it("refuses to start on bad configuration, naming each bad variable", async () => {
