@@ -1,6 +1,7 @@
 import type { MigrationInterface } from "typeorm";
 import { Services1763800000000 } from "./1763800000000-services.ts";
 import { ChangeEvents1763800000500 } from "./1763800000500-change-events.ts";
+import { Identity1763800001000 } from "./1763800001000-identity.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -10,4 +11,5 @@ import { ChangeEvents1763800000500 } from "./1763800000500-change-events.ts";
 export const migrations: Array<new () => MigrationInterface> = [
   Services1763800000000,
   ChangeEvents1763800000500,
+  Identity1763800001000,
 ];

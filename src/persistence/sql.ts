@@ -1,0 +1,79 @@
+import type { DataSource } from "typeorm";
+import { getPGliteInstance } from "typeorm-pglite";
+
+/** Runs SQL and returns the rows (also for INSERT/UPDATE/DELETE … RETURNING), the same on both backends. */
+export interface SqlRunner {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * SQL over the TypeORM data source, with real transactions on both backends.
+ *
+ * TypeORM's DataSource.query answers UPDATE/DELETE with `[rows, count]` on
+ * pg but plain rows on PGlite; the structured result below is the same on both.
+ * PGlite is one connection, and typeorm-pglite sends BEGIN … COMMIT as separate
+ * statements that other requests' statements could slip between; PGlite's own
+ * transaction() holds its lock for the whole transaction instead (every other
+ * statement waits), which is what isolation needs there.
+ */
+export class Sql implements SqlRunner {
+  private readonly dataSource: DataSource;
+  private readonly embedded: boolean;
+
+  constructor(dataSource: DataSource, options: { embedded: boolean }) {
+    this.dataSource = dataSource;
+    this.embedded = options.embedded;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.embedded) {
+      const pglite = await getPGliteInstance();
+      return (await pglite.query<T>(sql, params as unknown[])).rows;
+    }
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, params as unknown[], true);
+      return (result.records ?? []) as T[];
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction (READ COMMITTED; use SELECT … FOR UPDATE
+   * for read-modify-write). Inside it, use only the runner it is given: on
+   * PGlite any other statement waits for the transaction to end.
+   */
+  async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    if (this.embedded) {
+      const pglite = await getPGliteInstance();
+      return pglite.transaction((tx) =>
+        work({
+          query: async <R>(sql: string, params: readonly unknown[] = []) =>
+            (await tx.query<R>(sql, params as unknown[])).rows,
+        }),
+      );
+    }
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      const result = await work({
+        query: async <R>(sql: string, params: readonly unknown[] = []) =>
+          ((await runner.query(sql, params as unknown[], true)).records ?? []) as R[],
+      });
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      await runner.rollbackTransaction().catch(() => {});
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a string can be compared with a uuid column (anything else would be a query error). */
+export const isUuid = (value: string): boolean => UUID.test(value);
