@@ -1,0 +1,191 @@
+import type { AccessTokenVerifier } from "../domain/tokens/access-token.ts";
+
+/** The account a provider call is about: Gatehouse's id plus what a remote provider keys on. */
+export interface IdentityRef {
+  readonly id: string;
+  /** The provider's own id for the user (Keycloak's); empty for the built-in provider. */
+  readonly externalId: string;
+  readonly username: string;
+  readonly email: string;
+}
+
+/** Who is signing in or refreshing, for the session record. */
+export interface ClientInfo {
+  readonly ip: string;
+  readonly userAgent: string;
+  /** The OAuth client the tokens are for. */
+  readonly clientId: string;
+}
+
+export interface IssuedTokens {
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: Date;
+  /** Empty for client-credentials tokens. */
+  readonly refreshToken: string;
+  readonly refreshTokenExpiresAt: Date | undefined;
+  /** The `sid`; empty for client-credentials tokens. */
+  readonly sessionId: string;
+  readonly scope: string;
+}
+
+/** The outcome of checking a password (and, when given, a TOTP code). */
+export type PasswordCheck =
+  | {
+      readonly ok: true;
+      readonly userId: string;
+      /** "required": MFA is on and no code was given; "verified": a valid code was given. */
+      readonly mfa: "not_enrolled" | "required" | "verified";
+    }
+  | {
+      readonly ok: false;
+      /** Known when the account exists (to count the failure against it). */
+      readonly userId: string | undefined;
+      readonly reason: "invalid_credentials" | "invalid_otp";
+    };
+
+export interface MfaChallenge {
+  readonly mfaToken: string;
+  readonly expiresAt: Date;
+  /** "totp", "recovery_code". */
+  readonly methods: readonly string[];
+}
+
+export type MfaAnswer = { readonly totpCode: string } | { readonly recoveryCode: string };
+
+export type MfaCheck =
+  | { readonly ok: true; readonly userId: string; readonly method: "otp" | "recovery_code" }
+  | {
+      readonly ok: false;
+      readonly userId: string | undefined;
+      readonly reason: "invalid_mfa_token" | "invalid_otp" | "invalid_recovery_code";
+    };
+
+export type RefreshResult =
+  | { readonly ok: true; readonly tokens: IssuedTokens; readonly userId: string }
+  | {
+      readonly ok: false;
+      /** refresh_token_reused: presented again after the grace window; the session has been revoked. */
+      readonly reason:
+        | "invalid_refresh_token"
+        | "refresh_token_expired"
+        | "session_ended"
+        | "refresh_token_reused";
+      /** Known when the token was found, for the audit log. */
+      readonly userId: string | undefined;
+      readonly sessionId: string | undefined;
+    };
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly userId: string;
+  readonly clientId: string;
+  readonly ipAddress: string;
+  readonly userAgent: string;
+  readonly startedAt: Date;
+  readonly lastUsedAt: Date;
+  readonly expiresAt: Date;
+  readonly offline: boolean;
+  /** Set once the session has ended. */
+  readonly revokedAt: Date | undefined;
+}
+
+export interface TotpEnrollment {
+  /** Base32, for manual entry. */
+  readonly secret: string;
+  readonly otpauthUri: string;
+  readonly qrCodePng: Uint8Array;
+}
+
+/** The identity fields a provider stores (Gatehouse keeps the rest locally). */
+export interface IdentityFields {
+  readonly username: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly enabled: boolean;
+}
+
+/**
+ * Everything that differs between identity providers: checking credentials,
+ * sessions and their tokens, verifying access tokens, client-credentials
+ * tokens, and the provider's copy of users and their credentials. Domain
+ * services and RPC handlers use only this interface and never know which
+ * provider runs (IDENTITY_PROVIDER=local | keycloak).
+ *
+ * Failures are DomainErrors. A provider that cannot do something (e.g. TOTP
+ * enrolment under Keycloak) throws failed_precondition; an unreachable
+ * provider throws unavailable.
+ */
+export interface IdentityProvider extends AccessTokenVerifier {
+  readonly kind: "local" | "keycloak";
+
+  // --- Signing in and sessions ---
+
+  /**
+   * Checks a password, and the TOTP code when one is given. Never issues
+   * tokens: the caller checks the account's state first, then calls
+   * startSession or createMfaChallenge. `account` is the local record found
+   * for `login`, if any. Takes similar time whether or not the account exists.
+   */
+  checkPassword(input: {
+    readonly account: IdentityRef | undefined;
+    readonly login: string;
+    readonly password: string;
+    readonly totpCode: string | undefined;
+  }): Promise<PasswordCheck>;
+  /** A short-lived, single-use token proving the password was right; answered with answerMfaChallenge. */
+  createMfaChallenge(account: IdentityRef): Promise<MfaChallenge>;
+  /** Checks the second factor. The challenge ends on success, and after a few wrong answers. */
+  answerMfaChallenge(mfaToken: string, answer: MfaAnswer): Promise<MfaCheck>;
+  /** Opens a session and issues its first tokens. `authMethods` are RFC 8176 values ("pwd", "otp"). */
+  startSession(
+    account: IdentityRef,
+    client: ClientInfo,
+    authMethods: readonly string[],
+  ): Promise<IssuedTokens>;
+  /**
+   * Rotates a refresh token. A concurrent refresh with the same token within
+   * the grace window gets the same new pair; reuse of a rotated token after
+   * it ends the whole session.
+   */
+  refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult>;
+  /**
+   * Ends a session (by refresh token, or by id): its refresh token stops
+   * working and its access tokens are rejected at once. Undefined when there
+   * was no such live session (logout is idempotent).
+   */
+  endSession(
+    session: { readonly refreshToken: string } | { readonly sessionId: string },
+    reason: string,
+  ): Promise<{ readonly sessionId: string; readonly userId: string } | undefined>;
+  /** Ends every session of the user but `exceptSessionId`; returns how many ended. */
+  endUserSessions(userId: string, reason: string, exceptSessionId?: string): Promise<number>;
+  getSession(sessionId: string): Promise<SessionInfo | undefined>;
+  /** The user's live sessions, newest first. */
+  listSessions(userId: string): Promise<SessionInfo[]>;
+  /** Issues an access token to a service account whose secret has been checked. */
+  issueServiceAccountToken(account: {
+    readonly id: string;
+    readonly clientId: string;
+  }): Promise<IssuedTokens>;
+
+  // --- Users and credentials ---
+
+  /** Creates the provider's copy of a new user; returns its external id ("" for the built-in provider). */
+  createUser(userId: string, fields: IdentityFields): Promise<{ readonly externalId: string }>;
+  updateUser(account: IdentityRef, fields: Partial<IdentityFields>): Promise<void>;
+  deleteUser(account: IdentityRef): Promise<void>;
+  /** The caller has checked the password policy. */
+  setPassword(account: IdentityRef, password: string): Promise<void>;
+  verifyPassword(account: IdentityRef, password: string): Promise<boolean>;
+  /** Starts (or restarts) TOTP enrolment; MFA is not on until confirmTotp. */
+  enrollTotp(account: IdentityRef): Promise<TotpEnrollment>;
+  /** Turns MFA on with a first code; returns single-use recovery codes. Throws invalid_argument on a wrong code. */
+  confirmTotp(account: IdentityRef, code: string): Promise<string[]>;
+  disableTotp(account: IdentityRef): Promise<void>;
+  regenerateRecoveryCodes(account: IdentityRef): Promise<string[]>;
+
+  /** Stops timers; the data source and stores are closed by their owner. */
+  close(): Promise<void>;
+}

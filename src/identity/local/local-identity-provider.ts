@@ -1,0 +1,462 @@
+import { randomInt } from "node:crypto";
+import { DomainError } from "../../domain/errors.ts";
+import { hashOpaqueToken, newOpaqueToken } from "../../domain/opaque-token.ts";
+import type { CoordinationStore } from "../../domain/ports/coordination-store.ts";
+import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
+import type { AccessTokenClaims } from "../../domain/tokens/access-token.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type {
+  ClientInfo,
+  IdentityFields,
+  IdentityProvider,
+  IdentityRef,
+  IssuedTokens,
+  MfaAnswer,
+  MfaChallenge,
+  MfaCheck,
+  PasswordCheck,
+  RefreshResult,
+  SessionInfo,
+  TotpEnrollment,
+} from "../identity-provider.ts";
+import type { AccessTokens } from "./access-tokens.ts";
+import type { CredentialStore } from "./credential-store.ts";
+import type { PasswordHasher } from "./password-hasher.ts";
+import type { Sealer } from "./sealer.ts";
+import type { SessionRecord, SessionStore } from "./session-store.ts";
+import type { SigningKeyRing } from "./signing-key-ring.ts";
+import type { Totp } from "./totp.ts";
+
+export interface LocalProviderSettings {
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly refreshGraceSeconds: number;
+  readonly mfaTokenTtlSeconds: number;
+  readonly clockSkewSeconds: number;
+}
+
+export interface LocalProviderDeps {
+  readonly settings: LocalProviderSettings;
+  readonly keys: SigningKeyRing;
+  readonly accessTokens: AccessTokens;
+  readonly sessions: SessionStore;
+  readonly credentials: CredentialStore;
+  readonly hasher: PasswordHasher;
+  readonly totp: Totp;
+  readonly store: CoordinationStore;
+  readonly revocations: RevocationStore;
+  /** Seals the pair kept for the refresh grace window. */
+  readonly graceSealer: Sealer;
+  /** Seals TOTP secrets. */
+  readonly totpSealer: Sealer;
+  /** Keys the recovery-code hashes. */
+  readonly recoveryCodeSealer: Sealer;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** Wrong answers one MFA challenge takes before it is void. */
+const MFA_MAX_ATTEMPTS = 5;
+const RECOVERY_CODE_COUNT = 10;
+// Crockford-style base32 without i, l, o, u: 10 characters carry 50 bits.
+const RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
+const PRUNE_INTERVAL_MS = 3_600_000;
+/** Ended sessions (with their rotated refresh tokens, for reuse detection) are kept this long. */
+const ENDED_SESSION_RETENTION_MS = 7 * 86_400_000;
+
+const normalizeRecoveryCode = (code: string) => code.toLowerCase().replace(/[^0-9a-z]/g, "");
+
+interface SealedPair {
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: number;
+  readonly refreshToken: string;
+  readonly refreshTokenExpiresAt: number;
+  readonly sessionId: string;
+}
+
+/**
+ * The built-in identity provider: argon2id passwords, ES256 access tokens
+ * from our own key ring, opaque rotating refresh tokens bound to sessions in
+ * the database, TOTP with recovery codes, and MFA challenges and TOTP replay
+ * markers in the coordination store.
+ */
+export class LocalIdentityProvider implements IdentityProvider {
+  readonly kind = "local" as const;
+  private readonly deps: LocalProviderDeps;
+  private readonly now: () => number;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: LocalProviderDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await this.deps.keys.start();
+    this.pruneTimer = setInterval(() => {
+      this.deps.sessions
+        .pruneEndedBefore(new Date(this.now() - ENDED_SESSION_RETENTION_MS))
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, "pruning ended sessions failed"));
+    }, PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.deps.keys.stop();
+    if (this.pruneTimer !== undefined) clearInterval(this.pruneTimer);
+  }
+
+  verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    return this.deps.accessTokens.verifyAccessToken(token);
+  }
+
+  // --- Signing in ---
+
+  async checkPassword(input: {
+    account: IdentityRef | undefined;
+    login: string;
+    password: string;
+    totpCode: string | undefined;
+  }): Promise<PasswordCheck> {
+    const { hasher, credentials } = this.deps;
+    const passwordHash =
+      input.account === undefined ? undefined : await credentials.passwordHash(input.account.id);
+    if (input.account === undefined || passwordHash === undefined) {
+      await hasher.verifyNothing(input.password);
+      return { ok: false, userId: input.account?.id, reason: "invalid_credentials" };
+    }
+    const userId = input.account.id;
+    if (!(await hasher.verify(passwordHash, input.password))) {
+      return { ok: false, userId, reason: "invalid_credentials" };
+    }
+    if (hasher.needsRehash(passwordHash)) {
+      // Parameters changed since this hash was made: upgrade it now that we know the password.
+      await credentials.setPasswordHash(userId, await hasher.hash(input.password));
+    }
+    const totp = await credentials.totp(userId);
+    if (totp === undefined || !totp.confirmed) return { ok: true, userId, mfa: "not_enrolled" };
+    if (input.totpCode === undefined) return { ok: true, userId, mfa: "required" };
+    return (await this.verifyTotp(userId, totp.secretSealed, input.totpCode))
+      ? { ok: true, userId, mfa: "verified" }
+      : { ok: false, userId, reason: "invalid_otp" };
+  }
+
+  private verifyTotp(userId: string, secretSealed: string, code: string): Promise<boolean> {
+    return this.deps.totp.verify(userId, this.deps.totpSealer.open(secretSealed, userId), code);
+  }
+
+  async createMfaChallenge(account: IdentityRef): Promise<MfaChallenge> {
+    const mfaToken = newOpaqueToken();
+    const ttlMs = this.deps.settings.mfaTokenTtlSeconds * 1000;
+    await this.deps.store.set(`mfa:challenge:${hashOpaqueToken(mfaToken)}`, account.id, ttlMs);
+    return { mfaToken, expiresAt: new Date(this.now() + ttlMs), methods: ["totp", "recovery_code"] };
+  }
+
+  async answerMfaChallenge(mfaToken: string, answer: MfaAnswer): Promise<MfaCheck> {
+    const { store, credentials } = this.deps;
+    const key = hashOpaqueToken(mfaToken);
+    const ttlMs = this.deps.settings.mfaTokenTtlSeconds * 1000;
+    const userId = await store.get(`mfa:challenge:${key}`);
+    if (userId === undefined) return { ok: false, userId: undefined, reason: "invalid_mfa_token" };
+    const attempts = await store.increment(`mfa:attempts:${key}`, ttlMs);
+    if (attempts.count > MFA_MAX_ATTEMPTS) {
+      await store.delete(`mfa:challenge:${key}`);
+      return { ok: false, userId, reason: "invalid_mfa_token" };
+    }
+    let passed: boolean;
+    if ("totpCode" in answer) {
+      const totp = await credentials.totp(userId);
+      passed =
+        totp?.confirmed === true && (await this.verifyTotp(userId, totp.secretSealed, answer.totpCode));
+      if (!passed) return { ok: false, userId, reason: "invalid_otp" };
+    } else {
+      passed = await credentials.consumeRecoveryCode(
+        userId,
+        this.recoveryCodeHash(userId, answer.recoveryCode),
+      );
+      if (!passed) return { ok: false, userId, reason: "invalid_recovery_code" };
+    }
+    // Single use, across replicas: of two concurrent right answers only one gets tokens.
+    if (!(await store.setIfAbsent(`mfa:used:${key}`, "1", ttlMs))) {
+      return { ok: false, userId, reason: "invalid_mfa_token" };
+    }
+    await store.delete(`mfa:challenge:${key}`);
+    return { ok: true, userId, method: "totpCode" in answer ? "otp" : "recovery_code" };
+  }
+
+  // --- Sessions ---
+
+  async startSession(
+    account: IdentityRef,
+    client: ClientInfo,
+    authMethods: readonly string[],
+  ): Promise<IssuedTokens> {
+    const refreshToken = newOpaqueToken();
+    const refreshTokenExpiresAt = new Date(this.now() + this.deps.settings.refreshTokenTtlSeconds * 1000);
+    const session = await this.deps.sessions.create(
+      {
+        userId: account.id,
+        clientId: client.clientId,
+        ipAddress: client.ip,
+        userAgent: client.userAgent,
+        authMethods,
+        offline: false,
+        expiresAt: refreshTokenExpiresAt,
+      },
+      { tokenHash: hashOpaqueToken(refreshToken), expiresAt: refreshTokenExpiresAt },
+    );
+    const access = await this.deps.accessTokens.issue({
+      kind: "user",
+      subjectId: account.id,
+      sessionId: session.id,
+      clientId: client.clientId,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt,
+      sessionId: session.id,
+      scope: "",
+    };
+  }
+
+  async refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult> {
+    const { sessions, accessTokens, graceSealer, settings } = this.deps;
+    const now = this.now();
+    const outcome = await sessions.rotate(
+      hashOpaqueToken(refreshToken),
+      { now: new Date(now), graceMs: settings.refreshGraceSeconds * 1000 },
+      async (session, refreshTokenId) => {
+        const successor = newOpaqueToken();
+        const refreshTokenExpiresAt = new Date(now + settings.refreshTokenTtlSeconds * 1000);
+        const access = await accessTokens.issue({
+          kind: "user",
+          subjectId: session.userId,
+          sessionId: session.id,
+          clientId: session.clientId,
+        });
+        const tokens: IssuedTokens = {
+          accessToken: access.token,
+          accessTokenExpiresAt: access.expiresAt,
+          refreshToken: successor,
+          refreshTokenExpiresAt,
+          sessionId: session.id,
+          scope: "",
+        };
+        return {
+          result: tokens,
+          successor: { tokenHash: hashOpaqueToken(successor), expiresAt: refreshTokenExpiresAt },
+          successorSealed: graceSealer.seal(JSON.stringify(toSealedPair(tokens)), refreshTokenId),
+          client: { ipAddress: client.ip, userAgent: client.userAgent },
+        };
+      },
+    );
+    switch (outcome.kind) {
+      case "rotated":
+        return { ok: true, tokens: outcome.result, userId: outcome.session.userId };
+      case "grace": {
+        const pair = JSON.parse(
+          graceSealer.open(outcome.successorSealed, outcome.refreshTokenId),
+        ) as SealedPair;
+        return { ok: true, tokens: fromSealedPair(pair), userId: outcome.session.userId };
+      }
+      case "reused":
+        await this.revokeSessionTokens(outcome.session);
+        return failure("refresh_token_reused", outcome.session);
+      case "ended":
+        return failure("session_ended", outcome.session);
+      case "expired":
+        return failure("refresh_token_expired", outcome.session);
+      case "unknown":
+        return { ok: false, reason: "invalid_refresh_token", userId: undefined, sessionId: undefined };
+    }
+  }
+
+  /** Makes every access token of the session fail at once, on every replica. */
+  private revokeSessionTokens(session: SessionRecord): Promise<void> {
+    const { accessTokenTtlSeconds, clockSkewSeconds } = this.deps.settings;
+    const until = new Date(this.now() + (accessTokenTtlSeconds + clockSkewSeconds) * 1000);
+    return this.deps.revocations.revokeSession(session.id, until);
+  }
+
+  async endSession(
+    session: { refreshToken: string } | { sessionId: string },
+    reason: string,
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    const ended = await this.deps.sessions.revoke(
+      "refreshToken" in session ? { tokenHash: hashOpaqueToken(session.refreshToken) } : session,
+      reason,
+    );
+    if (ended === undefined) return undefined;
+    // Also when the database already had it revoked: a retried logout must finish what a failed one began.
+    const { accessTokenTtlSeconds, clockSkewSeconds } = this.deps.settings;
+    const recent =
+      (ended.session.revokedAt?.getTime() ?? this.now()) + (accessTokenTtlSeconds + clockSkewSeconds) * 1000;
+    if (ended.wasLive || recent > this.now()) await this.revokeSessionTokens(ended.session);
+    return { sessionId: ended.session.id, userId: ended.session.userId };
+  }
+
+  async endUserSessions(userId: string, reason: string, exceptSessionId?: string): Promise<number> {
+    const ended = await this.deps.sessions.revokeAllOfUser(userId, reason, exceptSessionId);
+    await Promise.all(ended.map((session) => this.revokeSessionTokens(session)));
+    return ended.length;
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo | undefined> {
+    const session = await this.deps.sessions.get(sessionId);
+    return session === undefined ? undefined : toSessionInfo(session);
+  }
+
+  async listSessions(userId: string): Promise<SessionInfo[]> {
+    return (await this.deps.sessions.listLive(userId)).map(toSessionInfo);
+  }
+
+  async issueServiceAccountToken(account: { id: string; clientId: string }): Promise<IssuedTokens> {
+    const access = await this.deps.accessTokens.issue({
+      kind: "service_account",
+      subjectId: account.id,
+      sessionId: "",
+      clientId: account.clientId,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: "",
+      refreshTokenExpiresAt: undefined,
+      sessionId: "",
+      scope: "",
+    };
+  }
+
+  // --- Users and credentials: the users table is the built-in provider's store ---
+
+  async createUser(_userId: string, _fields: IdentityFields): Promise<{ externalId: string }> {
+    return { externalId: "" };
+  }
+
+  async updateUser(): Promise<void> {}
+
+  async deleteUser(): Promise<void> {}
+
+  async setPassword(account: IdentityRef, password: string): Promise<void> {
+    await this.deps.credentials.setPasswordHash(account.id, await this.deps.hasher.hash(password));
+  }
+
+  async verifyPassword(account: IdentityRef, password: string): Promise<boolean> {
+    const passwordHash = await this.deps.credentials.passwordHash(account.id);
+    if (passwordHash === undefined) {
+      await this.deps.hasher.verifyNothing(password);
+      return false;
+    }
+    return this.deps.hasher.verify(passwordHash, password);
+  }
+
+  async enrollTotp(account: IdentityRef): Promise<TotpEnrollment> {
+    const { totp, totpSealer, credentials } = this.deps;
+    const secret = totp.newSecret();
+    if (!(await credentials.startTotpEnrollment(account.id, totpSealer.seal(secret, account.id)))) {
+      throw new DomainError(
+        "failed_precondition",
+        "mfa_already_enabled",
+        "MFA is already on for this account",
+      );
+    }
+    return { secret, ...(await totp.enrollment(secret, account.username)) };
+  }
+
+  async confirmTotp(account: IdentityRef, code: string): Promise<string[]> {
+    const current = await this.deps.credentials.totp(account.id);
+    if (current === undefined) {
+      throw new DomainError(
+        "failed_precondition",
+        "mfa_enrollment_not_started",
+        "start TOTP enrolment first",
+      );
+    }
+    if (current.confirmed) {
+      throw new DomainError(
+        "failed_precondition",
+        "mfa_already_enabled",
+        "MFA is already on for this account",
+      );
+    }
+    if (!(await this.verifyTotp(account.id, current.secretSealed, code))) {
+      throw new DomainError("invalid_argument", "invalid_totp_code", "the code is not valid", {
+        violations: [{ field: "code", description: "not the current code of the enrolled secret" }],
+      });
+    }
+    const codes = this.newRecoveryCodes();
+    await this.deps.credentials.confirmTotp(
+      account.id,
+      codes.map((recoveryCode) => this.recoveryCodeHash(account.id, recoveryCode)),
+    );
+    return codes;
+  }
+
+  async disableTotp(account: IdentityRef): Promise<void> {
+    await this.deps.credentials.removeTotp(account.id);
+  }
+
+  async regenerateRecoveryCodes(account: IdentityRef): Promise<string[]> {
+    const current = await this.deps.credentials.totp(account.id);
+    if (current === undefined || !current.confirmed) {
+      throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
+    }
+    const codes = this.newRecoveryCodes();
+    await this.deps.credentials.replaceRecoveryCodes(
+      account.id,
+      codes.map((recoveryCode) => this.recoveryCodeHash(account.id, recoveryCode)),
+    );
+    return codes;
+  }
+
+  private newRecoveryCodes(): string[] {
+    return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+      const chars = Array.from({ length: 10 }, () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]);
+      return `${chars.slice(0, 5).join("")}-${chars.slice(5).join("")}`;
+    });
+  }
+
+  /** Keyed (HMAC): 50-bit codes would not survive a fast unkeyed hash if the table leaked. */
+  private recoveryCodeHash(userId: string, code: string): string {
+    return this.deps.recoveryCodeSealer.mac(`${userId}:${normalizeRecoveryCode(code)}`);
+  }
+}
+
+function failure(
+  reason: "refresh_token_expired" | "session_ended" | "refresh_token_reused",
+  session: SessionRecord,
+): RefreshResult {
+  return { ok: false, reason, userId: session.userId, sessionId: session.id };
+}
+
+const toSealedPair = (tokens: IssuedTokens): SealedPair => ({
+  accessToken: tokens.accessToken,
+  accessTokenExpiresAt: tokens.accessTokenExpiresAt.getTime(),
+  refreshToken: tokens.refreshToken,
+  refreshTokenExpiresAt: tokens.refreshTokenExpiresAt?.getTime() ?? 0,
+  sessionId: tokens.sessionId,
+});
+
+const fromSealedPair = (pair: SealedPair): IssuedTokens => ({
+  accessToken: pair.accessToken,
+  accessTokenExpiresAt: new Date(pair.accessTokenExpiresAt),
+  refreshToken: pair.refreshToken,
+  refreshTokenExpiresAt: new Date(pair.refreshTokenExpiresAt),
+  sessionId: pair.sessionId,
+  scope: "",
+});
+
+const toSessionInfo = (session: SessionRecord): SessionInfo => ({
+  id: session.id,
+  userId: session.userId,
+  clientId: session.clientId,
+  ipAddress: session.ipAddress,
+  userAgent: session.userAgent,
+  startedAt: session.createdAt,
+  lastUsedAt: session.lastUsedAt,
+  expiresAt: session.expiresAt,
+  offline: session.offline,
+  revokedAt: session.revokedAt,
+});

@@ -1,0 +1,220 @@
+import {
+  type CryptoKey,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from "jose";
+import type { Logger } from "../../observability/logger.ts";
+import type { Sealer } from "./sealer.ts";
+
+export const SIGNING_ALGORITHM = "ES256";
+
+export interface StoredSigningKey {
+  readonly kid: string;
+  readonly generation: number;
+  readonly algorithm: string;
+  readonly publicJwk: JWK;
+  readonly privateKeySealed: string;
+  /** Signs from here… */
+  readonly activatesAt: Date;
+  /** …until here; */
+  readonly retiresAt: Date;
+  /** and is published (verifies) until here. */
+  readonly expiresAt: Date;
+}
+
+/** The signing_keys table. */
+export interface SigningKeyStore {
+  /** Keys not yet expired, any order. */
+  unexpired(now: Date): Promise<StoredSigningKey[]>;
+  /** False when another replica already stored a key of this generation. */
+  insert(key: StoredSigningKey): Promise<boolean>;
+  deleteExpiredBefore(time: Date): Promise<void>;
+}
+
+interface LoadedKey {
+  readonly stored: StoredSigningKey;
+  readonly publicKey: CryptoKey;
+  privateKey: Promise<CryptoKey> | undefined;
+}
+
+export interface SigningKeyRingOptions {
+  /** How long a key signs. */
+  readonly rotationMs: number;
+  /** How long a retired key still verifies: the longest access-token lifetime plus clock skew. */
+  readonly verifyAfterRetirementMs: number;
+  readonly now?: () => number;
+}
+
+const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+/** An unknown `kid` reloads keys from the database at most this often (another replica may have rotated). */
+const RELOAD_ON_UNKNOWN_KID_MS = 10_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The issuer's ES256 signing keys: generated on first start, sealed at rest
+ * (AES-256-GCM), rotated every SIGNING_KEY_ROTATION_DAYS with overlap. A
+ * successor is published ahead of its activation (so verifiers caching our
+ * JWKS already know it), and a retired key stays published until every token
+ * it signed has expired. Replicas share the keys through the database; a
+ * generation number makes concurrent rotation produce one key.
+ */
+export class SigningKeyRing {
+  private readonly store: SigningKeyStore;
+  private readonly sealer: Sealer;
+  private readonly logger: Logger;
+  private readonly options: SigningKeyRingOptions;
+  private readonly now: () => number;
+  private keys = new Map<string, LoadedKey>();
+  private lastReload = 0;
+  private reloading: Promise<void> | undefined;
+  private maintaining: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(store: SigningKeyStore, sealer: Sealer, logger: Logger, options: SigningKeyRingOptions) {
+    this.store = store;
+    this.sealer = sealer;
+    this.logger = logger;
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Loads the keys, creating the first one (or the next) if needed, and starts periodic maintenance. */
+  async start(): Promise<void> {
+    await this.maintain();
+    this.timer = setInterval(() => {
+      this.maintain().catch((error: unknown) =>
+        this.logger.error({ err: error }, "signing key maintenance failed"),
+      );
+    }, MAINTENANCE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  private get prepublishMs(): number {
+    return Math.min(DAY_MS, this.options.rotationMs / 4);
+  }
+
+  private async reload(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        const stored = await this.store.unexpired(new Date(this.now()));
+        const next = new Map<string, LoadedKey>();
+        for (const key of stored) {
+          const existing = this.keys.get(key.kid);
+          next.set(
+            key.kid,
+            existing ?? { stored: key, publicKey: await this.importPublic(key), privateKey: undefined },
+          );
+        }
+        this.keys = next;
+        this.lastReload = this.now();
+      } finally {
+        this.reloading = undefined;
+      }
+    })();
+    return this.reloading;
+  }
+
+  private async importPublic(key: StoredSigningKey): Promise<CryptoKey> {
+    return (await importJWK(key.publicJwk, key.algorithm)) as CryptoKey;
+  }
+
+  /** Rotates when due. Safe to run on every replica at once. */
+  maintain(): Promise<void> {
+    this.maintaining ??= (async () => {
+      try {
+        await this.reload();
+        const now = this.now();
+        const latest = [...this.keys.values()].sort((a, b) => b.stored.generation - a.stored.generation)[0];
+        let created = false;
+        if (latest === undefined || latest.stored.retiresAt.getTime() <= now) {
+          created = await this.create((latest?.stored.generation ?? 0) + 1, now);
+        } else if (latest.stored.retiresAt.getTime() - now <= this.prepublishMs) {
+          created = await this.create(latest.stored.generation + 1, latest.stored.retiresAt.getTime());
+        }
+        if (created) await this.reload();
+        await this.store.deleteExpiredBefore(new Date(now - DAY_MS));
+      } finally {
+        this.maintaining = undefined;
+      }
+    })();
+    return this.maintaining;
+  }
+
+  private async create(generation: number, activatesAt: number): Promise<boolean> {
+    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const retiresAt = activatesAt + this.options.rotationMs;
+    const stored: StoredSigningKey = {
+      kid,
+      generation,
+      algorithm: SIGNING_ALGORITHM,
+      publicJwk: { ...publicJwk, kid, alg: SIGNING_ALGORITHM, use: "sig" },
+      privateKeySealed: this.sealer.seal(JSON.stringify(await exportJWK(privateKey)), kid),
+      activatesAt: new Date(activatesAt),
+      retiresAt: new Date(retiresAt),
+      expiresAt: new Date(retiresAt + this.options.verifyAfterRetirementMs),
+    };
+    const inserted = await this.store.insert(stored);
+    if (inserted)
+      this.logger.info({ kid, generation, activatesAt: stored.activatesAt }, "signing key created");
+    return inserted;
+  }
+
+  private currentKey(): LoadedKey | undefined {
+    const now = this.now();
+    let best: LoadedKey | undefined;
+    for (const key of this.keys.values()) {
+      const { activatesAt, retiresAt, generation } = key.stored;
+      if (activatesAt.getTime() <= now && now < retiresAt.getTime()) {
+        if (best === undefined || generation > best.stored.generation) best = key;
+      }
+    }
+    return best;
+  }
+
+  /** The key to sign with now. */
+  async signingKey(): Promise<{ kid: string; key: CryptoKey }> {
+    let current = this.currentKey();
+    if (current === undefined) {
+      await this.maintain();
+      current = this.currentKey();
+      if (current === undefined) throw new Error("no signing key is active");
+    }
+    const loaded = current;
+    loaded.privateKey ??= importJWK(
+      JSON.parse(this.sealer.open(loaded.stored.privateKeySealed, loaded.stored.kid)) as JWK,
+      loaded.stored.algorithm,
+    ) as Promise<CryptoKey>;
+    return { kid: loaded.stored.kid, key: await loaded.privateKey };
+  }
+
+  /** The public key for a `kid`, reloading once (rate-limited) when it is unknown. Undefined if unknown or expired. */
+  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+    let key = this.keys.get(kid);
+    if (key === undefined && this.now() - this.lastReload >= RELOAD_ON_UNKNOWN_KID_MS) {
+      await this.reload();
+      key = this.keys.get(kid);
+    }
+    if (key === undefined || key.stored.expiresAt.getTime() <= this.now()) return undefined;
+    return key.publicKey;
+  }
+
+  /** The JWK Set to publish: every key that may have signed a live token, or will sign soon. */
+  jwks(): { keys: JWK[] } {
+    const now = this.now();
+    return {
+      keys: [...this.keys.values()]
+        .filter((key) => key.stored.expiresAt.getTime() > now)
+        .sort((a, b) => b.stored.generation - a.stored.generation)
+        .map((key) => key.stored.publicJwk),
+    };
+  }
+}
