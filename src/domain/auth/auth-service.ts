@@ -1,0 +1,486 @@
+import type {
+  ClientInfo,
+  IdentityProvider,
+  IssuedTokens,
+  MfaAnswer,
+  MfaChallenge,
+} from "../../identity/identity-provider.ts";
+import type { AuditActor, AuditLog, Caller } from "../audit/audit-log.ts";
+import { DomainError } from "../errors.ts";
+import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
+import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { Mailer } from "../ports/mailer.ts";
+import type { Principal } from "../principal.ts";
+import { USER_ROLE } from "../roles/permissions.ts";
+import type { ServiceAccountService } from "../service-accounts/service-account-service.ts";
+import type { AccountFactory } from "../users/account-factory.ts";
+import { identityRef } from "../users/identity-ref.ts";
+import type { PasswordPolicy } from "../users/password-policy.ts";
+import type { User } from "../users/user.ts";
+import type { UserRepository, UserTokenRepository } from "../users/user-repository.ts";
+import { requireUserPrincipal } from "../users/user-service.ts";
+import { emailVerificationMail, passwordResetMail } from "./emails.ts";
+
+/** An unauthenticated call's origin: for sessions, rate limits and the audit log. */
+export interface RequestInfo extends AuditActor {
+  readonly userAgent: string;
+}
+
+export interface AuthSettings {
+  readonly signupEnabled: boolean;
+  readonly emailVerificationRequired: boolean;
+  readonly lockoutThreshold: number;
+  readonly lockoutSeconds: number;
+  readonly resetTokenTtlSeconds: number;
+  readonly emailVerificationTtlSeconds: number;
+  readonly passwordResetUrl: string;
+  readonly emailVerificationUrl: string;
+  /** The client id recorded for sessions opened through Login (the token audience). */
+  readonly clientId: string;
+}
+
+export interface AuthServiceDeps {
+  readonly settings: AuthSettings;
+  readonly users: UserRepository;
+  readonly userTokens: UserTokenRepository;
+  readonly accounts: AccountFactory;
+  readonly provider: IdentityProvider;
+  readonly serviceAccounts: ServiceAccountService;
+  readonly passwordPolicy: PasswordPolicy;
+  readonly mailer: Mailer;
+  readonly audit: AuditLog;
+  readonly changes: AccessChangeNotifier;
+  readonly now?: () => number;
+  /** Waits; injectable so that tests need not. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SignUpInput {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+  readonly firstName: string;
+  readonly middleName: string;
+  readonly lastName: string;
+  readonly phone: string;
+}
+
+export type LoginResult = { readonly tokens: IssuedTokens } | { readonly mfaChallenge: MfaChallenge };
+
+/**
+ * ForgotPassword answers no sooner than this, whether or not the account
+ * exists, so that its timing says nothing (the mail itself goes out in the
+ * background).
+ */
+const FORGOT_PASSWORD_MIN_MS = 250;
+
+const unauthenticated = (reason: string, message: string) =>
+  new DomainError("unauthenticated", reason, message);
+
+const LOGIN_FAILURES: Record<string, string> = {
+  invalid_credentials: "the username or password is wrong",
+  invalid_otp: "the one-time code is wrong",
+  invalid_mfa_token: "the MFA challenge is unknown, used or expired; sign in again",
+  invalid_recovery_code: "the recovery code is wrong or was used already",
+};
+
+const REFRESH_FAILURES: Record<string, string> = {
+  invalid_refresh_token: "the refresh token is not valid",
+  refresh_token_expired: "the refresh token has expired; sign in again",
+  session_ended: "the session has ended; sign in again",
+  refresh_token_reused: "the refresh token was already used; the session has been ended for safety",
+};
+
+/**
+ * Authentication: sign-up, sign-in with MFA and lockout, token refresh,
+ * logout, password recovery, client credentials, and the signed-in user's
+ * password and MFA. Everything goes through the IdentityProvider interface,
+ * and every event is audited.
+ */
+export class AuthService {
+  private readonly deps: AuthServiceDeps;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(deps: AuthServiceDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  private client(request: RequestInfo): ClientInfo {
+    return { ip: request.ip, userAgent: request.userAgent, clientId: this.deps.settings.clientId };
+  }
+
+  signUp(
+    input: SignUpInput,
+    request: RequestInfo,
+  ): Promise<{ user: User; emailVerificationRequired: boolean }> {
+    const { settings } = this.deps;
+    return this.deps.audit.track(
+      { action: "auth.signup", actor: request, targetKind: "user" },
+      async (note) => {
+        if (!settings.signupEnabled) {
+          throw new DomainError(
+            "failed_precondition",
+            "signup_disabled",
+            "sign-up is disabled on this server",
+          );
+        }
+        this.deps.passwordPolicy.check(input.password, input, "password");
+        const user = await this.deps.accounts.create({
+          username: input.username,
+          email: input.email,
+          emailVerified: false,
+          password: input.password,
+          profile: {
+            firstName: input.firstName,
+            middleName: input.middleName,
+            lastName: input.lastName,
+            phone: input.phone,
+          },
+          roles: [USER_ROLE],
+        });
+        note.actor(user.id);
+        note.target("user", user.id);
+        if (settings.emailVerificationRequired) await this.sendVerificationMail(user);
+        return { user, emailVerificationRequired: settings.emailVerificationRequired };
+      },
+    );
+  }
+
+  private async sendVerificationMail(user: User): Promise<void> {
+    const { settings } = this.deps;
+    const token = newOpaqueToken();
+    await this.deps.userTokens.issue(
+      user.id,
+      "email_verification",
+      hashOpaqueToken(token),
+      new Date(this.now() + settings.emailVerificationTtlSeconds * 1000),
+    );
+    await this.deps.mailer.send(
+      emailVerificationMail({
+        to: user.email,
+        userId: user.id,
+        verifyUrl: settings.emailVerificationUrl,
+        token,
+        ttlMinutes: Math.round(settings.emailVerificationTtlSeconds / 60),
+      }),
+    );
+  }
+
+  verifyEmail(token: string, request: RequestInfo): Promise<void> {
+    return this.deps.audit.track({ action: "auth.verify_email", actor: request }, async (note) => {
+      const userId = await this.deps.userTokens.consume("email_verification", hashOpaqueToken(token));
+      if (userId === undefined) throw invalidToken("the verification token is unknown, used or expired");
+      note.actor(userId);
+      note.target("user", userId);
+      const user = await this.deps.users.getUser(userId);
+      if (user === undefined) throw invalidToken("the verification token is unknown, used or expired");
+      await this.deps.provider.updateUser(identityRef(user), { emailVerified: true });
+      await this.deps.users.update(userId, { emailVerified: true });
+      await this.deps.changes.subjectChanged(userId);
+    });
+  }
+
+  login(
+    input: { login: string; password: string; totpCode: string | undefined },
+    request: RequestInfo,
+  ): Promise<LoginResult> {
+    return this.deps.audit.track({ action: "auth.login", actor: request }, async (note) => {
+      const account = await this.deps.users.findByLogin(input.login);
+      if (account !== undefined) {
+        note.actor(account.id);
+        note.target("user", account.id);
+        this.requireNotLocked(account);
+      }
+      const check = await this.deps.provider.checkPassword({
+        account: account === undefined ? undefined : identityRef(account),
+        login: input.login,
+        password: input.password,
+        totpCode: input.totpCode,
+      });
+      if (!check.ok) {
+        if (check.userId !== undefined) await this.countFailure(check.userId, request);
+        throw unauthenticated(check.reason, LOGIN_FAILURES[check.reason]!);
+      }
+      const user = account?.id === check.userId ? account : await this.deps.users.getUser(check.userId);
+      if (user === undefined)
+        throw unauthenticated("invalid_credentials", LOGIN_FAILURES.invalid_credentials!);
+      this.requireMaySignIn(user);
+      if (check.mfa === "required") {
+        note.detail("mfa", "challenge");
+        return { mfaChallenge: await this.deps.provider.createMfaChallenge(identityRef(user)) };
+      }
+      const methods = check.mfa === "verified" ? ["pwd", "otp"] : ["pwd"];
+      const tokens = await this.openSession(user, request, methods);
+      note.target("session", tokens.sessionId);
+      return { tokens };
+    });
+  }
+
+  verifyMfa(input: { mfaToken: string; answer: MfaAnswer }, request: RequestInfo): Promise<IssuedTokens> {
+    return this.deps.audit.track({ action: "auth.verify_mfa", actor: request }, async (note) => {
+      note.detail("method", "totpCode" in input.answer ? "totp" : "recovery_code");
+      const check = await this.deps.provider.answerMfaChallenge(input.mfaToken, input.answer);
+      if (check.userId !== undefined) note.actor(check.userId);
+      if (!check.ok) {
+        if (check.userId !== undefined && check.reason !== "invalid_mfa_token") {
+          await this.countFailure(check.userId, request);
+        }
+        throw unauthenticated(check.reason, LOGIN_FAILURES[check.reason]!);
+      }
+      const user = await this.deps.users.getUser(check.userId);
+      if (user === undefined) throw unauthenticated("invalid_mfa_token", LOGIN_FAILURES.invalid_mfa_token!);
+      this.requireNotLocked(user);
+      this.requireMaySignIn(user);
+      const tokens = await this.openSession(user, request, ["pwd", check.method === "otp" ? "otp" : "mfa"]);
+      note.target("session", tokens.sessionId);
+      return tokens;
+    });
+  }
+
+  private async openSession(user: User, request: RequestInfo, methods: string[]): Promise<IssuedTokens> {
+    const tokens = await this.deps.provider.startSession(identityRef(user), this.client(request), methods);
+    await this.deps.users.recordSignIn(user.id);
+    return tokens;
+  }
+
+  private requireNotLocked(user: User): void {
+    if (user.lockedUntil !== undefined && user.lockedUntil.getTime() > this.now()) {
+      const minutes = Math.max(1, Math.ceil((user.lockedUntil.getTime() - this.now()) / 60_000));
+      throw new DomainError(
+        "permission_denied",
+        "account_locked",
+        `the account is locked after too many failed sign-ins; try again in ${minutes} minute${minutes === 1 ? "" : "s"} or reset the password`,
+        { metadata: { locked_until: user.lockedUntil.toISOString() } },
+      );
+    }
+  }
+
+  private requireMaySignIn(user: User): void {
+    if (user.status === "disabled") {
+      throw new DomainError("permission_denied", "account_disabled", "the account is disabled");
+    }
+    if (this.deps.settings.emailVerificationRequired && !user.emailVerified) {
+      throw new DomainError(
+        "permission_denied",
+        "email_not_verified",
+        "confirm your email address first (see the mail sent at sign-up)",
+      );
+    }
+  }
+
+  /** Counts a failed sign-in against the account; at the threshold it locks (audited). */
+  private async countFailure(userId: string, request: AuditActor): Promise<void> {
+    const { lockoutThreshold, lockoutSeconds } = this.deps.settings;
+    const { lockedUntil } = await this.deps.users.recordFailedSignIn(userId, {
+      threshold: lockoutThreshold,
+      lockSeconds: lockoutSeconds,
+    });
+    if (lockedUntil !== undefined) {
+      await this.deps.audit.record({
+        action: "auth.lockout",
+        result: "success",
+        actor: request,
+        actorId: userId,
+        targetKind: "user",
+        targetId: userId,
+        details: { locked_until: lockedUntil.toISOString() },
+      });
+      await this.deps.changes.subjectChanged(userId);
+    }
+  }
+
+  refresh(refreshToken: string, request: RequestInfo): Promise<IssuedTokens> {
+    return this.deps.audit.track({ action: "auth.refresh", actor: request }, async (note) => {
+      const result = await this.deps.provider.refresh(refreshToken, this.client(request));
+      if (!result.ok) {
+        if (result.userId !== undefined) note.actor(result.userId);
+        if (result.sessionId !== undefined) note.target("session", result.sessionId);
+        throw unauthenticated(result.reason, REFRESH_FAILURES[result.reason]!);
+      }
+      note.actor(result.userId);
+      note.target("session", result.tokens.sessionId);
+      return result.tokens;
+    });
+  }
+
+  /**
+   * Ends the session of the refresh token, or else of the bearer access
+   * token. Idempotent: an unknown or ended session is not an error.
+   */
+  logout(
+    input: { refreshToken: string; principal: () => Promise<Principal> },
+    request: RequestInfo,
+  ): Promise<void> {
+    return this.deps.audit.track({ action: "auth.logout", actor: request }, async (note) => {
+      let ended: { sessionId: string; userId: string } | undefined;
+      if (input.refreshToken !== "") {
+        ended = await this.deps.provider.endSession({ refreshToken: input.refreshToken }, "logout");
+      } else {
+        const principal = await input.principal();
+        if (principal.kind !== "user") {
+          throw new DomainError(
+            "invalid_argument",
+            "no_session",
+            "service-account tokens have no session to end",
+          );
+        }
+        note.actor(principal.subjectId);
+        ended = await this.deps.provider.endSession({ sessionId: principal.sessionId }, "logout");
+      }
+      if (ended !== undefined) {
+        note.actor(ended.userId);
+        note.target("session", ended.sessionId);
+      }
+    });
+  }
+
+  forgotPassword(email: string, request: RequestInfo): Promise<void> {
+    const started = this.now();
+    const { settings } = this.deps;
+    return this.deps.audit.track({ action: "auth.password_forgot", actor: request }, async (note) => {
+      try {
+        const user = await this.deps.users.findByEmail(email);
+        if (user !== undefined && user.status !== "disabled") {
+          note.target("user", user.id);
+          const token = newOpaqueToken();
+          await this.deps.userTokens.issue(
+            user.id,
+            "password_reset",
+            hashOpaqueToken(token),
+            new Date(this.now() + settings.resetTokenTtlSeconds * 1000),
+          );
+          await this.deps.mailer.send(
+            passwordResetMail({
+              to: user.email,
+              userId: user.id,
+              resetUrl: settings.passwordResetUrl,
+              token,
+              ttlMinutes: Math.round(settings.resetTokenTtlSeconds / 60),
+            }),
+          );
+        }
+      } finally {
+        await this.sleep(Math.max(0, started + FORGOT_PASSWORD_MIN_MS - this.now()));
+      }
+    });
+  }
+
+  resetPassword(input: { resetToken: string; newPassword: string }, request: RequestInfo): Promise<void> {
+    return this.deps.audit.track({ action: "auth.password_reset", actor: request }, async (note) => {
+      const tokenHash = hashOpaqueToken(input.resetToken);
+      const userId = await this.deps.userTokens.find("password_reset", tokenHash);
+      const user = userId === undefined ? undefined : await this.deps.users.getUser(userId);
+      if (user === undefined)
+        throw invalidToken("the reset token is unknown, used or expired", "reset_token");
+      note.actor(user.id);
+      note.target("user", user.id);
+      // The policy first, so that a rejected password does not use the token up.
+      this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
+      if ((await this.deps.userTokens.consume("password_reset", tokenHash)) !== user.id) {
+        throw invalidToken("the reset token is unknown, used or expired", "reset_token");
+      }
+      await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      await this.deps.provider.endUserSessions(user.id, "password_reset");
+      // The mail reached its owner: the address is verified.
+      if (!user.emailVerified) {
+        await this.deps.provider.updateUser(identityRef(user), { emailVerified: true });
+        await this.deps.users.update(user.id, { emailVerified: true });
+      }
+      await this.deps.changes.subjectChanged(user.id);
+    });
+  }
+
+  clientCredentialsToken(
+    input: { clientId: string; clientSecret: string },
+    request: RequestInfo,
+  ): Promise<IssuedTokens> {
+    return this.deps.audit.track(
+      { action: "auth.client_credentials", actor: request, details: { client_id: input.clientId } },
+      async (note) => {
+        const account = await this.deps.serviceAccounts.verify(input.clientId, input.clientSecret);
+        note.actor(account.id, "service_account");
+        return this.deps.provider.issueServiceAccountToken(account);
+      },
+    );
+  }
+
+  // --- The signed-in user's credentials ---
+
+  private async me(caller: Caller): Promise<User> {
+    const user = await this.deps.users.getUser(requireUserPrincipal(caller));
+    if (user === undefined) throw unauthenticated("unknown_subject", "the account no longer exists");
+    return user;
+  }
+
+  /** Re-checks the password for a sensitive change; a wrong one counts towards the lockout. */
+  private async recheckPassword(user: User, password: string, caller: Caller): Promise<void> {
+    if (!(await this.deps.provider.verifyPassword(identityRef(user), password))) {
+      await this.countFailure(user.id, caller);
+      throw unauthenticated("invalid_credentials", "the password is wrong");
+    }
+  }
+
+  changePassword(caller: Caller, input: { currentPassword: string; newPassword: string }): Promise<void> {
+    return this.deps.audit.track({ action: "auth.password_change", actor: caller }, async (note) => {
+      const user = await this.me(caller);
+      note.target("user", user.id);
+      await this.recheckPassword(user, input.currentPassword, caller);
+      this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
+      await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      const ended = await this.deps.provider.endUserSessions(
+        user.id,
+        "password_changed",
+        caller.principal.sessionId,
+      );
+      note.detail("other_sessions_ended", String(ended));
+    });
+  }
+
+  enrollTotp(caller: Caller) {
+    return this.deps.audit.track({ action: "auth.totp_enroll", actor: caller }, async (note) => {
+      const user = await this.me(caller);
+      note.target("user", user.id);
+      return this.deps.provider.enrollTotp(identityRef(user));
+    });
+  }
+
+  confirmTotp(caller: Caller, code: string): Promise<string[]> {
+    return this.deps.audit.track({ action: "auth.totp_confirm", actor: caller }, async (note) => {
+      const user = await this.me(caller);
+      note.target("user", user.id);
+      const codes = await this.deps.provider.confirmTotp(identityRef(user), code);
+      await this.deps.changes.subjectChanged(user.id);
+      return codes;
+    });
+  }
+
+  disableTotp(caller: Caller, password: string): Promise<void> {
+    return this.deps.audit.track({ action: "auth.totp_disable", actor: caller }, async (note) => {
+      const user = await this.me(caller);
+      note.target("user", user.id);
+      await this.recheckPassword(user, password, caller);
+      await this.deps.provider.disableTotp(identityRef(user));
+      await this.deps.changes.subjectChanged(user.id);
+    });
+  }
+
+  regenerateRecoveryCodes(caller: Caller, password: string): Promise<string[]> {
+    return this.deps.audit.track(
+      { action: "auth.recovery_codes_regenerate", actor: caller },
+      async (note) => {
+        const user = await this.me(caller);
+        note.target("user", user.id);
+        await this.recheckPassword(user, password, caller);
+        return this.deps.provider.regenerateRecoveryCodes(identityRef(user));
+      },
+    );
+  }
+}
+
+const invalidToken = (message: string, field = "token") =>
+  new DomainError("invalid_argument", "invalid_token", message, {
+    violations: [{ field, description: message }],
+  });

@@ -1,0 +1,25 @@
+/** Every permission Gatehouse knows, with what it allows. The built-in `admin` role holds them all. */
+export const PERMISSIONS = [
+  { name: "users.read", description: "Read users, their grants and the Keycloak sync status" },
+  { name: "users.write", description: "Create, update, disable and delete users; set their passwords" },
+  { name: "users.sync", description: "Synchronise users with Keycloak" },
+  { name: "roles.read", description: "Read RBAC roles, business roles and the permission catalogue" },
+  { name: "roles.write", description: "Create, update and delete RBAC roles and business roles" },
+  { name: "roles.assign", description: "Set users' RBAC roles and business roles" },
+  { name: "services.read", description: "Read registered services and service accounts" },
+  { name: "services.write", description: "Register, change and remove services and service accounts" },
+  { name: "grants.write", description: "Set users' and service accounts' grants on services" },
+  { name: "audit.read", description: "Read the audit log" },
+  { name: "vault.read", description: "Read other users' token vault entries and sessions" },
+  { name: "vault.write", description: "Act on other users' token vault entries and sessions" },
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number]["name"];
+
+export const PERMISSION_NAMES: readonly string[] = PERMISSIONS.map((permission) => permission.name);
+
+export const isPermission = (name: string): name is Permission => PERMISSION_NAMES.includes(name);
+
+/** The built-in roles: `admin` holds every permission, `user` none (every sign-up gets it). */
+export const ADMIN_ROLE = "admin";
+export const USER_ROLE = "user";

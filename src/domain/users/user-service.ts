@@ -1,0 +1,335 @@
+import type { IdentityFields, IdentityProvider } from "../../identity/identity-provider.ts";
+import type { AuditEvent, AuditLog, AuditQuery, Caller } from "../audit/audit-log.ts";
+import { DomainError } from "../errors.ts";
+import { type Page, pageSize } from "../pagination.ts";
+import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { RevocationStore } from "../revocation/revocation-store.ts";
+import type { AccessControl } from "../roles/access-control.ts";
+import { ADMIN_ROLE, USER_ROLE } from "../roles/permissions.ts";
+import type { BusinessRoleRepository, RoleRepository } from "../roles/role-repository.ts";
+import type { AccountFactory } from "./account-factory.ts";
+import { identityRef } from "./identity-ref.ts";
+import type { PasswordPolicy } from "./password-policy.ts";
+import type { ProfileChanges, User, UserStatus } from "./user.ts";
+import type { UserChanges, UserRepository } from "./user-repository.ts";
+
+/** One of a user's grants on a service, and where it comes from ("direct", "business_role:<id>"). */
+export interface EffectiveGrant {
+  readonly serviceId: string;
+  readonly serviceSlug: string;
+  readonly role: string;
+  readonly source: string;
+}
+
+/** Where GetMe's grants come from; the decision engine can supply direct grants plus business roles. */
+export interface EffectiveGrantSource {
+  effectiveGrants(userId: string): Promise<EffectiveGrant[]>;
+}
+
+export interface UserServiceDeps {
+  readonly users: UserRepository;
+  readonly roles: RoleRepository;
+  readonly businessRoles: BusinessRoleRepository;
+  readonly accounts: AccountFactory;
+  readonly provider: IdentityProvider;
+  readonly revocations: RevocationStore;
+  readonly access: AccessControl;
+  readonly audit: AuditLog;
+  readonly passwordPolicy: PasswordPolicy;
+  readonly changes: AccessChangeNotifier;
+  readonly grants: EffectiveGrantSource;
+  readonly now?: () => number;
+}
+
+export interface CreateUserInput {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string | undefined;
+  readonly emailVerified: boolean;
+  readonly profile: ProfileChanges;
+  /** Empty: the built-in `user` role. */
+  readonly roles: readonly string[];
+}
+
+export interface UpdateUserInput {
+  readonly username?: string;
+  readonly email?: string;
+  readonly emailVerified?: boolean;
+  readonly profile: ProfileChanges;
+  readonly status?: "active" | "disabled";
+}
+
+export interface UserListQuery {
+  readonly pageSize: number;
+  readonly pageToken: string;
+  readonly query: string;
+  readonly status: UserStatus | undefined;
+  readonly role: string;
+}
+
+const notFound = () => new DomainError("not_found", "user_not_found", "no such user");
+
+/**
+ * Users: the admin API (each call checks its permission and is audited) and
+ * the signed-in user's own profile. Disabling or deleting a user ends every
+ * session and rejects every token at once, on every replica.
+ */
+export class UserService {
+  private readonly deps: UserServiceDeps;
+  private readonly now: () => number;
+
+  constructor(deps: UserServiceDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The domain read model, for other modules (VerifyToken). No permission check. Throws not_found. */
+  async getUser(id: string): Promise<User> {
+    const user = await this.deps.users.getUser(id);
+    if (user === undefined) throw notFound();
+    return user;
+  }
+
+  async get(caller: Caller, id: string): Promise<User> {
+    await this.deps.access.requirePermission(caller.principal, "users.read");
+    return this.getUser(id);
+  }
+
+  async list(caller: Caller, query: UserListQuery): Promise<Page<User>> {
+    await this.deps.access.requirePermission(caller.principal, "users.read");
+    return this.deps.users.list({ ...query, pageSize: pageSize(query.pageSize) });
+  }
+
+  create(caller: Caller, input: CreateUserInput): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.create", actor: caller, targetKind: "user" },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        const roles = input.roles.length === 0 ? [USER_ROLE] : input.roles;
+        await this.requireGrantableRoles(caller, roles);
+        if (input.password !== undefined) {
+          this.deps.passwordPolicy.check(input.password, input, "password");
+        }
+        const user = await this.deps.accounts.create({ ...input, roles });
+        note.target("user", user.id);
+        return user;
+      },
+    );
+  }
+
+  update(caller: Caller, id: string, input: UpdateUserInput): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.update", actor: caller, targetKind: "user", targetId: id },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        const before = await this.getUser(id);
+        if (input.status === "disabled" && before.status !== "disabled")
+          await this.requireNotLastAdmin(before);
+        const changes: UserChanges = {
+          ...input.profile,
+          username: input.username,
+          email: input.email,
+          // A new address is unverified unless the administrator says otherwise.
+          emailVerified:
+            input.emailVerified ??
+            (input.email !== undefined && input.email.toLowerCase() !== before.email.toLowerCase()
+              ? false
+              : undefined),
+          status: input.status,
+        };
+        const fields: Partial<IdentityFields> = definedOnly({
+          username: changes.username,
+          email: changes.email,
+          emailVerified: changes.emailVerified,
+          firstName: changes.firstName,
+          lastName: changes.lastName,
+          enabled: changes.status === undefined ? undefined : changes.status === "active",
+        });
+        if (Object.keys(fields).length > 0) await this.deps.provider.updateUser(identityRef(before), fields);
+        const user = await this.deps.users.update(id, changes);
+        if (user === undefined) throw notFound();
+        if (input.status !== undefined) note.detail("status", input.status);
+        if (input.status === "disabled" && before.status !== "disabled")
+          await this.endAccess(id, "user_disabled");
+        await this.deps.changes.subjectChanged(id);
+        return user;
+      },
+    );
+  }
+
+  delete(caller: Caller, id: string, hard: boolean): Promise<void> {
+    return this.deps.audit.track(
+      {
+        action: "users.delete",
+        actor: caller,
+        targetKind: "user",
+        targetId: id,
+        details: { hard: String(hard) },
+      },
+      async () => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        const user = await this.deps.users.getUser(id);
+        if (user === undefined) return;
+        if (user.status !== "disabled") await this.requireNotLastAdmin(user);
+        if (hard) {
+          await this.deps.provider.deleteUser(identityRef(user));
+          await this.endAccess(id, "user_deleted");
+          await this.deps.users.delete(id);
+        } else if (user.status !== "disabled") {
+          await this.deps.provider.updateUser(identityRef(user), { enabled: false });
+          await this.deps.users.update(id, { status: "disabled" });
+          await this.endAccess(id, "user_disabled");
+        }
+        await this.deps.changes.subjectChanged(id);
+      },
+    );
+  }
+
+  setPassword(caller: Caller, id: string, password: string): Promise<void> {
+    return this.deps.audit.track(
+      { action: "users.set_password", actor: caller, targetKind: "user", targetId: id },
+      async () => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        const user = await this.getUser(id);
+        this.deps.passwordPolicy.check(password, user, "password");
+        await this.deps.provider.setPassword(identityRef(user), password);
+        await this.deps.provider.endUserSessions(id, "password_set_by_admin");
+      },
+    );
+  }
+
+  setRoles(caller: Caller, id: string, roleNames: readonly string[]): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.set_roles", actor: caller, targetKind: "user", targetId: id },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "roles.assign");
+        const before = await this.getUser(id);
+        const added = roleNames.filter((name) => !before.roles.includes(name));
+        await this.requireGrantableRoles(caller, added);
+        if (before.roles.includes(ADMIN_ROLE) && !roleNames.includes(ADMIN_ROLE))
+          await this.requireNotLastAdmin(before);
+        await this.deps.users.setRoles(id, roleNames);
+        note.detail("roles", [...roleNames].sort().join(","));
+        await this.deps.changes.subjectChanged(id);
+        return this.getUser(id);
+      },
+    );
+  }
+
+  setBusinessRoles(caller: Caller, id: string, businessRoleIds: readonly string[]): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.set_business_roles", actor: caller, targetKind: "user", targetId: id },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "roles.assign");
+        await this.getUser(id);
+        const existing = new Set(await this.deps.businessRoles.existing(businessRoleIds));
+        const missing = businessRoleIds.filter((roleId) => !existing.has(roleId));
+        if (missing.length > 0) {
+          throw new DomainError(
+            "not_found",
+            "business_role_not_found",
+            `no such business role: ${missing[0]}`,
+            {
+              metadata: { business_role_id: missing[0]! },
+            },
+          );
+        }
+        await this.deps.users.setBusinessRoles(id, businessRoleIds);
+        note.detail("business_roles", [...businessRoleIds].sort().join(","));
+        await this.deps.changes.subjectChanged(id);
+        return this.getUser(id);
+      },
+    );
+  }
+
+  async listAuditEvents(caller: Caller, query: AuditQuery): Promise<Page<AuditEvent>> {
+    await this.deps.access.requirePermission(caller.principal, "audit.read");
+    return this.deps.audit.list({ ...query, pageSize: pageSize(query.pageSize) });
+  }
+
+  /** Keycloak synchronisation: only under IDENTITY_PROVIDER=keycloak (after the permission check). */
+  async requireKeycloak(caller: Caller, permission: "users.sync" | "users.read"): Promise<never> {
+    await this.deps.access.requirePermission(caller.principal, permission);
+    throw new DomainError(
+      "failed_precondition",
+      "keycloak_not_configured",
+      "Gatehouse runs with the built-in identity provider (IDENTITY_PROVIDER=local): there is no Keycloak to synchronise with",
+    );
+  }
+
+  // --- The signed-in user ---
+
+  async getMe(caller: Caller): Promise<{ user: User; permissions: string[]; grants: EffectiveGrant[] }> {
+    const userId = requireUserPrincipal(caller);
+    const [user, permissions, grants] = await Promise.all([
+      this.getUser(userId),
+      this.deps.access.permissionsOf(caller.principal),
+      this.deps.grants.effectiveGrants(userId),
+    ]);
+    return { user, permissions: [...permissions].sort(), grants };
+  }
+
+  updateMe(caller: Caller, profile: ProfileChanges): Promise<User> {
+    const userId = requireUserPrincipal(caller);
+    return this.deps.audit.track(
+      { action: "users.update_self", actor: caller, targetKind: "user", targetId: userId },
+      async () => {
+        const before = await this.getUser(userId);
+        const fields = definedOnly({ firstName: profile.firstName, lastName: profile.lastName });
+        if (Object.keys(fields).length > 0) await this.deps.provider.updateUser(identityRef(before), fields);
+        const user = await this.deps.users.update(userId, profile);
+        if (user === undefined) throw notFound();
+        await this.deps.changes.subjectChanged(userId);
+        return user;
+      },
+    );
+  }
+
+  // --- Helpers ---
+
+  /** Ends the user's sessions and rejects every token issued so far (also those without a session). */
+  private async endAccess(userId: string, reason: string): Promise<void> {
+    await this.deps.provider.endUserSessions(userId, reason);
+    await this.deps.revocations.revokeSubjectTokensIssuedBefore(userId, new Date(this.now()));
+  }
+
+  /** Roles must exist, and the caller must hold every permission they carry (no escalation). */
+  private async requireGrantableRoles(caller: Caller, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const found = await this.deps.roles.findByNames(names);
+    const missing = names.filter((name) => !found.some((role) => role.name === name));
+    if (missing.length > 0) {
+      throw new DomainError("not_found", "role_not_found", `no such role: ${missing.join(", ")}`, {
+        metadata: { role: missing[0]! },
+      });
+    }
+    await this.deps.access.requireHoldsAll(
+      caller.principal,
+      found.flatMap((role) => role.permissions),
+    );
+  }
+
+  /** Someone must stay able to administer Gatehouse. */
+  private async requireNotLastAdmin(user: User): Promise<void> {
+    if (!user.roles.includes(ADMIN_ROLE)) return;
+    if ((await this.deps.users.countOtherActiveAdmins(user.id)) === 0) {
+      throw new DomainError(
+        "failed_precondition",
+        "last_admin",
+        "this is the last active administrator; make someone else an administrator first",
+      );
+    }
+  }
+}
+
+/** Self-service calls are for users; service-account tokens have no profile. */
+export function requireUserPrincipal(caller: Caller): string {
+  if (caller.principal.kind !== "user") {
+    throw new DomainError("permission_denied", "not_a_user", "this call is for signed-in users only");
+  }
+  return caller.principal.subjectId;
+}
+
+function definedOnly<T extends Record<string, unknown>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

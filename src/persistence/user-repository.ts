@@ -1,0 +1,320 @@
+import { DomainError } from "../domain/errors.ts";
+import { type Page, toPage } from "../domain/pagination.ts";
+import { ADMIN_ROLE } from "../domain/roles/permissions.ts";
+import type { Link, User, UserStatus } from "../domain/users/user.ts";
+import type { NewUser, UserChanges, UserQuery, UserRepository } from "../domain/users/user-repository.ts";
+import { containsPattern, decodeTimeIdCursor } from "./keyset.ts";
+import { isUuid, type Sql, type SqlRunner } from "./sql.ts";
+import { isUniqueViolation, violatedConstraint } from "./sql-errors.ts";
+
+interface Row {
+  id: string;
+  username: string;
+  email: string;
+  email_verified: boolean;
+  first_name: string;
+  middle_name: string;
+  last_name: string;
+  phone: string;
+  telegram: string;
+  organization: string;
+  department: string;
+  title: string;
+  links: Link[];
+  status: "active" | "disabled";
+  mfa_enabled: boolean;
+  external_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  last_login_at: Date | null;
+  locked_until: Date | null;
+  created_key: string;
+  roles: string[];
+  business_role_ids: string[];
+}
+
+const SELECT_USER = `
+  SELECT u.id, u.username, u.email, u.email_verified, u.first_name, u.middle_name, u.last_name, u.phone,
+    u.telegram, u.organization, u.department, u.title, u.links, u.status, u.mfa_enabled, u.external_id,
+    u.created_at, u.updated_at, u.last_login_at, u.locked_until, u.created_at::text AS created_key,
+    ARRAY(SELECT r.name::text FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+          WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
+    ARRAY(SELECT ubr.business_role_id::text FROM user_business_roles ubr
+          WHERE ubr.user_id = u.id ORDER BY ubr.business_role_id) AS business_role_ids
+  FROM users u`;
+
+/** Profile fields: domain name → column. */
+const PROFILE_COLUMNS = {
+  firstName: "first_name",
+  middleName: "middle_name",
+  lastName: "last_name",
+  phone: "phone",
+  telegram: "telegram",
+  organization: "organization",
+  department: "department",
+  title: "title",
+} as const;
+
+function toUser(row: Row, now: number): User {
+  const lockedUntil = row.locked_until === null ? undefined : new Date(row.locked_until);
+  let status: UserStatus = row.status;
+  if (status === "active" && lockedUntil !== undefined && lockedUntil.getTime() > now) status = "locked";
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.email_verified,
+    firstName: row.first_name,
+    middleName: row.middle_name,
+    lastName: row.last_name,
+    phone: row.phone,
+    telegram: row.telegram,
+    organization: row.organization,
+    department: row.department,
+    title: row.title,
+    links: row.links,
+    status,
+    mfaEnabled: row.mfa_enabled,
+    roles: row.roles,
+    businessRoleIds: row.business_role_ids,
+    externalId: row.external_id ?? "",
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    lastLoginAt: row.last_login_at === null ? undefined : new Date(row.last_login_at),
+    lockedUntil: status === "locked" ? lockedUntil : undefined,
+  };
+}
+
+function alreadyExists(error: unknown): DomainError {
+  const constraint = violatedConstraint(error);
+  const field = constraint.includes("email")
+    ? "email"
+    : constraint.includes("external")
+      ? "external_id"
+      : "username";
+  return new DomainError("already_exists", "user_exists", `a user with this ${field} already exists`, {
+    metadata: { field },
+    cause: error,
+  });
+}
+
+const roleNotFound = (names: readonly string[]) =>
+  new DomainError("not_found", "role_not_found", `no such role: ${names.join(", ")}`, {
+    metadata: { role: names[0] ?? "" },
+  });
+
+export class SqlUserRepository implements UserRepository {
+  private readonly sql: Sql;
+  private readonly now: () => number;
+
+  constructor(sql: Sql, now: () => number = Date.now) {
+    this.sql = sql;
+    this.now = now;
+  }
+
+  private async one(runner: SqlRunner, where: string, params: unknown[]): Promise<User | undefined> {
+    const rows = await runner.query<Row>(`${SELECT_USER} WHERE ${where}`, params);
+    return rows[0] === undefined ? undefined : toUser(rows[0], this.now());
+  }
+
+  getUser(id: string): Promise<User | undefined> {
+    if (!isUuid(id)) return Promise.resolve(undefined);
+    return this.one(this.sql, "u.id = $1", [id]);
+  }
+
+  findByLogin(login: string): Promise<User | undefined> {
+    const lower = login.toLowerCase();
+    // Usernames cannot contain "@" twice and emails always do once; prefer an exact username match.
+    return this.one(
+      this.sql,
+      "lower(u.username) = $1 OR lower(u.email) = $1 ORDER BY (lower(u.username) = $1) DESC LIMIT 1",
+      [lower],
+    );
+  }
+
+  findByEmail(email: string): Promise<User | undefined> {
+    return this.one(this.sql, "lower(u.email) = $1", [email.toLowerCase()]);
+  }
+
+  async create(user: NewUser): Promise<User> {
+    try {
+      return await this.sql.transaction(async (tx) => {
+        const profile = user.profile;
+        await tx.query(
+          `INSERT INTO users (id, username, email, email_verified, first_name, middle_name, last_name, phone,
+             telegram, organization, department, title, links, external_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)`,
+          [
+            user.id,
+            user.username,
+            user.email,
+            user.emailVerified,
+            profile.firstName ?? "",
+            profile.middleName ?? "",
+            profile.lastName ?? "",
+            profile.phone ?? "",
+            profile.telegram ?? "",
+            profile.organization ?? "",
+            profile.department ?? "",
+            profile.title ?? "",
+            JSON.stringify(profile.links ?? []),
+            user.externalId === undefined || user.externalId === "" ? null : user.externalId,
+          ],
+        );
+        await this.replaceRoles(tx, user.id, user.roles);
+        return (await this.one(tx, "u.id = $1", [user.id]))!;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw alreadyExists(error);
+      throw error;
+    }
+  }
+
+  private async replaceRoles(tx: SqlRunner, userId: string, names: readonly string[]): Promise<void> {
+    const unique = [...new Set(names)];
+    const roles = await tx.query<{ id: string; name: string }>(
+      `SELECT id, name FROM roles WHERE name = ANY($1::text[])`,
+      [unique],
+    );
+    if (roles.length !== unique.length) {
+      throw roleNotFound(unique.filter((name) => !roles.some((role) => role.name === name)));
+    }
+    await tx.query(`DELETE FROM user_roles WHERE user_id = $1`, [userId]);
+    await tx.query(`INSERT INTO user_roles (user_id, role_id) SELECT $1, unnest($2::uuid[])`, [
+      userId,
+      roles.map((role) => role.id),
+    ]);
+  }
+
+  async update(id: string, changes: UserChanges): Promise<User | undefined> {
+    if (!isUuid(id)) return undefined;
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    const set = (column: string, value: unknown, cast = "") => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (changes.username !== undefined) set("username", changes.username);
+    if (changes.email !== undefined) set("email", changes.email);
+    if (changes.emailVerified !== undefined) set("email_verified", changes.emailVerified);
+    for (const [field, column] of Object.entries(PROFILE_COLUMNS)) {
+      const value = changes[field as keyof typeof PROFILE_COLUMNS];
+      if (value !== undefined) set(column, value);
+    }
+    if (changes.links !== undefined) set("links", JSON.stringify(changes.links), "::jsonb");
+    if (changes.status !== undefined) {
+      set("status", changes.status);
+      // Re-activation lifts a lockout too.
+      if (changes.status === "active") sets.push("locked_until = NULL", "failed_login_count = 0");
+    }
+    try {
+      if (sets.length > 0) {
+        const updated = await this.sql.query(
+          `UPDATE users SET ${sets.join(", ")}, updated_at = clock_timestamp() WHERE id = $1 RETURNING id`,
+          params,
+        );
+        if (updated.length === 0) return undefined;
+      }
+    } catch (error) {
+      if (isUniqueViolation(error)) throw alreadyExists(error);
+      throw error;
+    }
+    return this.getUser(id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return (await this.sql.query(`DELETE FROM users WHERE id = $1 RETURNING id`, [id])).length > 0;
+  }
+
+  async list(query: UserQuery): Promise<Page<User>> {
+    const after = decodeTimeIdCursor(query.pageToken);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (after !== undefined) {
+      where.push(`(u.created_at, u.id) > (${param(after.time)}::timestamptz, ${param(after.id)}::uuid)`);
+    }
+    if (query.query !== "") {
+      const pattern = param(containsPattern(query.query));
+      where.push(
+        `(u.username ILIKE ${pattern} OR u.email ILIKE ${pattern} OR u.first_name ILIKE ${pattern} OR u.last_name ILIKE ${pattern})`,
+      );
+    }
+    if (query.status === "disabled") where.push(`u.status = 'disabled'`);
+    if (query.status === "active") {
+      where.push(`u.status = 'active' AND (u.locked_until IS NULL OR u.locked_until <= clock_timestamp())`);
+    }
+    if (query.status === "locked") where.push(`u.status = 'active' AND u.locked_until > clock_timestamp()`);
+    if (query.role !== "") {
+      where.push(
+        `EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name = ${param(query.role)})`,
+      );
+    }
+    const rows = await this.sql.query<Row>(
+      `${SELECT_USER} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY u.created_at, u.id LIMIT ${param(query.pageSize + 1)}`,
+      params,
+    );
+    const now = this.now();
+    const page = toPage(rows, query.pageSize, (row) => [row.created_key, row.id]);
+    return { items: page.items.map((row) => toUser(row, now)), nextPageToken: page.nextPageToken };
+  }
+
+  async setRoles(userId: string, roleNames: readonly string[]): Promise<void> {
+    await this.sql.transaction((tx) => this.replaceRoles(tx, userId, roleNames));
+  }
+
+  async setBusinessRoles(userId: string, businessRoleIds: readonly string[]): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await tx.query(`DELETE FROM user_business_roles WHERE user_id = $1`, [userId]);
+      await tx.query(
+        `INSERT INTO user_business_roles (user_id, business_role_id) SELECT $1, unnest($2::uuid[])`,
+        [userId, [...new Set(businessRoleIds)]],
+      );
+    });
+  }
+
+  async recordFailedSignIn(
+    userId: string,
+    policy: { threshold: number; lockSeconds: number },
+  ): Promise<{ lockedUntil: Date | undefined }> {
+    // One statement: concurrent failures on several replicas each count once.
+    const rows = await this.sql.query<{ failed_login_count: number; locked_until: Date | null }>(
+      `UPDATE users SET
+         failed_login_count = CASE WHEN failed_login_count + 1 >= $2 THEN 0 ELSE failed_login_count + 1 END,
+         locked_until = CASE WHEN failed_login_count + 1 >= $2
+           THEN clock_timestamp() + make_interval(secs => $3::double precision) ELSE locked_until END
+       WHERE id = $1 RETURNING failed_login_count, locked_until`,
+      [userId, policy.threshold, policy.lockSeconds],
+    );
+    const row = rows[0];
+    // The count restarts only when this failure locked the account.
+    return {
+      lockedUntil:
+        row !== undefined && row.failed_login_count === 0 && row.locked_until !== null
+          ? new Date(row.locked_until)
+          : undefined,
+    };
+  }
+
+  async recordSignIn(userId: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE users SET failed_login_count = 0, last_login_at = clock_timestamp() WHERE id = $1`,
+      [userId],
+    );
+  }
+
+  async countOtherActiveAdmins(exceptUserId: string): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users u
+       JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+       WHERE r.name = $1 AND u.status = 'active' AND u.id <> $2`,
+      [ADMIN_ROLE, exceptUserId],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}
