@@ -4,8 +4,9 @@ import type { DataSource } from "typeorm";
 import { MemoryCoordinationStore } from "./cache/memory-coordination-store.ts";
 import { RedisCoordinationStore } from "./cache/redis-coordination-store.ts";
 import type { Config } from "./config/config.ts";
-import { DomainError } from "./domain/errors.ts";
 import type { CoordinationStore } from "./domain/ports/coordination-store.ts";
+import { SharedRevocationStore } from "./domain/revocation/shared-revocation-store.ts";
+import { createIdentityModule } from "./identity/identity-module.ts";
 import type { Logger } from "./observability/logger.ts";
 import { openDataSource } from "./persistence/data-source.ts";
 import { kPeer } from "./rpc/context.ts";
@@ -55,11 +56,19 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   });
   let stopping = false;
 
-  const handlers: Handlers = { auth: {}, users: {}, roles: {}, registry: {}, vault: {}, authorization: {} };
-  const authenticator = {
-    async authenticate(): Promise<never> {
-      throw new DomainError("unauthenticated", "invalid_token", "the access token is not valid");
-    },
+  const revocations = new SharedRevocationStore(
+    store,
+    (config.identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds) * 1000,
+  );
+  const identity = await createIdentityModule({ config, logger, dataSource, store, revocations });
+
+  const handlers: Handlers = {
+    auth: identity.handlers.auth,
+    users: identity.handlers.users,
+    roles: identity.handlers.roles,
+    registry: {},
+    vault: {},
+    authorization: {},
   };
 
   const rpcHandler = connectNodeAdapter({
@@ -68,7 +77,8 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
       validationInterceptor(),
-      authenticationInterceptor(authenticator),
+      identity.rateLimitInterceptor,
+      authenticationInterceptor(identity.authenticator),
     ],
     contextValues: (request) =>
       createContextValues().set(kPeer, {
@@ -88,6 +98,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       response.end(JSON.stringify(body));
     };
   const plainRoutes = new Map<string, HttpHandler>([
+    ...identity.plainRoutes,
     ["/healthz", (request, response) => json(200, { status: "ok" })(request, response)],
     [
       "/readyz",
@@ -116,6 +127,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
         beginShutdown();
         clearInterval(readinessTimer);
         await server.close();
+        await identity.close();
         await store.close();
         await dataSource.destroy();
       })();

@@ -38,6 +38,19 @@ export interface Config {
     readonly signupEnabled: boolean;
     readonly emailVerificationRequired: boolean;
     readonly passwordMinLength: number;
+    /** Of lower case, upper case, digits and other characters, how many a password must mix (1 = no rule). */
+    readonly passwordMinCharacterClasses: number;
+    /** argon2id cost: memory (KiB), passes, lanes. */
+    readonly argon2: {
+      readonly memoryKib: number;
+      readonly iterations: number;
+      readonly parallelism: number;
+    };
+    /** The issuer name authenticator apps show next to TOTP codes. */
+    readonly mfaIssuer: string;
+    /** Where the email-verification link points; the token is appended as ?token=. */
+    readonly emailVerificationUrl: string;
+    readonly emailVerificationTtlSeconds: number;
     /** Days a signing key signs before a new one takes over (the old one stays in the JWKS). */
     readonly signingKeyRotationDays: number;
     /** 32-byte key (hex or base64) sealing signing keys at rest; derived from a dev default when unset. */
@@ -182,8 +195,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       signupEnabled: read.bool("SIGNUP_ENABLED", true),
       emailVerificationRequired: read.bool("EMAIL_VERIFICATION_REQUIRED", false),
       passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 10, { min: 8, max: 128 }),
+      passwordMinCharacterClasses: read.int("PASSWORD_MIN_CHARACTER_CLASSES", 1, { min: 1, max: 4 }),
+      argon2: {
+        // OWASP's baseline for argon2id: 19 MiB, 2 passes, 1 lane.
+        memoryKib: read.int("ARGON2_MEMORY_KIB", 19_456, { min: 1024, max: 4_194_304 }),
+        iterations: read.int("ARGON2_ITERATIONS", 2, { min: 1, max: 100 }),
+        parallelism: read.int("ARGON2_PARALLELISM", 1, { min: 1, max: 16 }),
+      },
+      mfaIssuer: read.string("MFA_ISSUER", "Gatehouse"),
+      emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `http://localhost:${port}/verify-email`),
+      emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 86_400, {
+        min: 60,
+        max: 30 * 86_400,
+      }),
       signingKeyRotationDays: read.int("SIGNING_KEY_ROTATION_DAYS", 30, { min: 1, max: 365 }),
-      keyEncryptionKey: read.optionalString("KEY_ENCRYPTION_KEY"),
+      keyEncryptionKey: readKeyEncryptionKey(read),
       lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
       lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
       resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
@@ -223,6 +249,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
+}
+
+/** KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex characters or base64. */
+function readKeyEncryptionKey(read: EnvReader): string | undefined {
+  const material = read.optionalString("KEY_ENCRYPTION_KEY");
+  if (material === undefined) return undefined;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(material) ? 32 : Buffer.from(material, "base64").length;
+  if (bytes !== 32) {
+    read.fail("KEY_ENCRYPTION_KEY must be 32 bytes (64 hex characters or base64)");
+    return undefined;
+  }
+  return material;
 }
 
 function parseHostServices(read: EnvReader): Map<string, string> {

@@ -1,0 +1,153 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
+import type { UserService } from "../../domain/users/user-service.ts";
+import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
+import { callerOf } from "../caller.ts";
+import { callInfo, requirePrincipal } from "../context.ts";
+import { toTokenSet } from "../mappers/token-mapper.ts";
+import { fromProfileChanges, toUserMessage } from "../mappers/user-mapper.ts";
+
+/**
+ * AuthService, except VerifyToken (the decision engine's). Each method maps
+ * the request to the domain and back.
+ */
+export function createAuthHandler(deps: {
+  auth: AuthDomain;
+  users: UserService;
+}): Omit<ServiceImpl<typeof AuthService>, "verifyToken"> {
+  const { auth, users } = deps;
+  return {
+    async signUp(request, context) {
+      const result = await auth.signUp(
+        {
+          username: request.username,
+          email: request.email,
+          password: request.password,
+          firstName: request.firstName,
+          middleName: request.middleName,
+          lastName: request.lastName,
+          phone: request.phone,
+        },
+        callInfo(context),
+      );
+      return {
+        user: toUserMessage(result.user),
+        emailVerificationRequired: result.emailVerificationRequired,
+      };
+    },
+
+    async verifyEmail(request, context) {
+      await auth.verifyEmail(request.token, callInfo(context));
+      return {};
+    },
+
+    async login(request, context) {
+      const result = await auth.login(
+        {
+          login: request.login,
+          password: request.password,
+          totpCode: request.totpCode === "" ? undefined : request.totpCode,
+        },
+        callInfo(context),
+      );
+      if ("tokens" in result) return { result: { case: "tokens", value: toTokenSet(result.tokens) } };
+      const challenge = result.mfaChallenge;
+      return {
+        result: {
+          case: "mfaChallenge",
+          value: {
+            mfaToken: challenge.mfaToken,
+            expireTime: timestampFromDate(challenge.expiresAt),
+            methods: [...challenge.methods],
+          },
+        },
+      };
+    },
+
+    async verifyMfa(request, context) {
+      const code = request.code;
+      if (code.case === undefined) throw new Error("unreachable: validation requires a code");
+      const answer = code.case === "totpCode" ? { totpCode: code.value } : { recoveryCode: code.value };
+      const tokens = await auth.verifyMfa({ mfaToken: request.mfaToken, answer }, callInfo(context));
+      return { tokens: toTokenSet(tokens) };
+    },
+
+    async refresh(request, context) {
+      return { tokens: toTokenSet(await auth.refresh(request.refreshToken, callInfo(context))) };
+    },
+
+    async logout(request, context) {
+      await auth.logout(
+        { refreshToken: request.refreshToken, principal: () => requirePrincipal(context) },
+        callInfo(context),
+      );
+      return {};
+    },
+
+    async forgotPassword(request, context) {
+      await auth.forgotPassword(request.email, callInfo(context));
+      return {};
+    },
+
+    async resetPassword(request, context) {
+      await auth.resetPassword(
+        { resetToken: request.resetToken, newPassword: request.newPassword },
+        callInfo(context),
+      );
+      return {};
+    },
+
+    async clientCredentialsToken(request, context) {
+      const tokens = await auth.clientCredentialsToken(
+        { clientId: request.clientId, clientSecret: request.clientSecret },
+        callInfo(context),
+      );
+      return { tokens: toTokenSet(tokens) };
+    },
+
+    async getMe(_request, context) {
+      const me = await users.getMe(await callerOf(context));
+      return {
+        user: toUserMessage(me.user),
+        permissions: me.permissions,
+        grants: me.grants.map((grant) => ({ ...grant })),
+      };
+    },
+
+    async updateMe(request, context) {
+      const user = await users.updateMe(await callerOf(context), fromProfileChanges(request.changes));
+      return { user: toUserMessage(user) };
+    },
+
+    async changePassword(request, context) {
+      await auth.changePassword(await callerOf(context), {
+        currentPassword: request.currentPassword,
+        newPassword: request.newPassword,
+      });
+      return {};
+    },
+
+    async enrollTotp(_request, context) {
+      const enrollment = await auth.enrollTotp(await callerOf(context));
+      return {
+        secret: enrollment.secret,
+        otpauthUri: enrollment.otpauthUri,
+        qrCodePng: enrollment.qrCodePng,
+      };
+    },
+
+    async confirmTotp(request, context) {
+      return { recoveryCodes: await auth.confirmTotp(await callerOf(context), request.code) };
+    },
+
+    async disableTotp(request, context) {
+      await auth.disableTotp(await callerOf(context), request.password);
+      return {};
+    },
+
+    async regenerateRecoveryCodes(request, context) {
+      return { recoveryCodes: await auth.regenerateRecoveryCodes(await callerOf(context), request.password) };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { BusinessRoleService } from "../../domain/roles/business-role-service.ts";
+import type { RoleService as RoleDomain } from "../../domain/roles/role-service.ts";
+import type { RoleService } from "../../gen/gatehouse/v1/role_pb.js";
+import { callerOf } from "../caller.ts";
+import { toBusinessRoleMessage, toRoleMessage } from "../mappers/role-mapper.ts";
+
+export function createRoleHandler(deps: {
+  roles: RoleDomain;
+  businessRoles: BusinessRoleService;
+}): ServiceImpl<typeof RoleService> {
+  const { roles, businessRoles } = deps;
+  return {
+    async createRole(request, context) {
+      const role = await roles.create(await callerOf(context), {
+        name: request.name,
+        description: request.description,
+        permissions: request.permissions?.permissions ?? [],
+      });
+      return { role: toRoleMessage(role) };
+    },
+
+    async getRole(request, context) {
+      return { role: toRoleMessage(await roles.get(await callerOf(context), request.roleId)) };
+    },
+
+    async listRoles(request, context) {
+      const page = await roles.list(await callerOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { roles: page.items.map(toRoleMessage), nextPageToken: page.nextPageToken };
+    },
+
+    async updateRole(request, context) {
+      const role = await roles.update(await callerOf(context), request.roleId, {
+        name: request.name,
+        description: request.description,
+        permissions: request.permissions?.permissions,
+      });
+      return { role: toRoleMessage(role) };
+    },
+
+    async deleteRole(request, context) {
+      await roles.delete(await callerOf(context), request.roleId);
+      return {};
+    },
+
+    async listPermissions(_request, context) {
+      const permissions = await roles.listPermissions(await callerOf(context));
+      return { permissions: permissions.map((permission) => ({ ...permission })) };
+    },
+
+    async createBusinessRole(request, context) {
+      const role = await businessRoles.create(await callerOf(context), {
+        name: request.name,
+        description: request.description,
+        grants: request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
+      });
+      return { businessRole: toBusinessRoleMessage(role) };
+    },
+
+    async getBusinessRole(request, context) {
+      const role = await businessRoles.get(await callerOf(context), request.businessRoleId);
+      return { businessRole: toBusinessRoleMessage(role) };
+    },
+
+    async listBusinessRoles(request, context) {
+      const page = await businessRoles.list(await callerOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { businessRoles: page.items.map(toBusinessRoleMessage), nextPageToken: page.nextPageToken };
+    },
+
+    async updateBusinessRole(request, context) {
+      const role = await businessRoles.update(await callerOf(context), request.businessRoleId, {
+        name: request.name,
+        description: request.description,
+        grants: request.grants?.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
+      });
+      return { businessRole: toBusinessRoleMessage(role) };
+    },
+
+    async deleteBusinessRole(request, context) {
+      await businessRoles.delete(await callerOf(context), request.businessRoleId);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { UserService as UserDomain } from "../../domain/users/user-service.ts";
+import { UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
+import type { UserService } from "../../gen/gatehouse/v1/user_pb.js";
+import { callerOf } from "../caller.ts";
+import { fromProfileChanges, fromUserStatus, toUserMessage } from "../mappers/user-mapper.ts";
+
+/** UserService, except SetServiceGrants and ListServiceGrants (the grants module's). */
+export function createUserHandler(deps: {
+  users: UserDomain;
+}): Omit<ServiceImpl<typeof UserService>, "setServiceGrants" | "listServiceGrants"> {
+  const { users } = deps;
+  return {
+    async createUser(request, context) {
+      const user = await users.create(await callerOf(context), {
+        username: request.username,
+        email: request.email,
+        password: request.password === "" ? undefined : request.password,
+        emailVerified: request.emailVerified,
+        profile: fromProfileChanges(request.profile),
+        roles: request.roles,
+      });
+      return { user: toUserMessage(user) };
+    },
+
+    async getUser(request, context) {
+      return { user: toUserMessage(await users.get(await callerOf(context), request.userId)) };
+    },
+
+    async listUsers(request, context) {
+      const page = await users.list(await callerOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+        query: request.query,
+        status: fromUserStatus(request.status),
+        role: request.role,
+      });
+      return { users: page.items.map(toUserMessage), nextPageToken: page.nextPageToken };
+    },
+
+    async updateUser(request, context) {
+      const user = await users.update(await callerOf(context), request.userId, {
+        username: request.username,
+        email: request.email,
+        emailVerified: request.emailVerified,
+        profile: fromProfileChanges(request.profile),
+        status:
+          request.status === undefined
+            ? undefined
+            : request.status === UserStatus.DISABLED
+              ? "disabled"
+              : "active",
+      });
+      return { user: toUserMessage(user) };
+    },
+
+    async deleteUser(request, context) {
+      await users.delete(await callerOf(context), request.userId, request.hard);
+      return {};
+    },
+
+    async setUserPassword(request, context) {
+      await users.setPassword(await callerOf(context), request.userId, request.password);
+      return {};
+    },
+
+    async setUserRoles(request, context) {
+      return {
+        user: toUserMessage(await users.setRoles(await callerOf(context), request.userId, request.roles)),
+      };
+    },
+
+    async setUserBusinessRoles(request, context) {
+      const user = await users.setBusinessRoles(
+        await callerOf(context),
+        request.userId,
+        request.businessRoleIds,
+      );
+      return { user: toUserMessage(user) };
+    },
+
+    async syncFromKeycloak(_request, context) {
+      return users.requireKeycloak(await callerOf(context), "users.sync");
+    },
+
+    async syncToKeycloak(_request, context) {
+      return users.requireKeycloak(await callerOf(context), "users.sync");
+    },
+
+    async getSyncStatus(_request, context) {
+      return users.requireKeycloak(await callerOf(context), "users.read");
+    },
+
+    async listAuditEvents(request, context) {
+      const page = await users.listAuditEvents(await callerOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+        action: request.action,
+        actorId: request.actorId,
+        targetId: request.targetId,
+        result: request.result as "" | "success" | "failure",
+        since: request.since === undefined ? undefined : timestampDate(request.since),
+        until: request.until === undefined ? undefined : timestampDate(request.until),
+      });
+      return {
+        events: page.items.map((event) => ({
+          id: event.id,
+          time: timestampFromDate(event.time),
+          action: event.action,
+          result: event.result,
+          actorId: event.actorId,
+          actorKind: event.actorKind,
+          targetId: event.targetId,
+          targetKind: event.targetKind,
+          ipAddress: event.ipAddress,
+          requestId: event.requestId,
+          reason: event.reason,
+          details: { ...event.details },
+        })),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+  };
+}

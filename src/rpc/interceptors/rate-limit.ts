@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import type { Interceptor } from "@connectrpc/connect";
+import type { RateLimit, RateLimiter } from "../../domain/rate-limit/rate-limiter.ts";
+import { kPeer } from "../context.ts";
+
+export interface RateLimitSettings {
+  readonly enabled: boolean;
+  readonly perIpPerMinute: number;
+  readonly sensitivePerMinute: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The calls that guess secrets, with the account each one is about: these
+ * get a stricter limit per client IP and per account on top of the general one.
+ */
+const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => string>> = {
+  "gatehouse.v1.AuthService/Login": (message) => String(message.login ?? "").toLowerCase(),
+  "gatehouse.v1.AuthService/ForgotPassword": (message) => String(message.email ?? "").toLowerCase(),
+  "gatehouse.v1.AuthService/VerifyMfa": (message) => String(message.mfaToken ?? ""),
+};
+
+/** Probes (health, reflection) are not rate limited: orchestrators call them on a schedule. */
+const EXEMPT_PREFIXES = ["grpc.health.", "grpc.reflection."];
+
+// Keys never hold an email address or token in the clear.
+const digest = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
+
+/**
+ * Rate limits every RPC per client IP, and Login / ForgotPassword / VerifyMfa
+ * also per IP and per account, through the coordination store (one budget
+ * across replicas). Over the limit: RESOURCE_EXHAUSTED with RetryInfo. Runs
+ * after validation, so malformed requests are rejected without counting.
+ */
+export function rateLimitInterceptor(limiter: RateLimiter, settings: RateLimitSettings): Interceptor {
+  return (next) => async (request) => {
+    const typeName = request.service.typeName;
+    if (!settings.enabled || EXEMPT_PREFIXES.some((prefix) => typeName.startsWith(prefix)))
+      return next(request);
+    const ip = request.contextValues.get(kPeer).ip || "unknown";
+    const method = `${typeName}/${request.method.name}`;
+    const limits: RateLimit[] = [{ key: `ip:${ip}`, limit: settings.perIpPerMinute, windowMs: MINUTE_MS }];
+    const account = request.stream ? undefined : SENSITIVE[method];
+    if (account !== undefined) {
+      const subject = account(request.message as unknown as Record<string, unknown>);
+      limits.push({ key: `${method}:ip:${ip}`, limit: settings.sensitivePerMinute, windowMs: MINUTE_MS });
+      limits.push({
+        key: `${method}:account:${digest(subject)}`,
+        limit: settings.sensitivePerMinute,
+        windowMs: MINUTE_MS,
+      });
+    }
+    await limiter.consume(limits);
+    return next(request);
+  };
+}
