@@ -1,19 +1,41 @@
+import { create } from "@bufbuild/protobuf";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
 import { MemoryCoordinationStore } from "./cache/memory-coordination-store.ts";
 import { RedisCoordinationStore } from "./cache/redis-coordination-store.ts";
 import type { Config } from "./config/config.ts";
+import { AccessDirectory } from "./domain/decision/access-directory.ts";
+import { ChangeFeed } from "./domain/decision/change-feed.ts";
+import { DecisionAuthenticator } from "./domain/decision/decision-authenticator.ts";
+import { DecisionEngine } from "./domain/decision/decision-engine.ts";
+import { FeedAccessChangeNotifier } from "./domain/decision/feed-access-change-notifier.ts";
+import { ServiceDirectory } from "./domain/decision/service-directory.ts";
+import { GrantService } from "./domain/grants/grant-service.ts";
 import type { CoordinationStore } from "./domain/ports/coordination-store.ts";
-import { SharedRevocationStore } from "./domain/revocation/shared-revocation-store.ts";
+import { ServiceAccountAdmin } from "./domain/registry/service-account-admin.ts";
+import { ServiceRegistry } from "./domain/registry/service-registry.ts";
+import { RevocationRegistry } from "./domain/revocation/revocation-registry.ts";
+import { UserSchema } from "./gen/gatehouse/v1/types_pb.js";
 import { createIdentityModule } from "./identity/identity-module.ts";
 import type { Logger } from "./observability/logger.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { SqlAccessRepository } from "./persistence/access-repository.ts";
+import { ChangeLogRepository } from "./persistence/change-log-repository.ts";
 import { openDataSource } from "./persistence/data-source.ts";
+import { SqlGrantRepository } from "./persistence/grant-repository.ts";
+import { SqlServiceRepository } from "./persistence/service-repository.ts";
+import { Sql } from "./persistence/sql.ts";
 import { kPeer } from "./rpc/context.ts";
+import { createAuthorizationHandler } from "./rpc/handlers/authorization-handler.ts";
+import { createServiceAccountGrantHandlers, createUserGrantHandlers } from "./rpc/handlers/grant-handlers.ts";
+import { createRegistryHandler } from "./rpc/handlers/registry-handler.ts";
+import { createVerifyTokenHandler } from "./rpc/handlers/verify-token.ts";
 import { authenticationInterceptor } from "./rpc/interceptors/authentication.ts";
 import { errorMappingInterceptor } from "./rpc/interceptors/error-mapping.ts";
 import { requestContextInterceptor } from "./rpc/interceptors/request-context.ts";
 import { validationInterceptor } from "./rpc/interceptors/validation.ts";
+import { toUserMessage } from "./rpc/mappers/user-mapper.ts";
 import { createRoutes, type Handlers } from "./rpc/routes.ts";
 import { type HttpHandler, type RunningServer, startHttpServer } from "./server/http-server.ts";
 
@@ -56,19 +78,106 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   });
   let stopping = false;
 
-  const revocations = new SharedRevocationStore(
+  const sql = new Sql(dataSource, { embedded: config.database.url === undefined });
+  const metrics = new Metrics();
+
+  // Decision state shared by every replica: revocations and access changes go through the
+  // change feed (database first, then Redis pub/sub; polled while Redis is down).
+  const feed = new ChangeFeed(
+    new ChangeLogRepository(sql),
     store,
-    (config.identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds) * 1000,
+    logger.child({ component: "change-feed" }),
+    {
+      pollIntervalMs: config.decision.feedPollMs,
+      degradedPollIntervalMs: config.decision.degradedFeedPollMs,
+      onDegradedChange: (degraded) => {
+        metrics.changeFeedDegraded.set(degraded ? 1 : 0);
+        if (degraded) metrics.changeFeedDegradedTotal.inc();
+      },
+    },
   );
-  const identity = await createIdentityModule({ config, logger, dataSource, store, revocations });
+  const longestTokenLifetimeSeconds =
+    config.identity.provider === "keycloak"
+      ? config.keycloak.maxTokenLifetimeSeconds
+      : config.identity.accessTokenTtlSeconds;
+  const revocations = new RevocationRegistry(
+    feed,
+    (longestTokenLifetimeSeconds + config.decision.clockSkewSeconds) * 1000,
+  );
+  await feed.start();
+  const accessChanges = new FeedAccessChangeNotifier(feed);
+  const grantRepository = new SqlGrantRepository(sql);
+  let grants: GrantService | undefined;
+  const identity = await createIdentityModule({
+    config,
+    logger,
+    dataSource,
+    store,
+    revocations,
+    changes: accessChanges,
+    grants: { effectiveGrants: (userId) => grants!.effectiveGrants(userId) },
+  });
+  const permissionCheck = identity.accessControl.check;
+  const audit = (record: Parameters<typeof identity.auditLog.record>[0]) => identity.auditLog.record(record);
+  grants = new GrantService({
+    repository: grantRepository,
+    accessChanges,
+    requirePermission: permissionCheck,
+    audit,
+  });
+
+  const serviceRepository = new SqlServiceRepository(sql);
+  const engine = new DecisionEngine(
+    {
+      verifier: identity.provider,
+      revocations,
+      access: new AccessDirectory(
+        new SqlAccessRepository(sql, grantRepository, (id) => identity.userRepository.getUser(id)),
+        feed,
+        {
+          maxEntries: config.decision.subjectCacheSize,
+          ttlMs: config.decision.subjectCacheTtlSeconds * 1000,
+        },
+      ),
+      services: new ServiceDirectory(() => serviceRepository.all(), config.envoy.hostServices, feed),
+    },
+    {
+      tokenCacheSize: config.decision.tokenCacheSize,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+      onDecision: (decision) =>
+        metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason ?? "" }),
+    },
+  );
+  metrics.onCollect(() => {
+    metrics.cachedTokens.set(engine.cachedTokens());
+    metrics.revocationsHeld.set(revocations.size());
+  });
+  const registry = new ServiceRegistry({
+    repository: serviceRepository,
+    changes: accessChanges,
+    requirePermission: permissionCheck,
+    audit,
+  });
+  const serviceAccounts = new ServiceAccountAdmin({
+    accounts: identity.serviceAccounts,
+    grants,
+    requirePermission: permissionCheck,
+    audit,
+  });
 
   const handlers: Handlers = {
-    auth: identity.handlers.auth,
-    users: identity.handlers.users,
+    auth: {
+      ...identity.handlers.auth,
+      verifyToken: createVerifyTokenHandler(engine, (user) => create(UserSchema, toUserMessage(user))),
+    },
+    users: { ...identity.handlers.users, ...createUserGrantHandlers(grants) },
     roles: identity.handlers.roles,
-    registry: {},
+    registry: {
+      ...createRegistryHandler(registry, serviceAccounts),
+      ...createServiceAccountGrantHandlers(grants),
+    },
     vault: {},
-    authorization: {},
+    authorization: createAuthorizationHandler(engine, config.envoy),
   };
 
   const rpcHandler = connectNodeAdapter({
@@ -78,7 +187,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       errorMappingInterceptor(),
       validationInterceptor(),
       identity.rateLimitInterceptor,
-      authenticationInterceptor(identity.authenticator),
+      authenticationInterceptor(new DecisionAuthenticator(engine)),
     ],
     contextValues: (request) =>
       createContextValues().set(kPeer, {
@@ -100,6 +209,15 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     ["/healthz", (request, response) => json(200, { status: "ok" })(request, response)],
+    [
+      "/metrics",
+      (_request, response) => {
+        void metrics.render().then((text) => {
+          response.setHeader("content-type", metrics.registry.contentType);
+          response.end(text);
+        });
+      },
+    ],
     [
       "/readyz",
       (request, response) => {
@@ -127,6 +245,8 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
         beginShutdown();
         clearInterval(readinessTimer);
         await server.close();
+        await feed.close();
+        revocations.close();
         await identity.close();
         await store.close();
         await dataSource.destroy();

@@ -6,19 +6,20 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<"front_door" | "outcome" | "reason">;
+  readonly decisions: Counter<"outcome" | "reason">;
   readonly changeFeedDegraded: Gauge;
   readonly changeFeedDegradedTotal: Counter;
   readonly cachedTokens: Gauge;
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
+  private readonly collectors: Array<() => void> = [];
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gatehouse_" });
     this.decisions = new Counter({
       name: "gatehouse_decisions_total",
-      help: "Access decisions by front door (check, verify_token, rpc), outcome and reason.",
-      labelNames: ["front_door", "outcome", "reason"],
+      help: "Access decisions (Check, VerifyToken and Gatehouse's own RPCs) by outcome and reason.",
+      labelNames: ["outcome", "reason"],
       registers: [this.registry],
     });
     this.changeFeedDegraded = new Gauge({
@@ -46,5 +47,16 @@ export class Metrics {
       help: "Unexpired session, token and subject revocations held in memory.",
       registers: [this.registry],
     });
+  }
+
+  /** Runs just before each scrape, to sample gauges of state owned elsewhere. */
+  onCollect(collector: () => void): void {
+    this.collectors.push(collector);
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<string> {
+    for (const collector of this.collectors) collector();
+    return this.registry.metrics();
   }
 }

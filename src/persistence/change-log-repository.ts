@@ -1,5 +1,5 @@
-import type { DataSource } from "typeorm";
 import type { ChangeEvent, ChangeKind, ChangeLog, NewChange } from "../domain/decision/change-feed.ts";
+import type { Sql } from "./sql.ts";
 
 interface Row {
   id: string;
@@ -22,14 +22,14 @@ const toEvent = (row: Row): ChangeEvent & { createdAt: Date } => ({
 });
 
 export class ChangeLogRepository implements ChangeLog {
-  private readonly db: DataSource;
+  private readonly sql: Sql;
 
-  constructor(db: DataSource) {
-    this.db = db;
+  constructor(sql: Sql) {
+    this.sql = sql;
   }
 
   async append(change: NewChange): Promise<ChangeEvent> {
-    const rows: Row[] = await this.db.query(
+    const rows = await this.sql.query<Row>(
       `INSERT INTO change_events (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)
        RETURNING id, kind, key, value, expires_at, created_at`,
       [change.kind, change.key, change.value, new Date(change.expiresAt)],
@@ -38,7 +38,7 @@ export class ChangeLogRepository implements ChangeLog {
   }
 
   async since(time: Date): Promise<Array<ChangeEvent & { createdAt: Date }>> {
-    const rows: Row[] = await this.db.query(
+    const rows = await this.sql.query<Row>(
       `SELECT id, kind, key, value, expires_at, created_at FROM change_events
        WHERE created_at >= $1 ORDER BY id LIMIT 10000`,
       [time],
@@ -47,7 +47,7 @@ export class ChangeLogRepository implements ChangeLog {
   }
 
   async activeRevocations(): Promise<ChangeEvent[]> {
-    const rows: Row[] = await this.db.query(
+    const rows = await this.sql.query<Row>(
       `SELECT id, kind, key, value, expires_at, created_at FROM change_events
        WHERE kind = ANY($1) AND expires_at > now() ORDER BY id`,
       [REVOCATION_KINDS],
@@ -56,12 +56,12 @@ export class ChangeLogRepository implements ChangeLog {
   }
 
   async databaseNow(): Promise<Date> {
-    const rows: Array<{ now: Date }> = await this.db.query(`SELECT clock_timestamp() AS now`);
+    const rows = await this.sql.query<{ now: Date }>(`SELECT clock_timestamp() AS now`);
     return new Date(rows[0]!.now);
   }
 
   async pruneExpired(): Promise<number> {
-    const result = await this.db.query(`DELETE FROM change_events WHERE expires_at < now()`);
-    return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+    const rows = await this.sql.query(`DELETE FROM change_events WHERE expires_at < now() RETURNING id`);
+    return rows.length;
   }
 }

@@ -1,8 +1,8 @@
-import type { DataSource } from "typeorm";
 import { DomainError } from "../domain/errors.ts";
 import { decodePageToken, type Page, toPage } from "../domain/pagination.ts";
 import type { ServiceRecord, ServiceStatus } from "../domain/registry/service-record.ts";
 import type { NewService, ServiceChanges, ServiceRepository } from "../domain/registry/service-repository.ts";
+import type { Sql } from "./sql.ts";
 import { isUniqueViolation, violatedConstraint } from "./sql-errors.ts";
 
 interface Row {
@@ -46,15 +46,15 @@ function alreadyExists(error: unknown): DomainError {
 const GRANT_TABLES = ["user_service_grants", "service_account_grants", "business_role_grants"];
 
 export class SqlServiceRepository implements ServiceRepository {
-  private readonly db: DataSource;
+  private readonly sql: Sql;
 
-  constructor(db: DataSource) {
-    this.db = db;
+  constructor(sql: Sql) {
+    this.sql = sql;
   }
 
   async create(service: NewService): Promise<ServiceRecord> {
     try {
-      const rows: Row[] = await this.db.query(
+      const rows = await this.sql.query<Row>(
         `INSERT INTO services (slug, display_name, description, audience, roles, hosts)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
         [service.slug, service.displayName, service.description, service.audience, service.roles, service.hosts],
@@ -67,12 +67,12 @@ export class SqlServiceRepository implements ServiceRepository {
   }
 
   async findById(id: string): Promise<ServiceRecord | undefined> {
-    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services WHERE id = $1`, [id]);
+    const rows = await this.sql.query<Row>(`SELECT ${COLUMNS} FROM services WHERE id = $1`, [id]);
     return rows[0] === undefined ? undefined : toRecord(rows[0]);
   }
 
   async findBySlug(slug: string): Promise<ServiceRecord | undefined> {
-    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services WHERE slug = $1`, [slug]);
+    const rows = await this.sql.query<Row>(`SELECT ${COLUMNS} FROM services WHERE slug = $1`, [slug]);
     return rows[0] === undefined ? undefined : toRecord(rows[0]);
   }
 
@@ -88,7 +88,7 @@ export class SqlServiceRepository implements ServiceRepository {
       params.push(query.status);
       where.push(`status = $${params.length}`);
     }
-    const rows: Row[] = await this.db.query(
+    const rows = await this.sql.query<Row>(
       `SELECT ${COLUMNS} FROM services ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY slug LIMIT $1`,
       params,
@@ -97,7 +97,7 @@ export class SqlServiceRepository implements ServiceRepository {
   }
 
   async all(): Promise<ServiceRecord[]> {
-    const rows: Row[] = await this.db.query(`SELECT ${COLUMNS} FROM services`);
+    const rows = await this.sql.query<Row>(`SELECT ${COLUMNS} FROM services`);
     return rows.map(toRecord);
   }
 
@@ -117,12 +117,11 @@ export class SqlServiceRepository implements ServiceRepository {
     set("hosts", changes.hosts);
     sets.push("updated_at = now()");
     try {
-      const rows: Row[] = await this.db.query(
+      const rows = await this.sql.query<Row>(
         `UPDATE services SET ${sets.join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
         params,
       );
-      const row = Array.isArray(rows[0]) ? (rows[0] as Row[])[0] : rows[0];
-      return row === undefined ? undefined : toRecord(row);
+      return rows[0] === undefined ? undefined : toRecord(rows[0]);
     } catch (error) {
       if (isUniqueViolation(error)) throw alreadyExists(error);
       throw error;
@@ -130,19 +129,13 @@ export class SqlServiceRepository implements ServiceRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.query(`DELETE FROM services WHERE id = $1 RETURNING id`, [id]);
-    const rows = Array.isArray(result[0]) ? result[0] : result;
+    const rows = await this.sql.query(`DELETE FROM services WHERE id = $1 RETURNING id`, [id]);
     return rows.length > 0;
   }
 
   async rolesInUse(serviceId: string): Promise<Set<string>> {
-    const existing: Array<{ table_name: string }> = await this.db.query(
-      `SELECT table_name FROM information_schema.tables WHERE table_name = ANY($1)`,
-      [GRANT_TABLES],
-    );
-    if (existing.length === 0) return new Set();
-    const union = existing.map((t) => `SELECT role FROM ${t.table_name} WHERE service_id = $1`).join(" UNION ");
-    const rows: Array<{ role: string }> = await this.db.query(union, [serviceId]);
+    const union = GRANT_TABLES.map((table) => `SELECT role FROM ${table} WHERE service_id = $1`).join(" UNION ");
+    const rows = await this.sql.query<{ role: string }>(union, [serviceId]);
     return new Set(rows.map((row) => row.role));
   }
 }

@@ -18,7 +18,11 @@ export class AccessDirectory {
   private readonly subjectGenerations = new Map<string, number>();
   private globalGeneration = 0;
 
-  constructor(repository: AccessRepository, feed: ChangeFeed, options: { maxEntries: number; ttlMs: number }) {
+  constructor(
+    repository: AccessRepository,
+    feed: ChangeFeed,
+    options: { maxEntries: number; ttlMs: number },
+  ) {
     this.repository = repository;
     this.cache = new LRUCache<string, Cached>({ max: Math.max(1, options.maxEntries), ttl: options.ttlMs });
     feed.onChange((event) => {

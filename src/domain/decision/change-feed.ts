@@ -100,7 +100,9 @@ export class ChangeFeed {
     });
     this.schedulePoll();
     this.pruneTimer = setInterval(() => {
-      this.log.pruneExpired().catch((error: unknown) => this.logger.warn({ err: error }, "change feed: prune failed"));
+      this.log
+        .pruneExpired()
+        .catch((error: unknown) => this.logger.warn({ err: error }, "change feed: prune failed"));
     }, PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
   }
@@ -113,7 +115,10 @@ export class ChangeFeed {
       await this.store.publish(CHANNEL, JSON.stringify(event));
     } catch (error) {
       // Durable already: other replicas will poll it within degradedPollIntervalMs.
-      this.logger.warn({ err: error, kind: event.kind }, "change feed: publish failed; replicas will poll it");
+      this.logger.warn(
+        { err: error, kind: event.kind },
+        "change feed: publish failed; replicas will poll it",
+      );
     }
   }
 
@@ -180,7 +185,10 @@ export class ChangeFeed {
       const horizon = now.getTime() - 2 * POLL_OVERLAP_MS - this.options.pollIntervalMs;
       for (const [id, createdAt] of this.seen) if (createdAt < horizon) this.seen.delete(id);
     } catch (error) {
-      this.logger.warn({ err: error }, "change feed: polling the database failed; decisions continue from memory");
+      this.logger.warn(
+        { err: error },
+        "change feed: polling the database failed; decisions continue from memory",
+      );
     }
   }
 }

@@ -91,7 +91,10 @@ describe("DecisionEngine", () => {
     store = new MemoryCoordinationStore();
     const log = new MemoryChangeLog();
     log.now = () => now;
-    feed = new ChangeFeed(log, store, createLogger("silent"), { pollIntervalMs: 60_000, degradedPollIntervalMs: 1000 });
+    feed = new ChangeFeed(log, store, createLogger("silent"), {
+      pollIntervalMs: 60_000,
+      degradedPollIntervalMs: 1000,
+    });
     revocations = new RevocationRegistry(feed, 3_600_000, () => now);
     engine = new DecisionEngine(
       {
@@ -122,7 +125,12 @@ describe("DecisionEngine", () => {
   });
 
   it("finds the service by id, slug, registered host and configured host", async () => {
-    for (const selector of [{ key: "svc-a" }, { key: "billing" }, { host: "billing.internal:8443" }, { host: "legacy.internal" }]) {
+    for (const selector of [
+      { key: "svc-a" },
+      { key: "billing" },
+      { host: "billing.internal:8443" },
+      { host: "legacy.internal" },
+    ]) {
       expect(await engine.decide({ token: "good", service: selector })).toMatchObject({ outcome: "allowed" });
     }
     expect(await engine.decide({ token: "good", service: { host: "other.internal" } })).toMatchObject({
@@ -139,7 +147,10 @@ describe("DecisionEngine", () => {
       reason: "insufficient_role",
       role: "editor",
     });
-    expect(await decide("good", { requiredRole: "admin" })).toMatchObject({ outcome: "denied", reason: "unknown_role" });
+    expect(await decide("good", { requiredRole: "admin" })).toMatchObject({
+      outcome: "denied",
+      reason: "unknown_role",
+    });
   });
 
   it("denies without a grant, for a disabled service, and without a token", async () => {

@@ -131,17 +131,21 @@ export class DecisionEngine {
     if (revoked !== undefined) return unauthenticated(revoked, "the access token has been revoked");
 
     const subject = await this.access.get(claims.kind, claims.subjectId);
-    if (subject === undefined) return unauthenticated("unknown_subject", "the token's subject no longer exists");
+    if (subject === undefined)
+      return unauthenticated("unknown_subject", "the token's subject no longer exists");
     if (!subject.active) return unauthenticated("account_disabled", "the account is disabled");
 
-    if (input.service === undefined) return authenticated("allowed", claims, subject, undefined, undefined, undefined);
+    if (input.service === undefined)
+      return authenticated("allowed", claims, subject, undefined, undefined, undefined);
     const service =
       "key" in input.service
         ? await this.services.byKey(input.service.key)
         : await this.services.byHostName(input.service.host);
-    if (service === undefined) return authenticated("denied", claims, subject, undefined, undefined, "unknown_service");
+    if (service === undefined)
+      return authenticated("denied", claims, subject, undefined, undefined, "unknown_service");
     const role = highestRole(service, subject.grants.get(service.id) ?? []);
-    if (service.status !== "active") return authenticated("denied", claims, subject, service, role, "service_disabled");
+    if (service.status !== "active")
+      return authenticated("denied", claims, subject, service, role, "service_disabled");
     if (role === undefined) return authenticated("denied", claims, subject, service, undefined, "no_grant");
     if (input.requiredRole !== undefined && input.requiredRole !== "") {
       const required = roleRank(service, input.requiredRole);
@@ -169,7 +173,8 @@ export class DecisionEngine {
       return { claims };
     } catch (error) {
       if (!isDomainError(error) || error.kind !== "unauthenticated") throw error;
-      if (PERMANENT_REASONS.has(error.reason)) this.tokens?.set(key, { error }, { ttl: NEGATIVE_CACHE_TTL_MS });
+      if (PERMANENT_REASONS.has(error.reason))
+        this.tokens?.set(key, { error }, { ttl: NEGATIVE_CACHE_TTL_MS });
       return { error };
     }
   }

@@ -13,7 +13,11 @@ export class ServiceDirectory {
   private loadedGeneration = -1;
   private loading: Promise<void> | undefined;
 
-  constructor(loadAll: () => Promise<ServiceRecord[]>, configuredHosts: ReadonlyMap<string, string>, feed: ChangeFeed) {
+  constructor(
+    loadAll: () => Promise<ServiceRecord[]>,
+    configuredHosts: ReadonlyMap<string, string>,
+    feed: ChangeFeed,
+  ) {
     this.loadAll = loadAll;
     this.configuredHosts = configuredHosts;
     feed.onChange((event) => {

@@ -17,7 +17,9 @@ export class MemoryChangeLog implements ChangeLog {
   }
 
   async activeRevocations(): Promise<ChangeEvent[]> {
-    return this.events.filter((event) => event.kind !== "access_changed" && event.kind !== "services_changed");
+    return this.events.filter(
+      (event) => event.kind !== "access_changed" && event.kind !== "services_changed",
+    );
   }
 
   async databaseNow(): Promise<Date> {

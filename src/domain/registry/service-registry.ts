@@ -1,5 +1,5 @@
 import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
-import type { ChangeFeed } from "../decision/change-feed.ts";
+import type { FeedAccessChangeNotifier } from "../decision/feed-access-change-notifier.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import { DEFAULT_SERVICE_ROLES, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
@@ -14,37 +14,26 @@ export interface CreateServiceInput {
   readonly hosts?: readonly string[];
 }
 
-const CHANGE_RETENTION_MS = 3_600_000;
-
 /**
  * The registry of API services. Every change is announced on the change feed
  * so that each replica's decision engine sees it on its next decision.
  */
 export class ServiceRegistry {
   private readonly repository: ServiceRepository;
-  private readonly feed: ChangeFeed;
+  private readonly changes: FeedAccessChangeNotifier;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
 
   constructor(deps: {
     repository: ServiceRepository;
-    feed: ChangeFeed;
+    changes: FeedAccessChangeNotifier;
     requirePermission: PermissionCheck;
     audit: AuditSink;
   }) {
     this.repository = deps.repository;
-    this.feed = deps.feed;
+    this.changes = deps.changes;
     this.requirePermission = deps.requirePermission;
     this.audit = deps.audit;
-  }
-
-  private async announce(): Promise<void> {
-    await this.feed.publish({
-      kind: "services_changed",
-      key: "*",
-      value: 0,
-      expiresAt: Date.now() + CHANGE_RETENTION_MS,
-    });
   }
 
   async create(actor: Actor, input: CreateServiceInput): Promise<ServiceRecord> {
@@ -57,8 +46,14 @@ export class ServiceRegistry {
       roles: input.roles !== undefined && input.roles.length > 0 ? input.roles : DEFAULT_SERVICE_ROLES,
       hosts: input.hosts ?? [],
     });
-    await this.announce();
-    await this.audit({ action: "services.create", result: "success", actor, targetKind: "service", targetId: service.id });
+    await this.changes.servicesChanged();
+    await this.audit({
+      action: "services.create",
+      result: "success",
+      actor,
+      targetKind: "service",
+      targetId: service.id,
+    });
     return service;
   }
 
@@ -100,8 +95,14 @@ export class ServiceRegistry {
     }
     const updated = await this.repository.update(id, changes);
     if (updated === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
-    await this.announce();
-    await this.audit({ action: "services.update", result: "success", actor, targetKind: "service", targetId: id });
+    await this.changes.servicesChanged();
+    await this.audit({
+      action: "services.update",
+      result: "success",
+      actor,
+      targetKind: "service",
+      targetId: id,
+    });
     return updated;
   }
 
@@ -110,9 +111,15 @@ export class ServiceRegistry {
     const deleted = await this.repository.delete(id);
     if (deleted) {
       // Grants on the service went with it (ON DELETE CASCADE): every subject's access may have changed.
-      await this.announce();
-      await this.feed.publish({ kind: "access_changed", key: "*", value: 0, expiresAt: Date.now() + CHANGE_RETENTION_MS });
-      await this.audit({ action: "services.delete", result: "success", actor, targetKind: "service", targetId: id });
+      await this.changes.servicesChanged();
+      await this.changes.everySubjectChanged();
+      await this.audit({
+        action: "services.delete",
+        result: "success",
+        actor,
+        targetKind: "service",
+        targetId: id,
+      });
     }
   }
 }

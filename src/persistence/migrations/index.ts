@@ -2,6 +2,8 @@ import type { MigrationInterface } from "typeorm";
 import { Services1763800000000 } from "./1763800000000-services.ts";
 import { ChangeEvents1763800000500 } from "./1763800000500-change-events.ts";
 import { Identity1763800001000 } from "./1763800001000-identity.ts";
+import { ServiceGrants1763800002000 } from "./1763800002000-service-grants.ts";
+import { KeycloakSync1763800003000 } from "./1763800003000-keycloak-sync.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -12,4 +14,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   Services1763800000000,
   ChangeEvents1763800000500,
   Identity1763800001000,
+  ServiceGrants1763800002000,
+  KeycloakSync1763800003000,
 ];

@@ -1,5 +1,5 @@
-import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { DecisionInput } from "../../domain/decision/decision-engine.ts";
+import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 

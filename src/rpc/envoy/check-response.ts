@@ -1,5 +1,5 @@
-import { create } from "@bufbuild/protobuf";
 import type { JsonObject } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { Decision } from "../../domain/decision/decision-engine.ts";
 import {
   type HeaderValueOption,
@@ -67,7 +67,8 @@ export function checkResponseFor(decision: Decision, names: IdentityHeaderNames)
   ];
   // Copies of our headers sent by the client are overwritten above, or removed when we have no value.
   const headersToRemove: string[] = [];
-  if (decision.claims.sessionId !== "") headers.push(setHeader(names.sessionHeader, decision.claims.sessionId));
+  if (decision.claims.sessionId !== "")
+    headers.push(setHeader(names.sessionHeader, decision.claims.sessionId));
   else headersToRemove.push(names.sessionHeader);
   return create(CheckResponseSchema, {
     status: { code: GRPC_OK, message: "" },

@@ -1,11 +1,16 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceAccountAdmin } from "../../domain/registry/service-account-admin.ts";
 import type { ServiceRegistry } from "../../domain/registry/service-registry.ts";
 import type { ServiceRegistryService } from "../../gen/gatehouse/v1/service_registry_pb.js";
 import { actorOf } from "../context.ts";
+import { serviceAccountToProto } from "../mappers/service-account-mapper.ts";
 import { serviceStatusFromProto, serviceToProto } from "../mappers/service-mapper.ts";
 
-/** ServiceRegistryService: services CRUD (service accounts are added where they live). */
-export function createRegistryHandler(registry: ServiceRegistry): Partial<ServiceImpl<typeof ServiceRegistryService>> {
+/** ServiceRegistryService: services and service accounts (their grants come from grant-handlers.ts). */
+export function createRegistryHandler(
+  registry: ServiceRegistry,
+  accounts: ServiceAccountAdmin,
+): Partial<ServiceImpl<typeof ServiceRegistryService>> {
   return {
     async createService(request, context) {
       const service = await registry.create(await actorOf(context), {
@@ -44,6 +49,42 @@ export function createRegistryHandler(registry: ServiceRegistry): Partial<Servic
     async deleteService(request, context) {
       await registry.delete(await actorOf(context), request.serviceId);
       return {};
+    },
+    async createServiceAccount(request, context) {
+      const created = await accounts.create(await actorOf(context), {
+        name: request.name,
+        description: request.description,
+        grants: request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
+      });
+      return { serviceAccount: serviceAccountToProto(created), clientSecret: created.clientSecret };
+    },
+    async getServiceAccount(request, context) {
+      return {
+        serviceAccount: serviceAccountToProto(
+          await accounts.get(await actorOf(context), request.serviceAccountId),
+        ),
+      };
+    },
+    async listServiceAccounts(request, context) {
+      const page = await accounts.list(await actorOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { serviceAccounts: page.items.map(serviceAccountToProto), nextPageToken: page.nextPageToken };
+    },
+    async updateServiceAccount(request, context) {
+      const updated = await accounts.update(await actorOf(context), request.serviceAccountId, {
+        description: request.description,
+        disabled: request.disabled,
+      });
+      return { serviceAccount: serviceAccountToProto(updated) };
+    },
+    async deleteServiceAccount(request, context) {
+      await accounts.delete(await actorOf(context), request.serviceAccountId);
+      return {};
+    },
+    async rotateServiceAccountSecret(request, context) {
+      return { clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId) };
     },
   };
 }

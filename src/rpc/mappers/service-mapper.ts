@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import type { ServiceRecord, ServiceStatus as DomainStatus } from "../../domain/registry/service-record.ts";
+import type { ServiceStatus as DomainStatus, ServiceRecord } from "../../domain/registry/service-record.ts";
 import { type Service, ServiceSchema, ServiceStatus } from "../../gen/gatehouse/v1/service_registry_pb.js";
 import { toTimestamp } from "./timestamps.ts";
 

@@ -1,5 +1,5 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 export const toTimestamp = (date: Date | undefined): Timestamp | undefined =>
   date === undefined ? undefined : timestampFromDate(date);

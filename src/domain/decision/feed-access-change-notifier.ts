@@ -1,0 +1,41 @@
+import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { ChangeFeed } from "./change-feed.ts";
+
+/** Access changes only matter while a cached answer could still be served. */
+const RETENTION_MS = 3_600_000;
+
+/** Announces access changes on the change feed, so every replica's decision caches drop them. */
+export class FeedAccessChangeNotifier implements AccessChangeNotifier {
+  private readonly feed: ChangeFeed;
+
+  constructor(feed: ChangeFeed) {
+    this.feed = feed;
+  }
+
+  async subjectChanged(subjectId: string): Promise<void> {
+    await this.feed.publish({
+      kind: "access_changed",
+      key: subjectId,
+      value: 0,
+      expiresAt: Date.now() + RETENTION_MS,
+    });
+  }
+
+  async everySubjectChanged(): Promise<void> {
+    await this.feed.publish({
+      kind: "access_changed",
+      key: "*",
+      value: 0,
+      expiresAt: Date.now() + RETENTION_MS,
+    });
+  }
+
+  async servicesChanged(): Promise<void> {
+    await this.feed.publish({
+      kind: "services_changed",
+      key: "*",
+      value: 0,
+      expiresAt: Date.now() + RETENTION_MS,
+    });
+  }
+}

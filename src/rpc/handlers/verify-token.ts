@@ -1,0 +1,66 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { Authenticated, DecisionEngine } from "../../domain/decision/decision-engine.ts";
+import { DomainError } from "../../domain/errors.ts";
+import type { User as DomainUser } from "../../domain/users/user.ts";
+import {
+  type VerifyTokenRequest,
+  type VerifyTokenResponse,
+  VerifyTokenResponseSchema,
+} from "../../gen/gatehouse/v1/auth_pb.js";
+import { type User, UserSchema, UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
+import { toTimestamp } from "../mappers/timestamps.ts";
+
+/**
+ * AuthService.VerifyToken: the decision engine's answer for API services
+ * (seed 003's verify-token). An invalid, expired or revoked token, or an
+ * inactive subject, is UNAUTHENTICATED; a valid token without access to the
+ * named service succeeds with service_access.granted = false and the reason —
+ * the same cases Envoy's Check answers with 401 and 403.
+ */
+export function createVerifyTokenHandler(engine: DecisionEngine, userToProto: (user: DomainUser) => User) {
+  return async (request: VerifyTokenRequest, _context: HandlerContext): Promise<VerifyTokenResponse> => {
+    const decision = await engine.decide({
+      token: request.token,
+      service: request.serviceId === "" ? undefined : { key: request.serviceId },
+      requiredRole: request.requiredRole,
+    });
+    if (decision.outcome === "unauthenticated") {
+      throw new DomainError("unauthenticated", decision.reason, decision.message);
+    }
+    return create(VerifyTokenResponseSchema, {
+      user: principalUser(decision, userToProto),
+      session:
+        decision.claims.sessionId === ""
+          ? undefined
+          : {
+              id: decision.claims.sessionId,
+              userId: decision.subject.id,
+              clients: [decision.claims.clientId],
+            },
+      serviceAccess:
+        request.serviceId === ""
+          ? undefined
+          : {
+              serviceId: decision.service?.id ?? request.serviceId,
+              serviceName: decision.service?.displayName ?? "",
+              granted: decision.outcome === "allowed",
+              role: decision.role ?? "",
+              serviceStatus: decision.service?.status ?? "",
+              denialReason: decision.reason ?? "",
+            },
+      principalKind: decision.subject.kind,
+      tokenExpireTime: toTimestamp(new Date(decision.claims.expiresAt * 1000)),
+    });
+  };
+}
+
+function principalUser(decision: Authenticated, userToProto: (user: DomainUser) => User): User {
+  if (decision.subject.user !== undefined) return userToProto(decision.subject.user);
+  // A service account, described as a principal.
+  return create(UserSchema, {
+    id: decision.subject.id,
+    username: decision.subject.name,
+    status: decision.subject.active ? UserStatus.ACTIVE : UserStatus.DISABLED,
+  });
+}

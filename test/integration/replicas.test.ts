@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, ADMIN_ENV, call, createService, createUser, login, setGrants } from "../support/fixtures.ts";
+import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
+import { type GatehouseProcess, spawnGatehouse } from "../support/process.ts";
+import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../support/services.ts";
+
+/**
+ * Two Gatehouse processes sharing PostgreSQL and Redis, as two replicas behind
+ * a load balancer: a change made through one is honoured by Check on the other.
+ * Propagation times are measured and printed, never asserted.
+ */
+describe("two replicas (separate processes, shared PostgreSQL and Redis)", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let first: GatehouseProcess;
+  let second: GatehouseProcess;
+  let checkOnSecond: grpc.Client;
+  let admin: string;
+  let service: { id: string; slug: string };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = {
+      ...ADMIN_ENV,
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
+      ISSUER: "http://gatehouse.test",
+      KEY_ENCRYPTION_KEY: "5a".repeat(32),
+    };
+    [first, second] = await Promise.all([spawnGatehouse(env), spawnGatehouse(env)]);
+    const Authorization = loadService(
+      "envoy/service/auth/v3/external_auth.proto",
+      "envoy.service.auth.v3.Authorization",
+    );
+    checkOnSecond = new Authorization(`127.0.0.1:${second.port}`, grpc.credentials.createInsecure());
+    admin = (await login(first.url, ADMIN.username, ADMIN.password)).accessToken;
+    service = await createService(first.url, admin);
+  });
+
+  afterAll(async () => {
+    checkOnSecond?.close();
+    expect(await first?.stop()).toBe(0);
+    expect(await second?.stop()).toBe(0);
+    await database?.drop();
+  });
+
+  const check = async (token: string): Promise<number> => {
+    const response: any = await unary(checkOnSecond, "check", {
+      attributes: {
+        request: {
+          http: {
+            method: "GET",
+            path: "/",
+            host: "api.internal",
+            headers: {
+              authorization: `Bearer ${token}`,
+              ":authority": "api.internal",
+              "x-request-id": randomUUID(),
+            },
+          },
+        },
+        contextExtensions: { service: service.slug },
+      },
+    });
+    return response.status.code;
+  };
+
+  /** Time from `change` returning on the first replica until Check on the second stops allowing. */
+  async function propagation(token: string, change: () => Promise<unknown>): Promise<number> {
+    expect(await check(token)).toBe(0);
+    await change();
+    const started = performance.now();
+    for (;;) {
+      if ((await check(token)) !== 0) return performance.now() - started;
+      if (performance.now() - started > 10_000)
+        throw new Error("the change never reached the second replica");
+    }
+  }
+
+  async function grantedUser() {
+    const user = await createUser(first.url, admin);
+    await setGrants(first.url, admin, user.id, [{ serviceId: service.id, role: "viewer" }]);
+    return { user, tokens: await login(first.url, user.username, user.password) };
+  }
+
+  it("honours a logout on the other replica", async () => {
+    const { tokens } = await grantedUser();
+    const ms = await propagation(tokens.accessToken, () =>
+      call(first.url, "gatehouse.v1.AuthService/Logout", { refreshToken: tokens.refreshToken }),
+    );
+    console.info(`logout on replica 1 → denied by Check on replica 2 after ${ms.toFixed(1)} ms`);
+    expect(await check(tokens.accessToken)).toBe(16);
+  });
+
+  it("honours a user being disabled on the other replica", async () => {
+    const { user, tokens } = await grantedUser();
+    const ms = await propagation(tokens.accessToken, () =>
+      call(
+        first.url,
+        "gatehouse.v1.UserService/UpdateUser",
+        { userId: user.id, status: "USER_STATUS_DISABLED" },
+        admin,
+      ),
+    );
+    console.info(`user disabled on replica 1 → denied by Check on replica 2 after ${ms.toFixed(1)} ms`);
+    expect(await check(tokens.accessToken)).toBe(16);
+  });
+
+  it("honours a grant removal on the other replica", async () => {
+    const { user, tokens } = await grantedUser();
+    const ms = await propagation(tokens.accessToken, () => setGrants(first.url, admin, user.id, []));
+    console.info(`grant removed on replica 1 → denied by Check on replica 2 after ${ms.toFixed(1)} ms`);
+    expect(await check(tokens.accessToken)).toBe(7);
+  });
+});
