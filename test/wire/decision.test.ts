@@ -1,6 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, ADMIN_ENV, call, createService, createUser, login, setGrants, unique } from "../support/fixtures.ts";
+import {
+  ADMIN,
+  ADMIN_ENV,
+  call,
+  createService,
+  createUser,
+  login,
+  setGrants,
+  unique,
+} from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { errorReason, grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
 
@@ -42,7 +51,10 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    server = await startTestGatehouse({ backend: "postgres", env: { ...ADMIN_ENV, CLOCK_SKEW_SECONDS: "0" } });
+    server = await startTestGatehouse({
+      backend: "postgres",
+      env: { ...ADMIN_ENV, CLOCK_SKEW_SECONDS: "0" },
+    });
     // A second replica on the same data, issuing one-second tokens (for the expired case).
     shortLived = await startTestGatehouse({
       backend: "postgres",
@@ -54,8 +66,9 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
 
     const billing = await createService(url, admin, { hosts: { hosts: [`${unique("billing")}.internal`] } });
     const ledger = await createService(url, admin);
-    const billingHost = (await call(url, "gatehouse.v1.ServiceRegistryService/GetService", { serviceId: billing.id }, admin))
-      .service.hosts[0];
+    const billingHost = (
+      await call(url, "gatehouse.v1.ServiceRegistryService/GetService", { serviceId: billing.id }, admin)
+    ).service.hosts[0];
     Object.assign(ids, { billing: billing.slug, billingId: billing.id, ledger: ledger.slug, billingHost });
 
     const alice = await createUser(url, admin);
@@ -93,7 +106,12 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     const dave = await createUser(url, admin);
     await setGrants(url, admin, dave.id, [{ serviceId: billing.id, role: "owner" }]);
     t.disabled = (await login(url, dave.username, dave.password)).accessToken;
-    await call(url, "gatehouse.v1.UserService/UpdateUser", { userId: dave.id, status: "USER_STATUS_DISABLED" }, admin);
+    await call(
+      url,
+      "gatehouse.v1.UserService/UpdateUser",
+      { userId: dave.id, status: "USER_STATUS_DISABLED" },
+      admin,
+    );
 
     const account = await call(
       url,
@@ -119,7 +137,10 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     const expiry = JSON.parse(Buffer.from(t.expired.split(".")[1]!, "base64url").toString()).exp as number;
     while (Date.now() / 1000 <= expiry + 1) await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const Authorization = loadService("envoy/service/auth/v3/external_auth.proto", "envoy.service.auth.v3.Authorization");
+    const Authorization = loadService(
+      "envoy/service/auth/v3/external_auth.proto",
+      "envoy.service.auth.v3.Authorization",
+    );
     authz = new Authorization(grpcAddress(server.url), grpc.credentials.createInsecure());
     const AuthService = loadService("gatehouse/v1/auth.proto", "gatehouse.v1.AuthService");
     auth = new AuthService(grpcAddress(server.url), grpc.credentials.createInsecure());
@@ -192,7 +213,13 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       service: () => randomUUID(),
       expect: { deny: 403, reasons: ["unknown_service"] },
     },
-    { name: "no token", authorization: () => undefined, service: () => ids.billing, headerOnly: true, expect: { deny: 401, reasons: ["missing_token"] } },
+    {
+      name: "no token",
+      authorization: () => undefined,
+      service: () => ids.billing,
+      headerOnly: true,
+      expect: { deny: 401, reasons: ["missing_token"] },
+    },
     {
       name: "malformed authorization header",
       authorization: () => `Basic ${Buffer.from("alice:secret").toString("base64")}`,
@@ -200,15 +227,30 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       headerOnly: true,
       expect: { deny: 401, reasons: ["malformed_authorization"] },
     },
-    { name: "expired token", authorization: bearer("expired"), service: () => ids.billing, expect: { deny: 401, reasons: ["token_expired"] } },
-    { name: "forged signature", authorization: bearer("forged"), service: () => ids.billing, expect: { deny: 401, reasons: ["invalid_signature"] } },
+    {
+      name: "expired token",
+      authorization: bearer("expired"),
+      service: () => ids.billing,
+      expect: { deny: 401, reasons: ["token_expired"] },
+    },
+    {
+      name: "forged signature",
+      authorization: bearer("forged"),
+      service: () => ids.billing,
+      expect: { deny: 401, reasons: ["invalid_signature"] },
+    },
     {
       name: "alg: none",
       authorization: bearer("none"),
       service: () => ids.billing,
       expect: { deny: 401, reasons: ["unsupported_algorithm", "malformed_token"] },
     },
-    { name: "revoked session (logged out)", authorization: bearer("revoked"), service: () => ids.billing, expect: { deny: 401, reasons: ["session_revoked"] } },
+    {
+      name: "revoked session (logged out)",
+      authorization: bearer("revoked"),
+      service: () => ids.billing,
+      expect: { deny: 401, reasons: ["session_revoked"] },
+    },
     {
       name: "disabled user",
       authorization: bearer("disabled"),
@@ -256,41 +298,47 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
 
   const headerValue = (list: any[], key: string) => list.find((option) => option.header.key === key);
 
-  it.each(cases.map((testCase) => [testCase.name, testCase] as const))("Check: %s", async (_name, testCase) => {
-    const response: any = await unary(authz, "check", envoyRequest(testCase));
-    if ("allow" in testCase.expect) {
-      expect(response.status.code).toBe(0);
-      expect(response.httpResponse).toBe("okResponse");
-      const headers = response.okResponse.headers;
-      for (const option of headers) expect(option.appendAction).toBe("OVERWRITE_IF_EXISTS_OR_ADD");
-      const principal = testCase.principal!();
-      expect(headerValue(headers, "x-gatehouse-user-id").header.value).toBe(principal.id);
-      expect(headerValue(headers, "x-gatehouse-username").header.value).toBe(principal.name);
-      expect(headerValue(headers, "x-gatehouse-service-role").header.value).toBe(testCase.expect.role);
-      if (principal.session) {
-        expect(headerValue(headers, "x-gatehouse-session-id").header.value).toMatch(/.+/);
+  it.each(cases.map((testCase) => [testCase.name, testCase] as const))(
+    "Check: %s",
+    async (_name, testCase) => {
+      const response: any = await unary(authz, "check", envoyRequest(testCase));
+      if ("allow" in testCase.expect) {
+        expect(response.status.code).toBe(0);
+        expect(response.httpResponse).toBe("okResponse");
+        const headers = response.okResponse.headers;
+        for (const option of headers) expect(option.appendAction).toBe("OVERWRITE_IF_EXISTS_OR_ADD");
+        const principal = testCase.principal!();
+        expect(headerValue(headers, "x-gatehouse-user-id").header.value).toBe(principal.id);
+        expect(headerValue(headers, "x-gatehouse-username").header.value).toBe(principal.name);
+        expect(headerValue(headers, "x-gatehouse-service-role").header.value).toBe(testCase.expect.role);
+        if (principal.session) {
+          expect(headerValue(headers, "x-gatehouse-session-id").header.value).toMatch(/.+/);
+        } else {
+          expect(headerValue(headers, "x-gatehouse-session-id")).toBeUndefined();
+          expect(response.okResponse.headersToRemove).toContain("x-gatehouse-session-id");
+        }
+        expect(response.dynamicMetadata.fields.service_role.stringValue).toBe(testCase.expect.role);
       } else {
-        expect(headerValue(headers, "x-gatehouse-session-id")).toBeUndefined();
-        expect(response.okResponse.headersToRemove).toContain("x-gatehouse-session-id");
+        const { deny, reasons } = testCase.expect;
+        expect(response.status.code).toBe(deny === 401 ? 16 : 7);
+        expect(response.httpResponse).toBe("deniedResponse");
+        expect(response.deniedResponse.status.code).toBe(deny === 401 ? "Unauthorized" : "Forbidden");
+        const body = JSON.parse(response.deniedResponse.body);
+        expect(reasons).toContain(body.reason);
+        const challenge = headerValue(response.deniedResponse.headers, "www-authenticate");
+        if (deny === 401) {
+          expect(challenge.header.value).toMatch(/^Bearer /);
+          if (!reasons.includes("missing_token"))
+            expect(challenge.header.value).toContain('error="invalid_token"');
+        } else {
+          expect(challenge).toBeUndefined();
+        }
+        expect(headerValue(response.deniedResponse.headers, "content-type").header.value).toBe(
+          "application/json",
+        );
       }
-      expect(response.dynamicMetadata.fields.service_role.stringValue).toBe(testCase.expect.role);
-    } else {
-      const { deny, reasons } = testCase.expect;
-      expect(response.status.code).toBe(deny === 401 ? 16 : 7);
-      expect(response.httpResponse).toBe("deniedResponse");
-      expect(response.deniedResponse.status.code).toBe(deny === 401 ? "Unauthorized" : "Forbidden");
-      const body = JSON.parse(response.deniedResponse.body);
-      expect(reasons).toContain(body.reason);
-      const challenge = headerValue(response.deniedResponse.headers, "www-authenticate");
-      if (deny === 401) {
-        expect(challenge.header.value).toMatch(/^Bearer /);
-        if (!reasons.includes("missing_token")) expect(challenge.header.value).toContain('error="invalid_token"');
-      } else {
-        expect(challenge).toBeUndefined();
-      }
-      expect(headerValue(response.deniedResponse.headers, "content-type").header.value).toBe("application/json");
-    }
-  });
+    },
+  );
 
   it.each(cases.filter((c) => !c.headerOnly).map((testCase) => [testCase.name, testCase] as const))(
     "VerifyToken agrees: %s",
@@ -298,7 +346,13 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       const token = testCase.authorization()!.replace(/^Bearer /, "");
       const service = testCase.service();
       const serviceId =
-        service === undefined ? ids.billingId! : service === ids.billing ? ids.billingId! : service === ids.ledger ? await serviceIdOf(ids.ledger!) : service;
+        service === undefined
+          ? ids.billingId!
+          : service === ids.billing
+            ? ids.billingId!
+            : service === ids.ledger
+              ? await serviceIdOf(ids.ledger!)
+              : service;
       const request = { token, serviceId, requiredRole: testCase.requiredRole ?? "" };
       if ("deny" in testCase.expect && testCase.expect.deny === 401) {
         const error: any = await unary(auth, "verifyToken", request).catch((e) => e);
@@ -308,7 +362,11 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       }
       const response: any = await unary(auth, "verifyToken", request);
       if ("allow" in testCase.expect) {
-        expect(response.serviceAccess).toMatchObject({ granted: true, role: testCase.expect.role, denialReason: "" });
+        expect(response.serviceAccess).toMatchObject({
+          granted: true,
+          role: testCase.expect.role,
+          denialReason: "",
+        });
         expect(response.user.id).toBe(testCase.principal!().id);
       } else {
         expect(response.serviceAccess.granted).toBe(false);
@@ -321,7 +379,12 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
   async function serviceIdOf(slug: string): Promise<string> {
     if (!serviceIdCache.has(slug)) {
       const admin = (await login(server.url, ADMIN.username, ADMIN.password)).accessToken;
-      const response = await call(server.url, "gatehouse.v1.ServiceRegistryService/GetService", { slug }, admin);
+      const response = await call(
+        server.url,
+        "gatehouse.v1.ServiceRegistryService/GetService",
+        { slug },
+        admin,
+      );
       serviceIdCache.set(slug, response.service.id);
     }
     return serviceIdCache.get(slug)!;
