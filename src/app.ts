@@ -38,6 +38,7 @@ import { validationInterceptor } from "./rpc/interceptors/validation.ts";
 import { toUserMessage } from "./rpc/mappers/user-mapper.ts";
 import { createRoutes, type Handlers } from "./rpc/routes.ts";
 import { type HttpHandler, type RunningServer, startHttpServer } from "./server/http-server.ts";
+import { RESET_PASSWORD_PATH, resetPasswordPage } from "./server/reset-password-page.ts";
 
 export interface Gatehouse {
   readonly server: RunningServer;
@@ -208,6 +209,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     };
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
+    [RESET_PASSWORD_PATH, resetPasswordPage()],
     ["/healthz", (request, response) => json(200, { status: "ok" })(request, response)],
     [
       "/metrics",

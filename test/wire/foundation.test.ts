@@ -188,6 +188,20 @@ describe.each(BACKENDS)("foundation over the wire (%s)", (backend) => {
     expect(await ready.json()).toMatchObject({ status: "ready", database: "ok" });
   });
 
+  it("serves the password-reset page with a strict content security policy", async () => {
+    const page = await fetch(`${server.url}/reset-password?token=abc`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
+    const html = await page.text();
+    expect(html).toContain(`<script nonce="${nonce}">`);
+    expect(html).toContain("gatehouse.v1.AuthService/ResetPassword");
+    expect((await fetch(`${server.url}/reset-password`, { method: "POST" })).status).toBe(405);
+  });
+
   it("answers CORS preflights for configured origins only", async () => {
     const preflight = (origin: string) =>
       fetch(`${server.url}/gatehouse.v1.AuthService/Login`, {
