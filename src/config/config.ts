@@ -71,6 +71,15 @@ export interface Config {
     readonly clientSecret: string | undefined;
     /** "local": verify access tokens against the realm JWKS; "introspection": ask Keycloak each time. */
     readonly verifyMode: "local" | "introspection";
+    /** Timeout of every request to Keycloak. */
+    readonly timeoutMs: number;
+    /** Users per admin-API page in a full sync. */
+    readonly syncPageSize: number;
+    /** The longest access-token lifetime the realm issues: how long a revoked Keycloak session is remembered. */
+    readonly maxTokenLifetimeSeconds: number;
+    /** The realm's SSO session idle timeout and max lifespan, to report when sessions expire. */
+    readonly sessionIdleSeconds: number;
+    readonly sessionMaxSeconds: number;
   };
   readonly smtp: { readonly url: string | undefined; readonly from: string };
   readonly rateLimit: {
@@ -225,6 +234,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       clientId: read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
       clientSecret: keycloakSecret,
       verifyMode: read.oneOf("KEYCLOAK_VERIFY_MODE", ["local", "introspection"] as const, "local"),
+      timeoutMs: read.int("KEYCLOAK_TIMEOUT_MS", 5000, { min: 100, max: 120_000 }),
+      syncPageSize: read.int("KEYCLOAK_SYNC_PAGE_SIZE", 100, { min: 1, max: 1000 }),
+      maxTokenLifetimeSeconds: read.int("KEYCLOAK_MAX_TOKEN_LIFETIME_SECONDS", 3600, {
+        min: 60,
+        max: 86_400,
+      }),
+      sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
+      sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
     },
     smtp: {
       url: read.url("SMTP_URL", ["smtp:", "smtps:"]),

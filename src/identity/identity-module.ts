@@ -37,6 +37,7 @@ import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
 import type { HttpHandler } from "../server/http-server.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
 import type { IdentityProvider } from "./identity-provider.ts";
+import { createKeycloakModule } from "./keycloak/keycloak-module.ts";
 import { AccessTokens } from "./local/access-tokens.ts";
 import { LocalIdentityProvider } from "./local/local-identity-provider.ts";
 import { PasswordHasher } from "./local/password-hasher.ts";
@@ -96,54 +97,23 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
   const auditLog = new AuditLog(new SqlAuditRepository(sql), logger.child({ component: "audit" }));
   const accessControl = new AccessControl(roleRepository);
 
-  if (identity.provider !== "local") {
-    throw new Error(
-      `IDENTITY_PROVIDER=${identity.provider} is not available yet; use IDENTITY_PROVIDER=local`,
-    );
-  }
-  let rootKey =
-    identity.keyEncryptionKey === undefined ? undefined : parseKeyEncryptionKey(identity.keyEncryptionKey);
-  if (rootKey === undefined) {
-    logger.warn("KEY_ENCRYPTION_KEY is not set: secrets at rest are sealed with a public development key");
-    rootKey = DEVELOPMENT_KEY;
-  }
-  const keys = new SigningKeyRing(
-    new SqlSigningKeyRepository(sql),
-    new Sealer(rootKey, "signing-keys"),
-    logger.child({ component: "signing-keys" }),
-    {
-      rotationMs: identity.signingKeyRotationDays * 86_400_000,
-      verifyAfterRetirementMs:
-        (identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds + 300) * 1000,
-    },
-  );
-  const provider = new LocalIdentityProvider({
-    settings: {
-      accessTokenTtlSeconds: identity.accessTokenTtlSeconds,
-      refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
-      refreshGraceSeconds: identity.refreshGraceSeconds,
-      mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,
-      clockSkewSeconds: config.decision.clockSkewSeconds,
-    },
-    keys,
-    accessTokens: new AccessTokens(keys, {
-      issuer: identity.issuer,
-      audience: identity.audience,
-      ttlSeconds: identity.accessTokenTtlSeconds,
-      clockSkewSeconds: config.decision.clockSkewSeconds,
-    }),
-    sessions: new SqlSessionRepository(sql),
-    credentials: new SqlCredentialRepository(sql),
-    hasher: new PasswordHasher(identity.argon2),
-    totp: new Totp(store, identity.mfaIssuer),
-    store,
-    revocations,
-    graceSealer: new Sealer(rootKey, "refresh-grace"),
-    totpSealer: new Sealer(rootKey, "totp-secrets"),
-    recoveryCodeSealer: new Sealer(rootKey, "recovery-codes"),
-    logger: logger.child({ component: "local-identity" }),
-  });
-  await provider.start();
+  const keycloak =
+    identity.provider === "keycloak"
+      ? createKeycloakModule({
+          config,
+          logger,
+          sql,
+          store,
+          revocations,
+          users: userRepository,
+          serviceAccounts: new SqlServiceAccountRepository(sql),
+          access: accessControl,
+          audit: auditLog,
+          changes,
+        })
+      : undefined;
+  const local = keycloak === undefined ? await createLocalProvider(deps, sql) : undefined;
+  const provider: IdentityProvider = keycloak?.provider ?? local!.provider;
 
   const passwordPolicy = new PasswordPolicy({
     minLength: identity.passwordMinLength,
@@ -235,17 +205,71 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     serviceAccounts,
     handlers: {
       auth: createAuthHandler({ auth, users }),
-      users: createUserHandler({ users }),
+      // Under Keycloak, the sync methods come from the Keycloak module.
+      users: { ...createUserHandler({ users }), ...keycloak?.syncHandler },
       roles: createRoleHandler({ roles, businessRoles }),
     },
     rateLimitInterceptor: rateLimitInterceptor(
       new RateLimiter(store, logger.child({ component: "rate-limit" })),
       config.rateLimit,
     ),
-    plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+    plainRoutes: local?.plainRoutes ?? new Map(),
     async close() {
       await provider.close();
       await mailer.close();
     },
   };
+}
+
+/** The built-in provider: our own signing keys, sessions, passwords and TOTP. */
+async function createLocalProvider(
+  deps: IdentityModuleDeps,
+  sql: Sql,
+): Promise<{ provider: LocalIdentityProvider; plainRoutes: ReadonlyMap<string, HttpHandler> }> {
+  const { config, logger, store, revocations } = deps;
+  const identity = config.identity;
+  let rootKey =
+    identity.keyEncryptionKey === undefined ? undefined : parseKeyEncryptionKey(identity.keyEncryptionKey);
+  if (rootKey === undefined) {
+    logger.warn("KEY_ENCRYPTION_KEY is not set: secrets at rest are sealed with a public development key");
+    rootKey = DEVELOPMENT_KEY;
+  }
+  const keys = new SigningKeyRing(
+    new SqlSigningKeyRepository(sql),
+    new Sealer(rootKey, "signing-keys"),
+    logger.child({ component: "signing-keys" }),
+    {
+      rotationMs: identity.signingKeyRotationDays * 86_400_000,
+      verifyAfterRetirementMs:
+        (identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds + 300) * 1000,
+    },
+  );
+  const provider = new LocalIdentityProvider({
+    settings: {
+      accessTokenTtlSeconds: identity.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
+      refreshGraceSeconds: identity.refreshGraceSeconds,
+      mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    },
+    keys,
+    accessTokens: new AccessTokens(keys, {
+      issuer: identity.issuer,
+      audience: identity.audience,
+      ttlSeconds: identity.accessTokenTtlSeconds,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    }),
+    sessions: new SqlSessionRepository(sql),
+    credentials: new SqlCredentialRepository(sql),
+    hasher: new PasswordHasher(identity.argon2),
+    totp: new Totp(store, identity.mfaIssuer),
+    store,
+    revocations,
+    graceSealer: new Sealer(rootKey, "refresh-grace"),
+    totpSealer: new Sealer(rootKey, "totp-secrets"),
+    recoveryCodeSealer: new Sealer(rootKey, "recovery-codes"),
+    logger: logger.child({ component: "local-identity" }),
+  });
+  await provider.start();
+  return { provider, plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()) };
 }

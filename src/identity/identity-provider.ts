@@ -1,4 +1,5 @@
 import type { AccessTokenVerifier } from "../domain/tokens/access-token.ts";
+import type { ProfileChanges } from "../domain/users/user.ts";
 
 /** The account a provider call is about: Gatehouse's id plus what a remote provider keys on. */
 export interface IdentityRef {
@@ -104,6 +105,12 @@ export interface IdentityFields {
   readonly firstName: string;
   readonly lastName: string;
   readonly enabled: boolean;
+  /**
+   * Gatehouse's own profile metadata (phone, title, links…; absent fields
+   * unchanged). The built-in provider ignores it; Keycloak mirrors it in user
+   * attributes.
+   */
+  readonly metadata?: Omit<ProfileChanges, "firstName" | "lastName">;
 }
 
 /**
@@ -164,6 +171,18 @@ export interface IdentityProvider extends AccessTokenVerifier {
   getSession(sessionId: string): Promise<SessionInfo | undefined>;
   /** The user's live sessions, newest first. */
   listSessions(userId: string): Promise<SessionInfo[]>;
+  /**
+   * Client credentials where the provider holds the clients' secrets
+   * (Keycloak): checks the secret, and issues a token to the Gatehouse service
+   * account registered with that client id. Absent for the built-in provider,
+   * where Gatehouse checks the secret and calls issueServiceAccountToken.
+   * Throws unauthenticated (invalid_client).
+   */
+  clientCredentialsGrant?(
+    clientId: string,
+    clientSecret: string,
+    scope: string,
+  ): Promise<IssuedTokens & { readonly serviceAccountId: string }>;
   /** Issues an access token to a service account whose secret has been checked. */
   issueServiceAccountToken(account: {
     readonly id: string;
@@ -185,6 +204,17 @@ export interface IdentityProvider extends AccessTokenVerifier {
   confirmTotp(account: IdentityRef, code: string): Promise<string[]>;
   disableTotp(account: IdentityRef): Promise<void>;
   regenerateRecoveryCodes(account: IdentityRef): Promise<string[]>;
+  /**
+   * Where the provider mails account actions itself (Keycloak's
+   * execute-actions email: UPDATE_PASSWORD, VERIFY_EMAIL): hands that mail
+   * over and resolves without waiting for it, like Mailer.send (failures are
+   * logged). Absent for the built-in provider, where Gatehouse sends its own
+   * single-use links.
+   */
+  sendAccountActionEmail?(
+    account: IdentityRef,
+    purpose: "password_reset" | "email_verification",
+  ): Promise<void>;
 
   /** Stops timers; the data source and stores are closed by their owner. */
   close(): Promise<void>;

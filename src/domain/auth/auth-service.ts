@@ -151,6 +151,11 @@ export class AuthService {
 
   private async sendVerificationMail(user: User): Promise<void> {
     const { settings } = this.deps;
+    if (this.deps.provider.sendAccountActionEmail) {
+      // The provider verifies the address itself (Keycloak's VERIFY_EMAIL action).
+      await this.deps.provider.sendAccountActionEmail(identityRef(user), "email_verification");
+      return;
+    }
     const token = newOpaqueToken();
     await this.deps.userTokens.issue(
       user.id,
@@ -343,7 +348,11 @@ export class AuthService {
     return this.deps.audit.track({ action: "auth.password_forgot", actor: request }, async (note) => {
       try {
         const user = await this.deps.users.findByEmail(email);
-        if (user !== undefined && user.status !== "disabled") {
+        if (user !== undefined && user.status !== "disabled" && this.deps.provider.sendAccountActionEmail) {
+          // The provider mails its own reset link (Keycloak's UPDATE_PASSWORD action).
+          note.target("user", user.id);
+          await this.deps.provider.sendAccountActionEmail(identityRef(user), "password_reset");
+        } else if (user !== undefined && user.status !== "disabled") {
           note.target("user", user.id);
           const token = newOpaqueToken();
           await this.deps.userTokens.issue(
@@ -400,9 +409,16 @@ export class AuthService {
     return this.deps.audit.track(
       { action: "auth.client_credentials", actor: request, details: { client_id: input.clientId } },
       async (note) => {
+        const { provider } = this.deps;
+        if (provider.clientCredentialsGrant !== undefined) {
+          // The provider holds the client secrets (Keycloak).
+          const issued = await provider.clientCredentialsGrant(input.clientId, input.clientSecret, "");
+          note.actor(issued.serviceAccountId, "service_account");
+          return issued;
+        }
         const account = await this.deps.serviceAccounts.verify(input.clientId, input.clientSecret);
         note.actor(account.id, "service_account");
-        return this.deps.provider.issueServiceAccountToken(account);
+        return provider.issueServiceAccountToken(account);
       },
     );
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IdentityProvider } from "../../identity/identity-provider.ts";
 import { identityRef } from "./identity-ref.ts";
-import type { ProfileChanges, User } from "./user.ts";
+import { type ProfileChanges, profileMetadata, type User } from "./user.ts";
 import type { UserRepository } from "./user-repository.ts";
 
 export interface NewAccount {
@@ -37,6 +37,7 @@ export class AccountFactory {
       firstName: account.profile.firstName ?? "",
       lastName: account.profile.lastName ?? "",
       enabled: true,
+      metadata: profileMetadata(account.profile),
     });
     const ref = { id, externalId, username: account.username, email: account.email };
     let user: User;

@@ -10,7 +10,7 @@ import type { BusinessRoleRepository, RoleRepository } from "../roles/role-repos
 import type { AccountFactory } from "./account-factory.ts";
 import { identityRef } from "./identity-ref.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
-import type { ProfileChanges, User, UserStatus } from "./user.ts";
+import { type ProfileChanges, profileMetadata, type User, type UserStatus } from "./user.ts";
 import type { UserChanges, UserRepository } from "./user-repository.ts";
 
 /** One of a user's grants on a service, and where it comes from ("direct", "business_role:<id>"). */
@@ -145,7 +145,7 @@ export class UserService {
           lastName: changes.lastName,
           enabled: changes.status === undefined ? undefined : changes.status === "active",
         });
-        if (Object.keys(fields).length > 0) await this.deps.provider.updateUser(identityRef(before), fields);
+        await this.updateProvider(before, fields, input.profile);
         const user = await this.deps.users.update(id, changes);
         if (user === undefined) throw notFound();
         if (input.status !== undefined) note.detail("status", input.status);
@@ -276,7 +276,7 @@ export class UserService {
       async () => {
         const before = await this.getUser(userId);
         const fields = definedOnly({ firstName: profile.firstName, lastName: profile.lastName });
-        if (Object.keys(fields).length > 0) await this.deps.provider.updateUser(identityRef(before), fields);
+        await this.updateProvider(before, fields, profile);
         const user = await this.deps.users.update(userId, profile);
         if (user === undefined) throw notFound();
         await this.deps.changes.subjectChanged(userId);
@@ -286,6 +286,17 @@ export class UserService {
   }
 
   // --- Helpers ---
+
+  /** The provider's copy first (identity fields and the metadata it mirrors), when anything it keeps changes. */
+  private async updateProvider(
+    user: User,
+    fields: Partial<IdentityFields>,
+    profile: ProfileChanges,
+  ): Promise<void> {
+    const metadata = profileMetadata(profile);
+    const changes = Object.keys(metadata).length > 0 ? { ...fields, metadata } : fields;
+    if (Object.keys(changes).length > 0) await this.deps.provider.updateUser(identityRef(user), changes);
+  }
 
   /** Ends the user's sessions and rejects every token issued so far (also those without a session). */
   private async endAccess(userId: string, reason: string): Promise<void> {

@@ -63,3 +63,9 @@ export const PROFILE_FIELDS = [
   "department",
   "title",
 ] as const satisfies ReadonlyArray<keyof ProfileChanges>;
+
+/** The profile fields other than the names: what a provider mirrors as metadata (Keycloak attributes). */
+export function profileMetadata(profile: ProfileChanges): Omit<ProfileChanges, "firstName" | "lastName"> {
+  const { firstName: _firstName, lastName: _lastName, ...metadata } = profile;
+  return Object.fromEntries(Object.entries(metadata).filter(([, value]) => value !== undefined));
+}

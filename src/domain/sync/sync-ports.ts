@@ -1,0 +1,93 @@
+import type { IdentityFields } from "../../identity/identity-provider.ts";
+import type { ProfileChanges } from "../users/user.ts";
+
+/** Gatehouse's own profile metadata, which it mirrors into the remote directory. */
+export type UserMetadata = Required<Omit<ProfileChanges, "firstName" | "lastName">>;
+
+/**
+ * The metadata fields by their proto names (the drift report names fields so);
+ * Keycloak's user attributes carry the same names.
+ */
+export const METADATA_FIELD_NAMES = {
+  middleName: "middle_name",
+  phone: "phone",
+  telegram: "telegram",
+  organization: "organization",
+  department: "department",
+  title: "title",
+  links: "links",
+} as const satisfies Record<keyof UserMetadata, string>;
+
+/** The fields Gatehouse writes to the remote directory. */
+export interface RemoteUserFields extends Omit<IdentityFields, "metadata"> {
+  readonly metadata: UserMetadata;
+}
+
+/** A user as the remote directory (Keycloak) holds them. */
+export interface RemoteUser extends RemoteUserFields {
+  readonly externalId: string;
+  /** An OTP credential is configured. */
+  readonly mfaEnabled: boolean;
+}
+
+/**
+ * The remote directory of users (Keycloak's admin API). Failures are
+ * DomainErrors: unavailable while it cannot be reached.
+ */
+export interface RemoteUserDirectory {
+  get(externalId: string): Promise<RemoteUser | undefined>;
+  findByUsername(username: string): Promise<RemoteUser | undefined>;
+  findByEmail(email: string): Promise<RemoteUser | undefined>;
+  /** One page of every user, in a stable order. */
+  page(first: number, max: number): Promise<RemoteUser[]>;
+  /** Returns the new user's external id. */
+  create(fields: RemoteUserFields): Promise<string>;
+  /** Writes the fields over the remote user's (other remote data is kept). Throws not_found. */
+  update(externalId: string, fields: RemoteUserFields): Promise<void>;
+}
+
+/**
+ * What the sync needs of the users table beyond the UserRepository: the link
+ * to the remote user (users.external_id) and the MFA flag the remote
+ * directory owns.
+ */
+export interface UserLinkRepository {
+  findUserIdByExternalId(externalId: string): Promise<string | undefined>;
+  /** Sets users.external_id. Throws already_exists when another user has it. */
+  link(userId: string, externalId: string): Promise<void>;
+  setMfaEnabled(userId: string, enabled: boolean): Promise<void>;
+}
+
+export interface SyncCounts {
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly disabled: number;
+  readonly failed: number;
+}
+
+export interface SyncRun extends SyncCounts {
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+}
+
+/** Where a sync failure outside a full run happened (a full run counts its own in `failed`). */
+export type SyncFailureSource = "login" | "provision" | "push";
+
+export interface SyncFailure {
+  readonly source: SyncFailureSource;
+  readonly externalId: string;
+  readonly userId: string;
+  /** A DomainError reason or "internal"; never a message with personal data. */
+  readonly reason: string;
+}
+
+/** The keycloak_sync_runs and keycloak_sync_failures tables. */
+export interface SyncStateRepository {
+  saveRun(run: SyncRun): Promise<void>;
+  lastRun(): Promise<SyncRun | undefined>;
+  recordFailure(failure: SyncFailure): Promise<void>;
+  failuresSince(time: Date): Promise<number>;
+  /** Drops runs and failures older than `time` (keeps the latest run). */
+  prune(time: Date): Promise<void>;
+}

@@ -1,0 +1,523 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../../observability/logger.ts";
+import type { AuditLog, Caller } from "../audit/audit-log.ts";
+import { DomainError, isDomainError } from "../errors.ts";
+import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { CoordinationStore } from "../ports/coordination-store.ts";
+import type { RevocationStore } from "../revocation/revocation-store.ts";
+import type { AccessControl } from "../roles/access-control.ts";
+import { USER_ROLE } from "../roles/permissions.ts";
+import type { User } from "../users/user.ts";
+import type { UserChanges, UserRepository } from "../users/user-repository.ts";
+import {
+  METADATA_FIELD_NAMES,
+  type RemoteUser,
+  type RemoteUserDirectory,
+  type SyncCounts,
+  type SyncFailureSource,
+  type SyncRun,
+  type SyncStateRepository,
+  type UserLinkRepository,
+  type UserMetadata,
+} from "./sync-ports.ts";
+
+export interface UserSyncDeps {
+  readonly users: Pick<
+    UserRepository,
+    "getUser" | "findByLogin" | "findByEmail" | "create" | "update" | "list"
+  >;
+  readonly links: UserLinkRepository;
+  readonly remote: RemoteUserDirectory;
+  readonly state: SyncStateRepository;
+  readonly store: CoordinationStore;
+  readonly access: Pick<AccessControl, "requirePermission">;
+  readonly audit: Pick<AuditLog, "track">;
+  readonly revocations: RevocationStore;
+  readonly changes: AccessChangeNotifier;
+  readonly logger: Logger;
+  /** Users per page, remote and local. */
+  readonly pageSize: number;
+  readonly now?: () => number;
+}
+
+export interface UserDrift {
+  readonly userId: string;
+  readonly externalId: string;
+  readonly username: string;
+  /** The proto's field names: "email", "first_name", "status", "phone"… */
+  readonly fields: readonly string[];
+}
+
+export interface Drift {
+  /** Usernames of remote users without a local record. */
+  readonly onlyInKeycloak: readonly string[];
+  /** Usernames of local users without a remote one (unlinked, or linked to a user that is gone). */
+  readonly onlyLocal: readonly string[];
+  readonly differing: readonly UserDrift[];
+}
+
+export interface SyncStatus {
+  readonly lastRun: SyncRun | undefined;
+  readonly failuresSince: number;
+  readonly drift: Drift | undefined;
+}
+
+type Outcome = "created" | "updated" | "unchanged";
+type Counts = { -readonly [K in keyof SyncCounts]: number };
+
+const LOCK_KEY = "keycloak-sync:lock";
+/** The lock outlives a stalled replica by this much; a live run renews it every page. */
+const LOCK_TTL_MS = 10 * 60_000;
+/** Each drift list stops growing here (the report is for people, not a full export). */
+const DRIFT_LIST_LIMIT = 1000;
+/** Runs and failures older than this are pruned after each full sync. */
+const RETENTION_MS = 30 * 86_400_000;
+
+const sameText = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const countsOf = (run: SyncCounts): SyncCounts => ({
+  created: run.created,
+  updated: run.updated,
+  unchanged: run.unchanged,
+  disabled: run.disabled,
+  failed: run.failed,
+});
+const reasonOf = (error: unknown) => (isDomainError(error) ? error.reason : "internal");
+
+/**
+ * Keeps local user records and Keycloak in step. Keycloak is the source of
+ * truth for identity fields (username, email, names, enabled, OTP); Gatehouse
+ * owns the profile metadata (phone, telegram, organization, department,
+ * title, middle name, links) and mirrors it into Keycloak attributes.
+ *
+ * - syncAll: every Keycloak user, paged; idempotent; one run at a time across
+ *   replicas (a lock in the coordination store; a second caller gets
+ *   ABORTED). Local users whose Keycloak user is gone are disabled.
+ * - syncOnLogin / localUserIdFor: one user, at every Keycloak sign-in and for
+ *   tokens of users not seen before. Failures are recorded and never fail a
+ *   sign-in that can go on with the local record.
+ * - pushToKeycloak: one local user's fields and metadata written to Keycloak.
+ * - status: the last full run, failures since, and the drift report.
+ *
+ * Usernames and emails compare case-insensitively: Keycloak keeps both in
+ * lower case.
+ */
+export class UserSyncService {
+  private readonly deps: UserSyncDeps;
+  private readonly now: () => number;
+
+  constructor(deps: UserSyncDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  // --- The admin API ---
+
+  syncAll(caller: Caller): Promise<SyncRun> {
+    return this.deps.audit.track({ action: "users.sync_from_keycloak", actor: caller }, async (note) => {
+      await this.deps.access.requirePermission(caller.principal, "users.sync");
+      const run = await this.runFullSync();
+      for (const [key, value] of Object.entries(countsOf(run))) note.detail(key, String(value));
+      return run;
+    });
+  }
+
+  pushToKeycloak(caller: Caller, userId: string): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.sync_to_keycloak", actor: caller, targetKind: "user", targetId: userId },
+      async () => {
+        await this.deps.access.requirePermission(caller.principal, "users.sync");
+        const user = await this.deps.users.getUser(userId);
+        if (user === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
+        try {
+          return await this.push(user);
+        } catch (error) {
+          await this.recordFailure("push", user.externalId, userId, error);
+          throw error;
+        }
+      },
+    );
+  }
+
+  async status(caller: Caller, includeDrift: boolean): Promise<SyncStatus> {
+    await this.deps.access.requirePermission(caller.principal, "users.read");
+    const lastRun = await this.deps.state.lastRun();
+    const failuresSince = await this.deps.state.failuresSince(lastRun?.finishedAt ?? new Date(0));
+    return { lastRun, failuresSince, drift: includeDrift ? await this.drift() : undefined };
+  }
+
+  // --- Used by the Keycloak provider ---
+
+  /**
+   * The local user of a Keycloak user, importing them when there is none yet.
+   * Throws unauthenticated when Keycloak does not know the user either.
+   */
+  async localUserIdFor(externalId: string): Promise<string> {
+    const linked = await this.deps.links.findUserIdByExternalId(externalId);
+    if (linked !== undefined) return linked;
+    try {
+      const remote = await this.deps.remote.get(externalId);
+      if (remote === undefined) {
+        throw new DomainError("unauthenticated", "unknown_subject", "the token's user does not exist");
+      }
+      return (await this.importUser(remote)).userId;
+    } catch (error) {
+      if (reasonOf(error) !== "unknown_subject") await this.recordFailure("provision", externalId, "", error);
+      throw error;
+    }
+  }
+
+  /** The local user linked to a Keycloak user, without importing. */
+  linkedUserIdFor(externalId: string): Promise<string | undefined> {
+    return this.deps.links.findUserIdByExternalId(externalId);
+  }
+
+  /** The Keycloak id of a local user ("" when unlinked, undefined when there is no such user). */
+  async externalIdOf(userId: string): Promise<string | undefined> {
+    return (await this.deps.users.getUser(userId))?.externalId;
+  }
+
+  /**
+   * Refreshes the local record from Keycloak at sign-in. Throws only when
+   * there is no local record to go on with: otherwise a failure is logged
+   * and counted, and the sign-in goes on with the record as it is.
+   */
+  async syncOnLogin(externalId: string): Promise<{ userId: string; mfaEnabled: boolean | undefined }> {
+    try {
+      const remote = await this.deps.remote.get(externalId);
+      if (remote === undefined) {
+        throw new DomainError("not_found", "keycloak_user_not_found", "the user does not exist in Keycloak");
+      }
+      return { userId: (await this.importUser(remote)).userId, mfaEnabled: remote.mfaEnabled };
+    } catch (error) {
+      await this.recordFailure("login", externalId, "", error);
+      const linked = await this.deps.links.findUserIdByExternalId(externalId);
+      if (linked === undefined) throw error;
+      return { userId: linked, mfaEnabled: undefined };
+    }
+  }
+
+  /** Re-reads one Keycloak user into the local record (e.g. after Keycloak refused a disabled account). */
+  async refreshFromKeycloak(externalId: string): Promise<void> {
+    try {
+      const remote = await this.deps.remote.get(externalId);
+      if (remote !== undefined) await this.importUser(remote);
+    } catch (error) {
+      await this.recordFailure("login", externalId, "", error);
+    }
+  }
+
+  // --- The full sync ---
+
+  private async runFullSync(): Promise<SyncRun> {
+    const { store } = this.deps;
+    const runId = randomUUID();
+    if (!(await store.setIfAbsent(LOCK_KEY, runId, LOCK_TTL_MS))) {
+      throw new DomainError(
+        "aborted",
+        "sync_in_progress",
+        "a Keycloak sync is already running; try again when it ends",
+      );
+    }
+    try {
+      const startedAt = new Date(this.now());
+      const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, failed: 0 };
+      const seen = new Set<string>();
+      await this.eachRemoteUser(async (remote) => {
+        seen.add(remote.externalId);
+        await this.counted(
+          counts,
+          remote.externalId,
+          "",
+          async () => (await this.importUser(remote)).outcome,
+        );
+      }, runId);
+      await this.eachLocalUser(async (user) => {
+        if (user.externalId === "" || seen.has(user.externalId)) return;
+        await this.counted(counts, user.externalId, user.id, () => this.reconcileUnseen(user));
+      }, runId);
+      const run: SyncRun = { ...counts, startedAt, finishedAt: new Date(this.now()) };
+      await this.deps.state.saveRun(run);
+      await this.deps.state.prune(new Date(this.now() - RETENTION_MS)).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "pruning old keycloak sync records failed");
+      });
+      this.deps.logger.info(countsOf(run), "keycloak sync finished");
+      return run;
+    } finally {
+      if ((await store.get(LOCK_KEY).catch(() => undefined)) === runId)
+        await store.delete(LOCK_KEY).catch(() => {});
+    }
+  }
+
+  /** Runs one user's step of a full sync and counts its outcome; a failure is counted, logged, and the run goes on. */
+  private async counted(
+    counts: Counts,
+    externalId: string,
+    userId: string,
+    step: () => Promise<Outcome | "disabled" | undefined>,
+  ): Promise<void> {
+    try {
+      const outcome = await step();
+      if (outcome !== undefined) counts[outcome] += 1;
+    } catch (error) {
+      counts.failed += 1;
+      this.deps.logger.warn(
+        { err: error, externalId, userId, reason: reasonOf(error) },
+        "keycloak sync: a user failed in a full run",
+      );
+    }
+  }
+
+  /**
+   * A linked local user no page listed. Paging by offset can skip a user when
+   * others are deleted meanwhile, so each is looked up once more before it
+   * is disabled.
+   */
+  private async reconcileUnseen(user: User): Promise<Outcome | "disabled" | undefined> {
+    const remote = await this.deps.remote.get(user.externalId);
+    if (remote !== undefined) return (await this.importUser(remote)).outcome;
+    if (user.status === "disabled") return undefined;
+    await this.deps.users.update(user.id, { status: "disabled" });
+    await this.endAccess(user.id);
+    await this.deps.changes.subjectChanged(user.id);
+    return "disabled";
+  }
+
+  private async eachRemoteUser(visit: (user: RemoteUser) => Promise<void>, runId?: string): Promise<void> {
+    const { pageSize } = this.deps;
+    for (let first = 0; ; first += pageSize) {
+      const page = await this.deps.remote.page(first, pageSize);
+      for (const user of page) await visit(user);
+      if (runId !== undefined) await this.renewLock(runId);
+      if (page.length < pageSize) return;
+    }
+  }
+
+  private async eachLocalUser(visit: (user: User) => Promise<void>, runId?: string): Promise<void> {
+    for (let pageToken = ""; ; ) {
+      const page = await this.deps.users.list({
+        pageSize: this.deps.pageSize,
+        pageToken,
+        query: "",
+        status: undefined,
+        role: "",
+      });
+      for (const user of page.items) await visit(user);
+      if (runId !== undefined) await this.renewLock(runId);
+      if (page.nextPageToken === "") return;
+      pageToken = page.nextPageToken;
+    }
+  }
+
+  private async renewLock(runId: string): Promise<void> {
+    if ((await this.deps.store.get(LOCK_KEY)) === runId)
+      await this.deps.store.set(LOCK_KEY, runId, LOCK_TTL_MS);
+  }
+
+  // --- One user ---
+
+  /**
+   * Creates or updates the local record of a Keycloak user. A local user not
+   * linked yet but with the same username or email (made before Keycloak was
+   * used) is linked rather than duplicated.
+   */
+  private async importUser(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
+    const { users, links } = this.deps;
+    const linkedId = await links.findUserIdByExternalId(remote.externalId);
+    let local = linkedId === undefined ? undefined : await users.getUser(linkedId);
+    let outcome: Outcome = "unchanged";
+    if (local === undefined) {
+      const candidate =
+        (await users.findByLogin(remote.username)) ??
+        (remote.email === "" ? undefined : await users.findByEmail(remote.email));
+      if (candidate !== undefined) {
+        if (candidate.externalId !== "" && (await this.deps.remote.get(candidate.externalId)) !== undefined) {
+          throw new DomainError(
+            "already_exists",
+            "sync_conflict",
+            "a local user with this username or email is linked to another Keycloak user",
+          );
+        }
+        await links.link(candidate.id, remote.externalId);
+        local = candidate;
+        outcome = "updated";
+      }
+    }
+    if (local === undefined) {
+      const user = await users.create({
+        id: randomUUID(),
+        username: remote.username,
+        email: remote.email,
+        emailVerified: remote.emailVerified,
+        profile: { firstName: remote.firstName, lastName: remote.lastName, ...remote.metadata },
+        externalId: remote.externalId,
+        roles: [USER_ROLE],
+      });
+      if (!remote.enabled) await users.update(user.id, { status: "disabled" });
+      if (remote.mfaEnabled) await links.setMfaEnabled(user.id, true);
+      return { userId: user.id, outcome: "created" };
+    }
+    const changes = identityChanges(local, remote);
+    if (Object.keys(changes).length > 0) {
+      await users.update(local.id, changes);
+      if (changes.status === "disabled") await this.endAccess(local.id);
+      outcome = "updated";
+    }
+    if (local.mfaEnabled !== remote.mfaEnabled) {
+      await links.setMfaEnabled(local.id, remote.mfaEnabled);
+      outcome = "updated";
+    }
+    if (outcome === "updated") await this.deps.changes.subjectChanged(local.id);
+    return { userId: local.id, outcome };
+  }
+
+  /** Tokens issued so far are rejected at once, on every replica. */
+  private endAccess(userId: string): Promise<void> {
+    return this.deps.revocations.revokeSubjectTokensIssuedBefore(userId, new Date(this.now()));
+  }
+
+  /** Writes the local user to Keycloak, creating (or re-creating) and linking the Keycloak user when needed. */
+  private async push(user: User): Promise<User> {
+    const fields = {
+      username: user.username,
+      email: user.email,
+      emailVerified: user.emailVerified,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      enabled: user.status !== "disabled",
+      metadata: metadataOf(user),
+    };
+    let externalId = user.externalId;
+    if (externalId !== "") {
+      try {
+        await this.deps.remote.update(externalId, fields);
+      } catch (error) {
+        if (!(isDomainError(error) && error.kind === "not_found")) throw error;
+        externalId = "";
+      }
+    }
+    if (externalId === "") {
+      const existing =
+        (await this.deps.remote.findByUsername(user.username)) ??
+        (await this.deps.remote.findByEmail(user.email));
+      if (existing !== undefined) {
+        const owner = await this.deps.links.findUserIdByExternalId(existing.externalId);
+        if (owner !== undefined && owner !== user.id) {
+          throw new DomainError(
+            "already_exists",
+            "sync_conflict",
+            "the Keycloak user with this username or email is linked to another local user",
+          );
+        }
+        externalId = existing.externalId;
+        await this.deps.remote.update(externalId, fields);
+      } else {
+        externalId = await this.deps.remote.create(fields);
+      }
+      await this.deps.links.link(user.id, externalId);
+    }
+    await this.deps.changes.subjectChanged(user.id);
+    const pushed = await this.deps.users.getUser(user.id);
+    if (pushed === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
+    return pushed;
+  }
+
+  private async recordFailure(
+    source: SyncFailureSource,
+    externalId: string,
+    userId: string,
+    error: unknown,
+  ): Promise<void> {
+    const reason = reasonOf(error);
+    this.deps.logger.warn({ err: error, source, externalId, userId, reason }, "keycloak sync failure");
+    await this.deps.state
+      .recordFailure({ source, externalId, userId, reason })
+      .catch((stateError: unknown) => {
+        this.deps.logger.error({ err: stateError }, "recording a keycloak sync failure failed");
+      });
+  }
+
+  // --- Drift ---
+
+  private async drift(): Promise<Drift> {
+    const remoteUsers = new Map<string, RemoteUser>();
+    await this.eachRemoteUser(async (user) => {
+      remoteUsers.set(user.externalId, user);
+    });
+    const onlyLocal: string[] = [];
+    const differing: UserDrift[] = [];
+    const linked = new Set<string>();
+    await this.eachLocalUser(async (user) => {
+      const remote = user.externalId === "" ? undefined : remoteUsers.get(user.externalId);
+      if (remote === undefined) {
+        if (onlyLocal.length < DRIFT_LIST_LIMIT) onlyLocal.push(user.username);
+        return;
+      }
+      linked.add(user.externalId);
+      const fields = differingFields(user, remote);
+      if (fields.length > 0 && differing.length < DRIFT_LIST_LIMIT) {
+        differing.push({ userId: user.id, externalId: user.externalId, username: user.username, fields });
+      }
+    });
+    const onlyInKeycloak = [...remoteUsers.values()]
+      .filter((user) => !linked.has(user.externalId))
+      .slice(0, DRIFT_LIST_LIMIT)
+      .map((user) => user.username);
+    return { onlyInKeycloak, onlyLocal, differing };
+  }
+}
+
+function metadataOf(user: User): UserMetadata {
+  return {
+    middleName: user.middleName,
+    phone: user.phone,
+    telegram: user.telegram,
+    organization: user.organization,
+    department: user.department,
+    title: user.title,
+    links: user.links,
+  };
+}
+
+/** The identity fields Keycloak owns that differ locally, as changes to the local record. */
+function identityChanges(local: User, remote: RemoteUser): UserChanges {
+  const changes: { -readonly [K in keyof UserChanges]: UserChanges[K] } = {};
+  if (!sameText(local.username, remote.username)) changes.username = remote.username;
+  if (!sameText(local.email, remote.email)) changes.email = remote.email;
+  if (local.emailVerified !== remote.emailVerified) changes.emailVerified = remote.emailVerified;
+  if (local.firstName !== remote.firstName) changes.firstName = remote.firstName;
+  if (local.lastName !== remote.lastName) changes.lastName = remote.lastName;
+  // A lockout is Gatehouse's own; only enabled/disabled is Keycloak's.
+  if ((local.status === "disabled") === remote.enabled)
+    changes.status = remote.enabled ? "active" : "disabled";
+  return changes;
+}
+
+const IDENTITY_FIELD_NAMES: Partial<Record<keyof UserChanges, string>> = {
+  username: "username",
+  email: "email",
+  emailVerified: "email_verified",
+  firstName: "first_name",
+  lastName: "last_name",
+  status: "status",
+};
+
+/** Every field that differs between the local record and Keycloak, by its proto name. */
+export function differingFields(local: User, remote: RemoteUser): string[] {
+  const fields = Object.keys(identityChanges(local, remote)).map(
+    (key) => IDENTITY_FIELD_NAMES[key as keyof UserChanges] ?? key,
+  );
+  if (local.mfaEnabled !== remote.mfaEnabled) fields.push("mfa_enabled");
+  const metadata = metadataOf(local);
+  for (const key of Object.keys(METADATA_FIELD_NAMES) as Array<keyof UserMetadata>) {
+    const same =
+      key === "links"
+        ? metadata.links.length === remote.metadata.links.length &&
+          metadata.links.every(
+            (link, i) =>
+              link.label === remote.metadata.links[i]?.label && link.url === remote.metadata.links[i]?.url,
+          )
+        : metadata[key] === remote.metadata[key];
+    if (!same) fields.push(METADATA_FIELD_NAMES[key]);
+  }
+  return fields;
+}

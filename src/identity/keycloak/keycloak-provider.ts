@@ -1,0 +1,589 @@
+import { decodeJwt } from "jose";
+import { DomainError, isDomainError } from "../../domain/errors.ts";
+import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
+import type { AccessTokenClaims, AccessTokenVerifier } from "../../domain/tokens/access-token.ts";
+import type { Logger } from "../../observability/logger.ts";
+import type {
+  ClientInfo,
+  IdentityFields,
+  IdentityProvider,
+  IdentityRef,
+  IssuedTokens,
+  MfaAnswer,
+  MfaChallenge,
+  MfaCheck,
+  PasswordCheck,
+  RefreshResult,
+  SessionInfo,
+  TotpEnrollment,
+} from "../identity-provider.ts";
+import type { KeycloakAdmin, KeycloakSession, KeycloakUser } from "./keycloak-admin.ts";
+import type { KeycloakMfaChallenges } from "./keycloak-mfa-challenges.ts";
+import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";
+import type { ServiceAccountRef } from "./keycloak-subjects.ts";
+import { PendingSignIns } from "./pending-sign-ins.ts";
+
+export interface KeycloakProviderSettings {
+  /** The longest access-token lifetime the realm issues: how long a revoked session is remembered. */
+  readonly maxTokenLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+  /** The realm's SSO session idle and max lifespans, to report when a session expires. */
+  readonly sessionIdleSeconds: number;
+  readonly sessionMaxSeconds: number;
+  /** Lifespan of the links in Keycloak's action emails (password reset, verification). */
+  readonly actionEmailLifespanSeconds: number;
+}
+
+/** What the provider needs of the user sync (src/domain/sync). */
+export interface KeycloakUserLink {
+  /** Local user of a Keycloak user, imported on first sight; throws unauthenticated if Keycloak has none. */
+  localUserIdFor(externalId: string): Promise<string>;
+  linkedUserIdFor(externalId: string): Promise<string | undefined>;
+  externalIdOf(userId: string): Promise<string | undefined>;
+  /** Refreshes the local record at sign-in; never throws when a local record exists. */
+  syncOnLogin(externalId: string): Promise<{ userId: string; mfaEnabled: boolean | undefined }>;
+  refreshFromKeycloak(externalId: string): Promise<void>;
+}
+
+export interface KeycloakProviderDeps {
+  readonly oidc: KeycloakOidc;
+  readonly admin: KeycloakAdmin;
+  readonly verifier: AccessTokenVerifier;
+  readonly users: KeycloakUserLink;
+  readonly serviceAccountFor: (clientId: string) => Promise<ServiceAccountRef | undefined>;
+  readonly challenges: KeycloakMfaChallenges;
+  readonly revocations: RevocationStore;
+  /** sid → Keycloak user id, shared by replicas (to end or describe a session known only by id). */
+  readonly sessionOwners: {
+    set(sessionId: string, externalId: string, ttlMs: number): Promise<void>;
+    get(sessionId: string): Promise<string | undefined>;
+  };
+  readonly settings: KeycloakProviderSettings;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+const invalidClient = () =>
+  new DomainError("unauthenticated", "invalid_client", "the client id or client secret is wrong");
+
+/** Keycloak refused Gatehouse's own client (wrong secret, grant not enabled): a deployment fault. */
+const clientRefused = (rejection: OAuthRejection) =>
+  new DomainError("internal", "keycloak_client_misconfigured", "Keycloak refused Gatehouse's client", {
+    cause: rejection,
+  });
+
+const keycloakOwnsTotp = (message: string) =>
+  new DomainError("failed_precondition", "totp_managed_by_keycloak", message);
+
+/**
+ * The IdentityProvider for IDENTITY_PROVIDER=keycloak: Keycloak checks
+ * credentials, owns sessions and issues tokens; Gatehouse keeps its local
+ * user records in step (src/domain/sync) and its own revocation state, so
+ * that a logout rejects the session's access tokens at once everywhere.
+ *
+ * Where Keycloak cannot do what the contract describes, this says so:
+ * - Keycloak's direct grant checks password and TOTP code in one step, and
+ *   answers both failures alike. For a user with OTP who gives no code, the
+ *   password cannot be checked on its own: Login answers with an MFA
+ *   challenge, and VerifyMfa checks password and code together.
+ * - TOTP enrolment is Keycloak's CONFIGURE_TOTP required action (an email is
+ *   sent); there are no recovery codes.
+ * - Service accounts authenticate with their Keycloak client secret.
+ */
+export class KeycloakIdentityProvider implements IdentityProvider {
+  readonly kind = "keycloak" as const;
+  private readonly deps: KeycloakProviderDeps;
+  private readonly now: () => number;
+  private readonly pending: PendingSignIns;
+
+  constructor(deps: KeycloakProviderDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.pending = new PendingSignIns((tokens) => {
+      // The caller refused the sign-in after the password check (disabled, locked…): end Keycloak's session.
+      this.deps.oidc.logout(tokens.refreshToken).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "keycloak: ending an unused session failed");
+      });
+    }, this.now);
+  }
+
+  async close(): Promise<void> {
+    this.pending.close();
+  }
+
+  verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    return this.deps.verifier.verifyAccessToken(token);
+  }
+
+  // --- Signing in ---
+
+  async checkPassword(input: {
+    account: IdentityRef | undefined;
+    login: string;
+    password: string;
+    totpCode: string | undefined;
+  }): Promise<PasswordCheck> {
+    let tokens: KeycloakTokens;
+    try {
+      tokens = await this.deps.oidc.passwordGrant(input.login, input.password, input.totpCode);
+    } catch (error) {
+      if (!(error instanceof OAuthRejection)) throw error;
+      return this.rejectedSignIn(error, input);
+    }
+    const signedIn = await this.signedIn(tokens);
+    const mfa = input.totpCode !== undefined && signedIn.mfaEnabled !== false ? "verified" : "not_enrolled";
+    return { ok: true, userId: signedIn.userId, mfa };
+  }
+
+  /** A grant Keycloak refused: wrong credentials, a user with OTP and no code, or a disabled account. */
+  private async rejectedSignIn(
+    rejection: OAuthRejection,
+    input: {
+      account: IdentityRef | undefined;
+      login: string;
+      password: string;
+      totpCode: string | undefined;
+    },
+  ): Promise<PasswordCheck> {
+    if (rejection.error !== "invalid_grant") {
+      throw clientRefused(rejection);
+    }
+    const remote = await this.findKeycloakUser(input.account, input.login);
+    if (remote === undefined) return { ok: false, userId: input.account?.id, reason: "invalid_credentials" };
+    if (!remote.enabled) {
+      // Keycloak says so before checking the password: nothing more may be revealed. Bring the record in step.
+      await this.deps.users.refreshFromKeycloak(remote.externalId);
+      return { ok: false, userId: input.account?.id, reason: "invalid_credentials" };
+    }
+    if (remote.mfaEnabled && input.totpCode === undefined) {
+      // Keycloak checks the password only together with the code: VerifyMfa sends both.
+      const userId = input.account?.id ?? (await this.deps.users.localUserIdFor(remote.externalId));
+      this.pending.holdPassword(userId, input.login, input.password);
+      return { ok: true, userId, mfa: "required" };
+    }
+    const userId = input.account?.id ?? (await this.deps.users.linkedUserIdFor(remote.externalId));
+    return { ok: false, userId, reason: "invalid_credentials" };
+  }
+
+  private async findKeycloakUser(
+    account: IdentityRef | undefined,
+    login: string,
+  ): Promise<KeycloakUser | undefined> {
+    if (account !== undefined && account.externalId !== "")
+      return this.deps.admin.getUser(account.externalId);
+    return (await this.deps.admin.findByUsername(login)) ?? (await this.deps.admin.findByEmail(login));
+  }
+
+  /** After a grant: the local record brought in step, and the tokens held for startSession. */
+  private async signedIn(
+    tokens: KeycloakTokens,
+  ): Promise<{ userId: string; mfaEnabled: boolean | undefined }> {
+    const externalId = subjectOf(tokens.accessToken);
+    let signedIn: { userId: string; mfaEnabled: boolean | undefined };
+    try {
+      signedIn = await this.deps.users.syncOnLogin(externalId);
+    } catch (error) {
+      await this.deps.oidc.logout(tokens.refreshToken).catch(() => {});
+      throw error;
+    }
+    this.pending.holdTokens(signedIn.userId, tokens, externalId);
+    return signedIn;
+  }
+
+  async createMfaChallenge(account: IdentityRef): Promise<MfaChallenge> {
+    const held = this.pending.takePassword(account.id);
+    if (held === undefined) {
+      throw new DomainError("failed_precondition", "password_not_checked", "sign in with a password first");
+    }
+    const { mfaToken, expiresAt } = await this.deps.challenges.create({ userId: account.id, ...held });
+    return { mfaToken, expiresAt, methods: ["totp"] };
+  }
+
+  async answerMfaChallenge(mfaToken: string, answer: MfaAnswer): Promise<MfaCheck> {
+    if (!("totpCode" in answer)) {
+      throw new DomainError(
+        "failed_precondition",
+        "recovery_codes_unsupported",
+        "with Keycloak there are no recovery codes; answer with a TOTP code",
+      );
+    }
+    const pending = await this.deps.challenges.open(mfaToken);
+    if (pending === undefined) return { ok: false, userId: undefined, reason: "invalid_mfa_token" };
+    let tokens: KeycloakTokens;
+    try {
+      tokens = await this.deps.oidc.passwordGrant(pending.login, pending.password, answer.totpCode);
+    } catch (error) {
+      if (error instanceof OAuthRejection && error.error === "invalid_grant") {
+        return { ok: false, userId: pending.userId, reason: "invalid_otp" };
+      }
+      throw error;
+    }
+    if (!(await this.deps.challenges.finish(mfaToken))) {
+      await this.deps.oidc.logout(tokens.refreshToken).catch(() => {});
+      return { ok: false, userId: pending.userId, reason: "invalid_mfa_token" };
+    }
+    const signedIn = await this.signedIn(tokens);
+    return { ok: true, userId: signedIn.userId, method: "otp" };
+  }
+
+  // --- Sessions ---
+
+  async startSession(
+    account: IdentityRef,
+    _client: ClientInfo,
+    _authMethods: readonly string[],
+  ): Promise<IssuedTokens> {
+    const held = this.pending.takeTokens(account.id);
+    if (held === undefined) {
+      throw new DomainError("failed_precondition", "password_not_checked", "sign in with a password first");
+    }
+    await this.rememberSession(held.tokens.sessionId, held.externalId);
+    return toIssuedTokens(held.tokens);
+  }
+
+  private async rememberSession(sessionId: string, externalId: string): Promise<void> {
+    if (sessionId === "") return;
+    await this.deps.sessionOwners
+      .set(sessionId, externalId, this.deps.settings.sessionMaxSeconds * 1000)
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, "keycloak: remembering a session failed"),
+      );
+  }
+
+  async refresh(refreshToken: string, _client: ClientInfo): Promise<RefreshResult> {
+    let tokens: KeycloakTokens;
+    try {
+      tokens = await this.deps.oidc.refreshGrant(refreshToken);
+    } catch (error) {
+      if (!(error instanceof OAuthRejection)) throw error;
+      return this.rejectedRefresh(error, refreshToken);
+    }
+    const externalId = subjectOf(tokens.accessToken);
+    const userId = await this.deps.users.localUserIdFor(externalId);
+    await this.rememberSession(tokens.sessionId, externalId);
+    return { ok: true, tokens: toIssuedTokens(tokens), userId };
+  }
+
+  private async rejectedRefresh(rejection: OAuthRejection, refreshToken: string): Promise<RefreshResult> {
+    if (rejection.error !== "invalid_grant") {
+      throw clientRefused(rejection);
+    }
+    const reason = refreshFailure(rejection.description);
+    // Only Keycloak can check a refresh token's signature; these answers come after it has.
+    const claims = reason === "invalid_refresh_token" ? undefined : unverifiedClaims(refreshToken);
+    if (claims?.sid !== undefined && (reason === "session_ended" || reason === "refresh_token_reused")) {
+      await this.revokeSessionTokens(claims.sid);
+    }
+    const userId =
+      claims?.sub === undefined
+        ? undefined
+        : await this.deps.users.linkedUserIdFor(claims.sub).catch(() => undefined);
+    return { ok: false, reason, userId, sessionId: claims?.sid };
+  }
+
+  /** Every access token of the session is refused from now on, on every replica. */
+  private revokeSessionTokens(sessionId: string): Promise<void> {
+    const { maxTokenLifetimeSeconds, clockSkewSeconds } = this.deps.settings;
+    return this.deps.revocations.revokeSession(
+      sessionId,
+      new Date(this.now() + (maxTokenLifetimeSeconds + clockSkewSeconds) * 1000),
+    );
+  }
+
+  async endSession(
+    session: { refreshToken: string } | { sessionId: string },
+    _reason: string,
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    if ("refreshToken" in session) {
+      try {
+        // Logout with the refresh token and client authentication ends the whole Keycloak session.
+        await this.deps.oidc.logout(session.refreshToken);
+      } catch (error) {
+        if (error instanceof OAuthRejection) return undefined;
+        throw error;
+      }
+      // Keycloak accepted the token, so it checked its signature: its sid and sub are Keycloak's.
+      const claims = unverifiedClaims(session.refreshToken);
+      if (claims?.sid === undefined) return undefined;
+      await this.revokeSessionTokens(claims.sid);
+      const userId = claims.sub === undefined ? undefined : await this.deps.users.linkedUserIdFor(claims.sub);
+      return { sessionId: claims.sid, userId: userId ?? "" };
+    }
+    const externalId = await this.deps.sessionOwners.get(session.sessionId);
+    const ended = await this.deps.admin.deleteSession(session.sessionId);
+    // Also when Keycloak no longer has it: its access tokens may still be within their lifetime.
+    await this.revokeSessionTokens(session.sessionId);
+    if (!ended) return undefined;
+    const userId = externalId === undefined ? undefined : await this.deps.users.linkedUserIdFor(externalId);
+    return { sessionId: session.sessionId, userId: userId ?? "" };
+  }
+
+  async endUserSessions(userId: string, _reason: string, exceptSessionId?: string): Promise<number> {
+    const externalId = await this.deps.users.externalIdOf(userId);
+    if (externalId === undefined || externalId === "") return 0;
+    const sessions = (await this.deps.admin.sessions(externalId)).filter((s) => s.id !== exceptSessionId);
+    if (exceptSessionId === undefined) {
+      await this.deps.admin.logoutUser(externalId);
+    } else {
+      for (const session of sessions) await this.deps.admin.deleteSession(session.id);
+    }
+    await Promise.all(sessions.map((session) => this.revokeSessionTokens(session.id)));
+    return sessions.length;
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo | undefined> {
+    const externalId = await this.deps.sessionOwners.get(sessionId);
+    if (externalId === undefined) return undefined;
+    const userId = await this.deps.users.linkedUserIdFor(externalId);
+    if (userId === undefined) return undefined;
+    const session = (await this.deps.admin.sessions(externalId)).find((s) => s.id === sessionId);
+    return session === undefined ? undefined : this.toSessionInfo(session, userId);
+  }
+
+  async listSessions(userId: string): Promise<SessionInfo[]> {
+    const externalId = await this.deps.users.externalIdOf(userId);
+    if (externalId === undefined || externalId === "") return [];
+    const sessions = await this.deps.admin.sessions(externalId);
+    return sessions
+      .map((session) => this.toSessionInfo(session, userId))
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+  }
+
+  private toSessionInfo(session: KeycloakSession, userId: string): SessionInfo {
+    const { sessionIdleSeconds, sessionMaxSeconds } = this.deps.settings;
+    return {
+      id: session.id,
+      userId,
+      clientId: session.clients[0] ?? "",
+      ipAddress: session.ipAddress,
+      userAgent: "",
+      startedAt: session.startedAt,
+      lastUsedAt: session.lastAccessAt,
+      expiresAt: new Date(
+        Math.min(
+          session.lastAccessAt.getTime() + sessionIdleSeconds * 1000,
+          session.startedAt.getTime() + sessionMaxSeconds * 1000,
+        ),
+      ),
+      offline: false,
+      revokedAt: undefined,
+    };
+  }
+
+  async issueServiceAccountToken(): Promise<IssuedTokens> {
+    throw new DomainError(
+      "failed_precondition",
+      "client_credentials_at_keycloak",
+      "with Keycloak, service accounts get tokens from Keycloak with their Keycloak client secret",
+    );
+  }
+
+  /**
+   * Client credentials at Keycloak: Keycloak checks the client's secret; the
+   * client must be registered as a Gatehouse service account (client_id =
+   * the Keycloak client id) that is not disabled.
+   */
+  async clientCredentialsGrant(
+    clientId: string,
+    clientSecret: string,
+    scope: string,
+  ): Promise<IssuedTokens & { readonly serviceAccountId: string }> {
+    const account = await this.deps.serviceAccountFor(clientId);
+    let tokens: KeycloakTokens;
+    try {
+      tokens = await this.deps.oidc.clientCredentialsGrant({ clientId, clientSecret }, scope);
+    } catch (error) {
+      if (error instanceof OAuthRejection) throw invalidClient();
+      throw error;
+    }
+    if (account === undefined || account.disabled) throw invalidClient();
+    return { ...toIssuedTokens(tokens), serviceAccountId: account.id };
+  }
+
+  // --- Users and credentials ---
+
+  async createUser(_userId: string, fields: IdentityFields): Promise<{ externalId: string }> {
+    const externalId = await this.deps.admin.createUser({
+      username: fields.username,
+      email: fields.email,
+      emailVerified: fields.emailVerified,
+      firstName: fields.firstName,
+      lastName: fields.lastName,
+      enabled: fields.enabled,
+      metadata: fields.metadata,
+    });
+    return { externalId };
+  }
+
+  async updateUser(account: IdentityRef, fields: Partial<IdentityFields>): Promise<void> {
+    const externalId = requireLinked(account);
+    const current = await this.deps.admin.getUser(externalId);
+    if (current === undefined) {
+      throw new DomainError("failed_precondition", "keycloak_user_missing", "the user is gone from Keycloak");
+    }
+    // Keycloak stores usernames in lower case and refuses username changes in this realm: a change of case is none.
+    const username =
+      fields.username !== undefined && fields.username.toLowerCase() !== current.username
+        ? fields.username
+        : undefined;
+    await this.deps.admin.updateUser(externalId, { ...fields, username });
+  }
+
+  async deleteUser(account: IdentityRef): Promise<void> {
+    if (account.externalId === "") return;
+    await this.deps.admin.deleteUser(account.externalId);
+  }
+
+  async setPassword(account: IdentityRef, password: string): Promise<void> {
+    await this.deps.admin.setPassword(requireLinked(account), password);
+  }
+
+  /**
+   * A password grant, whose session is ended at once. For a user with OTP,
+   * Keycloak checks the password only with a code: failed_precondition.
+   */
+  async verifyPassword(account: IdentityRef, password: string): Promise<boolean> {
+    const externalId = requireLinked(account);
+    try {
+      const tokens = await this.deps.oidc.passwordGrant(account.username, password);
+      await this.deps.oidc.logout(tokens.refreshToken).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "keycloak: ending the password-check session failed");
+      });
+      return true;
+    } catch (error) {
+      if (!(error instanceof OAuthRejection) || error.error !== "invalid_grant") throw error;
+    }
+    if ((await this.deps.admin.getUser(externalId))?.mfaEnabled === true) {
+      throw new DomainError(
+        "failed_precondition",
+        "password_check_needs_otp",
+        "Keycloak checks this account's password only together with a one-time code; use Keycloak's account console",
+      );
+    }
+    return false;
+  }
+
+  /** Enrolment is Keycloak's CONFIGURE_TOTP required action: mails the link, then says so. */
+  async enrollTotp(account: IdentityRef): Promise<TotpEnrollment> {
+    const externalId = requireLinked(account);
+    try {
+      await this.deps.admin.executeActionsEmail(
+        externalId,
+        ["CONFIGURE_TOTP"],
+        this.deps.settings.actionEmailLifespanSeconds,
+      );
+    } catch (error) {
+      if (isDomainError(error) && error.kind === "unavailable") throw error;
+      throw keycloakOwnsTotp(
+        "TOTP is set up through Keycloak, but the email with the link could not be sent",
+      );
+    }
+    throw keycloakOwnsTotp(
+      "TOTP is set up through Keycloak's CONFIGURE_TOTP action: an email with the link has been sent",
+    );
+  }
+
+  async confirmTotp(): Promise<string[]> {
+    throw keycloakOwnsTotp("TOTP is set up through Keycloak's CONFIGURE_TOTP action (see EnrollTotp)");
+  }
+
+  async disableTotp(account: IdentityRef): Promise<void> {
+    const externalId = requireLinked(account);
+    await this.deps.admin.removeOtpCredentials(externalId);
+    await this.deps.users.refreshFromKeycloak(externalId);
+  }
+
+  async regenerateRecoveryCodes(): Promise<string[]> {
+    throw new DomainError(
+      "failed_precondition",
+      "recovery_codes_unsupported",
+      "with Keycloak there are no recovery codes",
+    );
+  }
+
+  /**
+   * Keycloak mails the link itself (execute-actions email through the realm's
+   * SMTP server). Not awaited: Keycloak sends synchronously, and how long that
+   * takes must not tell callers of ForgotPassword whether the account exists.
+   */
+  async sendAccountActionEmail(
+    account: IdentityRef,
+    purpose: "password_reset" | "email_verification",
+  ): Promise<void> {
+    const action = purpose === "password_reset" ? "UPDATE_PASSWORD" : "VERIFY_EMAIL";
+    if (account.externalId === "") {
+      this.deps.logger.warn(
+        { userId: account.id, purpose },
+        "keycloak: no action email for a user not linked to Keycloak",
+      );
+      return;
+    }
+    this.deps.admin
+      .executeActionsEmail(account.externalId, [action], this.deps.settings.actionEmailLifespanSeconds)
+      .catch((error: unknown) => {
+        this.deps.logger.error(
+          { err: error, userId: account.id, purpose },
+          "keycloak: sending the action email failed",
+        );
+      });
+  }
+}
+
+function requireLinked(account: IdentityRef): string {
+  if (account.externalId === "") {
+    throw new DomainError(
+      "failed_precondition",
+      "not_linked_to_keycloak",
+      "this user has no Keycloak account yet; run UserService.SyncToKeycloak for it",
+    );
+  }
+  return account.externalId;
+}
+
+function toIssuedTokens(tokens: KeycloakTokens): IssuedTokens {
+  return {
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: new Date(tokens.accessTokenExpiresAt),
+    refreshToken: tokens.refreshToken,
+    refreshTokenExpiresAt:
+      tokens.refreshTokenExpiresAt === undefined ? undefined : new Date(tokens.refreshTokenExpiresAt),
+    sessionId: tokens.sessionId,
+    scope: tokens.scope,
+  };
+}
+
+/** The `sub` of a token Keycloak has just issued to us over the back channel. */
+function subjectOf(accessToken: string): string {
+  const sub = decodeJwt(accessToken).sub;
+  if (typeof sub !== "string" || sub === "") {
+    throw new DomainError(
+      "internal",
+      "keycloak_token_without_subject",
+      "Keycloak issued a token without a subject",
+    );
+  }
+  return sub;
+}
+
+/** sid and sub of a refresh token, unverified: use only after Keycloak accepted the token. */
+function unverifiedClaims(token: string): { sid: string | undefined; sub: string | undefined } | undefined {
+  try {
+    const payload = decodeJwt(token);
+    return {
+      sid: typeof payload.sid === "string" && payload.sid !== "" ? payload.sid : undefined,
+      sub: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keycloak's invalid_grant descriptions on refresh, as the contract's reasons. */
+export function refreshFailure(
+  description: string,
+): "invalid_refresh_token" | "refresh_token_expired" | "session_ended" | "refresh_token_reused" {
+  if (/reuse/i.test(description)) return "refresh_token_reused";
+  if (/^token is not active/i.test(description)) return "refresh_token_expired";
+  if (/session/i.test(description) || /stale token/i.test(description)) return "session_ended";
+  return "invalid_refresh_token";
+}
