@@ -1,0 +1,314 @@
+import { createHmac } from "node:crypto";
+import { base64url, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { pino } from "pino";
+import { beforeEach, describe, expect, it } from "vitest";
+import { DomainError } from "../../domain/errors.ts";
+import { AccessTokens } from "./access-tokens.ts";
+import { Sealer } from "./sealer.ts";
+import { SigningKeyRing, type SigningKeyStore, type StoredSigningKey } from "./signing-key-ring.ts";
+
+/** The signing_keys table, in memory. */
+class MemorySigningKeyStore implements SigningKeyStore {
+  readonly keys = new Map<number, StoredSigningKey>();
+  async unexpired(now: Date) {
+    return [...this.keys.values()].filter((key) => key.expiresAt > now);
+  }
+  async insert(key: StoredSigningKey) {
+    if (this.keys.has(key.generation)) return false;
+    this.keys.set(key.generation, key);
+    return true;
+  }
+  async deleteExpiredBefore(time: Date) {
+    for (const [generation, key] of this.keys) if (key.expiresAt < time) this.keys.delete(generation);
+  }
+}
+
+const ISSUER = "https://gatehouse.test";
+const AUDIENCE = "gatehouse";
+const DAY = 86_400_000;
+
+async function rejection(promise: Promise<unknown>): Promise<{ kind: string; reason: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return { kind: error.kind, reason: error.reason };
+    throw error;
+  }
+  throw new Error("the token was accepted");
+}
+
+describe("the built-in provider's access tokens", () => {
+  let now: number;
+  let ring: SigningKeyRing;
+  let tokens: AccessTokens;
+  const clock = () => now;
+
+  beforeEach(async () => {
+    now = Date.parse("2026-01-01T00:00:00Z");
+    ring = new SigningKeyRing(
+      new MemorySigningKeyStore(),
+      new Sealer(Buffer.alloc(32, 7), "signing-keys"),
+      pino({ level: "silent" }),
+      {
+        rotationMs: 30 * DAY,
+        verifyAfterRetirementMs: 600_000,
+        now: clock,
+      },
+    );
+    await ring.maintain();
+    tokens = new AccessTokens(ring, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      ttlSeconds: 300,
+      clockSkewSeconds: 30,
+      now: clock,
+    });
+  });
+
+  const userToken = () =>
+    tokens.issue({ kind: "user", subjectId: "user-1", sessionId: "session-1", clientId: "app" });
+
+  /** A token signed with our real key but with claims and header of the test's choosing. */
+  async function craft(claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+    const { kid, key } = await ring.signingKey();
+    const seconds = Math.floor(now / 1000);
+    return new SignJWT({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "user-1",
+      sid: "session-1",
+      jti: "token-1",
+      iat: seconds,
+      nbf: seconds,
+      exp: seconds + 300,
+      client_id: "app",
+      gh_kind: "user",
+      ...claims,
+    })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid, ...header })
+      .sign(key);
+  }
+
+  it("accepts its own tokens and reports their claims", async () => {
+    const issued = await userToken();
+    expect(await tokens.verifyAccessToken(issued.token)).toEqual({
+      kind: "user",
+      subjectId: "user-1",
+      sessionId: "session-1",
+      tokenId: issued.tokenId,
+      clientId: "app",
+      issuedAt: now / 1000,
+      expiresAt: now / 1000 + 300,
+    });
+    const service = await tokens.issue({
+      kind: "service_account",
+      subjectId: "sa-1",
+      sessionId: "",
+      clientId: "billing",
+    });
+    expect(await tokens.verifyAccessToken(service.token)).toMatchObject({
+      kind: "service_account",
+      subjectId: "sa-1",
+      sessionId: "",
+      clientId: "billing",
+    });
+  });
+
+  it("rejects a forged signature", async () => {
+    const [header, , signature] = (await userToken()).token.split(".");
+    const forgedPayload = base64url.encode(JSON.stringify({ sub: "admin", iss: ISSUER, aud: AUDIENCE }));
+    expect(await rejection(tokens.verifyAccessToken(`${header}.${forgedPayload}.${signature}`))).toEqual({
+      kind: "unauthenticated",
+      reason: "invalid_signature",
+    });
+    // A token signed by another key under our kid.
+    const { kid } = await ring.signingKey();
+    const { privateKey } = await generateKeyPair("ES256");
+    const impostor = await new SignJWT({ gh_kind: "user", sid: "s", client_id: "app" })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject("user-1")
+      .setJti("j")
+      .setIssuedAt(now / 1000)
+      .setNotBefore(now / 1000)
+      .setExpirationTime(now / 1000 + 300)
+      .sign(privateKey);
+    expect((await rejection(tokens.verifyAccessToken(impostor))).reason).toBe("invalid_signature");
+  });
+
+  it('rejects alg "none"', async () => {
+    const { kid } = await ring.signingKey();
+    const [, payload] = (await userToken()).token.split(".");
+    const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid }));
+    expect(await rejection(tokens.verifyAccessToken(`${header}.${payload}.`))).toEqual({
+      kind: "unauthenticated",
+      reason: "unsupported_algorithm",
+    });
+  });
+
+  it("rejects HS256 signed with our public key as the HMAC secret (algorithm confusion)", async () => {
+    const { kid } = await ring.signingKey();
+    const publicJwk = ring.jwks().keys[0]!;
+    const [, payload] = (await userToken()).token.split(".");
+    for (const secret of [JSON.stringify(publicJwk), publicJwk.x!]) {
+      const header = base64url.encode(JSON.stringify({ alg: "HS256", typ: "at+jwt", kid }));
+      const signature = createHmac("sha256", secret).update(`${header}.${payload}`).digest("base64url");
+      expect(await rejection(tokens.verifyAccessToken(`${header}.${payload}.${signature}`))).toEqual({
+        kind: "unauthenticated",
+        reason: "unsupported_algorithm",
+      });
+    }
+    const { privateKey } = await generateKeyPair("RS256");
+    const rs256 = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
+      .sign(privateKey);
+    expect((await rejection(tokens.verifyAccessToken(rs256))).reason).toBe("unsupported_algorithm");
+  });
+
+  it("rejects expired tokens, beyond the clock skew", async () => {
+    const issued = await userToken();
+    now += 300_000 + 29_000;
+    await tokens.verifyAccessToken(issued.token);
+    now += 2000;
+    expect(await rejection(tokens.verifyAccessToken(issued.token))).toEqual({
+      kind: "unauthenticated",
+      reason: "token_expired",
+    });
+  });
+
+  it("rejects tokens that are not valid yet", async () => {
+    const issued = await userToken();
+    now -= 60_000;
+    expect(await rejection(tokens.verifyAccessToken(issued.token))).toEqual({
+      kind: "unauthenticated",
+      reason: "token_not_yet_valid",
+    });
+    now += 60_000;
+    const early = await craft({ nbf: Math.floor(now / 1000) + 120 });
+    expect((await rejection(tokens.verifyAccessToken(early))).reason).toBe("token_not_yet_valid");
+  });
+
+  it("rejects a wrong issuer or audience", async () => {
+    expect(await rejection(tokens.verifyAccessToken(await craft({ iss: "https://evil.test" })))).toEqual({
+      kind: "unauthenticated",
+      reason: "wrong_issuer",
+    });
+    expect(await rejection(tokens.verifyAccessToken(await craft({ aud: "another-api" })))).toEqual({
+      kind: "unauthenticated",
+      reason: "wrong_audience",
+    });
+    const elsewhere = new AccessTokens(ring, {
+      issuer: ISSUER,
+      audience: "billing",
+      ttlSeconds: 300,
+      clockSkewSeconds: 30,
+      now: clock,
+    });
+    expect((await rejection(elsewhere.verifyAccessToken((await userToken()).token))).reason).toBe(
+      "wrong_audience",
+    );
+  });
+
+  it("rejects unknown keys, and tokens without a kid", async () => {
+    const { privateKey } = await generateKeyPair("ES256");
+    const unknown = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "no-such-key" })
+      .sign(privateKey);
+    expect(await rejection(tokens.verifyAccessToken(unknown))).toEqual({
+      kind: "unauthenticated",
+      reason: "unknown_key",
+    });
+    const noKid = await new SignJWT({}).setProtectedHeader({ alg: "ES256", typ: "at+jwt" }).sign(privateKey);
+    expect((await rejection(tokens.verifyAccessToken(noKid))).reason).toBe("unknown_key");
+  });
+
+  it("rejects malformed tokens, other token types and incomplete claims", async () => {
+    for (const garbage of ["", "abc", "a.b.c", "eyJhbGciOiJFUzI1NiJ9.e30"]) {
+      expect((await rejection(tokens.verifyAccessToken(garbage))).reason).toBe("malformed_token");
+    }
+    expect((await rejection(tokens.verifyAccessToken(await craft({}, { typ: "JWT" })))).reason).toBe(
+      "malformed_token",
+    );
+    expect((await rejection(tokens.verifyAccessToken(await craft({ sid: undefined })))).reason).toBe(
+      "malformed_token",
+    );
+    expect((await rejection(tokens.verifyAccessToken(await craft({ gh_kind: "admin" })))).reason).toBe(
+      "malformed_token",
+    );
+    expect((await rejection(tokens.verifyAccessToken(await craft({ jti: undefined })))).reason).toBe(
+      "malformed_token",
+    );
+  });
+
+  it("rotates keys with overlap: the successor is published first, the retired key verifies until its tokens expire", async () => {
+    const start = now;
+    const firstKid = (await ring.signingKey()).kid;
+    expect(ring.jwks().keys.map((key) => key.kid)).toEqual([firstKid]);
+
+    now = start + 30 * DAY - DAY / 2; // within a day of retirement: the successor is published, not yet used
+    await ring.maintain();
+    expect(ring.jwks().keys).toHaveLength(2);
+    expect((await ring.signingKey()).kid).toBe(firstKid);
+
+    now = start + 30 * DAY - 60_000;
+    const lastOfFirstKey = await userToken();
+    now = start + 30 * DAY + 60_000; // retired: the successor signs, the old key still verifies its live tokens
+    const secondKid = (await ring.signingKey()).kid;
+    expect(secondKid).not.toBe(firstKid);
+    const firstOfSecondKey = await userToken();
+    expect(JSON.parse(Buffer.from(firstOfSecondKey.token.split(".")[0]!, "base64url").toString()).kid).toBe(
+      secondKid,
+    );
+    await tokens.verifyAccessToken(firstOfSecondKey.token);
+    await tokens.verifyAccessToken(lastOfFirstKey.token);
+    expect(ring.jwks().keys.map((key) => key.kid)).toContain(firstKid);
+
+    now = start + 30 * DAY + 600_001; // past the overlap: the old key is no longer published
+    await ring.maintain();
+    expect(ring.jwks().keys.map((key) => key.kid)).toEqual([secondKid]);
+    expect(await ring.verificationKey(firstKid)).toBeUndefined();
+  });
+
+  it("lets replicas racing to rotate agree on one key per generation", async () => {
+    const store = new MemorySigningKeyStore();
+    const replicas = [1, 2, 3].map(
+      () =>
+        new SigningKeyRing(
+          store,
+          new Sealer(Buffer.alloc(32, 7), "signing-keys"),
+          pino({ level: "silent" }),
+          {
+            rotationMs: 30 * DAY,
+            verifyAfterRetirementMs: 600_000,
+            now: clock,
+          },
+        ),
+    );
+    await Promise.all(replicas.map((replica) => replica.maintain()));
+    expect(store.keys.size).toBe(1);
+    const kids = await Promise.all(replicas.map(async (replica) => (await replica.signingKey()).kid));
+    expect(new Set(kids).size).toBe(1);
+  });
+
+  it("keeps private keys sealed at rest", async () => {
+    const store = new MemorySigningKeyStore();
+    const options = { rotationMs: 30 * DAY, verifyAfterRetirementMs: 600_000, now: clock };
+    const sealer = new Sealer(Buffer.alloc(32, 7), "signing-keys");
+    await new SigningKeyRing(store, sealer, pino({ level: "silent" }), options).maintain();
+    const [stored] = store.keys.values();
+    const privateJwk = JSON.parse(sealer.open(stored!.privateKeySealed, stored!.kid));
+    expect(stored!.privateKeySealed).toMatch(/^v1\./);
+    expect(stored!.privateKeySealed).not.toContain(privateJwk.d);
+    expect(stored!.publicJwk).not.toHaveProperty("d");
+    // Another key-encryption key cannot open it.
+    const other = new SigningKeyRing(
+      store,
+      new Sealer(Buffer.alloc(32, 8), "signing-keys"),
+      pino({ level: "silent" }),
+      options,
+    );
+    await other.maintain();
+    await expect(other.signingKey()).rejects.toThrow();
+  });
+});

@@ -1,0 +1,169 @@
+import { decodeJwt } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
+import {
+  AUTH,
+  fails,
+  grpc,
+  grpcFails,
+  IDENTITY_ENV,
+  identityClients,
+  loginTokens,
+  ok,
+  TEST_ADMIN,
+  USERS,
+  unary,
+  uniqueName,
+} from "../../support/identity.ts";
+
+const REGISTRY = "gatehouse.v1.ServiceRegistryService";
+
+describe.each(BACKENDS)("service accounts and client credentials (%s)", (backend) => {
+  let server: TestGatehouse;
+  let clients: ReturnType<typeof identityClients>;
+  let admin: string;
+
+  beforeAll(async () => {
+    server = await startTestGatehouse({ backend, env: IDENTITY_ENV });
+    clients = identityClients(server.url);
+    admin = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+  });
+  afterAll(async () => {
+    clients?.close();
+    await server?.stop();
+  });
+
+  const token = (clientId: string, clientSecret: string) =>
+    ok(server.url, `${AUTH}/ClientCredentialsToken`, { clientId, clientSecret });
+
+  /** Service accounts are administered through the registry (ServiceAccountService behind it). */
+  const accounts = {
+    async create(name: string): Promise<{ account: any; clientSecret: string }> {
+      const response = await ok(
+        server.url,
+        `${REGISTRY}/CreateServiceAccount`,
+        { name, description: name },
+        admin,
+      );
+      return { account: response.serviceAccount, clientSecret: response.clientSecret };
+    },
+    rotate: async (id: string): Promise<string> =>
+      (await ok(server.url, `${REGISTRY}/RotateServiceAccountSecret`, { serviceAccountId: id }, admin))
+        .clientSecret,
+    disable: (id: string) =>
+      ok(server.url, `${REGISTRY}/UpdateServiceAccount`, { serviceAccountId: id, disabled: true }, admin),
+    delete: (id: string) =>
+      ok(server.url, `${REGISTRY}/DeleteServiceAccount`, { serviceAccountId: id }, admin),
+  };
+
+  it("issues service-account tokens for the right secret only, and audits both", async () => {
+    const { account, clientSecret } = await accounts.create(uniqueName("billing"));
+    expect(account.clientId).toBe(account.name);
+    expect(account.disabled).toBeFalsy();
+    const issued = (
+      await unary<any>(clients.auth, "clientCredentialsToken", { clientId: account.clientId, clientSecret })
+    ).tokens;
+    expect(issued).toMatchObject({ tokenType: "Bearer", refreshToken: "" });
+    expect(decodeJwt(issued.accessToken)).toMatchObject({
+      sub: account.id,
+      client_id: account.clientId,
+      gh_kind: "service_account",
+    });
+    expect(decodeJwt(issued.accessToken)).not.toHaveProperty("sid");
+    // A valid principal, but not a user: no profile.
+    expect(await fails(server.url, `${AUTH}/GetMe`, {}, issued.accessToken)).toMatchObject({
+      code: "permission_denied",
+      reason: "not_a_user",
+    });
+
+    expect(
+      await fails(server.url, `${AUTH}/ClientCredentialsToken`, {
+        clientId: account.clientId,
+        clientSecret: "x".repeat(43),
+      }),
+    ).toMatchObject({
+      code: "unauthenticated",
+      reason: "invalid_client",
+    });
+    expect(
+      await grpcFails(clients.auth, "clientCredentialsToken", { clientId: "no-such-client", clientSecret }),
+    ).toEqual({ code: grpc.status.UNAUTHENTICATED, reason: "invalid_client" });
+
+    const admin = await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password);
+    const events = (
+      await ok(
+        server.url,
+        `${USERS}/ListAuditEvents`,
+        { action: "auth.client_credentials" },
+        admin.accessToken,
+      )
+    ).events;
+    expect(events.map((event: any) => `${event.result}:${event.reason ?? ""}`)).toEqual(
+      expect.arrayContaining(["success:", "failure:invalid_client"]),
+    );
+    expect(events.find((event: any) => event.result === "success")).toMatchObject({
+      actorId: account.id,
+      actorKind: "service_account",
+    });
+  });
+
+  it("rotating the secret stops the old one; disabling or deleting rejects the account's tokens at once", async () => {
+    const { account, clientSecret } = await accounts.create(uniqueName("tickets"));
+    const rotated = await accounts.rotate(account.id);
+    expect(rotated).not.toBe(clientSecret);
+    expect(
+      (
+        await fails(server.url, `${AUTH}/ClientCredentialsToken`, {
+          clientId: account.clientId,
+          clientSecret,
+        })
+      ).reason,
+    ).toBe("invalid_client");
+    const live = (await token(account.clientId, rotated)).tokens.accessToken;
+    expect((await fails(server.url, `${AUTH}/GetMe`, {}, live)).reason).toBe("not_a_user");
+
+    await accounts.disable(account.id);
+    expect((await fails(server.url, `${AUTH}/GetMe`, {}, live)).code).toBe("unauthenticated");
+    expect(
+      (
+        await fails(server.url, `${AUTH}/ClientCredentialsToken`, {
+          clientId: account.clientId,
+          clientSecret: rotated,
+        })
+      ).reason,
+    ).toBe("invalid_client");
+
+    const other = await accounts.create(uniqueName("search"));
+    const otherToken = (await token(other.account.clientId, other.clientSecret)).tokens.accessToken;
+    await accounts.delete(other.account.id);
+    await accounts.delete(other.account.id);
+    expect((await fails(server.url, `${AUTH}/GetMe`, {}, otherToken)).code).toBe("unauthenticated");
+    expect(
+      (
+        await fails(
+          server.url,
+          `${REGISTRY}/GetServiceAccount`,
+          { serviceAccountId: other.account.id },
+          admin,
+        )
+      ).code,
+    ).toBe("not_found");
+  });
+
+  it("lists accounts with keyset pagination and refuses duplicate names", async () => {
+    const names = [uniqueName("a"), uniqueName("b"), uniqueName("c")];
+    for (const name of names) await accounts.create(name);
+    expect(
+      (await fails(server.url, `${REGISTRY}/CreateServiceAccount`, { name: names[0] }, admin)).code,
+    ).toBe("already_exists");
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await ok(server.url, `${REGISTRY}/ListServiceAccounts`, { pageSize: 2, pageToken }, admin);
+      seen.push(...page.serviceAccounts.map((account: any) => account.name));
+      pageToken = page.nextPageToken ?? "";
+    } while (pageToken !== "");
+    expect(seen).toEqual(expect.arrayContaining(names));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});

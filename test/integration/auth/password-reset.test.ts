@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
+import {
+  AUTH,
+  fails,
+  IDENTITY_ENV,
+  identityClients,
+  loginTokens,
+  ok,
+  startMailCatcher,
+  TEST_ADMIN,
+  tokenInMail,
+  USERS,
+  unary,
+  uniqueName,
+} from "../../support/identity.ts";
+
+describe.each(BACKENDS)("password reset and email verification by mail (%s)", (backend) => {
+  let server: TestGatehouse;
+  let mail: Awaited<ReturnType<typeof startMailCatcher>>;
+  let clients: ReturnType<typeof identityClients>;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    mail = await startMailCatcher();
+    server = await startTestGatehouse({
+      backend,
+      env: {
+        ...IDENTITY_ENV,
+        SMTP_URL: mail.url,
+        SMTP_FROM: "Gatehouse <noreply@gatehouse.test>",
+        EMAIL_VERIFICATION_REQUIRED: "true",
+        PASSWORD_RESET_URL: "https://app.example/reset",
+      },
+    });
+    clients = identityClients(server.url);
+    adminToken = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+  });
+  afterAll(async () => {
+    clients?.close();
+    await server?.stop();
+    await mail?.close();
+  });
+
+  /** A verified user made by the administrator. */
+  async function verifiedUser() {
+    const username = uniqueName("reset");
+    const email = `${username}@example.test`;
+    const password = "Original-pass-123";
+    await ok(
+      server.url,
+      `${USERS}/CreateUser`,
+      { username, email, password, emailVerified: true, profile: { firstName: "R" } },
+      adminToken,
+    );
+    return { username, email, password };
+  }
+
+  it("mails a single-use reset token; the reset ends every session; unknown addresses get the same answer", async () => {
+    const user = await verifiedUser();
+    const session = await loginTokens(server.url, user.username, user.password);
+
+    const unknown = await ok(server.url, `${AUTH}/ForgotPassword`, {
+      email: `${uniqueName("nobody")}@example.test`,
+    });
+    const known = await unary<any>(clients.auth, "forgotPassword", { email: user.email.toUpperCase() });
+    expect(unknown).toEqual({});
+    expect(known).toEqual({});
+
+    const message = await mail.waitFor((m) => m.to.includes(user.email));
+    expect(message.raw).toMatch(/^Subject: Reset your Gatehouse password/m);
+    expect(message.text).toContain("https://app.example/reset?token=");
+    const resetToken = tokenInMail(message);
+
+    // The policy is checked before the token is used up.
+    expect(
+      await fails(server.url, `${AUTH}/ResetPassword`, { resetToken, newPassword: "password123" }),
+    ).toMatchObject({ code: "invalid_argument", reason: "weak_password" });
+    await ok(server.url, `${AUTH}/ResetPassword`, { resetToken, newPassword: "Brand-new-pass-456" });
+
+    expect((await fails(server.url, `${AUTH}/GetMe`, {}, session.accessToken)).reason).toBe(
+      "session_revoked",
+    );
+    expect((await fails(server.url, `${AUTH}/Refresh`, { refreshToken: session.refreshToken })).reason).toBe(
+      "session_ended",
+    );
+    expect(
+      (await fails(server.url, `${AUTH}/Login`, { login: user.username, password: user.password })).reason,
+    ).toBe("invalid_credentials");
+    const fresh = await loginTokens(server.url, user.email, "Brand-new-pass-456");
+    await ok(server.url, `${AUTH}/GetMe`, {}, fresh.accessToken);
+
+    expect(
+      await fails(server.url, `${AUTH}/ResetPassword`, { resetToken, newPassword: "Another-new-pass-789" }),
+    ).toMatchObject({ code: "invalid_argument", reason: "invalid_token" });
+    // Mail went only to the existing account.
+    expect(mail.mails.flatMap((m) => m.to).some((address) => address.includes("nobody"))).toBe(false);
+  });
+
+  it("only the newest reset link works", async () => {
+    const user = await verifiedUser();
+    await ok(server.url, `${AUTH}/ForgotPassword`, { email: user.email });
+    const first = tokenInMail(await mail.waitFor((m) => m.to.includes(user.email)));
+    await ok(server.url, `${AUTH}/ForgotPassword`, { email: user.email });
+    const second = tokenInMail(
+      await mail.waitFor((m) => m.to.includes(user.email) && !m.text.includes(first)),
+    );
+    expect(
+      (
+        await fails(server.url, `${AUTH}/ResetPassword`, {
+          resetToken: first,
+          newPassword: "Brand-new-pass-456",
+        })
+      ).reason,
+    ).toBe("invalid_token");
+    await ok(server.url, `${AUTH}/ResetPassword`, { resetToken: second, newPassword: "Brand-new-pass-456" });
+  });
+
+  it("requires a verified email before sign-in when EMAIL_VERIFICATION_REQUIRED", async () => {
+    const username = uniqueName("verify");
+    const email = `${username}@example.test`;
+    const signUp = await ok(server.url, `${AUTH}/SignUp`, {
+      username,
+      email,
+      password: "Verify-me-pass-1",
+      firstName: "V",
+      lastName: "E",
+    });
+    expect(signUp.emailVerificationRequired).toBe(true);
+    expect(
+      await fails(server.url, `${AUTH}/Login`, { login: username, password: "Verify-me-pass-1" }),
+    ).toMatchObject({
+      code: "permission_denied",
+      reason: "email_not_verified",
+    });
+    const token = tokenInMail(await mail.waitFor((m) => m.to.includes(email)));
+    await unary(clients.auth, "verifyEmail", { token });
+    expect((await fails(server.url, `${AUTH}/VerifyEmail`, { token })).reason).toBe("invalid_token");
+    const tokens = await loginTokens(server.url, username, "Verify-me-pass-1");
+    expect((await ok(server.url, `${AUTH}/GetMe`, {}, tokens.accessToken)).user.emailVerified).toBe(true);
+  });
+
+  it("audits requests and resets", async () => {
+    const forgot: any[] = (
+      await ok(server.url, `${USERS}/ListAuditEvents`, { action: "auth.password_forgot" }, adminToken)
+    ).events;
+    // Unknown addresses are recorded too, without a target.
+    expect(forgot.some((event) => event.targetId === undefined)).toBe(true);
+    expect(forgot.some((event) => event.targetKind === "user")).toBe(true);
+    const resets: any[] = (
+      await ok(server.url, `${USERS}/ListAuditEvents`, { action: "auth.password_reset" }, adminToken)
+    ).events;
+    expect(resets.map((event) => `${event.result}:${event.reason ?? ""}`)).toEqual(
+      expect.arrayContaining(["success:", "failure:weak_password", "failure:invalid_token"]),
+    );
+  });
+});
