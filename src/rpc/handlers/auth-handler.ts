@@ -3,8 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
 import type { UserService } from "../../domain/users/user-service.ts";
 import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
-import { callerOf } from "../caller.ts";
-import { callInfo, requirePrincipal } from "../context.ts";
+import { actorOf, callInfo, requirePrincipal } from "../context.ts";
 import { toTokenSet } from "../mappers/token-mapper.ts";
 import { fromProfileChanges, toUserMessage } from "../mappers/user-mapper.ts";
 
@@ -107,7 +106,7 @@ export function createAuthHandler(deps: {
     },
 
     async getMe(_request, context) {
-      const me = await users.getMe(await callerOf(context));
+      const me = await users.getMe(await actorOf(context));
       return {
         user: toUserMessage(me.user),
         permissions: me.permissions,
@@ -116,12 +115,12 @@ export function createAuthHandler(deps: {
     },
 
     async updateMe(request, context) {
-      const user = await users.updateMe(await callerOf(context), fromProfileChanges(request.changes));
+      const user = await users.updateMe(await actorOf(context), fromProfileChanges(request.changes));
       return { user: toUserMessage(user) };
     },
 
     async changePassword(request, context) {
-      await auth.changePassword(await callerOf(context), {
+      await auth.changePassword(await actorOf(context), {
         currentPassword: request.currentPassword,
         newPassword: request.newPassword,
       });
@@ -129,7 +128,7 @@ export function createAuthHandler(deps: {
     },
 
     async enrollTotp(_request, context) {
-      const enrollment = await auth.enrollTotp(await callerOf(context));
+      const enrollment = await auth.enrollTotp(await actorOf(context));
       return {
         secret: enrollment.secret,
         otpauthUri: enrollment.otpauthUri,
@@ -138,16 +137,16 @@ export function createAuthHandler(deps: {
     },
 
     async confirmTotp(request, context) {
-      return { recoveryCodes: await auth.confirmTotp(await callerOf(context), request.code) };
+      return { recoveryCodes: await auth.confirmTotp(await actorOf(context), request.code) };
     },
 
     async disableTotp(request, context) {
-      await auth.disableTotp(await callerOf(context), request.password);
+      await auth.disableTotp(await actorOf(context), request.password);
       return {};
     },
 
     async regenerateRecoveryCodes(request, context) {
-      return { recoveryCodes: await auth.regenerateRecoveryCodes(await callerOf(context), request.password) };
+      return { recoveryCodes: await auth.regenerateRecoveryCodes(await actorOf(context), request.password) };
     },
   };
 }

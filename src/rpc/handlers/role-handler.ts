@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { BusinessRoleService } from "../../domain/roles/business-role-service.ts";
 import type { RoleService as RoleDomain } from "../../domain/roles/role-service.ts";
 import type { RoleService } from "../../gen/gatehouse/v1/role_pb.js";
-import { callerOf } from "../caller.ts";
+import { actorOf } from "../context.ts";
 import { toBusinessRoleMessage, toRoleMessage } from "../mappers/role-mapper.ts";
 
 export function createRoleHandler(deps: {
@@ -12,7 +12,7 @@ export function createRoleHandler(deps: {
   const { roles, businessRoles } = deps;
   return {
     async createRole(request, context) {
-      const role = await roles.create(await callerOf(context), {
+      const role = await roles.create(await actorOf(context), {
         name: request.name,
         description: request.description,
         permissions: request.permissions?.permissions ?? [],
@@ -21,11 +21,11 @@ export function createRoleHandler(deps: {
     },
 
     async getRole(request, context) {
-      return { role: toRoleMessage(await roles.get(await callerOf(context), request.roleId)) };
+      return { role: toRoleMessage(await roles.get(await actorOf(context), request.roleId)) };
     },
 
     async listRoles(request, context) {
-      const page = await roles.list(await callerOf(context), {
+      const page = await roles.list(await actorOf(context), {
         pageSize: request.pageSize,
         pageToken: request.pageToken,
       });
@@ -33,7 +33,7 @@ export function createRoleHandler(deps: {
     },
 
     async updateRole(request, context) {
-      const role = await roles.update(await callerOf(context), request.roleId, {
+      const role = await roles.update(await actorOf(context), request.roleId, {
         name: request.name,
         description: request.description,
         permissions: request.permissions?.permissions,
@@ -42,17 +42,17 @@ export function createRoleHandler(deps: {
     },
 
     async deleteRole(request, context) {
-      await roles.delete(await callerOf(context), request.roleId);
+      await roles.delete(await actorOf(context), request.roleId);
       return {};
     },
 
     async listPermissions(_request, context) {
-      const permissions = await roles.listPermissions(await callerOf(context));
+      const permissions = await roles.listPermissions(await actorOf(context));
       return { permissions: permissions.map((permission) => ({ ...permission })) };
     },
 
     async createBusinessRole(request, context) {
-      const role = await businessRoles.create(await callerOf(context), {
+      const role = await businessRoles.create(await actorOf(context), {
         name: request.name,
         description: request.description,
         grants: request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
@@ -61,12 +61,12 @@ export function createRoleHandler(deps: {
     },
 
     async getBusinessRole(request, context) {
-      const role = await businessRoles.get(await callerOf(context), request.businessRoleId);
+      const role = await businessRoles.get(await actorOf(context), request.businessRoleId);
       return { businessRole: toBusinessRoleMessage(role) };
     },
 
     async listBusinessRoles(request, context) {
-      const page = await businessRoles.list(await callerOf(context), {
+      const page = await businessRoles.list(await actorOf(context), {
         pageSize: request.pageSize,
         pageToken: request.pageToken,
       });
@@ -74,7 +74,7 @@ export function createRoleHandler(deps: {
     },
 
     async updateBusinessRole(request, context) {
-      const role = await businessRoles.update(await callerOf(context), request.businessRoleId, {
+      const role = await businessRoles.update(await actorOf(context), request.businessRoleId, {
         name: request.name,
         description: request.description,
         grants: request.grants?.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
@@ -83,7 +83,7 @@ export function createRoleHandler(deps: {
     },
 
     async deleteBusinessRole(request, context) {
-      await businessRoles.delete(await callerOf(context), request.businessRoleId);
+      await businessRoles.delete(await actorOf(context), request.businessRoleId);
       return {};
     },
   };

@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService as UserDomain } from "../../domain/users/user-service.ts";
 import { UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
 import type { UserService } from "../../gen/gatehouse/v1/user_pb.js";
-import { callerOf } from "../caller.ts";
+import { actorOf } from "../context.ts";
 import { fromProfileChanges, fromUserStatus, toUserMessage } from "../mappers/user-mapper.ts";
 
 /** UserService, except SetServiceGrants and ListServiceGrants (the grants module's). */
@@ -13,7 +13,7 @@ export function createUserHandler(deps: {
   const { users } = deps;
   return {
     async createUser(request, context) {
-      const user = await users.create(await callerOf(context), {
+      const user = await users.create(await actorOf(context), {
         username: request.username,
         email: request.email,
         password: request.password === "" ? undefined : request.password,
@@ -25,11 +25,11 @@ export function createUserHandler(deps: {
     },
 
     async getUser(request, context) {
-      return { user: toUserMessage(await users.get(await callerOf(context), request.userId)) };
+      return { user: toUserMessage(await users.get(await actorOf(context), request.userId)) };
     },
 
     async listUsers(request, context) {
-      const page = await users.list(await callerOf(context), {
+      const page = await users.list(await actorOf(context), {
         pageSize: request.pageSize,
         pageToken: request.pageToken,
         query: request.query,
@@ -40,7 +40,7 @@ export function createUserHandler(deps: {
     },
 
     async updateUser(request, context) {
-      const user = await users.update(await callerOf(context), request.userId, {
+      const user = await users.update(await actorOf(context), request.userId, {
         username: request.username,
         email: request.email,
         emailVerified: request.emailVerified,
@@ -56,24 +56,24 @@ export function createUserHandler(deps: {
     },
 
     async deleteUser(request, context) {
-      await users.delete(await callerOf(context), request.userId, request.hard);
+      await users.delete(await actorOf(context), request.userId, request.hard);
       return {};
     },
 
     async setUserPassword(request, context) {
-      await users.setPassword(await callerOf(context), request.userId, request.password);
+      await users.setPassword(await actorOf(context), request.userId, request.password);
       return {};
     },
 
     async setUserRoles(request, context) {
       return {
-        user: toUserMessage(await users.setRoles(await callerOf(context), request.userId, request.roles)),
+        user: toUserMessage(await users.setRoles(await actorOf(context), request.userId, request.roles)),
       };
     },
 
     async setUserBusinessRoles(request, context) {
       const user = await users.setBusinessRoles(
-        await callerOf(context),
+        await actorOf(context),
         request.userId,
         request.businessRoleIds,
       );
@@ -81,19 +81,19 @@ export function createUserHandler(deps: {
     },
 
     async syncFromKeycloak(_request, context) {
-      return users.requireKeycloak(await callerOf(context), "users.sync");
+      return users.requireKeycloak(await actorOf(context), "users.sync");
     },
 
     async syncToKeycloak(_request, context) {
-      return users.requireKeycloak(await callerOf(context), "users.sync");
+      return users.requireKeycloak(await actorOf(context), "users.sync");
     },
 
     async getSyncStatus(_request, context) {
-      return users.requireKeycloak(await callerOf(context), "users.read");
+      return users.requireKeycloak(await actorOf(context), "users.read");
     },
 
     async listAuditEvents(request, context) {
-      const page = await users.listAuditEvents(await callerOf(context), {
+      const page = await users.listAuditEvents(await actorOf(context), {
         pageSize: request.pageSize,
         pageToken: request.pageToken,
         action: request.action,
