@@ -142,6 +142,12 @@ export class SqlSessionRepository implements SessionStore {
         options.now,
         rotation.successorSealed,
       ]);
+      // Pairs kept for grace windows that have passed are of no use any more: drop them.
+      await tx.query(
+        `UPDATE refresh_tokens SET successor_sealed = NULL
+         WHERE session_id = $1 AND successor_sealed IS NOT NULL AND rotated_at < $2`,
+        [session.id, new Date(now - options.graceMs)],
+      );
       const updated = await tx.query<SessionRow>(
         `UPDATE sessions SET last_used_at = $2, ip_address = $3, user_agent = $4, expires_at = $5
          WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
