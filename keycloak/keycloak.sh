@@ -19,6 +19,9 @@
 #   KEYCLOAK_KEEP_DATA=1     keep the dev-file (H2) database between starts; by default every
 #                            `start` wipes it so the realm is imported from scratch
 #   KEYCLOAK_SMTP_PORT       SMTP port put into the realm at import time (default 1025)
+#   KEYCLOAK_INSTANCE        run a separate, named instance (own copy, data, pid, log and lock under
+#                            $GATEHOUSE_CACHE/keycloak-<version>/instances/<name>/); give it its own
+#                            KEYCLOAK_PORT and KEYCLOAK_MGMT_PORT
 #   KEYCLOAK_HEAP            JVM heap options (default "-Xms256m -Xmx768m")
 #   KEYCLOAK_JAVA_HOME       JDK to run Keycloak with (default: $JAVA_HOME, else `java` on PATH)
 #   KC_BOOTSTRAP_ADMIN_USERNAME / KC_BOOTSTRAP_ADMIN_PASSWORD   master-realm admin (default admin/admin)
@@ -40,9 +43,26 @@ KC_HOME="$KC_BASE/dist"
 KC_ZIP_DIR="$KC_BASE/download"
 KC_ZIP="$KC_ZIP_DIR/keycloak-quarkus-dist-$KC_VERSION.zip"
 BUILD_MARKER="$KC_HOME/.gatehouse-build"
-PID_FILE="$KC_BASE/keycloak.pid"
-LOG_FILE="$KC_BASE/keycloak.log"
-LOCK_FILE="$KC_BASE/.lock"
+FETCH_LOCK_FILE="$KC_BASE/.lock"
+
+# A named instance (KEYCLOAK_INSTANCE=outage) runs a copy of the built distribution with its own
+# data, pid, log and lock under instances/<name>/, so that it can be started and stopped (on its
+# own ports) without touching the default instance other test suites use.
+KEYCLOAK_INSTANCE="${KEYCLOAK_INSTANCE:-}"
+if [[ -n "$KEYCLOAK_INSTANCE" ]]; then
+  [[ "$KEYCLOAK_INSTANCE" =~ ^[a-z0-9][a-z0-9-]*$ ]] || {
+    echo "keycloak.sh: KEYCLOAK_INSTANCE must be lower-case letters, digits and dashes" >&2
+    exit 2
+  }
+  RUN_BASE="$KC_BASE/instances/$KEYCLOAK_INSTANCE"
+  RUN_HOME="$RUN_BASE/dist"
+else
+  RUN_BASE="$KC_BASE"
+  RUN_HOME="$KC_HOME"
+fi
+PID_FILE="$RUN_BASE/keycloak.pid"
+LOG_FILE="$RUN_BASE/keycloak.log"
+LOCK_FILE="$RUN_BASE/.lock"
 
 KEYCLOAK_PORT="${KEYCLOAK_PORT:-8180}"
 KEYCLOAK_MGMT_PORT="${KEYCLOAK_MGMT_PORT:-9180}"
@@ -62,7 +82,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 with_lock() {
   # Serialise fetch/start/stop between concurrent callers (e.g. parallel test jobs).
-  mkdir -p "$KC_BASE"
+  mkdir -p "$KC_BASE" "$RUN_BASE"
   exec 9>"$LOCK_FILE"
   if command -v flock >/dev/null 2>&1; then
     flock -w 900 9 || die "could not take lock $LOCK_FILE"
@@ -154,6 +174,36 @@ do_fetch() {
   log "Keycloak $KC_VERSION built in $KC_HOME"
 }
 
+fetch_locked() {
+  # A named instance holds its own lock; the build it copies is guarded by the shared one.
+  if [[ "$LOCK_FILE" == "$FETCH_LOCK_FILE" ]]; then
+    do_fetch
+  else
+    (
+      exec 8>"$FETCH_LOCK_FILE"
+      if command -v flock >/dev/null 2>&1; then flock -w 900 8 || die "could not take lock $FETCH_LOCK_FILE"; fi
+      do_fetch
+    ) || exit 1
+  fi
+}
+
+prepare_instance_home() {
+  # The default instance runs the build itself. A named one runs a copy: hard links of everything
+  # but data/ (a started server writes only below data/), refreshed when the build changes.
+  [[ "$RUN_HOME" == "$KC_HOME" ]] && return 0
+  if [[ -f "$RUN_HOME/.gatehouse-build" && "$(cat "$RUN_HOME/.gatehouse-build")" == "$(cat "$BUILD_MARKER")" ]]; then
+    return 0
+  fi
+  log "preparing instance '$KEYCLOAK_INSTANCE' in $RUN_HOME"
+  rm -rf "$RUN_HOME"
+  mkdir -p "$RUN_HOME"
+  local entry
+  for entry in "$KC_HOME"/* "$KC_HOME"/.[!.]*; do
+    [[ -e "$entry" && "$(basename "$entry")" != "data" ]] || continue
+    cp -al "$entry" "$RUN_HOME/" 2>/dev/null || cp -a "$entry" "$RUN_HOME/"
+  done
+}
+
 wait_healthy() { # $1 pid; waits for health + realm, returns non-zero on death or timeout
   local pid="$1" deadline=$((SECONDS + KEYCLOAK_START_TIMEOUT))
   while ((SECONDS < deadline)); do
@@ -199,16 +249,17 @@ do_start() {
     port_in_use "$p" && die "port $p on 127.0.0.1 is already in use by something else"
   done
 
-  do_fetch
+  fetch_locked
+  prepare_instance_home
   select_java
 
   # Fresh, reproducible state: drop the H2 database so the realm is imported from scratch.
   if [[ "${KEYCLOAK_KEEP_DATA:-0}" != "1" ]]; then
-    rm -rf "$KC_HOME/data/h2" "$KC_HOME/data/tmp"
+    rm -rf "$RUN_HOME/data/h2" "$RUN_HOME/data/tmp"
   fi
-  mkdir -p "$KC_HOME/data/import"
-  rm -f "$KC_HOME"/data/import/*.json
-  cp "$REALM_FILE" "$KC_HOME/data/import/realm-$REALM_NAME.json"
+  mkdir -p "$RUN_HOME/data/import"
+  rm -f "$RUN_HOME"/data/import/*.json
+  cp "$REALM_FILE" "$RUN_HOME/data/import/realm-$REALM_NAME.json"
 
   log "starting Keycloak $KC_VERSION on $KEYCLOAK_URL (management $KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
   : >"$LOG_FILE"
@@ -221,7 +272,7 @@ do_start() {
   KC_BOOTSTRAP_ADMIN_PASSWORD="${KC_BOOTSTRAP_ADMIN_PASSWORD:-admin}" \
   KEYCLOAK_SMTP_PORT="${KEYCLOAK_SMTP_PORT:-1025}" \
   JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP" \
-  setsid "$KC_HOME/bin/kc.sh" start --optimized \
+  setsid "$RUN_HOME/bin/kc.sh" start --optimized \
     --http-enabled=true \
     --http-host=127.0.0.1 \
     --http-port="$KEYCLOAK_PORT" \
@@ -295,7 +346,7 @@ EOF
 }
 
 case "${1:-}" in
-  fetch) with_lock; do_fetch ;;
+  fetch) LOCK_FILE="$FETCH_LOCK_FILE"; with_lock; do_fetch ;;
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;

@@ -1,0 +1,274 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { Secret, TOTP } from "otpauth";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "../..");
+const SCRIPT = resolve(root, "keycloak/keycloak.sh");
+const REALM_FILE = resolve(root, "keycloak/realm-gatehouse.json");
+
+export const KEYCLOAK_CLIENT_ID = "gatehouse-backend";
+export const KEYCLOAK_CLIENT_SECRET = "gatehouse-backend-secret";
+
+/** A Keycloak server started by keycloak/keycloak.sh. */
+export interface KeycloakServer {
+  readonly url: string;
+  /** Only for a server this process started under its own instance name. */
+  stop(): Promise<void>;
+}
+
+export interface KeycloakInstance {
+  /** Empty for the shared dev/CI instance (port 8180); a name runs a separate copy with its own data. */
+  readonly name: string;
+  readonly port: number;
+  readonly managementPort: number;
+}
+
+export const SHARED_KEYCLOAK: KeycloakInstance = { name: "", port: 8180, managementPort: 9180 };
+
+function scriptEnv(instance: KeycloakInstance): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KEYCLOAK_PORT: String(instance.port),
+    KEYCLOAK_MGMT_PORT: String(instance.managementPort),
+    ...(instance.name === "" ? {} : { KEYCLOAK_INSTANCE: instance.name }),
+  };
+}
+
+const started = new Map<string, Promise<string>>();
+
+/**
+ * Starts Keycloak through keycloak/keycloak.sh (idempotent: a healthy server
+ * on the port is reused) and returns its URL. There is no skip path: a test
+ * that needs Keycloak fails when it cannot start.
+ */
+export function ensureKeycloak(instance: KeycloakInstance = SHARED_KEYCLOAK): Promise<string> {
+  const key = `${instance.name}:${instance.port}`;
+  let pending = started.get(key);
+  if (pending === undefined) {
+    pending = (async () => {
+      try {
+        const { stdout } = await run("bash", [SCRIPT, "start"], {
+          env: scriptEnv(instance),
+          maxBuffer: 16 * 1024 * 1024,
+          timeout: 600_000,
+        });
+        const url = /KEYCLOAK_URL=(\S+)/.exec(stdout)?.[1];
+        if (url === undefined) throw new Error(`keycloak.sh start printed no URL:\n${stdout}`);
+        return url;
+      } catch (error) {
+        started.delete(key);
+        const stderr = (error as { stderr?: string }).stderr ?? "";
+        throw new Error(
+          `Keycloak could not be started (keycloak/keycloak.sh start):\n${stderr.slice(-4000)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    })();
+    started.set(key, pending);
+  }
+  return pending;
+}
+
+/** Stops a separately named instance (never the shared one: other suites use it). */
+export async function stopKeycloak(instance: KeycloakInstance): Promise<void> {
+  if (instance.name === "")
+    throw new Error("the shared Keycloak is stopped by scripts/test.sh, not by a test");
+  await run("bash", [SCRIPT, "stop"], { env: scriptEnv(instance), timeout: 120_000 });
+  started.delete(`${instance.name}:${instance.port}`);
+}
+
+/** A master-realm admin token (the bootstrap admin of keycloak.sh). */
+export async function masterAdminToken(keycloakUrl: string): Promise<string> {
+  const response = await fetch(`${keycloakUrl}/realms/master/protocol/openid-connect/token`, {
+    method: "POST",
+    body: new URLSearchParams({
+      grant_type: "password",
+      client_id: "admin-cli",
+      username: process.env.KC_BOOTSTRAP_ADMIN_USERNAME ?? "admin",
+      password: process.env.KC_BOOTSTRAP_ADMIN_PASSWORD ?? "admin",
+    }),
+  });
+  if (!response.ok) throw new Error(`master admin login: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A confidential client with a service account, for client-credentials tests. */
+export interface ExtraClient {
+  readonly clientId: string;
+  readonly secret: string;
+}
+
+export interface TestRealm {
+  readonly keycloakUrl: string;
+  readonly name: string;
+  readonly issuer: string;
+  /** The Gatehouse environment for this realm. */
+  readonly env: Record<string, string>;
+  /** The admin REST API of this realm as the master admin: path relative to /admin/realms/<name>. */
+  admin<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; location: string }>;
+  /** Creates a Keycloak user directly (not through Gatehouse); returns its id. */
+  createUser(user: {
+    username: string;
+    email: string;
+    password?: string;
+    firstName?: string;
+    lastName?: string;
+    enabled?: boolean;
+    attributes?: Record<string, string[]>;
+    /** Creates an OTP credential with this secret (raw bytes as text), as a user who enrolled would have. */
+    otpSecret?: string;
+  }): Promise<string>;
+  /** Changes the realm's SMTP port (e.g. to a mail catcher started by the test). */
+  setSmtpPort(port: number): Promise<void>;
+  delete(): Promise<void>;
+}
+
+/**
+ * A fresh realm for one test file, imported from keycloak/realm-gatehouse.json
+ * through the master admin (the same clients, scopes, user profile, brute-force
+ * and OTP policy), under its own name so that suites running in parallel
+ * against the one Keycloak never see each other's users.
+ */
+export async function createTestRealm(
+  keycloakUrl: string,
+  options: { smtpPort?: number; extraClients?: readonly ExtraClient[] } = {},
+): Promise<TestRealm> {
+  const name = `gh-test-${randomBytes(5).toString("hex")}`;
+  const template = await readFile(REALM_FILE, "utf8");
+  const realm = JSON.parse(
+    template.replace(/\$\{KEYCLOAK_SMTP_PORT:1025\}/g, String(options.smtpPort ?? 1025)),
+  ) as Record<string, any>;
+  realm.realm = name;
+  for (const client of options.extraClients ?? []) {
+    realm.clients.push({
+      clientId: client.clientId,
+      enabled: true,
+      protocol: "openid-connect",
+      publicClient: false,
+      clientAuthenticatorType: "client-secret",
+      secret: client.secret,
+      standardFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      serviceAccountsEnabled: true,
+      protocolMappers: realm.clients[0].protocolMappers,
+      defaultClientScopes: ["web-origins", "acr", "profile", "roles", "basic", "email"],
+    });
+  }
+
+  let token = await masterAdminToken(keycloakUrl);
+  let tokenAt = Date.now();
+  const adminFetch = async (method: string, url: string, body?: unknown) => {
+    // Master admin tokens live 60 s.
+    if (Date.now() - tokenAt > 30_000) {
+      token = await masterAdminToken(keycloakUrl);
+      tokenAt = Date.now();
+    }
+    const response = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, body: parsed as any, location: response.headers.get("location") ?? "" };
+  };
+
+  const created = await adminFetch("POST", `${keycloakUrl}/admin/realms`, realm);
+  if (created.status !== 201)
+    throw new Error(`realm import: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+  const base = `${keycloakUrl}/admin/realms/${name}`;
+
+  return {
+    keycloakUrl,
+    name,
+    issuer: `${keycloakUrl}/realms/${name}`,
+    env: {
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_URL: keycloakUrl,
+      KEYCLOAK_REALM: name,
+      KEYCLOAK_CLIENT_ID: KEYCLOAK_CLIENT_ID,
+      KEYCLOAK_CLIENT_SECRET: KEYCLOAK_CLIENT_SECRET,
+    },
+    admin: (method, path, body) => adminFetch(method, `${base}${path}`, body),
+    async createUser(user) {
+      const credentials: unknown[] = [];
+      if (user.password !== undefined)
+        credentials.push({ type: "password", value: user.password, temporary: false });
+      if (user.otpSecret !== undefined) {
+        credentials.push({
+          type: "otp",
+          userLabel: "test authenticator",
+          secretData: JSON.stringify({ value: user.otpSecret }),
+          credentialData: JSON.stringify({
+            subType: "totp",
+            digits: 6,
+            counter: 0,
+            period: 30,
+            algorithm: "HmacSHA1",
+          }),
+        });
+      }
+      const response = await adminFetch("POST", `${base}/users`, {
+        username: user.username,
+        email: user.email,
+        firstName: user.firstName ?? "Test",
+        lastName: user.lastName ?? "User",
+        enabled: user.enabled ?? true,
+        attributes: user.attributes,
+        credentials,
+      });
+      if (response.status !== 201)
+        throw new Error(`create user: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+      return response.location.split("/").pop()!;
+    },
+    async setSmtpPort(port) {
+      const response = await adminFetch("PUT", base, {
+        smtpServer: { ...realm.smtpServer, port: String(port) },
+      });
+      if (response.status !== 204) throw new Error(`smtp port: HTTP ${response.status}`);
+    },
+    async delete() {
+      await adminFetch("DELETE", base).catch(() => {});
+    },
+  };
+}
+
+/** The TOTP code of a Keycloak OTP secret (raw text, as in createUser's otpSecret) for a moment. */
+export function keycloakTotp(otpSecret: string, timestamp = Date.now()): string {
+  return new TOTP({ secret: Secret.fromUTF8(otpSecret), digits: 6, period: 30, algorithm: "SHA1" }).generate({
+    timestamp,
+  });
+}
+
+/**
+ * A code for a 30-s step not used before by this test: Keycloak refuses a
+ * code twice (otpPolicyCodeReusable false) and accepts the next step too
+ * (look-around 1: the previous and next steps too).
+ */
+export function freshKeycloakTotp(otpSecret: string, used: Set<number>): string {
+  const current = Math.floor(Date.now() / 30_000);
+  for (const step of [current, current + 1, current - 1]) {
+    if (used.has(step)) continue;
+    used.add(step);
+    return keycloakTotp(otpSecret, step * 30_000);
+  }
+  throw new Error("every acceptable TOTP step is used: wait for the next period");
+}
