@@ -123,13 +123,39 @@ export class SqlUserRepository implements UserRepository {
   }
 
   findByLogin(login: string): Promise<User | undefined> {
+    // A username may contain "@"; no username may equal another account's email (see
+    // rejectCrossClash), and an address-shaped login prefers the email match anyway.
     const lower = login.toLowerCase();
-    // Usernames cannot contain "@" twice and emails always do once; prefer an exact username match.
     return this.one(
       this.sql,
-      "lower(u.username) = $1 OR lower(u.email) = $1 ORDER BY (lower(u.username) = $1) DESC LIMIT 1",
+      "lower(u.username) = $1 OR lower(u.email) = $1 ORDER BY (lower(u.email) = $1) DESC LIMIT 1",
       [lower],
     );
+  }
+
+  /**
+   * Sign-in accepts a username or an email, so a username must not be some
+   * other account's email (nor an email some other account's username):
+   * otherwise one account could shadow another's sign-in.
+   */
+  private async rejectCrossClash(
+    runner: SqlRunner,
+    id: string,
+    username: string | undefined,
+    email: string | undefined,
+  ): Promise<void> {
+    if (username === undefined && email === undefined) return;
+    const rows = await runner.query<{ field: string }>(
+      `SELECT CASE WHEN lower(email) = $2 THEN 'username' ELSE 'email' END AS field FROM users
+       WHERE id <> $1 AND (lower(email) = $2 OR lower(username) = $3) LIMIT 1`,
+      [id, username?.toLowerCase() ?? null, email?.toLowerCase() ?? null],
+    );
+    const field = rows[0]?.field;
+    if (field !== undefined) {
+      throw new DomainError("already_exists", "user_exists", `a user with this ${field} already exists`, {
+        metadata: { field },
+      });
+    }
   }
 
   findByEmail(email: string): Promise<User | undefined> {
@@ -139,6 +165,7 @@ export class SqlUserRepository implements UserRepository {
   async create(user: NewUser): Promise<User> {
     try {
       return await this.sql.transaction(async (tx) => {
+        await this.rejectCrossClash(tx, user.id, user.username, user.email);
         const profile = user.profile;
         await tx.query(
           `INSERT INTO users (id, username, email, email_verified, first_name, middle_name, last_name, phone,
@@ -209,10 +236,13 @@ export class SqlUserRepository implements UserRepository {
     }
     try {
       if (sets.length > 0) {
-        const updated = await this.sql.query(
-          `UPDATE users SET ${sets.join(", ")}, updated_at = clock_timestamp() WHERE id = $1 RETURNING id`,
-          params,
-        );
+        const updated = await this.sql.transaction(async (tx) => {
+          await this.rejectCrossClash(tx, id, changes.username, changes.email);
+          return tx.query(
+            `UPDATE users SET ${sets.join(", ")}, updated_at = clock_timestamp() WHERE id = $1 RETURNING id`,
+            params,
+          );
+        });
         if (updated.length === 0) return undefined;
       }
     } catch (error) {

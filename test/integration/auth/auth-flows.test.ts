@@ -106,6 +106,13 @@ describe.each(BACKENDS)("sign-up, sign-in, refresh and logout over the wire (%s)
     ).toMatchObject({
       code: "already_exists",
     });
+    // A username may not be another account's email: sign-in by email would find the wrong account.
+    expect(
+      await fails(server.url, `${AUTH}/SignUp`, { ...body, username: email.toUpperCase() }),
+    ).toMatchObject({
+      code: "already_exists",
+      reason: "user_exists",
+    });
     const weak = await fails(server.url, `${AUTH}/SignUp`, {
       ...body,
       username: uniqueName("u"),

@@ -24,7 +24,8 @@ describe.each(BACKENDS)("service accounts and client credentials (%s)", (backend
   let admin: string;
 
   beforeAll(async () => {
-    server = await startTestGatehouse({ backend, env: IDENTITY_ENV });
+    // Services only: no self-service sign-up on this server.
+    server = await startTestGatehouse({ backend, env: { ...IDENTITY_ENV, SIGNUP_ENABLED: "false" } });
     clients = identityClients(server.url);
     admin = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
   });
@@ -148,6 +149,18 @@ describe.each(BACKENDS)("service accounts and client credentials (%s)", (backend
         )
       ).code,
     ).toBe("not_found");
+  });
+
+  it("refuses sign-up when SIGNUP_ENABLED is false", async () => {
+    expect(
+      await fails(server.url, `${AUTH}/SignUp`, {
+        username: uniqueName("walk-in"),
+        email: `${uniqueName("walk-in")}@example.test`,
+        password: "Walk-in-pass-123",
+        firstName: "W",
+        lastName: "I",
+      }),
+    ).toMatchObject({ code: "failed_precondition", reason: "signup_disabled" });
   });
 
   it("lists accounts with keyset pagination and refuses duplicate names", async () => {
