@@ -5,14 +5,12 @@ import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
 import { type AccessChangeNotifier, IGNORE_ACCESS_CHANGES } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
-import type { Authenticator } from "../domain/principal.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import { AccessControl } from "../domain/roles/access-control.ts";
 import { BusinessRoleService } from "../domain/roles/business-role-service.ts";
 import { RoleService } from "../domain/roles/role-service.ts";
 import { ServiceAccountService } from "../domain/service-accounts/service-account-service.ts";
-import { TokenAuthenticator } from "../domain/token-authenticator.ts";
 import { AccountFactory } from "../domain/users/account-factory.ts";
 import { bootstrapAdministrator } from "../domain/users/bootstrap-admin.ts";
 import { PasswordPolicy } from "../domain/users/password-policy.ts";
@@ -60,8 +58,6 @@ export interface IdentityModuleDeps {
 /** The identity core, built: what app.ts wires into the server and what other modules use. */
 export interface IdentityModule {
   readonly provider: IdentityProvider;
-  /** Bearer token → principal for our own RPCs (signature, claims, revocation). */
-  readonly authenticator: Authenticator;
   readonly accessControl: AccessControl;
   readonly auditLog: AuditLog;
   readonly users: UserService;
@@ -196,7 +192,6 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
 
   return {
     provider,
-    authenticator: new TokenAuthenticator(provider, revocations),
     accessControl,
     auditLog,
     users,
