@@ -243,6 +243,7 @@ async function createLocalProvider(
     settings: {
       accessTokenTtlSeconds: identity.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
+      offlineTokenTtlSeconds: identity.offlineTokenTtlSeconds,
       refreshGraceSeconds: identity.refreshGraceSeconds,
       mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,
       clockSkewSeconds: config.decision.clockSkewSeconds,

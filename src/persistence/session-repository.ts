@@ -215,6 +215,27 @@ export class SqlSessionRepository implements SessionStore {
     return rows[0] === undefined ? undefined : toSession(rows[0]);
   }
 
+  async findRefreshToken(
+    tokenHash: string,
+  ): Promise<{ session: SessionRecord; expiresAt: Date; rotated: boolean; userActive: boolean } | undefined> {
+    const rows = await this.sql.query<RotationRow>(
+      `SELECT ${S_COLUMNS}, rt.expires_at AS token_expires_at, rt.rotated_at, u.status AS user_status
+       FROM refresh_tokens rt
+       JOIN sessions s ON s.id = rt.session_id
+       JOIN users u ON u.id = s.user_id
+       WHERE rt.token_hash = $1`,
+      [tokenHash],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return {
+      session: toSession(row),
+      expiresAt: new Date(row.token_expires_at),
+      rotated: row.rotated_at !== null,
+      userActive: row.user_status === "active",
+    };
+  }
+
   async listLive(userId: string): Promise<SessionRecord[]> {
     const rows = await this.sql.query<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM sessions

@@ -30,6 +30,8 @@ import type { Totp } from "./totp.ts";
 export interface LocalProviderSettings {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Lifetime of offline sessions' refresh tokens (sliding, like refresh tokens); refreshTokenTtlSeconds if unset. */
+  readonly offlineTokenTtlSeconds?: number;
   readonly refreshGraceSeconds: number;
   readonly mfaTokenTtlSeconds: number;
   readonly clockSkewSeconds: number;
@@ -186,13 +188,35 @@ export class LocalIdentityProvider implements IdentityProvider {
 
   // --- Sessions ---
 
-  async startSession(
+  startSession(
     account: IdentityRef,
     client: ClientInfo,
     authMethods: readonly string[],
   ): Promise<IssuedTokens> {
+    return this.openSession(account, client, authMethods, false);
+  }
+
+  /**
+   * An offline session (the token vault's RequestOfflineToken): its refresh
+   * token lives OFFLINE_TOKEN_TTL_SECONDS, rotates like any other, and the
+   * session survives the user's logout of their other sessions.
+   */
+  startOfflineSession(
+    account: IdentityRef,
+    client: ClientInfo,
+    authMethods: readonly string[],
+  ): Promise<IssuedTokens> {
+    return this.openSession(account, client, authMethods, true);
+  }
+
+  private async openSession(
+    account: IdentityRef,
+    client: ClientInfo,
+    authMethods: readonly string[],
+    offline: boolean,
+  ): Promise<IssuedTokens> {
     const refreshToken = newOpaqueToken();
-    const refreshTokenExpiresAt = new Date(this.now() + this.deps.settings.refreshTokenTtlSeconds * 1000);
+    const refreshTokenExpiresAt = new Date(this.now() + this.refreshTtlSeconds(offline) * 1000);
     const session = await this.deps.sessions.create(
       {
         userId: account.id,
@@ -200,7 +224,7 @@ export class LocalIdentityProvider implements IdentityProvider {
         ipAddress: client.ip,
         userAgent: client.userAgent,
         authMethods,
-        offline: false,
+        offline,
         expiresAt: refreshTokenExpiresAt,
       },
       { tokenHash: hashOpaqueToken(refreshToken), expiresAt: refreshTokenExpiresAt },
@@ -229,7 +253,7 @@ export class LocalIdentityProvider implements IdentityProvider {
       { now: new Date(now), graceMs: settings.refreshGraceSeconds * 1000 },
       async (session, refreshTokenId) => {
         const successor = newOpaqueToken();
-        const refreshTokenExpiresAt = new Date(now + settings.refreshTokenTtlSeconds * 1000);
+        const refreshTokenExpiresAt = new Date(now + this.refreshTtlSeconds(session.offline) * 1000);
         const access = await accessTokens.issue({
           kind: "user",
           subjectId: session.userId,
@@ -271,6 +295,32 @@ export class LocalIdentityProvider implements IdentityProvider {
       case "unknown":
         return { ok: false, reason: "invalid_refresh_token", userId: undefined, sessionId: undefined };
     }
+  }
+
+  private refreshTtlSeconds(offline: boolean): number {
+    const { refreshTokenTtlSeconds, offlineTokenTtlSeconds } = this.deps.settings;
+    return offline ? (offlineTokenTtlSeconds ?? refreshTokenTtlSeconds) : refreshTokenTtlSeconds;
+  }
+
+  /**
+   * What a refresh token would refresh, without rotating it (the token vault
+   * checks a token before storing it): undefined unless it is the session's
+   * current token, unexpired, of a live session of an active account.
+   */
+  async inspectRefreshToken(refreshToken: string): Promise<SessionInfo | undefined> {
+    const found = await this.deps.sessions.findRefreshToken(hashOpaqueToken(refreshToken));
+    const now = this.now();
+    if (
+      found === undefined ||
+      found.rotated ||
+      !found.userActive ||
+      found.expiresAt.getTime() <= now ||
+      found.session.revokedAt !== undefined ||
+      found.session.expiresAt.getTime() <= now
+    ) {
+      return undefined;
+    }
+    return { ...toSessionInfo(found.session), expiresAt: found.expiresAt };
   }
 
   /** Makes every access token of the session fail at once, on every replica. */

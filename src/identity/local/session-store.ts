@@ -74,6 +74,16 @@ export interface SessionStore {
   /** Revokes the user's live sessions but one; returns those revoked. */
   revokeAllOfUser(userId: string, reason: string, exceptSessionId?: string): Promise<SessionRecord[]>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
+  /** A refresh token and its session, without locking or changing anything. */
+  findRefreshToken(tokenHash: string): Promise<
+    | {
+        readonly session: SessionRecord;
+        readonly expiresAt: Date;
+        readonly rotated: boolean;
+        readonly userActive: boolean;
+      }
+    | undefined
+  >;
   /** Live (unrevoked, unexpired) sessions, newest first. */
   listLive(userId: string): Promise<SessionRecord[]>;
   /** Deletes sessions that ended before `time`, with their refresh tokens. */
