@@ -112,10 +112,19 @@ export class KeycloakOidc {
     return configuration;
   }
 
-  /** Resource-owner password grant; `totp` for users with an OTP credential (Keycloak's direct grant flow). */
-  async passwordGrant(username: string, password: string, totp?: string): Promise<KeycloakTokens> {
+  /**
+   * Resource-owner password grant; `totp` for users with an OTP credential
+   * (Keycloak's direct grant flow); `scope` e.g. "openid offline_access".
+   */
+  async passwordGrant(
+    username: string,
+    password: string,
+    totp?: string,
+    scope?: string,
+  ): Promise<KeycloakTokens> {
     const parameters: Record<string, string> = { username, password };
     if (totp !== undefined) parameters.totp = totp;
+    if (scope !== undefined) parameters.scope = scope;
     const configuration = await this.configuration();
     try {
       return this.toTokens(await client.genericGrantRequest(configuration, "password", parameters));
@@ -124,10 +133,17 @@ export class KeycloakOidc {
     }
   }
 
-  async refreshGrant(refreshToken: string): Promise<KeycloakTokens> {
+  /** `scope` narrows the new access token (Keycloak answers invalid_scope for scopes not granted). */
+  async refreshGrant(refreshToken: string, scope?: string): Promise<KeycloakTokens> {
     const configuration = await this.configuration();
     try {
-      return this.toTokens(await client.refreshTokenGrant(configuration, refreshToken));
+      return this.toTokens(
+        await client.refreshTokenGrant(
+          configuration,
+          refreshToken,
+          scope === undefined ? undefined : { scope },
+        ),
+      );
     } catch (error) {
       throw this.failure(error, "refresh grant");
     }
