@@ -93,7 +93,10 @@ export function createKeycloakModule(deps: KeycloakModuleDeps): KeycloakModule {
     admin,
     verifier,
     users: sync,
-    serviceAccountFor: (clientId) => subjects.serviceAccountFor(clientId),
+    async serviceAccountFor(clientId) {
+      const found = await deps.serviceAccounts.findByClientId(clientId);
+      return found === undefined ? undefined : { id: found.account.id, disabled: found.account.disabled };
+    },
     challenges: new KeycloakMfaChallenges(store, config.identity.mfaTokenTtlSeconds * 1000),
     revocations: deps.revocations,
     sessionOwners: {

@@ -20,7 +20,6 @@ import type {
 import type { KeycloakAdmin, KeycloakSession, KeycloakUser } from "./keycloak-admin.ts";
 import type { KeycloakMfaChallenges } from "./keycloak-mfa-challenges.ts";
 import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";
-import type { ServiceAccountRef } from "./keycloak-subjects.ts";
 import { PendingSignIns } from "./pending-sign-ins.ts";
 
 export interface KeycloakProviderSettings {
@@ -50,7 +49,10 @@ export interface KeycloakProviderDeps {
   readonly admin: KeycloakAdmin;
   readonly verifier: AccessTokenVerifier;
   readonly users: KeycloakUserLink;
-  readonly serviceAccountFor: (clientId: string) => Promise<ServiceAccountRef | undefined>;
+  /** The Gatehouse service account registered for a Keycloak client, read afresh. */
+  readonly serviceAccountFor: (
+    clientId: string,
+  ) => Promise<{ readonly id: string; readonly disabled: boolean } | undefined>;
   readonly challenges: KeycloakMfaChallenges;
   readonly revocations: RevocationStore;
   /** sid → Keycloak user id, shared by replicas (to end or describe a session known only by id). */

@@ -4,13 +4,12 @@ import type { SubjectResolver } from "./keycloak-token-verifier.ts";
 
 /** Keycloak user id → Gatehouse user id is stable; a hard-deleted user drops out after this. */
 const USER_TTL_MS = 5 * 60_000;
-/** Service accounts are looked up again soon: a new registration should take effect quickly. */
+/**
+ * Service accounts are looked up again soon, so that a new registration takes
+ * effect quickly (whether one is disabled is the decision engine's check, kept
+ * current by the change feed).
+ */
 const SERVICE_ACCOUNT_TTL_MS = 30_000;
-
-export interface ServiceAccountRef {
-  readonly id: string;
-  readonly disabled: boolean;
-}
 
 /**
  * Maps Keycloak subjects to Gatehouse's, with small in-memory caches (the
@@ -28,7 +27,7 @@ export class KeycloakSubjects implements SubjectResolver {
   private readonly provision: (keycloakUserId: string) => Promise<string>;
   private readonly serviceAccounts: Pick<ServiceAccountRepository, "findByClientId">;
   private readonly users: LRUCache<string, string>;
-  private readonly clients: LRUCache<string, ServiceAccountRef | "none">;
+  private readonly clients: LRUCache<string, string>;
 
   constructor(
     provision: (keycloakUserId: string) => Promise<string>,
@@ -49,17 +48,13 @@ export class KeycloakSubjects implements SubjectResolver {
     return userId;
   }
 
-  async serviceAccountFor(clientId: string): Promise<ServiceAccountRef | undefined> {
-    const cached = this.clients.get(clientId);
-    if (cached !== undefined) return cached === "none" ? undefined : cached;
-    const found = await this.serviceAccounts.findByClientId(clientId);
-    const ref = found === undefined ? undefined : { id: found.account.id, disabled: found.account.disabled };
-    this.clients.set(clientId, ref ?? "none");
-    return ref;
-  }
-
   async serviceAccountIdFor(clientId: string): Promise<string | undefined> {
-    return (await this.serviceAccountFor(clientId))?.id;
+    const cached = this.clients.get(clientId);
+    if (cached !== undefined) return cached;
+    // Not remembered when absent: a client registered a moment later must work at once.
+    const id = (await this.serviceAccounts.findByClientId(clientId))?.account.id;
+    if (id !== undefined) this.clients.set(clientId, id);
+    return id;
   }
 
   /** Forgets a mapping (e.g. after a hard delete). */

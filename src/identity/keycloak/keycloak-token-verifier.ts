@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   errors,
   type FlattenedJWSInput,
@@ -112,6 +113,17 @@ export class KeycloakTokenVerifier implements AccessTokenVerifier {
     }
     if (!(KEYCLOAK_ALGORITHMS as readonly string[]).includes(header.alg ?? "")) {
       throw fail("unsupported_algorithm", "the access token's algorithm is not accepted");
+    }
+    // Another issuer's token (another realm, another server) is refused before its unknown
+    // key sends us to refetch the JWKS; the signature check below confirms `iss` again.
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch (error) {
+      throw fail("malformed_token", "the access token is malformed", error);
+    }
+    if (issuer !== this.oidc.issuer) {
+      throw fail("wrong_issuer", "the access token was issued by someone else");
     }
     try {
       const { payload } = await jwtVerify(token, (h, t) => this.key(h, t), {

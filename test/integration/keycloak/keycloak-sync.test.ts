@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
+import { AUTH, fails, IDENTITY_ENV, ok, TEST_ADMIN, USERS, uniqueName } from "../../support/identity.ts";
+import { createTestRealm, ensureKeycloak, type TestRealm } from "../../support/keycloak.ts";
+
+const PASSWORD = "Correct-horse-battery-9";
+
+/**
+ * UserService's Keycloak sync on PostgreSQL and Redis, with two replicas: full
+ * and single-user sync, the drift report, the persisted status, and one run at
+ * a time across replicas.
+ */
+describe("Keycloak user sync", () => {
+  let realm: TestRealm;
+  let gatehouse: TestGatehouse;
+  let replica: TestGatehouse;
+  let url: string;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    realm = await createTestRealm(await ensureKeycloak());
+    // Small pages, so that a run crosses several.
+    const env = { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_SYNC_PAGE_SIZE: "3" };
+    gatehouse = await startTestGatehouse({ backend: "postgres", env });
+    replica = await startTestGatehouse({ backend: "postgres", shareWith: gatehouse });
+    url = gatehouse.url;
+    const login = await ok(url, `${AUTH}/Login`, {
+      login: TEST_ADMIN.username,
+      password: TEST_ADMIN.password,
+    });
+    adminToken = login.tokens.accessToken;
+  });
+  afterAll(async () => {
+    await replica?.stop();
+    await gatehouse?.stop();
+    await realm?.delete();
+  });
+
+  const sync = (base = url) => ok(base, `${USERS}/SyncFromKeycloak`, {}, adminToken);
+  const status = (includeDrift: boolean) => ok(url, `${USERS}/GetSyncStatus`, { includeDrift }, adminToken);
+  const counts = (run: Record<string, unknown>) => ({
+    created: run.created ?? 0,
+    updated: run.updated ?? 0,
+    unchanged: run.unchanged ?? 0,
+    disabled: run.disabled ?? 0,
+    failed: run.failed ?? 0,
+  });
+
+  async function createThroughGatehouse(profile: Record<string, unknown> = {}) {
+    const username = uniqueName("gh");
+    const response = await ok(
+      url,
+      `${USERS}/CreateUser`,
+      {
+        username,
+        email: `${username}@example.test`,
+        password: PASSWORD,
+        profile: { firstName: "Local", lastName: "User", ...profile },
+      },
+      adminToken,
+    );
+    return response.user as { id: string; externalId: string; username: string; email: string };
+  }
+
+  async function editInKeycloak(externalId: string, change: (user: any) => any) {
+    const { access: _access, ...current } = (await realm.admin("GET", `/users/${externalId}`)).body;
+    const response = await realm.admin("PUT", `/users/${externalId}`, change(current));
+    expect(response.status).toBe(204);
+  }
+
+  it("imports, updates, keeps and disables in a full run, reports drift before, and a second run changes nothing", async () => {
+    expect((await status(false)).lastFullSyncTime).toBeUndefined();
+    const native: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const username = uniqueName(`native${i}`);
+      native.push(username);
+      await realm.createUser({
+        username,
+        email: `${username}@example.test`,
+        password: PASSWORD,
+        enabled: i !== 4,
+        attributes: i === 0 ? { organization: ["Bletchley"], phone: ["+44 1908 640404"] } : undefined,
+      });
+    }
+    const renamed = await createThroughGatehouse();
+    await editInKeycloak(renamed.externalId, (user) => ({ ...user, firstName: "Changed" }));
+    const vanished = await createThroughGatehouse();
+    expect((await realm.admin("DELETE", `/users/${vanished.externalId}`)).status).toBe(204);
+
+    const before = await status(true);
+    expect(before.driftComputed).toBe(true);
+    expect([...before.onlyInKeycloak].sort()).toEqual([...native].sort());
+    expect(before.onlyLocal).toEqual([vanished.username]);
+    expect(before.differing).toEqual([
+      {
+        userId: renamed.id,
+        externalId: renamed.externalId,
+        username: renamed.username,
+        fields: ["first_name"],
+      },
+    ]);
+
+    const first = await sync();
+    // Keycloak holds the administrator, five native users, and `renamed`.
+    expect(counts(first)).toEqual({ created: 5, updated: 1, unchanged: 1, disabled: 1, failed: 0 });
+    expect(new Date(first.finishTime).getTime()).toBeGreaterThanOrEqual(new Date(first.startTime).getTime());
+
+    const imported = await ok(url, `${USERS}/ListUsers`, { query: native[0] }, adminToken);
+    expect(imported.users[0]).toMatchObject({
+      username: native[0],
+      organization: "Bletchley",
+      phone: "+44 1908 640404",
+      status: "USER_STATUS_ACTIVE",
+    });
+    const off = await ok(url, `${USERS}/ListUsers`, { query: native[4] }, adminToken);
+    expect(off.users[0].status).toBe("USER_STATUS_DISABLED");
+    expect((await ok(url, `${USERS}/GetUser`, { userId: renamed.id }, adminToken)).user.firstName).toBe(
+      "Changed",
+    );
+    expect((await ok(url, `${USERS}/GetUser`, { userId: vanished.id }, adminToken)).user.status).toBe(
+      "USER_STATUS_DISABLED",
+    );
+    await ok(url, `${AUTH}/Login`, { login: native[1], password: PASSWORD });
+
+    const second = await sync(replica.url);
+    expect(counts(second)).toEqual({ created: 0, updated: 0, unchanged: 7, disabled: 0, failed: 0 });
+    const after = await status(true);
+    expect(after.lastFullSyncTime).toBe(second.finishTime);
+    expect(counts(after.lastFullSyncResult)).toEqual(counts(second));
+    expect(after.failuresSince ?? 0).toBe(0);
+    expect(after.onlyInKeycloak ?? []).toEqual([]);
+    expect(after.onlyLocal).toEqual([vanished.username]);
+    expect(after.differing ?? []).toEqual([]);
+  });
+
+  it("runs one sync at a time across replicas: a second concurrent call is ABORTED", async () => {
+    expect(await gatehouse.gatehouse.store.setIfAbsent("keycloak-sync:lock", "another-replica", 60_000)).toBe(
+      true,
+    );
+    const blocked = await fails(replica.url, `${USERS}/SyncFromKeycloak`, {}, adminToken);
+    expect(blocked).toMatchObject({ code: "aborted", reason: "sync_in_progress" });
+    await gatehouse.gatehouse.store.delete("keycloak-sync:lock");
+
+    const total = async () =>
+      (await ok(url, `${USERS}/ListUsers`, { pageSize: 500 }, adminToken)).users.length;
+    const usersBefore = await total();
+    const outcomes = await Promise.all(
+      [gatehouse.url, replica.url, gatehouse.url].map(async (base) => {
+        const response = await fetch(`${base}/${USERS}/SyncFromKeycloak`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+          body: "{}",
+        });
+        return response.status === 200 ? "ok" : ((await response.json()) as { code: string }).code;
+      }),
+    );
+    expect(outcomes).toContain("ok");
+    for (const outcome of outcomes) expect(["ok", "aborted"]).toContain(outcome);
+    expect(await total()).toBe(usersBefore);
+  });
+
+  it("pushes one user to Keycloak: metadata drift repaired, a user gone from Keycloak re-created and linked", async () => {
+    const user = await createThroughGatehouse({ phone: "+1 555 0100", department: "Ops" });
+    await editInKeycloak(user.externalId, (current) => ({
+      ...current,
+      attributes: { ...current.attributes, phone: ["+1 555 0000"] },
+    }));
+    const drifted = await status(true);
+    expect(drifted.differing).toContainEqual(expect.objectContaining({ userId: user.id, fields: ["phone"] }));
+
+    const pushed = await ok(url, `${USERS}/SyncToKeycloak`, { userId: user.id }, adminToken);
+    expect(pushed.user).toMatchObject({ id: user.id, externalId: user.externalId, phone: "+1 555 0100" });
+    expect((await realm.admin("GET", `/users/${user.externalId}`)).body.attributes.phone).toEqual([
+      "+1 555 0100",
+    ]);
+    expect((await status(true)).differing ?? []).not.toContainEqual(
+      expect.objectContaining({ userId: user.id }),
+    );
+
+    expect((await realm.admin("DELETE", `/users/${user.externalId}`)).status).toBe(204);
+    const recreated = await ok(url, `${USERS}/SyncToKeycloak`, { userId: user.id }, adminToken);
+    expect(recreated.user.externalId).not.toBe(user.externalId);
+    expect((await realm.admin("GET", `/users/${recreated.user.externalId}`)).body).toMatchObject({
+      username: user.username,
+      email: user.email,
+      firstName: "Local",
+      attributes: { phone: ["+1 555 0100"], department: ["Ops"] },
+    });
+    expect((await status(true)).onlyLocal).not.toContain(user.username);
+    expect(
+      (await fails(url, `${USERS}/SyncToKeycloak`, { userId: crypto.randomUUID() }, adminToken)).code,
+    ).toBe("not_found");
+  });
+
+  it("counts a Keycloak user that clashes with a linked local user as a failure, at sign-in and in a run", async () => {
+    const local = await createThroughGatehouse();
+    // Keycloak's copy moves to another address; a new Keycloak user takes the old one.
+    await editInKeycloak(local.externalId, (current) => ({ ...current, email: `moved-${local.email}` }));
+    const clashing = uniqueName("clash");
+    await realm.createUser({ username: clashing, email: local.email, password: PASSWORD });
+    const before = (await status(false)).failuresSince ?? 0;
+
+    const signIn = await fails(url, `${AUTH}/Login`, { login: clashing, password: PASSWORD });
+    expect(signIn).toMatchObject({ code: "already_exists", reason: "sync_conflict" });
+    expect((await status(false)).failuresSince).toBe(before + 1);
+
+    const run = await sync();
+    expect(run.failed).toBe(1);
+    // The run updated the local copy to its moved address; the clash is gone for the next run.
+    expect(counts(await sync())).toMatchObject({ created: 1, failed: 0 });
+    expect((await status(false)).failuresSince ?? 0).toBe(0);
+  });
+
+  it("checks permissions: users.sync to sync, users.read for the status", async () => {
+    const user = await createThroughGatehouse();
+    const token = (await ok(url, `${AUTH}/Login`, { login: user.username, password: PASSWORD })).tokens
+      .accessToken;
+    for (const [method, body] of [
+      ["SyncFromKeycloak", {}],
+      ["SyncToKeycloak", { userId: user.id }],
+      ["GetSyncStatus", {}],
+    ] as const) {
+      expect((await fails(url, `${USERS}/${method}`, body, token)).code).toBe("permission_denied");
+    }
+  });
+});
