@@ -8,6 +8,25 @@ cd "$(dirname "$0")/.."
 
 scripts/install.sh
 
+# Keycloak takes 30-45 s to start: start it now, in the background, while the checks below run,
+# and wait for it before the tests. A Keycloak this run started is stopped at the end (unless
+# KEYCLOAK_KEEP_RUNNING=1); one that was already running is left alone. The outage suite's own
+# instance (KEYCLOAK_INSTANCE=outage) is stopped too, in case a crashed run left it behind.
+keycloak_log="$(mktemp)"
+keycloak_started_here=0
+keycloak/keycloak.sh status >/dev/null 2>&1 || keycloak_started_here=1
+keycloak/keycloak.sh start >"$keycloak_log" 2>&1 &
+keycloak_pid=$!
+finish() {
+  wait "$keycloak_pid" 2>/dev/null || true
+  if [ "$keycloak_started_here" = 1 ] && [ "${KEYCLOAK_KEEP_RUNNING:-0}" != 1 ]; then
+    keycloak/keycloak.sh stop >/dev/null 2>&1 || true
+  fi
+  KEYCLOAK_INSTANCE=outage keycloak/keycloak.sh stop >/dev/null 2>&1 || true
+  rm -f "$keycloak_log"
+}
+trap finish EXIT
+
 echo "== generated code is up to date"
 scripts/generate.sh
 if ! git diff --quiet --exit-code -- src/gen || [ -n "$(git ls-files --others --exclude-standard -- src/gen)" ]; then
@@ -24,6 +43,12 @@ scripts/node24.sh npx --no-install biome check .
 
 echo "== services"
 scripts/services.sh
+if ! wait "$keycloak_pid"; then
+  cat "$keycloak_log" >&2
+  echo "Keycloak could not be started (keycloak/keycloak.sh start); the Keycloak suites need it" >&2
+  exit 1
+fi
+grep '^KEYCLOAK_URL=' "$keycloak_log" || true
 
 echo "== tests"
-exec scripts/node24.sh npx --no-install vitest run "$@"
+scripts/node24.sh npx --no-install vitest run "$@"
