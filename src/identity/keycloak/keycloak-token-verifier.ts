@@ -12,6 +12,7 @@ import {
 } from "jose";
 import { DomainError } from "../../domain/errors.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../../domain/tokens/access-token.ts";
+import { accessTokenError } from "../jose-errors.ts";
 import { keycloakUnavailable } from "./keycloak-errors.ts";
 import type { KeycloakOidc } from "./keycloak-oidc.ts";
 
@@ -135,7 +136,7 @@ export class KeycloakTokenVerifier implements AccessTokenVerifier {
       });
       return payload;
     } catch (error) {
-      throw mapVerificationError(error);
+      throw accessTokenError(error);
     }
   }
 
@@ -216,30 +217,4 @@ export class KeycloakTokenVerifier implements AccessTokenVerifier {
     }
     return { kind: "service_account", subjectId: serviceAccountId, sessionId: "", ...base };
   }
-}
-
-function mapVerificationError(error: unknown): DomainError {
-  if (error instanceof DomainError) return error;
-  if (error instanceof errors.JWTExpired) return fail("token_expired", "the access token has expired", error);
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    switch (error.claim) {
-      case "nbf":
-      case "iat":
-        return fail("token_not_yet_valid", "the access token is not valid yet", error);
-      case "iss":
-        return fail("wrong_issuer", "the access token was issued by someone else", error);
-      default:
-        return fail("malformed_token", "the access token's claims are not valid", error);
-    }
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return fail("invalid_signature", "the access token's signature is not valid", error);
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return fail("unsupported_algorithm", "the access token's algorithm is not accepted", error);
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return fail("unknown_key", "the access token was signed with an unknown key", error);
-  }
-  return fail("malformed_token", "the access token is malformed", error);
 }
