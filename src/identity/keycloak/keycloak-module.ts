@@ -38,6 +38,8 @@ export interface KeycloakModuleDeps {
 
 export interface KeycloakModule {
   readonly provider: KeycloakIdentityProvider;
+  /** The realm's OIDC client as Gatehouse's confidential client (e.g. for the token vault). */
+  readonly oidc: KeycloakOidc;
   readonly sync: UserSyncService;
   /** UserService's SyncFromKeycloak, SyncToKeycloak and GetSyncStatus. */
   readonly syncHandler: KeycloakSyncHandler;
@@ -114,6 +116,7 @@ export function createKeycloakModule(deps: KeycloakModuleDeps): KeycloakModule {
   });
   return {
     provider,
+    oidc,
     sync,
     syncHandler: createKeycloakSyncHandler({ sync }),
     close: () => provider.close(),
