@@ -53,7 +53,10 @@ export interface Config {
     readonly emailVerificationTtlSeconds: number;
     /** Days a signing key signs before a new one takes over (the old one stays in the JWKS). */
     readonly signingKeyRotationDays: number;
-    /** 32-byte key (hex or base64) sealing signing keys at rest; derived from a dev default when unset. */
+    /**
+     * 32-byte key (hex or base64) sealing signing keys, TOTP secrets and refresh grace pairs at rest.
+     * Required with DATABASE_URL (replicas share it); on the embedded defaults one is generated into DATA_DIR.
+     */
     readonly keyEncryptionKey: string | undefined;
     readonly lockoutThreshold: number;
     readonly lockoutSeconds: number;
@@ -263,6 +266,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     envoy: { ...headers, hostServices: parseHostServices(read) },
     vault: parseVaultKeys(read),
   };
+
+  if (
+    config.database.url !== undefined &&
+    provider === "local" &&
+    read.optionalString("KEY_ENCRYPTION_KEY") === undefined
+  ) {
+    read.fail(
+      "KEY_ENCRYPTION_KEY is required with DATABASE_URL: every replica must open the signing keys and TOTP secrets sealed with it",
+    );
+  }
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

@@ -37,9 +37,10 @@ import { wellKnownRoutes } from "../server/well-known.ts";
 import type { IdentityProvider } from "./identity-provider.ts";
 import { createKeycloakModule } from "./keycloak/keycloak-module.ts";
 import { AccessTokens } from "./local/access-tokens.ts";
+import { resolveKeyEncryptionKey } from "./local/key-encryption-key.ts";
 import { LocalIdentityProvider } from "./local/local-identity-provider.ts";
 import { PasswordHasher } from "./local/password-hasher.ts";
-import { DEVELOPMENT_KEY, parseKeyEncryptionKey, Sealer } from "./local/sealer.ts";
+import { Sealer } from "./local/sealer.ts";
 import { SigningKeyRing } from "./local/signing-key-ring.ts";
 import { Totp } from "./local/totp.ts";
 
@@ -223,12 +224,7 @@ async function createLocalProvider(
 ): Promise<{ provider: LocalIdentityProvider; plainRoutes: ReadonlyMap<string, HttpHandler> }> {
   const { config, logger, store, revocations } = deps;
   const identity = config.identity;
-  let rootKey =
-    identity.keyEncryptionKey === undefined ? undefined : parseKeyEncryptionKey(identity.keyEncryptionKey);
-  if (rootKey === undefined) {
-    logger.warn("KEY_ENCRYPTION_KEY is not set: secrets at rest are sealed with a public development key");
-    rootKey = DEVELOPMENT_KEY;
-  }
+  const rootKey = await resolveKeyEncryptionKey(identity.keyEncryptionKey, config.database.dataDir);
   const keys = new SigningKeyRing(
     new SqlSigningKeyRepository(sql),
     new Sealer(rootKey, "signing-keys"),

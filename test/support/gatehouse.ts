@@ -38,7 +38,14 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
   } else if (options.backend === "postgres") {
     const database = await createTestDatabase();
     cleanups.push(database.drop);
-    env = { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: uniqueRedisPrefix(), ...options.env };
+    env = {
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
+      // Required with DATABASE_URL (the embedded default generates its own into DATA_DIR).
+      KEY_ENCRYPTION_KEY: "3c".repeat(32),
+      ...options.env,
+    };
   } else {
     const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-test-"));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 
 const VERSION = "v1";
 const IV_BYTES = 12;
@@ -11,14 +11,6 @@ export function parseKeyEncryptionKey(material: string): Buffer | undefined {
     : Buffer.from(material, "base64");
   return key.length === 32 ? key : undefined;
 }
-
-/**
- * The development fallback when KEY_ENCRYPTION_KEY is unset: fixed and public,
- * so anything sealed with it is only obscured. Start-up warns about it.
- */
-export const DEVELOPMENT_KEY = createHash("sha256")
-  .update("gatehouse development key-encryption key")
-  .digest();
 
 /**
  * Seals secrets at rest with AES-256-GCM under a key derived (HKDF-SHA256)
