@@ -84,6 +84,13 @@ export class SigningKeyRing {
   /** Loads the keys, creating the first one (or the next) if needed, and starts periodic maintenance. */
   async start(): Promise<void> {
     await this.maintain();
+    // Fail at start-up, not at the first sign-in, when the key cannot be opened.
+    await this.signingKey().catch((error: unknown) => {
+      throw new Error(
+        "the active signing key cannot be opened: KEY_ENCRYPTION_KEY is not the key it was sealed with",
+        { cause: error },
+      );
+    });
     this.timer = setInterval(() => {
       this.maintain().catch((error: unknown) =>
         this.logger.error({ err: error }, "signing key maintenance failed"),
