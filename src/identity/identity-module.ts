@@ -52,8 +52,8 @@ export interface IdentityModuleDeps {
   readonly revocations: RevocationStore;
   /** Where access changes are announced (the decision engine's change feed); ignored by default. */
   readonly changes?: AccessChangeNotifier;
-  /** GetMe's grants; by default those from business roles only. */
-  readonly grants?: EffectiveGrantSource;
+  /** GetMe's grants: direct ones and those of business roles (the grants module). */
+  readonly grants: EffectiveGrantSource;
 }
 
 /** The identity core, built: what app.ts wires into the server and what other modules use. */
@@ -126,16 +126,7 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     config.smtp.url === undefined
       ? new UnconfiguredMailer(logger.child({ component: "mail" }))
       : new SmtpMailer(config.smtp.url, config.smtp.from, logger.child({ component: "mail" }));
-  const grants: EffectiveGrantSource = deps.grants ?? {
-    async effectiveGrants(userId) {
-      return (await businessRoleRepository.effectiveBusinessGrants(userId)).map((grant) => ({
-        serviceId: grant.serviceId,
-        serviceSlug: grant.serviceSlug,
-        role: grant.role,
-        source: `business_role:${grant.businessRoleId}`,
-      }));
-    },
-  };
+  const grants = deps.grants;
 
   const users = new UserService({
     users: userRepository,

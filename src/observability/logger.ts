@@ -29,6 +29,9 @@ const REDACTED_PATHS = [
   "*.headers.authorization",
   "cookie",
   "*.cookie",
+  // TypeORM's QueryFailedError carries the statement's parameters (hashes, sealed values).
+  "err.parameters",
+  "*.parameters",
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

@@ -134,30 +134,6 @@ export class SqlBusinessRoleRepository implements BusinessRoleRepository, Servic
     return (await this.sql.query(`DELETE FROM business_roles WHERE id = $1 RETURNING id`, [id])).length > 0;
   }
 
-  async effectiveBusinessGrants(userId: string): Promise<Array<BusinessGrant & { serviceSlug: string }>> {
-    if (!isUuid(userId)) return [];
-    const rows = await this.sql.query<{
-      service_id: string;
-      slug: string;
-      role: string;
-      business_role_id: string;
-    }>(
-      `SELECT g.service_id, s.slug, g.role, g.business_role_id
-       FROM user_business_roles ubr
-       JOIN business_role_grants g ON g.business_role_id = ubr.business_role_id
-       JOIN services s ON s.id = g.service_id
-       WHERE ubr.user_id = $1
-       ORDER BY s.slug, g.role, g.business_role_id`,
-      [userId],
-    );
-    return rows.map((row) => ({
-      serviceId: row.service_id,
-      serviceSlug: row.slug,
-      role: row.role,
-      businessRoleId: row.business_role_id,
-    }));
-  }
-
   async rolesOf(serviceIds: readonly string[]): Promise<Map<string, readonly string[]>> {
     const valid = serviceIds.filter(isUuid);
     if (valid.length === 0) return new Map();

@@ -27,7 +27,8 @@ export function resetPasswordPage(): HttpHandler {
       "content-security-policy",
       `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'`,
     );
-    response.end(request.method === "HEAD" ? undefined : page(nonce));
+    if (request.method === "HEAD") response.end();
+    else response.end(page(nonce));
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, ADMIN_ENV, call, createService, createUser, login, setGrants } from "../support/fixtures.ts";
+import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
+import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 import { type GatehouseProcess, spawnGatehouse } from "../support/process.ts";
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../support/services.ts";
 
@@ -21,7 +22,7 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
   beforeAll(async () => {
     database = await createTestDatabase();
     const env = {
-      ...ADMIN_ENV,
+      ...IDENTITY_ENV,
       DATABASE_URL: database.url,
       REDIS_URL,
       REDIS_KEY_PREFIX: uniqueRedisPrefix(),
@@ -34,7 +35,7 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
       "envoy.service.auth.v3.Authorization",
     );
     checkOnSecond = new Authorization(`127.0.0.1:${second.port}`, grpc.credentials.createInsecure());
-    admin = (await login(first.url, ADMIN.username, ADMIN.password)).accessToken;
+    admin = (await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
     service = await createService(first.url, admin);
   });
 
@@ -81,13 +82,13 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
   async function grantedUser() {
     const user = await createUser(first.url, admin);
     await setGrants(first.url, admin, user.id, [{ serviceId: service.id, role: "viewer" }]);
-    return { user, tokens: await login(first.url, user.username, user.password) };
+    return { user, tokens: await loginTokens(first.url, user.username, user.password) };
   }
 
   it("honours a logout on the other replica", async () => {
     const { tokens } = await grantedUser();
     const ms = await propagation(tokens.accessToken, () =>
-      call(first.url, "gatehouse.v1.AuthService/Logout", { refreshToken: tokens.refreshToken }),
+      ok(first.url, "gatehouse.v1.AuthService/Logout", { refreshToken: tokens.refreshToken }),
     );
     console.info(`logout on replica 1 → denied by Check on replica 2 after ${ms.toFixed(1)} ms`);
     expect(await check(tokens.accessToken)).toBe(16);
@@ -96,7 +97,7 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
   it("honours a user being disabled on the other replica", async () => {
     const { user, tokens } = await grantedUser();
     const ms = await propagation(tokens.accessToken, () =>
-      call(
+      ok(
         first.url,
         "gatehouse.v1.UserService/UpdateUser",
         { userId: user.id, status: "USER_STATUS_DISABLED" },

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
@@ -6,7 +7,6 @@ import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { Totp } from "../../src/identity/local/totp.ts";
 import { postJson } from "./connect-json.ts";
-import { call as ok, unique as uniqueName } from "./fixtures.ts";
 import { grpc, grpcAddress, loadService, unary } from "./grpc-stubs.ts";
 
 /** A fixed key-encryption key for tests (the default would warn on every start). */
@@ -28,8 +28,16 @@ export const IDENTITY_ENV: Record<string, string> = {
   RATE_LIMIT_SENSITIVE_PER_MINUTE: "100000",
 };
 
-/** A Connect JSON call that must succeed (returns the body), and unique names: shared with the decision tests. */
-export { call as ok, unique as uniqueName } from "./fixtures.ts";
+export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
+
+/** A Connect JSON call that must succeed; returns the body. */
+export async function ok<T = any>(url: string, procedure: string, body: unknown, token?: string): Promise<T> {
+  const response = await postJson(url, procedure, body, token === undefined ? {} : { authorization: `Bearer ${token}` });
+  if (response.status !== 200) {
+    throw new Error(`${procedure}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  }
+  return response.body as T;
+}
 
 export interface ConnectFailure {
   status: number;

@@ -1,17 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  ADMIN_ENV,
-  call,
-  createService,
-  createUser,
-  login,
-  setGrants,
-  unique,
-} from "../support/fixtures.ts";
+import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { errorReason, grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
 /**
  * One table, two front doors: every case goes through Envoy's
@@ -53,7 +45,7 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
   beforeAll(async () => {
     server = await startTestGatehouse({
       backend: "postgres",
-      env: { ...ADMIN_ENV, CLOCK_SKEW_SECONDS: "0" },
+      env: { ...IDENTITY_ENV, CLOCK_SKEW_SECONDS: "0" },
     });
     // A second replica on the same data, issuing one-second tokens (for the expired case).
     shortLived = await startTestGatehouse({
@@ -62,12 +54,14 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       env: { ACCESS_TOKEN_TTL_SECONDS: "1" },
     });
     const url = server.url;
-    const admin = (await login(url, ADMIN.username, ADMIN.password)).accessToken;
+    const admin = (await loginTokens(url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
-    const billing = await createService(url, admin, { hosts: { hosts: [`${unique("billing")}.internal`] } });
+    const billing = await createService(url, admin, {
+      hosts: { hosts: [`${uniqueName("billing")}.internal`] },
+    });
     const ledger = await createService(url, admin);
     const billingHost = (
-      await call(url, "gatehouse.v1.ServiceRegistryService/GetService", { serviceId: billing.id }, admin)
+      await ok(url, "gatehouse.v1.ServiceRegistryService/GetService", { serviceId: billing.id }, admin)
     ).service.hosts[0];
     Object.assign(ids, { billing: billing.slug, billingId: billing.id, ledger: ledger.slug, billingHost });
 
@@ -75,19 +69,19 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     await setGrants(url, admin, alice.id, [{ serviceId: billing.id, role: "editor" }]);
     ids.alice = alice.id;
     ids.aliceName = alice.username;
-    const aliceTokens = await login(url, alice.username, alice.password);
+    const aliceTokens = await loginTokens(url, alice.username, alice.password);
     t.alice = aliceTokens.accessToken;
     t.aliceSession = aliceTokens.sessionId;
 
     // Bob reaches the ledger only through a business role.
     const bob = await createUser(url, admin);
-    const businessRole = await call(
+    const businessRole = await ok(
       url,
       "gatehouse.v1.RoleService/CreateBusinessRole",
-      { name: unique("auditors"), grants: [{ serviceId: ledger.id, role: "viewer" }] },
+      { name: uniqueName("auditors"), grants: [{ serviceId: ledger.id, role: "viewer" }] },
       admin,
     );
-    await call(
+    await ok(
       url,
       "gatehouse.v1.UserService/SetUserBusinessRoles",
       { userId: bob.id, businessRoleIds: [businessRole.businessRole.id] },
@@ -95,34 +89,34 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     );
     ids.bob = bob.id;
     ids.bobName = bob.username;
-    t.bob = (await login(url, bob.username, bob.password)).accessToken;
+    t.bob = (await loginTokens(url, bob.username, bob.password)).accessToken;
 
     const carol = await createUser(url, admin);
     await setGrants(url, admin, carol.id, [{ serviceId: billing.id, role: "owner" }]);
-    const carolTokens = await login(url, carol.username, carol.password);
+    const carolTokens = await loginTokens(url, carol.username, carol.password);
     t.revoked = carolTokens.accessToken;
-    await call(url, "gatehouse.v1.AuthService/Logout", { refreshToken: carolTokens.refreshToken });
+    await ok(url, "gatehouse.v1.AuthService/Logout", { refreshToken: carolTokens.refreshToken });
 
     const dave = await createUser(url, admin);
     await setGrants(url, admin, dave.id, [{ serviceId: billing.id, role: "owner" }]);
-    t.disabled = (await login(url, dave.username, dave.password)).accessToken;
-    await call(
+    t.disabled = (await loginTokens(url, dave.username, dave.password)).accessToken;
+    await ok(
       url,
       "gatehouse.v1.UserService/UpdateUser",
       { userId: dave.id, status: "USER_STATUS_DISABLED" },
       admin,
     );
 
-    const account = await call(
+    const account = await ok(
       url,
       "gatehouse.v1.ServiceRegistryService/CreateServiceAccount",
-      { name: unique("reporting"), grants: [{ serviceId: billing.id, role: "viewer" }] },
+      { name: uniqueName("reporting"), grants: [{ serviceId: billing.id, role: "viewer" }] },
       admin,
     );
     ids.account = account.serviceAccount.id;
     ids.accountClient = account.serviceAccount.clientId;
     t.account = (
-      await call(url, "gatehouse.v1.AuthService/ClientCredentialsToken", {
+      await ok(url, "gatehouse.v1.AuthService/ClientCredentialsToken", {
         clientId: account.serviceAccount.clientId,
         clientSecret: account.clientSecret,
       })
@@ -133,7 +127,7 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     t.forged = `${header}.${payload}.${flipped}`;
     t.none = `${base64url({ alg: "none", typ: "at+jwt" })}.${payload}.`;
 
-    t.expired = (await login(shortLived.url, alice.username, alice.password)).accessToken;
+    t.expired = (await loginTokens(shortLived.url, alice.username, alice.password)).accessToken;
     const expiry = JSON.parse(Buffer.from(t.expired.split(".")[1]!, "base64url").toString()).exp as number;
     while (Date.now() / 1000 <= expiry + 1) await new Promise((resolve) => setTimeout(resolve, 100));
 
@@ -378,8 +372,8 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
   const serviceIdCache = new Map<string, string>();
   async function serviceIdOf(slug: string): Promise<string> {
     if (!serviceIdCache.has(slug)) {
-      const admin = (await login(server.url, ADMIN.username, ADMIN.password)).accessToken;
-      const response = await call(
+      const admin = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+      const response = await ok(
         server.url,
         "gatehouse.v1.ServiceRegistryService/GetService",
         { slug },

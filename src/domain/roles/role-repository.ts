@@ -48,8 +48,6 @@ export interface BusinessRoleRepository {
   list(query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>>;
   update(id: string, changes: BusinessRoleChanges): Promise<BusinessRole | undefined>;
   delete(id: string): Promise<boolean>;
-  /** Every grant the user holds through business roles (what the decision engine adds to direct grants). */
-  effectiveBusinessGrants(userId: string): Promise<BusinessGrant[]>;
 }
 
 /** What business roles need to know about registered services: the roles each defines. */
