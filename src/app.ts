@@ -37,6 +37,7 @@ import { requestContextInterceptor } from "./rpc/interceptors/request-context.ts
 import { validationInterceptor } from "./rpc/interceptors/validation.ts";
 import { toUserMessage } from "./rpc/mappers/user-mapper.ts";
 import { createRoutes, type Handlers } from "./rpc/routes.ts";
+import { clientAddress } from "./server/client-address.ts";
 import { type HttpHandler, type RunningServer, startHttpServer } from "./server/http-server.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "./server/reset-password-page.ts";
 
@@ -192,7 +193,11 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     ],
     contextValues: (request) =>
       createContextValues().set(kPeer, {
-        ip: request.socket.remoteAddress ?? "",
+        ip: clientAddress(
+          request.socket.remoteAddress,
+          request.headers["x-forwarded-for"],
+          config.server.trustedProxyHops,
+        ),
         userAgent: String(request.headers["user-agent"] ?? ""),
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.

@@ -7,6 +7,8 @@ export interface Config {
     readonly port: number;
     /** Origins allowed to call from browsers (CORS); empty disables CORS. "*" allows any. */
     readonly corsOrigins: readonly string[];
+    /** Proxies in front of Gatehouse whose X-Forwarded-For entries are trusted for the client's address. */
+    readonly trustedProxyHops: number;
     /** How long SIGTERM waits for in-flight calls before closing connections. */
     readonly shutdownGraceMs: number;
   };
@@ -171,6 +173,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       host,
       port,
       corsOrigins: read.list("CORS_ORIGINS", []),
+      trustedProxyHops: read.int("TRUSTED_PROXY_HOPS", 0, { min: 0, max: 10 }),
       shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
     },
     log: {
