@@ -272,3 +272,46 @@ export function freshKeycloakTotp(otpSecret: string, used: Set<number>): string 
   }
   throw new Error("every acceptable TOTP step is used: wait for the next period");
 }
+
+/**
+ * Follows Keycloak's UPDATE_PASSWORD action link from a mail the way a
+ * browser would (info page, then the update-password form) and sets a new
+ * password. Throws when any step does not look as expected.
+ */
+export async function completeKeycloakPasswordReset(mailText: string, newPassword: string): Promise<void> {
+  const link = /(https?:\/\/[^\s"<>]+\/login-actions\/action-token\?[^\s"<>]+)/.exec(mailText)?.[1];
+  if (link === undefined) throw new Error(`no action link in mail:\n${mailText}`);
+  const cookies = new Map<string, string>();
+  const browse = async (url: string, init: RequestInit = {}): Promise<string> => {
+    const response = await fetch(url, {
+      ...init,
+      redirect: "manual",
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join("; "),
+      },
+    });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const separator = pair!.indexOf("=");
+      cookies.set(pair!.slice(0, separator), pair!.slice(separator + 1));
+    }
+    if (response.status >= 300 && response.status < 400)
+      return browse(new URL(response.headers.get("location")!, url).href);
+    if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status}`);
+    return response.text();
+  };
+  const unescape = (value: string) => value.replace(/&amp;/g, "&");
+  let page = await browse(unescape(link));
+  // "Perform the following action(s)": a link to proceed.
+  const proceed = /href="([^"]*login-actions\/action-token[^"]*)"/.exec(page)?.[1];
+  if (proceed !== undefined) page = await browse(new URL(unescape(proceed), link).href);
+  const action = /<form[^>]*id="kc-passwd-update-form"[^>]*action="([^"]+)"/.exec(page)?.[1];
+  if (action === undefined) throw new Error("Keycloak showed no update-password form");
+  const done = await browse(new URL(unescape(action), link).href, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ "password-new": newPassword, "password-confirm": newPassword }).toString(),
+  });
+  if (!/account has been updated/i.test(done)) throw new Error("Keycloak did not confirm the new password");
+}

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { freshTotpCode, ok, startMailCatcher, uniqueName } from "../../support/identity.ts";
+import { expect } from "vitest";
+import { freshTotpCode, ok, startMailCatcher, tokenInMail, uniqueName } from "../../support/identity.ts";
 import {
+  completeKeycloakPasswordReset,
   createTestRealm,
   ensureKeycloak,
   freshKeycloakTotp,
@@ -64,11 +66,16 @@ function localHarness(): ProviderHarness {
         clientSecret: created.clientSecret,
       };
     },
-    async resetMail(email) {
-      await catcher!.waitFor((mail) => mail.to.includes(email.toLowerCase()));
+    async resetPassword(gatehouse, email, newPassword) {
+      const mail = await catcher!.waitFor((m) => m.to.includes(email.toLowerCase()));
+      await ok(gatehouse.url, `${AUTH_SERVICE}/ResetPassword`, {
+        resetToken: tokenInMail(mail),
+        newPassword,
+      });
     },
     mailCount: (email) => mailsTo(catcher, email),
     disabledSignInCode: "permission_denied",
+    resetEndsSessions: true,
   };
 }
 
@@ -114,13 +121,16 @@ function keycloakHarness(): ProviderHarness {
       );
       return { id: created.serviceAccount.id, clientId: client.clientId, clientSecret: client.secret };
     },
-    async resetMail(email) {
-      await catcher!.waitFor(
-        (mail) => mail.to.includes(email.toLowerCase()) && mail.text.includes("login-actions/action-token"),
+    async resetPassword(_gatehouse, email, newPassword) {
+      const mail = await catcher!.waitFor(
+        (m) => m.to.includes(email.toLowerCase()) && m.text.includes("login-actions/action-token"),
       );
+      expect(mail.raw).toMatch(/noreply@gatehouse\.local/);
+      await completeKeycloakPasswordReset(mail.text, newPassword);
     },
     mailCount: (email) => mailsTo(catcher, email),
     disabledSignInCode: "unauthenticated",
+    resetEndsSessions: false,
   };
 }
 
