@@ -186,6 +186,15 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       signedIn = await this.deps.users.syncOnLogin(externalId);
     } catch (error) {
       await this.deps.oidc.logout(tokens.refreshToken).catch(() => {});
+      if (isDomainError(error) && error.kind === "already_exists") {
+        // No local record can be made: another Gatehouse user holds its username or email.
+        throw new DomainError(
+          "failed_precondition",
+          "account_link_conflict",
+          "this account clashes with another Gatehouse user; an administrator must resolve it (GetSyncStatus)",
+          { cause: error },
+        );
+      }
       throw error;
     }
     this.pending.holdTokens(signedIn.userId, tokens, externalId);

@@ -201,7 +201,7 @@ describe("Keycloak user sync", () => {
     const before = (await status(false)).failuresSince ?? 0;
 
     const signIn = await fails(url, `${AUTH}/Login`, { login: clashing, password: PASSWORD });
-    expect(signIn).toMatchObject({ code: "already_exists", reason: "sync_conflict" });
+    expect(signIn).toMatchObject({ code: "failed_precondition", reason: "account_link_conflict" });
     expect((await status(false)).failuresSince).toBe(before + 1);
 
     const run = await sync();
