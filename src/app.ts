@@ -16,8 +16,10 @@ import type { CoordinationStore } from "./domain/ports/coordination-store.ts";
 import { ServiceAccountAdmin } from "./domain/registry/service-account-admin.ts";
 import { ServiceRegistry } from "./domain/registry/service-registry.ts";
 import { RevocationRegistry } from "./domain/revocation/revocation-registry.ts";
+import type { VaultTokenProvider } from "./domain/vault/vault-token-provider.ts";
 import { UserSchema } from "./gen/gatehouse/v1/types_pb.js";
 import { createIdentityModule } from "./identity/identity-module.ts";
+import { createVaultHandlers, loadVaultKeyring } from "./identity/vault/vault-module.ts";
 import type { Logger } from "./observability/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { SqlAccessRepository } from "./persistence/access-repository.ts";
@@ -49,6 +51,12 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
+/** Test seams; production passes none. */
+export interface GatehouseHooks {
+  /** Wraps the token vault's provider port (e.g. to count provider round trips). */
+  readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+}
+
 const READINESS_INTERVAL_MS = 5000;
 
 /**
@@ -56,8 +64,17 @@ const READINESS_INTERVAL_MS = 5000;
  * repositories and providers → domain services → handlers → server.
  * main.ts calls it; wire tests call it with port 0.
  */
-export async function startGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
+export async function startGatehouse(
+  config: Config,
+  logger: Logger,
+  hooks: GatehouseHooks = {},
+): Promise<Gatehouse> {
   const dataSource = await openDataSource(config.database);
+  // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
+  const vaultKeyring = await loadVaultKeyring(config, dataSource).catch(async (error: unknown) => {
+    await dataSource.destroy();
+    throw error;
+  });
   const store = await openCoordinationStore(config, logger);
 
   let databaseReady = true;
@@ -178,7 +195,16 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       ...createRegistryHandler(registry, serviceAccounts),
       ...createServiceAccountGrantHandlers(grants),
     },
-    vault: {},
+    vault: createVaultHandlers({
+      config,
+      dataSource,
+      keyring: vaultKeyring,
+      identity,
+      revocations,
+      changes: accessChanges,
+      metrics: metrics.registry,
+      wrapTokens: hooks.wrapVaultTokens,
+    }),
     authorization: createAuthorizationHandler(engine, config.envoy),
   };
 

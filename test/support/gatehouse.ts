@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Gatehouse, startGatehouse } from "../../src/app.ts";
+import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "./services.ts";
@@ -28,6 +28,7 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** Reuse another instance's database and Redis prefix (a second replica). */
   readonly shareWith?: TestGatehouse;
+  readonly hooks?: GatehouseHooks;
 }
 
 export async function startTestGatehouse(options: StartOptions): Promise<TestGatehouse> {
@@ -58,7 +59,12 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     SHUTDOWN_GRACE_MS: "2000",
     ...env,
   });
-  const gatehouse = await startGatehouse(config, createLogger(config.log.level));
+  const gatehouse = await startGatehouse(config, createLogger(config.log.level), options.hooks).catch(
+    async (error: unknown) => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+      throw error;
+    },
+  );
   return {
     gatehouse,
     url: gatehouse.server.url,

@@ -32,7 +32,11 @@ export interface VaultSettings {
   readonly lockoutSeconds: number;
 }
 
-/** Where a GetAccessToken answer came from: a provider round trip, or one shared in this process or across replicas. */
+/**
+ * How a GetAccessToken call is served, told as it happens: a provider round
+ * trip, joining one under way in this process, or taking the token another
+ * replica minted while this call waited for the entry's lock.
+ */
 export type MintSource = "provider" | "joined" | "replica";
 
 export interface VaultServiceDeps {
@@ -145,11 +149,10 @@ export class VaultService {
       const flight = this.flights.run(`${entry.id} ${scope}`, () =>
         this.mints.lock(entry.id, () => this.mint(user, entry, scope, client)),
       );
+      if (flight.joined) this.deps.onMint?.("joined");
       const result = await flight.promise;
       if (result.kind === "dead") throw reauthenticationRequired();
-      const source = flight.joined ? "joined" : result.source;
-      this.deps.onMint?.(source);
-      note.detail("source", source);
+      note.detail("source", flight.joined ? "joined" : result.source);
       return result.grant;
     });
   }
@@ -165,9 +168,12 @@ export class VaultService {
     const locked = await this.deps.entries.withLock(seen.id, async (entry) => {
       if (entry.state === "dead") return { result: { kind: "dead" } as MintResult };
       const shared = this.sharedAccess(entry, seen.version, scope);
-      if (shared !== undefined)
+      if (shared !== undefined) {
+        this.deps.onMint?.("replica");
         return { result: { kind: "minted", grant: shared, source: "replica" } as const };
+      }
       const stored = this.open(entry.sealed, identity, "stored_token");
+      this.deps.onMint?.("provider");
       const outcome = await tokens.mint(stored, { scopes: scope === "" ? [] : scope.split(" "), client });
       if (!outcome.ok) {
         return {

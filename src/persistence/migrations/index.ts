@@ -4,6 +4,7 @@ import { ChangeEvents1763800000500 } from "./1763800000500-change-events.ts";
 import { Identity1763800001000 } from "./1763800001000-identity.ts";
 import { ServiceGrants1763800002000 } from "./1763800002000-service-grants.ts";
 import { KeycloakSync1763800003000 } from "./1763800003000-keycloak-sync.ts";
+import { TokenVault1763800004000 } from "./1763800004000-token-vault.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -16,4 +17,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Identity1763800001000,
   ServiceGrants1763800002000,
   KeycloakSync1763800003000,
+  TokenVault1763800004000,
 ];
