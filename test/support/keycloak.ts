@@ -301,14 +301,14 @@ export async function completeKeycloakPasswordReset(mailText: string, newPasswor
     if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status}`);
     return response.text();
   };
-  const unescape = (value: string) => value.replace(/&amp;/g, "&");
-  let page = await browse(unescape(link));
+  const unescapeHtml = (value: string) => value.replace(/&amp;/g, "&");
+  let page = await browse(unescapeHtml(link));
   // "Perform the following action(s)": a link to proceed.
   const proceed = /href="([^"]*login-actions\/action-token[^"]*)"/.exec(page)?.[1];
-  if (proceed !== undefined) page = await browse(new URL(unescape(proceed), link).href);
+  if (proceed !== undefined) page = await browse(new URL(unescapeHtml(proceed), link).href);
   const action = /<form[^>]*id="kc-passwd-update-form"[^>]*action="([^"]+)"/.exec(page)?.[1];
   if (action === undefined) throw new Error("Keycloak showed no update-password form");
-  const done = await browse(new URL(unescape(action), link).href, {
+  const done = await browse(new URL(unescapeHtml(action), link).href, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ "password-new": newPassword, "password-confirm": newPassword }).toString(),
