@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 stamp=node_modules/.gatehouse-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  scripts/node24.sh npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the lock file cannot list the platform packages of
+  # @biomejs/biome and @bufbuild/buf for other systems when the registry in use does not
+  # serve them, and `npm ci` refuses a lock file without them. With the lock file present,
+  # `npm install` installs exactly its versions.
+  scripts/node24.sh npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
