@@ -51,4 +51,16 @@ fi
 grep '^KEYCLOAK_URL=' "$keycloak_log" || true
 
 echo "== tests"
-scripts/node24.sh npx --no-install vitest run "$@"
+results=.build/vitest-results.json
+mkdir -p .build && rm -f "$results"
+status=0
+scripts/node24.sh npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" ||
+  status=$?
+# One plain closing line, whatever reads this log: "N passed, N failed, N skipped".
+if [ -f "$results" ]; then
+  scripts/node24.sh node -e '
+    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  ' "$results"
+fi
+exit "$status"
