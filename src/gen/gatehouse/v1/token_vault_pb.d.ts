@@ -440,8 +440,14 @@ export declare const VaultEntryStateSchema: GenEnum<VaultEntryState>;
 export declare const TokenVaultService: GenService<{
   /**
    * Stores (or replaces) a refresh or offline token for (user, client, purpose),
-   * after checking it with the identity provider. Errors: INVALID_ARGUMENT
-   * (the provider rejects the token; nothing is stored).
+   * after checking it with the identity provider without using it up. The
+   * user themself, or `vault.write`. Storing hands the token over: the first
+   * mint rotates it. Errors: INVALID_ARGUMENT (the provider rejects the token,
+   * or it is another user's, another client's or of the other type; reasons
+   * "token_rejected", "token_user_mismatch", "token_client_mismatch",
+   * "token_client_unsupported", "token_type_mismatch"; nothing is stored);
+   * PERMISSION_DENIED; NOT_FOUND (no such user); FAILED_PRECONDITION
+   * "vault_not_configured" (VAULT_KEYS unset).
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.StoreToken
    */
@@ -453,10 +459,14 @@ export declare const TokenVaultService: GenService<{
   /**
    * Mints a fresh access token from a stored entry and stores the rotated
    * refresh token atomically; concurrent calls for one entry share one provider
-   * round trip. Errors: NOT_FOUND; FAILED_PRECONDITION with reason
+   * round trip, across replicas too. The user themself, or `vault.write`.
+   * Errors: NOT_FOUND ("vault_entry_not_found"); FAILED_PRECONDITION with reason
    * "reauthentication_required" when the provider has revoked the stored token
-   * (the entry is marked dead); DATA_LOSS when the sealed token fails to open
-   * (tampered, or moved to another entry; nothing is returned).
+   * (the entry is marked dead), "vault_not_configured", "account_disabled";
+   * DATA_LOSS ("sealed_token_unreadable") when the sealed token fails to open
+   * (tampered, or moved to another entry; nothing is returned);
+   * INVALID_ARGUMENT ("invalid_scope", "scopes_not_supported"); PERMISSION_DENIED;
+   * UNAVAILABLE (the provider cannot be reached; the entry is unchanged).
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.GetAccessToken
    */
@@ -468,7 +478,11 @@ export declare const TokenVaultService: GenService<{
   /**
    * Authenticated user. Obtains an offline token for the signed-in user
    * (Keycloak's offline_access scope; a long-lived revocable refresh token with
-   * the built-in provider) and stores it under the purpose.
+   * the built-in provider) and stores it under the purpose, for Gatehouse's own
+   * client. Errors: UNAUTHENTICATED ("invalid_credentials", "invalid_otp"; counts
+   * towards the sign-in lockout); INVALID_ARGUMENT ("totp_required");
+   * PERMISSION_DENIED ("account_locked", "not_a_user"); FAILED_PRECONDITION
+   * ("vault_not_configured").
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.RequestOfflineToken
    */
@@ -478,7 +492,10 @@ export declare const TokenVaultService: GenService<{
     output: typeof RequestOfflineTokenResponseSchema;
   },
   /**
-   * Revokes the offline token at the provider and deletes the entry. Idempotent.
+   * Revokes the stored token at the provider (ending its offline session),
+   * refuses its session's access tokens at once, and deletes the entry.
+   * Idempotent. The user themself, or `vault.write`. Errors: PERMISSION_DENIED;
+   * FAILED_PRECONDITION ("vault_not_configured"); UNAVAILABLE (the entry is kept).
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.RevokeOfflineToken
    */
@@ -488,7 +505,8 @@ export declare const TokenVaultService: GenService<{
     output: typeof RevokeOfflineTokenResponseSchema;
   },
   /**
-   * A user's vault entries (metadata only).
+   * A user's vault entries (metadata only). The user themself, or `vault.read`.
+   * Errors: PERMISSION_DENIED; FAILED_PRECONDITION ("vault_not_configured").
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.ListVaultEntries
    */
@@ -499,6 +517,7 @@ export declare const TokenVaultService: GenService<{
   },
   /**
    * A user's sessions (from the built-in session store or Keycloak's admin API).
+   * The user themself, or `vault.read`. Errors: PERMISSION_DENIED; NOT_FOUND.
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.ListSessions
    */
@@ -509,7 +528,10 @@ export declare const TokenVaultService: GenService<{
   },
   /**
    * Ends one session at the provider and in Gatehouse's revocation state: its
-   * access tokens fail VerifyToken and Check at once. Idempotent.
+   * access tokens fail VerifyToken and Check at once, and vault entries holding
+   * its tokens are marked dead. Idempotent: a session that is not the user's
+   * live session is left alone and answered the same. The user themself, or
+   * `vault.write`. Errors: PERMISSION_DENIED; NOT_FOUND (no such user).
    *
    * @generated from rpc gatehouse.v1.TokenVaultService.RevokeSession
    */
