@@ -214,6 +214,11 @@ describe("VaultService", () => {
     );
     expect(other.reason).toBe("token_client_mismatch");
     expect(entries.rows.size).toBe(0);
+    // One session, one entry: a second purpose would spend the first one's rotations.
+    const token = tokens.issue(alice.id);
+    await store(vault, alice, token, "first");
+    expect((await failure(store(vault, alice, token, "second"))).reason).toBe("token_session_in_use");
+    await store(vault, alice, token, "first");
   });
 
   it("makes one provider round trip for concurrent calls on one entry", async () => {

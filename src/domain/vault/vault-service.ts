@@ -117,6 +117,7 @@ export class VaultService {
       this.requireKeys();
       const inspection = await this.deps.tokens.inspect(input.token);
       this.requireAcceptable(inspection, user, identity, input.tokenType);
+      await this.requireSessionNotHeld(identity, inspection.sessionId);
       return this.put(
         note,
         identity,
@@ -400,6 +401,28 @@ export class VaultService {
         "token_type_mismatch",
         inspection.offline ? "this is an offline token" : "this is not an offline token",
         "token_type",
+      );
+    }
+  }
+
+  /**
+   * One entry per provider session: two entries holding tokens of one
+   * session would spend each other's rotations, and the provider ends a
+   * session whose spent token is presented again.
+   */
+  private async requireSessionNotHeld(identity: EntryIdentity, sessionId: string): Promise<void> {
+    if (sessionId === "") return;
+    const holder = (await this.deps.entries.list(identity.userId)).find(
+      (entry) =>
+        entry.sessionId === sessionId &&
+        entry.state === "active" &&
+        (entry.clientId !== identity.clientId || entry.purpose !== identity.purpose),
+    );
+    if (holder !== undefined) {
+      throw rejectedToken(
+        "token_session_in_use",
+        `a token of this session is already stored (client ${holder.clientId}, purpose ${holder.purpose}); ` +
+          "entries sharing a session would spend each other's rotated tokens",
       );
     }
   }

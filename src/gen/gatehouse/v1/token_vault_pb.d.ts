@@ -445,7 +445,8 @@ export declare const TokenVaultService: GenService<{
    * mint rotates it. Errors: INVALID_ARGUMENT (the provider rejects the token,
    * or it is another user's, another client's or of the other type; reasons
    * "token_rejected", "token_user_mismatch", "token_client_mismatch",
-   * "token_client_unsupported", "token_type_mismatch"; nothing is stored);
+   * "token_client_unsupported", "token_type_mismatch", "token_session_in_use"
+   * when another entry holds a token of that session; nothing is stored);
    * PERMISSION_DENIED; NOT_FOUND (no such user); FAILED_PRECONDITION
    * "vault_not_configured" (VAULT_KEYS unset).
    *
