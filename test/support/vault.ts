@@ -147,3 +147,32 @@ export async function envoyCheck(baseUrl: string, accessToken: string, service: 
   const status = (response.body.status as { code?: number } | undefined)?.code ?? 0;
   return status === 0 ? 200 : status === 16 ? 401 : 403;
 }
+
+/**
+ * Two GetAccessToken calls for one entry that overlap for certain: the
+ * provider round trip of the first is held until the second has joined it
+ * (seen on /metrics). Returns both answers.
+ */
+export async function concurrentGetAccessTokens(
+  url: string,
+  counter: ReturnType<typeof countingVaultTokens>,
+  accessToken: string,
+  purpose: string,
+): Promise<[any, any]> {
+  const joined = () => metricValue(url, "gatehouse_vault_mints_total", 'source="joined"');
+  const joinedBefore = await joined();
+  const mintsBefore = counter.mints;
+  const get = () => ok(url, `${VAULT}/GetAccessToken`, { purpose }, accessToken);
+  const release = counter.hold();
+  const calls: Array<Promise<any>> = [];
+  try {
+    calls.push(get());
+    await until(async () => counter.mints > mintsBefore, "the first call to reach the provider");
+    calls.push(get());
+    await until(async () => (await joined()) > joinedBefore, "the second call to join the first");
+  } finally {
+    release();
+  }
+  const [first, second] = await Promise.all(calls);
+  return [first, second];
+}

@@ -19,13 +19,12 @@ import {
   type TestRealm,
 } from "../../support/keycloak.ts";
 import {
+  concurrentGetAccessTokens,
   countingVaultTokens,
   envoyCheck,
-  metricValue,
   newVaultKey,
   openStoredToken,
   storeToken,
-  until,
   VAULT,
   vaultEnv,
   vaultRows,
@@ -162,24 +161,8 @@ describe("token vault, Keycloak", () => {
   it("makes one Keycloak round trip for two concurrent GetAccessToken calls", async () => {
     const alice = await signedInUser();
     await storeToken(gh.url, alice.tokens.accessToken, "reports", alice.tokens.refreshToken);
-    const joinedBefore = await metricValue(gh.url, "gatehouse_vault_mints_total", 'source="joined"');
     const mintsBefore = counter.mints;
-    const get = () => ok(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, alice.tokens.accessToken);
-    const release = counter.hold();
-    const calls: Array<Promise<any>> = [];
-    try {
-      calls.push(get());
-      await until(async () => counter.mints > mintsBefore, "the first call to reach Keycloak");
-      calls.push(get());
-      await until(
-        async () =>
-          (await metricValue(gh.url, "gatehouse_vault_mints_total", 'source="joined"')) > joinedBefore,
-        "the second call to join the first",
-      );
-    } finally {
-      release();
-    }
-    const [a, b] = await Promise.all(calls);
+    const [a, b] = await concurrentGetAccessTokens(gh.url, counter, alice.tokens.accessToken, "reports");
     expect(counter.mints - mintsBefore).toBe(1);
     expect(b.accessToken).toBe(a.accessToken);
   });

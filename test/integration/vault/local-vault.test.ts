@@ -12,14 +12,13 @@ import {
   TEST_ADMIN,
 } from "../../support/identity.ts";
 import {
+  concurrentGetAccessTokens,
   countingVaultTokens,
   envoyCheck,
-  metricValue,
   newVaultKey,
   openStoredToken,
   setSealed,
   storeToken,
-  until,
   VAULT,
   vaultEnv,
   vaultRows,
@@ -137,24 +136,8 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
   it("makes one provider round trip for two concurrent GetAccessToken calls", async () => {
     const alice = await signUpAndLogin(gh.url);
     await storeToken(gh.url, alice.tokens.accessToken, "reports", alice.tokens.refreshToken);
-    const joinedBefore = await metricValue(gh.url, "gatehouse_vault_mints_total", 'source="joined"');
     const mintsBefore = counter.mints;
-    const get = () => ok(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, alice.tokens.accessToken);
-    const release = counter.hold();
-    const calls: Array<Promise<any>> = [];
-    try {
-      calls.push(get());
-      await until(async () => counter.mints > mintsBefore, "the first call to reach the provider");
-      calls.push(get());
-      await until(
-        async () =>
-          (await metricValue(gh.url, "gatehouse_vault_mints_total", 'source="joined"')) > joinedBefore,
-        "the second call to join the first",
-      );
-    } finally {
-      release();
-    }
-    const [a, b] = await Promise.all(calls);
+    const [a, b] = await concurrentGetAccessTokens(gh.url, counter, alice.tokens.accessToken, "reports");
     expect(counter.mints - mintsBefore).toBe(1);
     expect(b.accessToken).toBe(a.accessToken);
     await ok(gh.url, `${AUTH}/VerifyToken`, { token: a.accessToken });
