@@ -186,7 +186,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     database: {
       url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
       dataDir: read.string("DATA_DIR", "./data"),
-      poolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
+      // At least 2: a vault mint holds one connection while the refresh it makes needs another.
+      poolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 2, max: 200 }),
     },
     redis: {
       url: read.url("REDIS_URL", ["redis:", "rediss:"]),
