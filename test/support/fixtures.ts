@@ -2,9 +2,6 @@ import { ok, uniqueName } from "./identity.ts";
 
 /** Admin-side fixtures for registry and decision tests (identity.ts has the sign-in helpers). */
 
-/** The token-vault tests' name for identity.ts's `ok`. */
-export { ok as call } from "./identity.ts";
-
 export async function createUser(
   baseUrl: string,
   adminToken: string,

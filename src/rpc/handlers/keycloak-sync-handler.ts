@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { SyncRun } from "../../domain/sync/sync-ports.ts";
 import type { UserSyncService } from "../../domain/sync/user-sync-service.ts";
 import type { SyncFromKeycloakResponseSchema, UserService } from "../../gen/gatehouse/v1/user_pb.js";
-import { callerOf } from "../caller.ts";
+import { actorOf } from "../context.ts";
 import { toTimestamp } from "../mappers/timestamps.ts";
 import { toUserMessage } from "../mappers/user-mapper.ts";
 
@@ -31,15 +31,15 @@ export function createKeycloakSyncHandler(deps: { sync: UserSyncService }): Keyc
   const { sync } = deps;
   return {
     async syncFromKeycloak(_request, context) {
-      return toRunMessage(await sync.syncAll(await callerOf(context)));
+      return toRunMessage(await sync.syncAll(await actorOf(context)));
     },
 
     async syncToKeycloak(request, context) {
-      return { user: toUserMessage(await sync.pushToKeycloak(await callerOf(context), request.userId)) };
+      return { user: toUserMessage(await sync.pushToKeycloak(await actorOf(context), request.userId)) };
     },
 
     async getSyncStatus(request, context) {
-      const status = await sync.status(await callerOf(context), request.includeDrift);
+      const status = await sync.status(await actorOf(context), request.includeDrift);
       return {
         lastFullSyncTime: toTimestamp(status.lastRun?.finishedAt),
         lastFullSyncResult: status.lastRun === undefined ? undefined : toRunMessage(status.lastRun),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashOpaqueToken } from "../../../src/domain/opaque-token.ts";
-import { call, createService, setGrants } from "../../support/fixtures.ts";
+import { createService, setGrants } from "../../support/fixtures.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
@@ -282,7 +282,7 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
     await ok(gh.url, `${VAULT}/ListSessions`, {}, alice.tokens.accessToken);
     await fails(gh.url, `${VAULT}/GetAccessToken`, { purpose: "missing" }, alice.tokens.accessToken);
     const events = (
-      await call(
+      await ok(
         gh.url,
         "gatehouse.v1.UserService/ListAuditEvents",
         { actorId: alice.id, action: "vault.", pageSize: 50 },
