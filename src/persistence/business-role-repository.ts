@@ -2,7 +2,6 @@ import { DomainError } from "../domain/errors.ts";
 import { type Page, toPage } from "../domain/pagination.ts";
 import type { BusinessRole, ServiceGrant } from "../domain/roles/role.ts";
 import type {
-  BusinessGrant,
   BusinessRoleChanges,
   BusinessRoleRepository,
   ServiceRoleCatalog,

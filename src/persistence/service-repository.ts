@@ -57,7 +57,14 @@ export class SqlServiceRepository implements ServiceRepository {
       const rows = await this.sql.query<Row>(
         `INSERT INTO services (slug, display_name, description, audience, roles, hosts)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-        [service.slug, service.displayName, service.description, service.audience, service.roles, service.hosts],
+        [
+          service.slug,
+          service.displayName,
+          service.description,
+          service.audience,
+          service.roles,
+          service.hosts,
+        ],
       );
       return toRecord(rows[0]!);
     } catch (error) {
@@ -76,7 +83,11 @@ export class SqlServiceRepository implements ServiceRepository {
     return rows[0] === undefined ? undefined : toRecord(rows[0]);
   }
 
-  async list(query: { pageSize: number; pageToken: string; status?: ServiceStatus }): Promise<Page<ServiceRecord>> {
+  async list(query: {
+    pageSize: number;
+    pageToken: string;
+    status?: ServiceStatus;
+  }): Promise<Page<ServiceRecord>> {
     const after = decodePageToken(query.pageToken, 1);
     const params: unknown[] = [query.pageSize + 1];
     const where: string[] = [];
@@ -134,7 +145,9 @@ export class SqlServiceRepository implements ServiceRepository {
   }
 
   async rolesInUse(serviceId: string): Promise<Set<string>> {
-    const union = GRANT_TABLES.map((table) => `SELECT role FROM ${table} WHERE service_id = $1`).join(" UNION ");
+    const union = GRANT_TABLES.map((table) => `SELECT role FROM ${table} WHERE service_id = $1`).join(
+      " UNION ",
+    );
     const rows = await this.sql.query<{ role: string }>(union, [serviceId]);
     return new Set(rows.map((row) => row.role));
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
-import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { type GatehouseProcess, spawnGatehouse } from "../support/process.ts";
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../support/services.ts";
 

@@ -32,7 +32,12 @@ export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toStri
 
 /** A Connect JSON call that must succeed; returns the body. */
 export async function ok<T = any>(url: string, procedure: string, body: unknown, token?: string): Promise<T> {
-  const response = await postJson(url, procedure, body, token === undefined ? {} : { authorization: `Bearer ${token}` });
+  const response = await postJson(
+    url,
+    procedure,
+    body,
+    token === undefined ? {} : { authorization: `Bearer ${token}` },
+  );
   if (response.status !== 200) {
     throw new Error(`${procedure}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
   }

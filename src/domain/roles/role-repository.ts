@@ -30,13 +30,6 @@ export interface BusinessRoleChanges {
   readonly grants?: readonly ServiceGrant[];
 }
 
-/** One of a user's grants that comes from a business role. */
-export interface BusinessGrant {
-  readonly serviceId: string;
-  readonly role: string;
-  readonly businessRoleId: string;
-}
-
 /** The business_roles, business_role_grants and user_business_roles tables. */
 export interface BusinessRoleRepository {
   /** Throws already_exists. */

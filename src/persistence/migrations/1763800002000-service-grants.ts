@@ -26,7 +26,9 @@ export class ServiceGrants1763800002000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         PRIMARY KEY (service_account_id, service_id)
       )`);
-    await runner.query(`CREATE INDEX service_account_grants_service_id_idx ON service_account_grants (service_id)`);
+    await runner.query(
+      `CREATE INDEX service_account_grants_service_id_idx ON service_account_grants (service_id)`,
+    );
   }
 
   async down(runner: QueryRunner): Promise<void> {
