@@ -21,8 +21,25 @@ const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => s
   "gatehouse.v1.AuthService/VerifyMfa": (message) => String(message.mfaToken ?? ""),
 };
 
-/** Probes (health, reflection) are not rate limited: orchestrators call them on a schedule. */
-const EXEMPT_PREFIXES = ["grpc.health.", "grpc.reflection."];
+/**
+ * Not rate limited: probes (health, reflection), which orchestrators call on a
+ * schedule, and Envoy's ext_authz Check: every check of a sidecar comes from
+ * the sidecar's one address, so a per-IP budget would throttle the whole mesh
+ * behind it (and cost a Redis round trip per request on the hot path).
+ */
+const EXEMPT_PREFIXES = ["grpc.health.", "grpc.reflection.", "envoy.service.auth.v3.Authorization"];
+
+/**
+ * Nor are the decision's front doors: Envoy's Check and VerifyToken sit in front of every
+ * request in the mesh, so a per-IP budget would throttle a whole workload behind one sidecar,
+ * and a counter in Redis would put a network round trip on the hot path. They answer from
+ * memory; a flood of bad tokens costs a signature check each and is bounded by the
+ * verification cache (see the deny-path benchmark).
+ */
+const EXEMPT_METHODS = new Set([
+  "envoy.service.auth.v3.Authorization/Check",
+  "gatehouse.v1.AuthService/VerifyToken",
+]);
 
 // Keys never hold an email address or token in the clear.
 const digest = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
@@ -36,10 +53,15 @@ const digest = (value: string) => createHash("sha256").update(value).digest("bas
 export function rateLimitInterceptor(limiter: RateLimiter, settings: RateLimitSettings): Interceptor {
   return (next) => async (request) => {
     const typeName = request.service.typeName;
-    if (!settings.enabled || EXEMPT_PREFIXES.some((prefix) => typeName.startsWith(prefix)))
-      return next(request);
-    const ip = request.contextValues.get(kPeer).ip || "unknown";
     const method = `${typeName}/${request.method.name}`;
+    if (
+      !settings.enabled ||
+      EXEMPT_METHODS.has(method) ||
+      EXEMPT_PREFIXES.some((prefix) => typeName.startsWith(prefix))
+    ) {
+      return next(request);
+    }
+    const ip = request.contextValues.get(kPeer).ip || "unknown";
     const limits: RateLimit[] = [{ key: `ip:${ip}`, limit: settings.perIpPerMinute, windowMs: MINUTE_MS }];
     const account = request.stream ? undefined : SENSITIVE[method];
     if (account !== undefined) {

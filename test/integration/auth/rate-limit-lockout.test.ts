@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson } from "../../support/connect-json.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
@@ -171,5 +172,15 @@ describe.each(BACKENDS)("rate limits (%s)", (backend) => {
     expect(codes.slice(0, first).every((code) => code === "unauthenticated")).toBe(true);
     expect(codes.slice(first).every((code) => code === "resource_exhausted")).toBe(true);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // The decision's front doors sit in front of every request in the mesh: never rate limited.
+    for (let call = 0; call <= PER_IP_LIMIT; call++) {
+      const verify = await fails(server.url, `${AUTH}/VerifyToken`, { token: "not.a.token" });
+      expect(verify.code).toBe("unauthenticated");
+      const check = await postJson(server.url, "envoy.service.auth.v3.Authorization/Check", {
+        attributes: { request: { http: { headers: {} } }, contextExtensions: { service: "billing" } },
+      });
+      expect(check.status).toBe(200);
+      expect((check.body.status as { code: number }).code).toBe(16);
+    }
   });
 });
