@@ -21,13 +21,8 @@ const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => s
   "gatehouse.v1.AuthService/VerifyMfa": (message) => String(message.mfaToken ?? ""),
 };
 
-/**
- * Not rate limited: probes (health, reflection), which orchestrators call on a
- * schedule, and Envoy's ext_authz Check: every check of a sidecar comes from
- * the sidecar's one address, so a per-IP budget would throttle the whole mesh
- * behind it (and cost a Redis round trip per request on the hot path).
- */
-const EXEMPT_PREFIXES = ["grpc.health.", "grpc.reflection.", "envoy.service.auth.v3.Authorization"];
+/** Probes (health, reflection) are not rate limited: orchestrators call them on a schedule. */
+const EXEMPT_PREFIXES = ["grpc.health.", "grpc.reflection."];
 
 /**
  * Nor are the decision's front doors: Envoy's Check and VerifyToken sit in front of every
