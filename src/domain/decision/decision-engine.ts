@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { DomainError, isDomainError } from "../errors.ts";
+import { isDomainError } from "../errors.ts";
 import { highestRole, roleRank, type ServiceRecord } from "../registry/service-record.ts";
 import type { RevocationRegistry } from "../revocation/revocation-registry.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../tokens/access-token.ts";
@@ -43,7 +43,19 @@ export interface Authenticated {
 
 export type Decision = Unauthenticated | Authenticated;
 
-type CachedVerification = { readonly claims: AccessTokenClaims } | { readonly error: DomainError };
+/**
+ * A failure is remembered by its reason and message only, never as the Error:
+ * an Error keeps its captured stack frames and, through them, the request
+ * that raised it — tens of kilobytes per entry, so a flood of distinct forged
+ * tokens filled DECISION_CACHE_SIZE entries with gigabytes (see BENCHMARKS.md).
+ */
+type VerificationFailure = { readonly reason: string; readonly message: string };
+type CachedVerification = { readonly claims: AccessTokenClaims } | { readonly failure: VerificationFailure };
+
+const TOKEN_EXPIRED: VerificationFailure = {
+  reason: "token_expired",
+  message: "the access token has expired",
+};
 
 /** Failures that depend only on the token's bytes: safe to remember. */
 const PERMANENT_REASONS = new Set([
@@ -124,7 +136,7 @@ export class DecisionEngine {
         : unauthenticated("missing_token", "a bearer access token is required");
     }
     const verified = await this.verify(input.token);
-    if ("error" in verified) return unauthenticated(verified.error.reason, verified.error.message);
+    if ("failure" in verified) return unauthenticated(verified.failure.reason, verified.failure.message);
     const claims = verified.claims;
 
     const revoked = this.revocations.reasonFor(claims);
@@ -162,7 +174,7 @@ export class DecisionEngine {
     const cached = this.tokens?.get(key);
     if (cached !== undefined) {
       if ("claims" in cached && cached.claims.expiresAt * 1000 + this.skewMs <= this.now()) {
-        return { error: new DomainError("unauthenticated", "token_expired", "the access token has expired") };
+        return { failure: TOKEN_EXPIRED };
       }
       return cached;
     }
@@ -173,9 +185,10 @@ export class DecisionEngine {
       return { claims };
     } catch (error) {
       if (!isDomainError(error) || error.kind !== "unauthenticated") throw error;
+      const failure: VerificationFailure = { reason: error.reason, message: error.message };
       if (PERMANENT_REASONS.has(error.reason))
-        this.tokens?.set(key, { error }, { ttl: NEGATIVE_CACHE_TTL_MS });
-      return { error };
+        this.tokens?.set(key, { failure }, { ttl: NEGATIVE_CACHE_TTL_MS });
+      return { failure };
     }
   }
 }
