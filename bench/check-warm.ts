@@ -1,0 +1,160 @@
+import { type Benchmark, fmt, type Ratio, type Target, withCleanup } from "./support/benchmark.ts";
+import {
+  CHECK_PATH,
+  checkFrame,
+  checkVerdict,
+  HEALTH_CHECK_PATH,
+  healthCheckFrame,
+} from "./support/grpc-frames.ts";
+import { H2GrpcClient } from "./support/h2-client.ts";
+import { GRPC_HEADERS, runH2load } from "./support/h2load.ts";
+import { deploy } from "./support/launch.ts";
+import { combineRuns, connectionsFor, type Measurement } from "./support/load-run.ts";
+import { interleave } from "./support/rounds.ts";
+import { seedAccess } from "./support/seed.ts";
+
+export const CONCURRENCY = [1, 16, 64] as const;
+
+/** Expects a CheckResponse with the given verdict for this frame, before any load is measured. */
+export async function expectCheckVerdict(
+  url: string,
+  frame: Buffer,
+  verdict: number,
+  what: string,
+): Promise<void> {
+  const client = new H2GrpcClient(url);
+  try {
+    const reply = await client.unary(CHECK_PATH, frame);
+    if (reply.status !== 0) throw new Error(`${what}: grpc-status ${reply.status} ${reply.message}`);
+    const got = checkVerdict(reply.body);
+    if (got !== verdict) throw new Error(`${what}: Check answered status.code ${got}, expected ${verdict}`);
+  } finally {
+    client.close();
+  }
+}
+
+export async function expectGrpcOk(url: string, path: string, frame: Buffer, what: string): Promise<void> {
+  const client = new H2GrpcClient(url);
+  try {
+    const reply = await client.unary(path, frame);
+    if (reply.status !== 0) throw new Error(`${what}: grpc-status ${reply.status} ${reply.message}`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * 1. Envoy's Check with warm caches: a valid token of a user granted the
+ * service, the same request over and over (the verified-token cache, the
+ * subject cache and the service directory all hit), against
+ * grpc.health.v1.Health/Check on the same server, port and transport.
+ */
+export const checkWarm: Benchmark = {
+  id: "check-warm",
+  title: "Check (ext_authz), warm caches, vs. Health/Check",
+  async run(context) {
+    return withCleanup(async (defer) => {
+      const deployment = await deploy(context, "check-warm");
+      defer(() => deployment.stop());
+      const server = deployment.servers[0]!;
+      const seeded = await seedAccess(server.url);
+      const health = healthCheckFrame();
+      const check = checkFrame(seeded.tokens.accessToken, seeded.serviceSlug, "viewer");
+      await expectGrpcOk(server.url, HEALTH_CHECK_PATH, health, "Health/Check");
+      await expectCheckVerdict(server.url, check, 0, "Check with a valid token");
+
+      const measurements: Measurement[] = [];
+      const ratios: Ratio[] = [];
+      const targets: Target[] = [];
+      for (const concurrency of CONCURRENCY) {
+        const { connections, streams } = connectionsFor(concurrency);
+        const common = {
+          url: server.url,
+          headers: GRPC_HEADERS,
+          connections,
+          streams,
+          durationS: context.durationS,
+          warmupS: context.warmupS,
+          serverPids: [server.pid],
+        };
+        context.log(`check-warm: c=${concurrency}`);
+        const [baselineRuns, checkRuns] = await interleave(context.rounds, [
+          () => runH2load({ ...common, path: HEALTH_CHECK_PATH, body: health }),
+          () => runH2load({ ...common, path: CHECK_PATH, body: check }),
+        ]);
+        const baseline = combineRuns(`Health/Check (baseline) c=${concurrency}`, baselineRuns!);
+        const subject = combineRuns(`Check, allow, warm c=${concurrency}`, checkRuns!);
+        measurements.push(baseline, subject);
+        const ratio = subject.throughput / baseline.throughput;
+        ratios.push({
+          label: `Check warm c=${concurrency}`,
+          value: ratio,
+          definition: `Check req/s ÷ Health/Check req/s, c=${concurrency}`,
+        });
+        targets.push({
+          description: `Check warm c=${concurrency}: ≥ 85% of the baseline's throughput`,
+          met: ratio >= 0.85,
+          measured: `${(ratio * 100).toFixed(0)}%`,
+        });
+        if (concurrency === 64) {
+          targets.push({
+            description: "Check warm c=64: p99 < 5 ms",
+            met: subject.p99Ms < 5,
+            measured: `${fmt.ms(subject.p99Ms)} ms`,
+          });
+        }
+      }
+      // Below saturation: at a fixed rate (a quarter of the baseline's c=64 throughput: the cost per call
+      // rises when calls do not arrive in batches) with up to 64 calls in flight, the latency shows the
+      // service time rather than the queue of a closed loop.
+      const saturated = measurements.find((m) => m.label === "Health/Check (baseline) c=64")!;
+      const rate = Math.max(100, Math.floor(saturated.throughput / 4));
+      const perConnection = Math.max(1, Math.floor(rate / 4));
+      context.log(`check-warm: fixed rate ${perConnection * 4} req/s`);
+      const fixedRate = {
+        url: server.url,
+        headers: GRPC_HEADERS,
+        connections: 4,
+        streams: 16,
+        durationS: context.durationS,
+        warmupS: context.warmupS,
+        rpsPerConnection: perConnection,
+        serverPids: [server.pid],
+      };
+      const [baselineFixed, checkFixed] = await interleave(context.rounds, [
+        () => runH2load({ ...fixedRate, path: HEALTH_CHECK_PATH, body: health }),
+        () => runH2load({ ...fixedRate, path: CHECK_PATH, body: check }),
+      ]);
+      const baselineAtRate = combineRuns(
+        `Health/Check (baseline) at ${perConnection * 4} req/s, ≤ 64 in flight`,
+        baselineFixed!,
+      );
+      const checkAtRate = combineRuns(
+        `Check, allow, warm at ${perConnection * 4} req/s, ≤ 64 in flight`,
+        checkFixed!,
+      );
+      measurements.push(baselineAtRate, checkAtRate);
+      targets.push({
+        description: `(supplementary) Check warm at a quarter of the baseline's saturation rate: p99 < 5 ms`,
+        met: checkAtRate.p99Ms < 5,
+        measured: `${fmt.ms(checkAtRate.p99Ms)} ms (baseline ${fmt.ms(baselineAtRate.p99Ms)} ms)`,
+      });
+      // The token must still be accepted: h2load only sees HTTP 200, not the verdict.
+      await expectCheckVerdict(server.url, check, 0, "Check after the load");
+      return {
+        id: "check-warm",
+        title: checkWarm.title,
+        generator: `h2load (nghttp2 ${"1.52"}, 1 thread), one pre-encoded CheckRequest / HealthCheckRequest frame; concurrency = connections × streams (≤ 4 connections)`,
+        setup: [
+          "PostgreSQL + Redis, one Gatehouse process",
+          "the token is a real Login token of a user granted `editor`; the route asks for `viewer`",
+        ],
+        measurements,
+        ratios,
+        targets,
+        tables: [],
+        notes: [],
+      };
+    });
+  },
+};

@@ -1,0 +1,166 @@
+import { expectCheckVerdict } from "./check-warm.ts";
+import { type Benchmark, fmt, type Ratio, withCleanup } from "./support/benchmark.ts";
+import { CHECK_PATH, checkFrame, VERIFY_TOKEN_PATH } from "./support/grpc-frames.ts";
+import { GRPC_HEADERS, runH2load } from "./support/h2load.ts";
+import { BenchKeycloak, keycloakJavaPid } from "./support/keycloak-instance.ts";
+import { deploy } from "./support/launch.ts";
+import { combineRuns, connectionsFor, type LoadRun, type Measurement } from "./support/load-run.ts";
+import { interleave } from "./support/rounds.ts";
+import { seedAccess } from "./support/seed.ts";
+
+const CONCURRENCY = [16, 64] as const;
+const USER = { username: "bench-introspect", password: "Bench-introspect-pass-1!" };
+
+/**
+ * 5. The alternative: validating every token by asking Keycloak's
+ * introspection endpoint (seed 001's approach), on this machine, in this
+ * run: POST token/introspect over HTTP/1.1 with the backend client's
+ * credentials, against Gatehouse's VerifyToken (Connect JSON over HTTP/1.1:
+ * the same kind of call) and Check (gRPC), warm.
+ */
+export const keycloakIntrospection: Benchmark = {
+  id: "keycloak-introspection",
+  title: "Against Keycloak's token introspection endpoint (seed 001's approach)",
+  async run(context) {
+    return withCleanup(async (defer) => {
+      const keycloak = new BenchKeycloak();
+      await keycloak.start(context.log);
+      defer(() => keycloak.stop(context.log));
+      await keycloak.ensureUser({
+        username: USER.username,
+        email: `${USER.username}@example.bench`,
+        firstName: "Bench",
+        lastName: "Introspect",
+        password: USER.password,
+      });
+      const keycloakPid = await keycloakJavaPid();
+
+      const deployment = await deploy(context, "keycloak-introspection");
+      defer(() => deployment.stop());
+      const server = deployment.servers[0]!;
+      const seeded = await seedAccess(server.url);
+      const verifyBody = Buffer.from(
+        JSON.stringify({
+          token: seeded.tokens.accessToken,
+          serviceId: seeded.serviceId,
+          requiredRole: "viewer",
+        }),
+      );
+      const check = checkFrame(seeded.tokens.accessToken, seeded.serviceSlug);
+      await expectCheckVerdict(server.url, check, 0, "Check");
+
+      const introspectionHeaders = {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: keycloak.basicAuth(),
+      };
+      const introspect = async (token: string): Promise<boolean> => {
+        const response = await fetch(`${keycloak.url}${keycloak.introspectionPath()}`, {
+          method: "POST",
+          headers: introspectionHeaders,
+          body: new URLSearchParams({ token }),
+        });
+        const body = (await response.json()) as { active?: boolean };
+        return response.ok && body.active === true;
+      };
+      // Keycloak's access tokens live 5 minutes: each run gets a fresh one, checked before and after.
+      const introspectionRun =
+        (concurrency: number, durationS: number, warmupS: number) => async (): Promise<LoadRun> => {
+          const token = await keycloak.passwordToken(USER.username, USER.password);
+          if (!(await introspect(token)))
+            throw new Error("Keycloak does not introspect its own fresh token as active");
+          const run = await runH2load({
+            url: keycloak.url,
+            path: keycloak.introspectionPath(),
+            body: Buffer.from(new URLSearchParams({ token }).toString()),
+            headers: introspectionHeaders,
+            connections: concurrency,
+            streams: 1,
+            h1: true,
+            durationS,
+            warmupS,
+            serverPids: keycloakPid === undefined ? [] : [keycloakPid],
+          });
+          if (!(await introspect(token)))
+            throw new Error("the token stopped introspecting as active during the run");
+          return run;
+        };
+
+      context.log("keycloak-introspection: warming Keycloak's JIT");
+      await introspectionRun(16, context.quick ? 5 : 15, 1)();
+
+      const measurements: Measurement[] = [];
+      const ratios: Ratio[] = [];
+      for (const concurrency of CONCURRENCY) {
+        context.log(`keycloak-introspection: c=${concurrency}`);
+        const { connections, streams } = connectionsFor(concurrency);
+        const common = {
+          url: server.url,
+          durationS: context.durationS,
+          warmupS: context.warmupS,
+          serverPids: [server.pid],
+        };
+        const [keycloakRuns, verifyRuns, checkRuns] = await interleave(context.rounds, [
+          introspectionRun(concurrency, context.durationS, context.warmupS),
+          () =>
+            runH2load({
+              ...common,
+              path: VERIFY_TOKEN_PATH,
+              body: verifyBody,
+              headers: { "content-type": "application/json" },
+              connections: concurrency,
+              streams: 1,
+              h1: true,
+            }),
+          () =>
+            runH2load({
+              ...common,
+              path: CHECK_PATH,
+              body: check,
+              headers: GRPC_HEADERS,
+              connections,
+              streams,
+            }),
+        ]);
+        const m = {
+          keycloak: combineRuns(`Keycloak introspection, HTTP/1.1 c=${concurrency}`, keycloakRuns!),
+          verify: combineRuns(`Gatehouse VerifyToken, Connect JSON HTTP/1.1 c=${concurrency}`, verifyRuns!),
+          check: combineRuns(`Gatehouse Check, gRPC c=${concurrency}`, checkRuns!),
+        };
+        measurements.push(m.keycloak, m.verify, m.check);
+        ratios.push(
+          {
+            label: `VerifyToken ÷ introspection c=${concurrency}`,
+            value: m.verify.throughput / m.keycloak.throughput,
+            definition: `Gatehouse VerifyToken (JSON) req/s ÷ Keycloak introspection req/s, c=${concurrency}; p99 ${fmt.ms(m.verify.p99Ms)} vs ${fmt.ms(m.keycloak.p99Ms)} ms`,
+          },
+          {
+            label: `Check ÷ introspection c=${concurrency}`,
+            value: m.check.throughput / m.keycloak.throughput,
+            definition: `Gatehouse Check (gRPC) req/s ÷ Keycloak introspection req/s, c=${concurrency}; p99 ${fmt.ms(m.check.p99Ms)} vs ${fmt.ms(m.keycloak.p99Ms)} ms`,
+          },
+          {
+            label: `introspection p99 ÷ VerifyToken p99 c=${concurrency}`,
+            value: m.keycloak.p99Ms / m.verify.p99Ms,
+            definition: `Keycloak introspection p99 ÷ Gatehouse VerifyToken (JSON) p99, c=${concurrency}`,
+          },
+        );
+      }
+      return {
+        id: "keycloak-introspection",
+        title: keycloakIntrospection.title,
+        generator:
+          "h2load with `--h1` (one connection per concurrent request) for the introspection endpoint and for VerifyToken over Connect JSON; h2load gRPC for Check",
+        setup: [
+          `Keycloak 26.7.3 (Java 17, heap -Xms256m -Xmx768m, dev-file H2, --cache=local) started by keycloak/keycloak.sh as the benchmarks' own instance on ${keycloak.url}; its JIT warmed with ${context.quick ? 5 : 15} s of introspection first`,
+          "introspection: POST …/token/introspect, HTTP Basic with the gatehouse-backend client, a password-grant access token of a realm user (checked `active: true` before and after each run)",
+          "Gatehouse: PostgreSQL + Redis, one process, its own tokens (built-in provider), warm caches; Keycloak is multi-threaded on both cores, Gatehouse is one event loop",
+        ],
+        measurements,
+        ratios,
+        targets: [],
+        tables: [],
+        notes: ["The CPU split lists the Keycloak JVM as the server in its rows."],
+      };
+    });
+  },
+};
