@@ -1,5 +1,21 @@
 import type { DataSource } from "typeorm";
 import { getPGliteInstance } from "typeorm-pglite";
+import { DomainError } from "../domain/errors.ts";
+import { isConnectionFailure } from "./sql-errors.ts";
+
+/** An unreachable database is an outage the caller may retry (UNAVAILABLE), never an internal error. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isConnectionFailure(error)) {
+      throw new DomainError("unavailable", "database_unavailable", "the database is unreachable; try again", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
 
 /** Runs SQL and returns the rows (also for INSERT/UPDATE/DELETE … RETURNING), the same on both backends. */
 export interface SqlRunner {
@@ -25,7 +41,11 @@ export class Sql implements SqlRunner {
     this.embedded = options.embedded;
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return guarded(() => this.run<T>(sql, params));
+  }
+
+  private async run<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
     if (this.embedded) {
       const pglite = await getPGliteInstance();
       return (await pglite.query<T>(sql, params as unknown[])).rows;
@@ -44,7 +64,11 @@ export class Sql implements SqlRunner {
    * for read-modify-write). Inside it, use only the runner it is given: on
    * PGlite any other statement waits for the transaction to end.
    */
-  async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return guarded(() => this.runTransaction(work));
+  }
+
+  private async runTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     if (this.embedded) {
       const pglite = await getPGliteInstance();
       return pglite.transaction((tx) =>
