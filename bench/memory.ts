@@ -180,7 +180,7 @@ export const memory: Benchmark = {
           "node-h2 in mint mode: the generator process signs a new token for every call with the server's key (4 connections × 16 streams)",
         setup: [
           `PostgreSQL + Redis, one Gatehouse process, DECISION_CACHE_SIZE=${cacheSize}`,
-          `${validBatches} batches of ${batch.toLocaleString("en-US")} calls with distinct valid tokens, then ${forgedBatches} batches of distinct forged ones; RSS sampled after each batch`,
+          `${validBatches} batches of ${batch.toLocaleString("en-US")} calls with distinct valid tokens, then ${forgedBatches} batch${forgedBatches === 1 ? "" : "es"} of distinct forged ones; RSS sampled after each batch`,
         ],
         measurements: [],
         ratios: [
