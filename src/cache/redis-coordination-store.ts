@@ -9,6 +9,11 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}
 `;
 
+/** The Lua scripts registered with defineCommand. */
+interface ScriptCommands {
+  gatehouseIncrement(key: string, windowMs: string): Promise<unknown>;
+}
+
 /**
  * Redis adapter. Commands fail fast while Redis is unreachable (no offline
  * queue), so callers see the outage at once and apply their documented policy;
@@ -36,6 +41,8 @@ export class RedisCoordinationStore implements CoordinationStore {
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
     };
     this.client = new Redis(url, options);
+    // EVALSHA with a fallback to EVAL: the script text is not sent on every call.
+    this.client.defineCommand("gatehouseIncrement", { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
     this.client.on("ready", () => this.setHealthy(true));
     this.client.on("close", () => this.setHealthy(false));
@@ -82,12 +89,11 @@ export class RedisCoordinationStore implements CoordinationStore {
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
-    const [count, ttl] = (await this.client.eval(
-      INCREMENT_SCRIPT,
-      1,
-      this.prefix + key,
-      String(windowMs),
-    )) as [number, number];
+    const commands = this.client as unknown as ScriptCommands;
+    const [count, ttl] = (await commands.gatehouseIncrement(this.prefix + key, String(windowMs))) as [
+      number,
+      number,
+    ];
     return { count, resetInMs: ttl > 0 ? ttl : windowMs };
   }
 
