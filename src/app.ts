@@ -29,17 +29,18 @@ import { SqlGrantRepository } from "./persistence/grant-repository.ts";
 import { SqlServiceRepository } from "./persistence/service-repository.ts";
 import { Sql } from "./persistence/sql.ts";
 import { kPeer } from "./rpc/context.ts";
-import { createAuthorizationHandler } from "./rpc/handlers/authorization-handler.ts";
+import { createAuthorizationHandler, createEnvoyCheck } from "./rpc/handlers/authorization-handler.ts";
 import { createServiceAccountGrantHandlers, createUserGrantHandlers } from "./rpc/handlers/grant-handlers.ts";
 import { createRegistryHandler } from "./rpc/handlers/registry-handler.ts";
 import { createVerifyTokenHandler } from "./rpc/handlers/verify-token.ts";
 import { authenticationInterceptor } from "./rpc/interceptors/authentication.ts";
-import { errorMappingInterceptor } from "./rpc/interceptors/error-mapping.ts";
+import { errorMappingInterceptor, toConnectError } from "./rpc/interceptors/error-mapping.ts";
 import { requestContextInterceptor } from "./rpc/interceptors/request-context.ts";
 import { validationInterceptor } from "./rpc/interceptors/validation.ts";
 import { toUserMessage } from "./rpc/mappers/user-mapper.ts";
-import { createRoutes, type Handlers } from "./rpc/routes.ts";
+import { createFastRoutes, createRoutes, type Handlers } from "./rpc/routes.ts";
 import { clientAddress } from "./server/client-address.ts";
+import { createGrpcFastPath } from "./server/grpc-fast-path.ts";
 import { type HttpHandler, type RunningServer, startHttpServer } from "./server/http-server.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "./server/reset-password-page.ts";
 
@@ -58,6 +59,8 @@ export interface GatehouseHooks {
 }
 
 const READINESS_INTERVAL_MS = 5000;
+/** The largest request message any protocol accepts. */
+const READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * The composition root: config → database and coordination store →
@@ -184,6 +187,8 @@ export async function startGatehouse(
     audit,
   });
 
+  const envoyCheck = createEnvoyCheck(engine, config.envoy);
+  const healthSource = { isServing: () => databaseReady && !stopping, shuttingDown };
   const handlers: Handlers = {
     auth: {
       ...identity.handlers.auth,
@@ -205,11 +210,11 @@ export async function startGatehouse(
       metrics: metrics.registry,
       wrapTokens: hooks.wrapVaultTokens,
     }),
-    authorization: createAuthorizationHandler(engine, config.envoy),
+    authorization: createAuthorizationHandler(envoyCheck),
   };
 
   const rpcHandler = connectNodeAdapter({
-    routes: createRoutes(handlers, { isServing: () => databaseReady && !stopping, shuttingDown }),
+    routes: createRoutes(handlers, healthSource),
     interceptors: [
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
@@ -227,8 +232,16 @@ export async function startGatehouse(
         userAgent: String(request.headers["user-agent"] ?? ""),
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
-    readMaxBytes: 4 * 1024 * 1024,
+    readMaxBytes: READ_MAX_BYTES,
   }) as HttpHandler;
+  const grpcFastPath = config.server.grpcFastPath
+    ? createGrpcFastPath({
+        routes: createFastRoutes(envoyCheck, healthSource),
+        readMaxBytes: READ_MAX_BYTES,
+        logger,
+        toConnectError,
+      })
+    : undefined;
 
   const json =
     (status: number, body: unknown): HttpHandler =>
@@ -265,7 +278,7 @@ export async function startGatehouse(
     ],
   ]);
 
-  const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler });
+  const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
 
   let closing: Promise<void> | undefined;
   return {

@@ -11,6 +11,8 @@ export interface Config {
     readonly trustedProxyHops: number;
     /** How long SIGTERM waits for in-flight calls before closing connections. */
     readonly shutdownGraceMs: number;
+    /** Serve plain gRPC Check and Health/Check on the lean path (src/server/grpc-fast-path.ts) instead of Connect. */
+    readonly grpcFastPath: boolean;
   };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
   readonly database: {
@@ -175,6 +177,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       corsOrigins: read.list("CORS_ORIGINS", []),
       trustedProxyHops: read.int("TRUSTED_PROXY_HOPS", 0, { min: 0, max: 10 }),
       shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
+      grpcFastPath: read.bool("GRPC_FAST_PATH", true),
     },
     log: {
       level: read.oneOf(

@@ -1,6 +1,10 @@
 import { createRegistry, type DescFile, type DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import { Authorization } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import {
+  Authorization,
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../gen/gatehouse/v1/auth_pb.js";
 import { RoleService } from "../gen/gatehouse/v1/role_pb.js";
 import { ServiceRegistryService } from "../gen/gatehouse/v1/service_registry_pb.js";
@@ -8,8 +12,10 @@ import { TokenVaultService } from "../gen/gatehouse/v1/token_vault_pb.js";
 import { UserService } from "../gen/gatehouse/v1/user_pb.js";
 import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1Alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { Health } from "../gen/health/v1/health_pb.js";
-import { createHealthHandler, type HealthSource } from "./handlers/health.ts";
+import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from "../gen/health/v1/health_pb.js";
+import { type FastUnaryRoute, fastUnaryRoute } from "../server/grpc-fast-path.ts";
+import type { EnvoyCheck } from "./handlers/authorization-handler.ts";
+import { createHealthCheck, createHealthHandler, type HealthSource } from "./handlers/health.ts";
 import { createReflectionHandlers } from "./handlers/reflection.ts";
 
 /**
@@ -65,4 +71,28 @@ export function createRoutes(handlers: Handlers, health: Omit<HealthSource, "ser
     router.service(ReflectionV1, reflection.v1);
     router.service(ReflectionV1Alpha, reflection.v1alpha);
   };
+}
+
+/**
+ * The mesh's per-request calls, which the gRPC fast path serves over plain
+ * gRPC (the same implementations Connect serves for every other protocol).
+ */
+export function createFastRoutes(
+  check: EnvoyCheck,
+  health: Omit<HealthSource, "serviceNames">,
+): FastUnaryRoute[] {
+  return [
+    fastUnaryRoute({
+      path: `/${Authorization.typeName}/${Authorization.method.check.name}`,
+      input: CheckRequestSchema,
+      output: CheckResponseSchema,
+      handle: check,
+    }),
+    fastUnaryRoute({
+      path: `/${Health.typeName}/${Health.method.check.name}`,
+      input: HealthCheckRequestSchema,
+      output: HealthCheckResponseSchema,
+      handle: createHealthCheck({ ...health, serviceNames: SERVED_SERVICE_NAMES }),
+    }),
+  ];
 }

@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.ts";
+import type { GrpcFastPath } from "./grpc-fast-path.ts";
 
 export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -18,6 +19,8 @@ export interface HttpServerOptions {
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
   /** Everything else: the Connect adapter. */
   readonly rpcHandler: HttpHandler;
+  /** Takes the plain gRPC calls it serves before Connect sees them (src/server/grpc-fast-path.ts). */
+  readonly grpcFastPath?: GrpcFastPath;
 }
 
 export interface RunningServer {
@@ -76,7 +79,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       inFlight--;
       if (draining && inFlight === 0) drained?.();
     });
-    (plain ?? options.rpcHandler)(request, response);
+    if (plain !== undefined) plain(request, response);
+    else if (options.grpcFastPath?.(request, response) !== true) options.rpcHandler(request, response);
   };
 
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handle as http.RequestListener);

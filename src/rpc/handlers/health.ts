@@ -3,6 +3,8 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type Health,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
   HealthCheckResponse_ServingStatus,
   HealthCheckResponseSchema,
 } from "../../gen/health/v1/health_pb.js";
@@ -17,20 +19,30 @@ export interface HealthSource {
 
 const WATCH_INTERVAL_MS = 1000;
 
+function servingStatus(source: HealthSource, service: string): HealthCheckResponse_ServingStatus | undefined {
+  if (service !== "" && !source.serviceNames.includes(service)) return undefined;
+  return source.isServing()
+    ? HealthCheckResponse_ServingStatus.SERVING
+    : HealthCheckResponse_ServingStatus.NOT_SERVING;
+}
+
+/** Health/Check, for Connect and for the gRPC fast path alike. */
+export function createHealthCheck(
+  source: HealthSource,
+): (request: HealthCheckRequest) => HealthCheckResponse {
+  return (request) => {
+    const status = servingStatus(source, request.service);
+    if (status === undefined) throw new ConnectError(`unknown service ${request.service}`, Code.NotFound);
+    return create(HealthCheckResponseSchema, { status });
+  };
+}
+
 /** grpc.health.v1.Health: "" is the whole server; named services share its status. */
 export function createHealthHandler(source: HealthSource): Partial<ServiceImpl<typeof Health>> {
-  const statusOf = (service: string): HealthCheckResponse_ServingStatus | undefined => {
-    if (service !== "" && !source.serviceNames.includes(service)) return undefined;
-    return source.isServing()
-      ? HealthCheckResponse_ServingStatus.SERVING
-      : HealthCheckResponse_ServingStatus.NOT_SERVING;
-  };
+  const statusOf = (service: string) => servingStatus(source, service);
+  const check = createHealthCheck(source);
   return {
-    check(request) {
-      const status = statusOf(request.service);
-      if (status === undefined) throw new ConnectError(`unknown service ${request.service}`, Code.NotFound);
-      return create(HealthCheckResponseSchema, { status });
-    },
+    check,
     list() {
       return {
         statuses: Object.fromEntries(

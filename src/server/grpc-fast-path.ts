@@ -1,0 +1,188 @@
+import { randomUUID } from "node:crypto";
+import type http2 from "node:http2";
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { Logger } from "../observability/logger.ts";
+import type { HttpRequest, HttpResponse } from "./http-server.ts";
+
+/**
+ * One unary method on the fast path: its path, the schemas its bytes are read
+ * and written with (Envoy's messages or binary-compatible views of them), and
+ * the implementation.
+ */
+export interface FastUnaryRoute<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
+  /** "/package.Service/Method". */
+  readonly path: string;
+  readonly input: I;
+  readonly output: O;
+  readonly handle: (request: MessageShape<I>) => MessageShape<O> | Promise<MessageShape<O>>;
+}
+
+export function fastUnaryRoute<I extends DescMessage, O extends DescMessage>(
+  route: FastUnaryRoute<I, O>,
+): FastUnaryRoute {
+  return route as unknown as FastUnaryRoute;
+}
+
+export interface GrpcFastPathOptions {
+  readonly routes: readonly FastUnaryRoute[];
+  /** Largest request message accepted (as Connect's readMaxBytes). */
+  readonly readMaxBytes: number;
+  readonly logger: Logger;
+  /** The server's one error mapping (src/rpc/interceptors/error-mapping.ts). */
+  readonly toConnectError: (error: unknown, logger: Logger) => ConnectError;
+}
+
+/** Returns true when it took the request; false leaves it to Connect. */
+export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
+
+const OK_TRAILERS: Readonly<Record<string, string>> = { "grpc-status": "0" };
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CLIENT_CODES = new Set([Code.Canceled, Code.InvalidArgument, Code.DeadlineExceeded, Code.NotFound]);
+
+/**
+ * The mesh's per-request calls (Envoy's ext_authz Check, and gRPC health
+ * checks) served straight from node:http2, without Connect's per-call
+ * machinery: Connect runs every unary call through async-iterable pipelines,
+ * Headers objects and an AbortController whose abort() builds a DOMException
+ * with a stack trace, which together cost most of an empty call's CPU (see
+ * BENCHMARKS.md). Only the plain case takes this path: gRPC over HTTP/2,
+ * `application/grpc` or `application/grpc+proto`, no compression. Everything
+ * else (gRPC-web, Connect, JSON, compressed messages, HTTP/1.1) goes to
+ * Connect, which serves the same methods with the same behaviour.
+ *
+ * What Connect's interceptors do for these calls is done here: the request id
+ * (x-request-id in, echoed back), a log line for every failure, errors through
+ * the one error mapping, gRPC deadlines (grpc-timeout) and the request size
+ * limit. Rate limiting and bearer authentication do not apply to these
+ * methods, and their requests carry no protovalidate rules.
+ */
+export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
+  const routes = new Map(options.routes.map((route) => [route.path, route]));
+  return (request, response) => {
+    if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
+    const route = routes.get(request.url ?? "");
+    if (route === undefined) return false;
+    const headers = request.headers;
+    const type = headers["content-type"];
+    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    serve(route, request as http2.Http2ServerRequest, response as http2.Http2ServerResponse, options);
+    return true;
+  };
+}
+
+function serve(
+  route: FastUnaryRoute,
+  request: http2.Http2ServerRequest,
+  response: http2.Http2ServerResponse,
+  options: GrpcFastPathOptions,
+): void {
+  const started = performance.now();
+  const incomingId = request.headers["x-request-id"];
+  const requestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+  const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  request.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
+    if (size <= options.readMaxBytes + 5) chunks.push(chunk);
+  });
+  request.once("end", () => {
+    void respond(async () => {
+      if (timeout.error !== undefined) throw timeout.error;
+      if (size > options.readMaxBytes + 5) {
+        throw new ConnectError(
+          `message size is larger than configured readMaxBytes ${options.readMaxBytes}`,
+          Code.ResourceExhausted,
+        );
+      }
+      const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      let input: MessageShape<DescMessage>;
+      try {
+        input = fromBinary(route.input, message);
+      } catch (error) {
+        throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
+      }
+      const output = await withDeadline(route.handle(input), timeout.timeoutMs);
+      return frame(toBinary(route.output, output));
+    });
+  });
+
+  const respond = async (produce: () => Promise<Uint8Array>) => {
+    let body: Uint8Array | undefined;
+    let failure: ConnectError | undefined;
+    try {
+      body = await produce();
+    } catch (error) {
+      failure = error instanceof ConnectError ? error : options.toConnectError(error, options.logger);
+    }
+    if (failure !== undefined) {
+      const fields = {
+        requestId,
+        rpc: route.path.slice(1),
+        code: Code[failure.code],
+        ms: Math.round(performance.now() - started),
+      };
+      if (CLIENT_CODES.has(failure.code)) options.logger.warn(fields, "rpc failed");
+      else options.logger.error(fields, "rpc failed");
+    }
+    if (response.stream.destroyed || response.headersSent) return;
+    response.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
+    response.addTrailers(failure === undefined ? OK_TRAILERS : trailerObject(failure));
+    if (body === undefined) response.end();
+    else response.end(body);
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
+/** The message of a unary request body: exactly one uncompressed gRPC frame. */
+function unframe(body: Buffer): Uint8Array {
+  if (body.length < 5) throw new ConnectError("request body is not a gRPC message", Code.InvalidArgument);
+  if (body[0] !== 0) {
+    throw new ConnectError("compressed gRPC message without grpc-encoding", Code.InvalidArgument);
+  }
+  const length = body.readUInt32BE(1);
+  if (length !== body.length - 5) {
+    throw new ConnectError("a unary request must carry exactly one gRPC message", Code.InvalidArgument);
+  }
+  return body.subarray(5);
+}
+
+function frame(message: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(5 + message.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.length, 1);
+  framed.set(message, 5);
+  return framed;
+}
+
+function withDeadline<T>(work: T | Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return Promise.resolve(work);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** grpc-status and friends, written by Connect's own gRPC code. */
+
+function trailerObject(failure: ConnectError | undefined): Record<string, string> {
+  const trailers: Record<string, string> = {};
+  setTrailerStatus(new Headers(), failure).forEach((value, key) => {
+    trailers[key] = value;
+  });
+  return trailers;
+}
