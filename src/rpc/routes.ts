@@ -1,10 +1,6 @@
-import { createRegistry, type DescFile, type DescService } from "@bufbuild/protobuf";
+import { createRegistry, type DescFile, type DescService, fromBinary } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import {
-  Authorization,
-  CheckRequestSchema,
-  CheckResponseSchema,
-} from "../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { Authorization, CheckResponseSchema } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuthService } from "../gen/gatehouse/v1/auth_pb.js";
 import { RoleService } from "../gen/gatehouse/v1/role_pb.js";
 import { ServiceRegistryService } from "../gen/gatehouse/v1/service_registry_pb.js";
@@ -14,6 +10,7 @@ import { ServerReflection as ReflectionV1 } from "../gen/grpc/reflection/v1/refl
 import { ServerReflection as ReflectionV1Alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from "../gen/health/v1/health_pb.js";
 import { type FastUnaryRoute, fastUnaryRoute } from "../server/grpc-fast-path.ts";
+import { checkFactsFromBytes } from "./envoy/check-request.ts";
 import type { EnvoyCheck } from "./handlers/authorization-handler.ts";
 import { createHealthCheck, createHealthHandler, type HealthSource } from "./handlers/health.ts";
 import { createReflectionHandlers } from "./handlers/reflection.ts";
@@ -84,15 +81,15 @@ export function createFastRoutes(
   return [
     fastUnaryRoute({
       path: `/${Authorization.typeName}/${Authorization.method.check.name}`,
-      input: CheckRequestSchema,
-      output: CheckResponseSchema,
+      decode: checkFactsFromBytes,
       handle: check,
+      output: CheckResponseSchema,
     }),
     fastUnaryRoute({
       path: `/${Health.typeName}/${Health.method.check.name}`,
-      input: HealthCheckRequestSchema,
-      output: HealthCheckResponseSchema,
+      decode: (bytes) => fromBinary(HealthCheckRequestSchema, bytes),
       handle: createHealthCheck({ ...health, serviceNames: SERVED_SERVICE_NAMES }),
+      output: HealthCheckResponseSchema,
     }),
   ];
 }

@@ -1,27 +1,26 @@
 import { randomUUID } from "node:crypto";
 import type http2 from "node:http2";
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "../observability/logger.ts";
 import type { HttpRequest, HttpResponse } from "./http-server.ts";
 
 /**
- * One unary method on the fast path: its path, the schemas its bytes are read
- * and written with (Envoy's messages or binary-compatible views of them), and
- * the implementation.
+ * One unary method on the fast path: its path, how its request bytes are read
+ * (a schema's decoder, or a reader that takes only what the handler needs),
+ * the implementation, and the schema its answer is written with.
  */
-export interface FastUnaryRoute<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
+export interface FastUnaryRoute<I = unknown, O extends DescMessage = DescMessage> {
   /** "/package.Service/Method". */
   readonly path: string;
-  readonly input: I;
+  /** Throws on bytes that are not the method's request message. */
+  readonly decode: (bytes: Uint8Array) => I;
+  readonly handle: (request: I) => MessageShape<O> | Promise<MessageShape<O>>;
   readonly output: O;
-  readonly handle: (request: MessageShape<I>) => MessageShape<O> | Promise<MessageShape<O>>;
 }
 
-export function fastUnaryRoute<I extends DescMessage, O extends DescMessage>(
-  route: FastUnaryRoute<I, O>,
-): FastUnaryRoute {
+export function fastUnaryRoute<I, O extends DescMessage>(route: FastUnaryRoute<I, O>): FastUnaryRoute {
   return route as unknown as FastUnaryRoute;
 }
 
@@ -60,6 +59,7 @@ const CLIENT_CODES = new Set([Code.Canceled, Code.InvalidArgument, Code.Deadline
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
+  const encoded = new WeakMap<object, Buffer>();
   return (request, response) => {
     if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
     const route = routes.get(request.url ?? "");
@@ -69,12 +69,19 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    serve(route, request as http2.Http2ServerRequest, response as http2.Http2ServerResponse, options);
+    serve(
+      encoded,
+      route,
+      request as http2.Http2ServerRequest,
+      response as http2.Http2ServerResponse,
+      options,
+    );
     return true;
   };
 }
 
 function serve(
+  encoded: WeakMap<object, Buffer>,
   route: FastUnaryRoute,
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
@@ -102,14 +109,20 @@ function serve(
         );
       }
       const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      let input: MessageShape<DescMessage>;
+      let input: unknown;
       try {
-        input = fromBinary(route.input, message);
+        input = route.decode(message);
       } catch (error) {
         throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
       }
       const output = await withDeadline(route.handle(input), timeout.timeoutMs);
-      return frame(toBinary(route.output, output));
+      // Handlers that answer alike return the same object (createCheckResponder): encode it once.
+      let framed = encoded.get(output);
+      if (framed === undefined) {
+        framed = frame(toBinary(route.output, output));
+        encoded.set(output, framed);
+      }
+      return framed;
     });
   });
 

@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
+import { LRUCache } from "lru-cache";
 import type { Decision } from "../../domain/decision/decision-engine.ts";
 import {
   type HeaderValueOption,
@@ -75,6 +76,44 @@ export function checkResponseFor(decision: Decision, names: IdentityHeaderNames)
     httpResponse: { case: "okResponse", value: { headers, headersToRemove } },
     dynamicMetadata: metadata,
   });
+}
+
+/**
+ * checkResponseFor, remembering each distinct answer: the same subject,
+ * session, service and role (or the same denial) get the same CheckResponse
+ * object, so that warm Checks neither build nor, on the gRPC fast path, encode
+ * it again. The key holds every field the response is made from. Callers must
+ * not modify the responses.
+ */
+export function createCheckResponder(
+  names: IdentityHeaderNames,
+  maxEntries = 10_000,
+): (decision: Decision) => CheckResponse {
+  const answers = new LRUCache<string, CheckResponse>({ max: maxEntries });
+  return (decision) => {
+    const key = answerKey(decision);
+    let response = answers.get(key);
+    if (response === undefined) {
+      response = checkResponseFor(decision, names);
+      answers.set(key, response);
+    }
+    return response;
+  };
+}
+
+function answerKey(decision: Decision): string {
+  if (decision.outcome === "unauthenticated") return `u\0${decision.reason}\0${decision.message}`;
+  const { subject, claims } = decision;
+  return [
+    decision.outcome,
+    decision.reason ?? "",
+    subject.kind,
+    subject.id,
+    subject.name,
+    claims.sessionId,
+    decision.service?.slug ?? "",
+    decision.role ?? "",
+  ].join("\0");
 }
 
 function forbiddenMessage(reason: string): string {

@@ -30,10 +30,15 @@ function servingStatus(source: HealthSource, service: string): HealthCheckRespon
 export function createHealthCheck(
   source: HealthSource,
 ): (request: HealthCheckRequest) => HealthCheckResponse {
+  // Two possible answers, made once (the gRPC fast path then encodes each once too).
+  const serving = create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING });
+  const notServing = create(HealthCheckResponseSchema, {
+    status: HealthCheckResponse_ServingStatus.NOT_SERVING,
+  });
   return (request) => {
     const status = servingStatus(source, request.service);
     if (status === undefined) throw new ConnectError(`unknown service ${request.service}`, Code.NotFound);
-    return create(HealthCheckResponseSchema, { status });
+    return status === HealthCheckResponse_ServingStatus.SERVING ? serving : notServing;
   };
 }
 
