@@ -35,7 +35,7 @@ import { createRegistryHandler } from "./rpc/handlers/registry-handler.ts";
 import { createVerifyTokenHandler } from "./rpc/handlers/verify-token.ts";
 import { authenticationInterceptor } from "./rpc/interceptors/authentication.ts";
 import { errorMappingInterceptor, toConnectError } from "./rpc/interceptors/error-mapping.ts";
-import { requestContextInterceptor } from "./rpc/interceptors/request-context.ts";
+import { CLIENT_CODES, requestContextInterceptor } from "./rpc/interceptors/request-context.ts";
 import { validationInterceptor } from "./rpc/interceptors/validation.ts";
 import { toUserMessage } from "./rpc/mappers/user-mapper.ts";
 import { createFastRoutes, createRoutes, type Handlers } from "./rpc/routes.ts";
@@ -240,6 +240,7 @@ export async function startGatehouse(
         readMaxBytes: READ_MAX_BYTES,
         logger,
         toConnectError,
+        clientCodes: CLIENT_CODES,
       })
     : undefined;
 

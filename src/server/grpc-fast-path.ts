@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import type http2 from "node:http2";
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "../observability/logger.ts";
+import { requestIdFrom } from "../observability/request-id.ts";
 import type { HttpRequest, HttpResponse } from "./http-server.ts";
 
 /**
@@ -31,14 +31,14 @@ export interface GrpcFastPathOptions {
   readonly logger: Logger;
   /** The server's one error mapping (src/rpc/interceptors/error-mapping.ts). */
   readonly toConnectError: (error: unknown, logger: Logger) => ConnectError;
+  /** Codes logged at warn (the caller's fault); any other failure is logged at error. */
+  readonly clientCodes: ReadonlySet<Code>;
 }
 
 /** Returns true when it took the request; false leaves it to Connect. */
 export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
 
 const OK_TRAILERS: Readonly<Record<string, string>> = { "grpc-status": "0" };
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const CLIENT_CODES = new Set([Code.Canceled, Code.InvalidArgument, Code.DeadlineExceeded, Code.NotFound]);
 
 /**
  * The mesh's per-request calls (Envoy's ext_authz Check, and gRPC health
@@ -89,7 +89,7 @@ function serve(
 ): void {
   const started = performance.now();
   const incomingId = request.headers["x-request-id"];
-  const requestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+  const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
   const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
 
   const chunks: Buffer[] = [];
@@ -141,7 +141,7 @@ function serve(
         code: Code[failure.code],
         ms: Math.round(performance.now() - started),
       };
-      if (CLIENT_CODES.has(failure.code)) options.logger.warn(fields, "rpc failed");
+      if (options.clientCodes.has(failure.code)) options.logger.warn(fields, "rpc failed");
       else options.logger.error(fields, "rpc failed");
     }
     if (response.stream.destroyed || response.headersSent) return;

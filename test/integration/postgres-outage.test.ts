@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { postJson } from "../support/connect-json.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import { grpcFrame, grpcMessage, rawGrpcCall } from "../support/h2-grpc.ts";
 import { IDENTITY_ENV, loginTokens, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 import { createTestDatabase } from "../support/services.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
@@ -19,6 +25,7 @@ describe("PostgreSQL outage", () => {
   let server: TestGatehouse;
   let admin: string;
   let user: string;
+  let coldUser: string;
   let slug: string;
 
   beforeAll(async () => {
@@ -38,6 +45,10 @@ describe("PostgreSQL outage", () => {
     const created = await createUser(server.url, admin);
     await setGrants(server.url, admin, created.id, [{ serviceId: service.id, role: "viewer" }]);
     user = (await loginTokens(server.url, created.username, created.password)).accessToken;
+    // Signed in, but never checked: its access is not in memory when the database goes away.
+    const cold = await createUser(server.url, admin);
+    await setGrants(server.url, admin, cold.id, [{ serviceId: service.id, role: "viewer" }]);
+    coldUser = (await loginTokens(server.url, cold.username, cold.password)).accessToken;
   });
 
   afterAll(async () => {
@@ -46,6 +57,23 @@ describe("PostgreSQL outage", () => {
     await proxy?.stop();
     await database?.drop();
   });
+
+  const grpcCheck = (token: string) =>
+    rawGrpcCall(
+      server.url,
+      "/envoy.service.auth.v3.Authorization/Check",
+      grpcFrame(
+        toBinary(
+          CheckRequestSchema,
+          create(CheckRequestSchema, {
+            attributes: {
+              request: { http: { headers: { authorization: `Bearer ${token}` } } },
+              contextExtensions: { service: slug },
+            },
+          }),
+        ),
+      ),
+    );
 
   const check = async () => {
     const response = await postJson(server.url, "envoy.service.auth.v3.Authorization/Check", {
@@ -77,6 +105,24 @@ describe("PostgreSQL outage", () => {
     const warm = await check();
     expect(warm.status).toBe(200);
     expect((warm.body.status as { code?: number }).code ?? 0).toBe(0);
+
+    // Over plain gRPC (the fast path, as Envoy calls): warm decisions go on; a subject not in
+    // memory cannot be decided, and that is an RPC error (UNAVAILABLE), never a verdict.
+    const warmViaGrpc = await grpcCheck(user);
+    expect(warmViaGrpc.status).toBe(0);
+    expect(fromBinary(CheckResponseSchema, grpcMessage(warmViaGrpc.body)).status?.code ?? 0).toBe(0);
+    const coldViaGrpc = await grpcCheck(coldUser);
+    expect(coldViaGrpc.status).toBe(14);
+    const details = Buffer.from(String(coldViaGrpc.trailers["grpc-status-details-bin"]), "base64");
+    expect(details.toString("latin1")).toContain("database_unavailable");
+    const coldViaJson = await postJson(server.url, "envoy.service.auth.v3.Authorization/Check", {
+      attributes: {
+        request: { http: { headers: { authorization: `Bearer ${coldUser}` } } },
+        contextExtensions: { service: slug },
+      },
+    });
+    expect(coldViaJson.status).toBe(503);
+    expect(JSON.stringify(coldViaJson.body)).toContain("database_unavailable");
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);

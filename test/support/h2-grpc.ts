@@ -6,6 +6,7 @@ export interface RawGrpcReply {
   readonly status: number;
   readonly message: string;
   readonly headers: http2.IncomingHttpHeaders;
+  readonly trailers: http2.IncomingHttpHeaders;
   /** The response body: gRPC frames as sent. */
   readonly body: Buffer;
 }
@@ -49,6 +50,7 @@ export function rawGrpcCall(
       ...headers,
     });
     let responseHeaders: http2.IncomingHttpHeaders = {};
+    let responseTrailers: http2.IncomingHttpHeaders = {};
     let status: number | undefined;
     let message = "";
     const readStatus = (source: http2.IncomingHttpHeaders) => {
@@ -61,13 +63,23 @@ export function rawGrpcCall(
       responseHeaders = h;
       readStatus(h);
     });
-    stream.on("trailers", readStatus);
+    stream.on("trailers", (t) => {
+      responseTrailers = t;
+      readStatus(t);
+    });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("error", reject);
     stream.on("close", () => {
       session.close();
       if (status === undefined) reject(new Error(`${path}: no grpc-status (rst ${stream.rstCode})`));
-      else resolve({ status, message, headers: responseHeaders, body: Buffer.concat(chunks) });
+      else
+        resolve({
+          status,
+          message,
+          headers: responseHeaders,
+          trailers: responseTrailers,
+          body: Buffer.concat(chunks),
+        });
     });
     stream.end(body);
   });

@@ -1,4 +1,4 @@
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, getTextEncoding, WireType } from "@bufbuild/protobuf/wire";
 import type { DecisionInput } from "../../domain/decision/decision-engine.ts";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 
@@ -60,17 +60,18 @@ export function checkFactsOf(request: CheckRequest): CheckFacts {
  * path): Envoy sends every header, both peers and the route's metadata, and
  * decoding all of it cost more than the rest of a warm Check. This walks
  * attributes → request → http and context_extensions by Envoy's field numbers,
- * decodes only the strings the decision reads and skips the rest. Protobuf
- * semantics hold: a repeated occurrence of a message field merges (later scalar
- * and map values win, repeated fields append). Fields it skips are not checked
- * for valid UTF-8.
+ * compares header and extension names as bytes, decodes only the values the
+ * decision reads and skips everything else. Protobuf semantics hold: a repeated
+ * occurrence of a message field merges (later scalar and map values win,
+ * repeated fields append). Fields it skips are not checked for valid UTF-8.
  */
 export function checkFactsFromBytes(bytes: Uint8Array): CheckFacts {
+  const reader = new BinaryReader(bytes);
   const facts: MutableFacts = { host: "", headerMap: [] };
-  forEachField(new BinaryReader(bytes), (reader, field, wireType) => {
-    // CheckRequest.attributes = 1
+  // CheckRequest.attributes = 1
+  forEachField(reader, reader.len, (field, wireType) => {
     if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
-    readAttributes(nested(reader), facts);
+    readAttributes(reader, enter(reader), facts);
     return true;
   });
   const fromHeaderMap = (name: string) => {
@@ -93,97 +94,134 @@ interface MutableFacts {
   service?: string;
   requiredRole?: string;
   /** header_map entries named authorization or :authority, in order (key lower-cased). */
-  headerMap: Array<{ key: string; value: string }>;
+  headerMap: Array<{ key: "authorization" | ":authority"; value: string }>;
 }
 
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const AUTHORIZATION = ascii("authorization");
+const AUTHORITY = ascii(":authority");
+const SERVICE = ascii("service");
+const REQUIRED_ROLE = ascii("required_role");
+const utf8 = getTextEncoding();
+
 // AttributeContext: request = 4, context_extensions = 10 (map<string, string>).
-function readAttributes(reader: BinaryReader, facts: MutableFacts): void {
-  forEachField(reader, (reader, field, wireType) => {
+function readAttributes(reader: BinaryReader, end: number, facts: MutableFacts): void {
+  forEachField(reader, end, (field, wireType) => {
     if (wireType !== WireType.LengthDelimited) return false;
-    if (field === 4) readRequest(nested(reader), facts);
+    if (field === 4) readRequest(reader, enter(reader), facts);
     else if (field === 10) {
-      const [key, value] = readMapEntry(nested(reader));
-      if (key === "service") facts.service = value;
-      else if (key === "required_role") facts.requiredRole = value;
+      const entry = readMapEntry(reader, enter(reader));
+      if (sameBytes(entry.key, SERVICE)) facts.service = utf8.decodeUtf8(entry.value);
+      else if (sameBytes(entry.key, REQUIRED_ROLE)) facts.requiredRole = utf8.decodeUtf8(entry.value);
     } else return false;
     return true;
   });
 }
 
 // AttributeContext.Request: http = 2.
-function readRequest(reader: BinaryReader, facts: MutableFacts): void {
-  forEachField(reader, (reader, field, wireType) => {
+function readRequest(reader: BinaryReader, end: number, facts: MutableFacts): void {
+  forEachField(reader, end, (field, wireType) => {
     if (field !== 2 || wireType !== WireType.LengthDelimited) return false;
-    readHttp(nested(reader), facts);
+    readHttp(reader, enter(reader), facts);
     return true;
   });
 }
 
 // AttributeContext.HttpRequest: headers = 3 (map<string, string>), host = 5, header_map = 13.
-function readHttp(reader: BinaryReader, facts: MutableFacts): void {
-  forEachField(reader, (reader, field, wireType) => {
+function readHttp(reader: BinaryReader, end: number, facts: MutableFacts): void {
+  forEachField(reader, end, (field, wireType) => {
     if (wireType !== WireType.LengthDelimited) return false;
     if (field === 3) {
-      const [key, value] = readMapEntry(nested(reader));
-      if (key === "authorization") facts.authorization = value;
-      else if (key === ":authority") facts.authority = value;
+      const entry = readMapEntry(reader, enter(reader));
+      if (sameBytes(entry.key, AUTHORIZATION)) facts.authorization = utf8.decodeUtf8(entry.value);
+      else if (sameBytes(entry.key, AUTHORITY)) facts.authority = utf8.decodeUtf8(entry.value);
     } else if (field === 5) facts.host = reader.string();
-    else if (field === 13) readHeaderMap(nested(reader), facts);
+    else if (field === 13) readHeaderMap(reader, enter(reader), facts);
     else return false;
     return true;
   });
 }
 
 // config.core.v3.HeaderMap: headers = 1, each a HeaderValue (key = 1, value = 2, raw_value = 3).
-function readHeaderMap(reader: BinaryReader, facts: MutableFacts): void {
-  forEachField(reader, (reader, field, wireType) => {
+function readHeaderMap(reader: BinaryReader, end: number, facts: MutableFacts): void {
+  forEachField(reader, end, (field, wireType) => {
     if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
-    const entry = nested(reader);
-    let key = "";
-    let value = "";
-    let rawValue: Uint8Array = new Uint8Array();
-    forEachField(entry, (entry, field, wireType) => {
+    const entryEnd = enter(reader);
+    let key: Uint8Array = EMPTY;
+    let value: Uint8Array = EMPTY;
+    let rawValue: Uint8Array = EMPTY;
+    forEachField(reader, entryEnd, (field, wireType) => {
       if (wireType !== WireType.LengthDelimited) return false;
-      if (field === 1) key = entry.string();
-      else if (field === 2) value = entry.string();
-      else if (field === 3) rawValue = entry.bytes();
+      if (field === 1) key = reader.bytes();
+      else if (field === 2) value = reader.bytes();
+      else if (field === 3) rawValue = reader.bytes();
       else return false;
       return true;
     });
-    const name = key.toLowerCase();
-    if (name === "authorization" || name === ":authority") {
-      facts.headerMap.push({ key: name, value: headerValueText(value, rawValue) });
+    const name = sameBytesIgnoringCase(key, AUTHORIZATION)
+      ? "authorization"
+      : sameBytesIgnoringCase(key, AUTHORITY)
+        ? ":authority"
+        : undefined;
+    if (name !== undefined) {
+      facts.headerMap.push({ key: name, value: headerValueText(utf8.decodeUtf8(value), rawValue) });
     }
     return true;
   });
 }
 
-/** A map<string, string> entry: key = 1, value = 2 (either may be absent on the wire). */
-function readMapEntry(reader: BinaryReader): [string, string] {
-  let key = "";
-  let value = "";
-  forEachField(reader, (reader, field, wireType) => {
+const EMPTY = new Uint8Array(0);
+
+/** A map<string, string> entry's key and value bytes (key = 1, value = 2; either may be absent). */
+function readMapEntry(reader: BinaryReader, end: number): { key: Uint8Array; value: Uint8Array } {
+  let key: Uint8Array = EMPTY;
+  let value: Uint8Array = EMPTY;
+  forEachField(reader, end, (field, wireType) => {
     if (wireType !== WireType.LengthDelimited) return false;
-    if (field === 1) key = reader.string();
-    else if (field === 2) value = reader.string();
+    if (field === 1) key = reader.bytes();
+    else if (field === 2) value = reader.bytes();
     else return false;
     return true;
   });
-  return [key, value];
+  return { key, value };
 }
 
-/** Calls `read` for each field; a field it does not consume (returns false) is skipped. */
+/** Reads a length prefix; returns where the nested message ends. */
+function enter(reader: BinaryReader): number {
+  const length = reader.uint32();
+  const end = reader.pos + length;
+  if (end > reader.len) throw new RangeError("premature end of a nested message");
+  return end;
+}
+
+/** Calls `read` for each field up to `end`; a field it does not consume (returns false) is skipped. */
 function forEachField(
   reader: BinaryReader,
-  read: (reader: BinaryReader, field: number, wireType: WireType) => boolean,
+  end: number,
+  read: (field: number, wireType: WireType) => boolean,
 ): void {
-  while (reader.pos < reader.len) {
+  while (reader.pos < end) {
     const [field, wireType] = reader.tag();
-    if (!read(reader, field, wireType)) reader.skip(wireType, field);
+    if (!read(field, wireType)) reader.skip(wireType, field);
   }
+  if (reader.pos !== end) throw new RangeError("a field runs past the end of its message");
 }
 
-const nested = (reader: BinaryReader) => new BinaryReader(reader.bytes());
+function sameBytes(bytes: Uint8Array, expected: Uint8Array): boolean {
+  if (bytes.length !== expected.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== expected[i]) return false;
+  return true;
+}
+
+/** ASCII case-insensitive; `lowerCase` is already lower case. */
+function sameBytesIgnoringCase(bytes: Uint8Array, lowerCase: Uint8Array): boolean {
+  if (bytes.length !== lowerCase.length) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if ((byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte) !== lowerCase[i]) return false;
+  }
+  return true;
+}
 
 // Repeated headers are joined with commas, as Envoy does in the `headers` map.
 const joinHeaderValues = (values: readonly string[]) => values.join(",");

@@ -104,16 +104,7 @@ export function createCheckResponder(
 function answerKey(decision: Decision): string {
   if (decision.outcome === "unauthenticated") return `u\0${decision.reason}\0${decision.message}`;
   const { subject, claims } = decision;
-  return [
-    decision.outcome,
-    decision.reason ?? "",
-    subject.kind,
-    subject.id,
-    subject.name,
-    claims.sessionId,
-    decision.service?.slug ?? "",
-    decision.role ?? "",
-  ].join("\0");
+  return `${decision.outcome}\0${decision.reason ?? ""}\0${subject.kind}\0${subject.id}\0${subject.name}\0${claims.sessionId}\0${decision.service?.slug ?? ""}\0${decision.role ?? ""}`;
 }
 
 function forbiddenMessage(reason: string): string {

@@ -1,12 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.ts";
+import { requestIdFrom } from "../../observability/request-id.ts";
 import { kLogger, kRequestId } from "../context.ts";
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** Client-side faults: logged at warn. Everything else that fails is ours: error. */
-const CLIENT_CODES = new Set([
+export const CLIENT_CODES: ReadonlySet<Code> = new Set([
   Code.Canceled,
   Code.InvalidArgument,
   Code.NotFound,
@@ -28,7 +26,7 @@ const CLIENT_CODES = new Set([
 export function requestContextInterceptor(logger: Logger): Interceptor {
   return (next) => async (request) => {
     const incoming = request.header.get("x-request-id");
-    const requestId = incoming !== null && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(incoming);
     const child = logger.child({ requestId, rpc: `${request.service.typeName}/${request.method.name}` });
     request.contextValues.set(kRequestId, requestId);
     request.contextValues.set(kLogger, child);
