@@ -21,4 +21,5 @@ EXPOSE 8080
 # SIGTERM drains in-flight calls, then exits 0.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/main.ts"]
+# --max-semi-space-size=8: young-generation pauses of ≈ 2 ms instead of 12–20 ms (BENCHMARKS.md).
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

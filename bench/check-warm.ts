@@ -1,4 +1,12 @@
-import { type Benchmark, fmt, type Ratio, type Target, withCleanup } from "./support/benchmark.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  fmt,
+  type Ratio,
+  type Target,
+  withCleanup,
+} from "./support/benchmark.ts";
+import type { BenchServer } from "./support/gatehouse-server.ts";
 import {
   CHECK_PATH,
   checkFrame,
@@ -66,31 +74,10 @@ export const checkWarm: Benchmark = {
       const measurements: Measurement[] = [];
       const ratios: Ratio[] = [];
       const targets: Target[] = [];
-      for (const concurrency of CONCURRENCY) {
-        const { connections, streams } = connectionsFor(concurrency);
-        const common = {
-          url: server.url,
-          headers: GRPC_HEADERS,
-          connections,
-          streams,
-          durationS: context.durationS,
-          warmupS: context.warmupS,
-          serverPids: [server.pid],
-        };
-        context.log(`check-warm: c=${concurrency}`);
-        const [baselineRuns, checkRuns] = await interleave(context.rounds, [
-          () => runH2load({ ...common, path: HEALTH_CHECK_PATH, body: health }),
-          () => runH2load({ ...common, path: CHECK_PATH, body: check }),
-        ]);
-        const baseline = combineRuns(`Health/Check (baseline) c=${concurrency}`, baselineRuns!);
-        const subject = combineRuns(`Check, allow, warm c=${concurrency}`, checkRuns!);
-        measurements.push(baseline, subject);
-        const ratio = subject.throughput / baseline.throughput;
-        ratios.push({
-          label: `Check warm c=${concurrency}`,
-          value: ratio,
-          definition: `Check req/s ÷ Health/Check req/s, c=${concurrency}`,
-        });
+      const pairs = await measureClosedLoop(context, server, health, check, "");
+      measurements.push(...pairs.measurements);
+      ratios.push(...pairs.ratios);
+      for (const { concurrency, ratio, subject } of pairs.results) {
         targets.push({
           description: `Check warm c=${concurrency}: ≥ 85% of the baseline's throughput`,
           met: ratio >= 0.85,
@@ -141,6 +128,33 @@ export const checkWarm: Benchmark = {
       });
       // The token must still be accepted: h2load only sees HTTP 200, not the verdict.
       await expectCheckVerdict(server.url, check, 0, "Check after the load");
+
+      // The same pairs through Connect (GRPC_FAST_PATH=false): how both calls were served before
+      // the fast path, on a second server started for it (the first one stays up, idle).
+      const viaConnect = await deploy(context, "check-warm-connect", { GRPC_FAST_PATH: "false" });
+      defer(() => viaConnect.stop());
+      const connectServer = viaConnect.servers[0]!;
+      const connectSeeded = await seedAccess(connectServer.url);
+      const connectCheck = checkFrame(connectSeeded.tokens.accessToken, connectSeeded.serviceSlug, "viewer");
+      await expectCheckVerdict(connectServer.url, connectCheck, 0, "Check through Connect");
+      const connectPairs = await measureClosedLoop(
+        context,
+        connectServer,
+        health,
+        connectCheck,
+        " (Connect)",
+      );
+      measurements.push(...connectPairs.measurements);
+      ratios.push(...connectPairs.ratios);
+      for (const { concurrency } of connectPairs.results) {
+        const fast = pairs.results.find((r) => r.concurrency === concurrency)!;
+        const slow = connectPairs.results.find((r) => r.concurrency === concurrency)!;
+        ratios.push({
+          label: `fast path ÷ Connect, Check c=${concurrency}`,
+          value: fast.subject.throughput / slow.subject.throughput,
+          definition: `Check req/s on the gRPC fast path ÷ Check req/s through Connect (GRPC_FAST_PATH=false), c=${concurrency}`,
+        });
+      }
       return {
         id: "check-warm",
         title: checkWarm.title,
@@ -148,6 +162,7 @@ export const checkWarm: Benchmark = {
         setup: [
           "PostgreSQL + Redis, one Gatehouse process",
           "the token is a real Login token of a user granted `editor`; the route asks for `viewer`",
+          "plain gRPC Check and Health/Check are served by the gRPC fast path (the default); the rows marked (Connect) come from a second server with GRPC_FAST_PATH=false (the first one idle meanwhile)",
         ],
         measurements,
         ratios,
@@ -158,3 +173,50 @@ export const checkWarm: Benchmark = {
     });
   },
 };
+
+interface PairResult {
+  readonly concurrency: number;
+  readonly ratio: number;
+  readonly subject: Measurement;
+}
+
+/** Check against Health/Check, alternating, at each concurrency. */
+async function measureClosedLoop(
+  context: BenchContext,
+  server: BenchServer,
+  health: Buffer,
+  check: Buffer,
+  suffix: string,
+): Promise<{ measurements: Measurement[]; ratios: Ratio[]; results: PairResult[] }> {
+  const measurements: Measurement[] = [];
+  const ratios: Ratio[] = [];
+  const results: PairResult[] = [];
+  for (const concurrency of CONCURRENCY) {
+    const { connections, streams } = connectionsFor(concurrency);
+    const common = {
+      url: server.url,
+      headers: GRPC_HEADERS,
+      connections,
+      streams,
+      durationS: context.durationS,
+      warmupS: context.warmupS,
+      serverPids: [server.pid],
+    };
+    context.log(`check-warm${suffix}: c=${concurrency}`);
+    const [baselineRuns, checkRuns] = await interleave(context.rounds, [
+      () => runH2load({ ...common, path: HEALTH_CHECK_PATH, body: health }),
+      () => runH2load({ ...common, path: CHECK_PATH, body: check }),
+    ]);
+    const baseline = combineRuns(`Health/Check (baseline)${suffix} c=${concurrency}`, baselineRuns!);
+    const subject = combineRuns(`Check, allow, warm${suffix} c=${concurrency}`, checkRuns!);
+    measurements.push(baseline, subject);
+    const ratio = subject.throughput / baseline.throughput;
+    ratios.push({
+      label: `Check warm${suffix} c=${concurrency}`,
+      value: ratio,
+      definition: `Check req/s ÷ Health/Check req/s${suffix}, c=${concurrency}`,
+    });
+    results.push({ concurrency, ratio, subject });
+  }
+  return { measurements, ratios, results };
+}

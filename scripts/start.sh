@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
-exec scripts/node24.sh node src/main.ts
+# --max-semi-space-size: see BENCHMARKS.md (young-generation pauses); keep in step with the
+# Dockerfile, package.json's "serve" and bench/support/gatehouse-server.ts (test/deploy checks).
+exec scripts/node24.sh node --max-semi-space-size=8 src/main.ts

@@ -17,6 +17,14 @@ export const ADMIN = {
   password: "Gatehouse-Pw-for-benchmarks-7!",
 };
 
+/**
+ * The Node flags Gatehouse runs with in production (scripts/start.sh, the
+ * Dockerfile, package.json's "serve"; test/deploy/node-flags.test.ts keeps them
+ * in step), so that benchmarks measure what is deployed. A benchmark's
+ * --node-arg comes after these and wins.
+ */
+export const GATEHOUSE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+
 export interface BenchDatabase {
   readonly name: string;
   readonly url: string;
@@ -97,11 +105,15 @@ export async function startServer(options: StartOptions): Promise<BenchServer> {
   const logPath = resolve(options.logDir, `${options.name}.log`);
   const log = createWriteStream(logPath, { flags: "a" });
   const env = { PORT: "0", HOST: "127.0.0.1", ...options.env };
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...GATEHOUSE_NODE_FLAGS, ...(options.nodeArgs ?? []), "src/main.ts"],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let head = "";
   let tail = "";
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
