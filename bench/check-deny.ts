@@ -2,9 +2,9 @@ import { expectCheckVerdict } from "./check-warm.ts";
 import { type Benchmark, fmt, type Ratio, type Target, withCleanup } from "./support/benchmark.ts";
 import { distinctCheckFrames, framesNeeded } from "./support/cold-tokens.ts";
 import { CHECK_PATH, checkFrame, HEALTH_CHECK_PATH, healthCheckFrame } from "./support/grpc-frames.ts";
-import { GRPC_HEADERS, runH2load } from "./support/h2load.ts";
+import { GRPC_HEADERS, grpcLoad, runH2load } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
-import { combineRuns, connectionsFor, type LoadRun, type Measurement } from "./support/load-run.ts";
+import { combineRuns, type LoadRun, type Measurement } from "./support/load-run.ts";
 import { runNodeLoad } from "./support/node-load.ts";
 import { interleave } from "./support/rounds.ts";
 import { callJson, login, seedAccess } from "./support/seed.ts";
@@ -73,16 +73,7 @@ export const checkDeny: Benchmark = {
         "distinct forged token",
       );
 
-      const { connections, streams } = connectionsFor(CONCURRENCY);
-      const h2 = {
-        url: server.url,
-        headers: GRPC_HEADERS,
-        connections,
-        streams,
-        durationS: context.durationS,
-        warmupS: context.warmupS,
-        serverPids: [server.pid],
-      };
+      const h2 = grpcLoad(context, server, CONCURRENCY);
       context.log("check-deny: repeated tokens (h2load)");
       const [healthRuns, allowRuns, forgedRuns, revokedRuns] = await interleave(context.rounds, [
         () => runH2load({ ...h2, path: HEALTH_CHECK_PATH, body: frames.health }),
@@ -99,8 +90,8 @@ export const checkDeny: Benchmark = {
       const node = {
         url: server.url,
         headers: GRPC_HEADERS,
-        connections,
-        streamsPerConnection: streams,
+        connections: h2.connections,
+        streamsPerConnection: h2.streams,
         durationMs: context.durationS * 1000,
         warmupMs: context.warmupS * 1000,
         serverPids: [server.pid],

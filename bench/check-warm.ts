@@ -15,9 +15,9 @@ import {
   healthCheckFrame,
 } from "./support/grpc-frames.ts";
 import { H2GrpcClient } from "./support/h2-client.ts";
-import { GRPC_HEADERS, runH2load } from "./support/h2load.ts";
+import { GRPC_HEADERS, grpcLoad, runH2load } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
-import { combineRuns, connectionsFor, type Measurement } from "./support/load-run.ts";
+import { combineRuns, type Measurement } from "./support/load-run.ts";
 import { interleave } from "./support/rounds.ts";
 import { seedAccess } from "./support/seed.ts";
 
@@ -192,16 +192,7 @@ async function measureClosedLoop(
   const ratios: Ratio[] = [];
   const results: PairResult[] = [];
   for (const concurrency of CONCURRENCY) {
-    const { connections, streams } = connectionsFor(concurrency);
-    const common = {
-      url: server.url,
-      headers: GRPC_HEADERS,
-      connections,
-      streams,
-      durationS: context.durationS,
-      warmupS: context.warmupS,
-      serverPids: [server.pid],
-    };
+    const common = grpcLoad(context, server, concurrency);
     context.log(`check-warm${suffix}: c=${concurrency}`);
     const [baselineRuns, checkRuns] = await interleave(context.rounds, [
       () => runH2load({ ...common, path: HEALTH_CHECK_PATH, body: health }),

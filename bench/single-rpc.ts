@@ -13,9 +13,9 @@ import { resolve } from "node:path";
 import type { BenchContext } from "./support/benchmark.ts";
 import { RESULTS_DIR } from "./support/gatehouse-server.ts";
 import { CHECK_PATH, checkFrame, HEALTH_CHECK_PATH, healthCheckFrame } from "./support/grpc-frames.ts";
-import { GRPC_HEADERS, runH2load } from "./support/h2load.ts";
+import { grpcLoad, runH2load } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
-import { combineRuns, connectionsFor } from "./support/load-run.ts";
+import { combineRuns } from "./support/load-run.ts";
 import { seedAccess } from "./support/seed.ts";
 
 const [rpc = "check", concurrencyArg = "64", secondsArg = "8", ...nodeArgs] = process.argv.slice(2);
@@ -46,19 +46,12 @@ try {
     rpc === "health"
       ? healthCheckFrame()
       : checkFrame(seeded.tokens.accessToken, seeded.serviceSlug, "viewer");
-  const { connections, streams } = connectionsFor(Number(concurrencyArg));
-  const rate = process.env.RPS === undefined ? undefined : Number(process.env.RPS) / connections;
+  const load = grpcLoad(context, server, Number(concurrencyArg));
   const run = await runH2load({
-    url: server.url,
+    ...load,
     path: rpc === "health" ? HEALTH_CHECK_PATH : CHECK_PATH,
     body,
-    headers: GRPC_HEADERS,
-    connections,
-    streams,
-    durationS: context.durationS,
-    warmupS: context.warmupS,
-    serverPids: [server.pid],
-    rpsPerConnection: rate,
+    rpsPerConnection: process.env.RPS === undefined ? undefined : Number(process.env.RPS) / load.connections,
   });
   const m = combineRuns(rpc, [run]);
   console.log(

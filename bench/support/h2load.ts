@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BenchContext } from "./benchmark.ts";
 import { CpuMeter } from "./cpu-meter.ts";
-import type { LoadRun } from "./load-run.ts";
+import { connectionsFor, type LoadRun } from "./load-run.ts";
 
 export interface H2loadOptions {
   readonly url: string;
@@ -26,6 +27,24 @@ export interface H2loadOptions {
 
 /** gRPC over h2c: the pre-encoded frame is the body; h2load counts HTTP 200, so callers validate responses apart. */
 export const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" } as const;
+
+/** gRPC load on one server at `concurrency` calls in flight, over the context's windows (add path and body). */
+export function grpcLoad(
+  context: Pick<BenchContext, "durationS" | "warmupS">,
+  server: { readonly url: string; readonly pid: number },
+  concurrency: number,
+) {
+  const { connections, streams } = connectionsFor(concurrency);
+  return {
+    url: server.url,
+    headers: GRPC_HEADERS,
+    connections,
+    streams,
+    durationS: context.durationS,
+    warmupS: context.warmupS,
+    serverPids: [server.pid],
+  };
+}
 
 /**
  * nghttp2's h2load (C, one thread here): the fast generator for every

@@ -1,4 +1,4 @@
-import type http2 from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -38,8 +38,6 @@ export interface GrpcFastPathOptions {
 /** Returns true when it took the request; false leaves it to Connect. */
 export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
 
-const OK_TRAILERS: Readonly<Record<string, string>> = { "grpc-status": "0" };
-
 /**
  * The mesh's per-request calls (Envoy's ext_authz Check, and gRPC health
  * checks) served straight from node:http2, without Connect's per-call
@@ -59,48 +57,26 @@ const OK_TRAILERS: Readonly<Record<string, string>> = { "grpc-status": "0" };
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
-  const encoded = new WeakMap<object, Buffer>();
-  return (request, response) => {
-    if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
-    const route = routes.get(request.url ?? "");
-    if (route === undefined) return false;
-    const headers = request.headers;
-    const type = headers["content-type"];
-    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
-    const encoding = headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    serve(
-      encoded,
-      route,
-      request as http2.Http2ServerRequest,
-      response as http2.Http2ServerResponse,
-      options,
-    );
-    return true;
+  // Handlers that answer alike return the same object (createCheckResponder): frame it once.
+  const framed = new WeakMap<object, Buffer>();
+  const frameOnce = (route: FastUnaryRoute, output: object): Buffer => {
+    let bytes = framed.get(output);
+    if (bytes === undefined) {
+      bytes = frame(toBinary(route.output, output as MessageShape<DescMessage>));
+      framed.set(output, bytes);
+    }
+    return bytes;
   };
-}
 
-function serve(
-  encoded: WeakMap<object, Buffer>,
-  route: FastUnaryRoute,
-  request: http2.Http2ServerRequest,
-  response: http2.Http2ServerResponse,
-  options: GrpcFastPathOptions,
-): void {
-  const started = performance.now();
-  const incomingId = request.headers["x-request-id"];
-  const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
-  const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+  const serve = (route: FastUnaryRoute, request: Http2ServerRequest, response: Http2ServerResponse) => {
+    const started = performance.now();
+    const incomingId = request.headers["x-request-id"];
+    const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
+    const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    const chunks: Buffer[] = [];
+    let size = 0;
 
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
-    if (size <= options.readMaxBytes + 5) chunks.push(chunk);
-  });
-  request.once("end", () => {
-    void respond(async () => {
+    const answer = async (): Promise<Buffer> => {
       if (timeout.error !== undefined) throw timeout.error;
       if (size > options.readMaxBytes + 5) {
         throw new ConnectError(
@@ -115,26 +91,11 @@ function serve(
       } catch (error) {
         throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
       }
-      const output = await withDeadline(route.handle(input), timeout.timeoutMs);
-      // Handlers that answer alike return the same object (createCheckResponder): encode it once.
-      let framed = encoded.get(output);
-      if (framed === undefined) {
-        framed = frame(toBinary(route.output, output));
-        encoded.set(output, framed);
-      }
-      return framed;
-    });
-  });
+      return frameOnce(route, await withDeadline(route.handle(input), timeout.timeoutMs));
+    };
 
-  const respond = async (produce: () => Promise<Uint8Array>) => {
-    let body: Uint8Array | undefined;
-    let failure: ConnectError | undefined;
-    try {
-      body = await produce();
-    } catch (error) {
-      failure = error instanceof ConnectError ? error : options.toConnectError(error, options.logger);
-    }
-    if (failure !== undefined) {
+    const fail = (error: unknown): Record<string, string> => {
+      const failure = error instanceof ConnectError ? error : options.toConnectError(error, options.logger);
       const fields = {
         requestId,
         rpc: route.path.slice(1),
@@ -143,13 +104,48 @@ function serve(
       };
       if (options.clientCodes.has(failure.code)) options.logger.warn(fields, "rpc failed");
       else options.logger.error(fields, "rpc failed");
-    }
-    if (response.stream.destroyed || response.headersSent) return;
-    response.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
-    response.addTrailers(failure === undefined ? OK_TRAILERS : trailerObject(failure));
-    if (body === undefined) response.end();
-    else response.end(body);
+      return trailersFor(failure);
+    };
+
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
+      if (size <= options.readMaxBytes + 5) chunks.push(chunk);
+    });
+    request.once("end", () => {
+      void answer().then(
+        (body) => send(response, requestId, OK_TRAILERS, body),
+        (error: unknown) => send(response, requestId, fail(error)),
+      );
+    });
   };
+
+  return (request, response) => {
+    if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
+    const route = routes.get(request.url ?? "");
+    if (route === undefined) return false;
+    const headers = request.headers;
+    const type = headers["content-type"];
+    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    serve(route, request as Http2ServerRequest, response as Http2ServerResponse);
+    return true;
+  };
+}
+
+/** The answer: headers, the framed message (none on failure), then grpc-status in the trailers. */
+function send(
+  response: Http2ServerResponse,
+  requestId: string,
+  trailers: Readonly<Record<string, string>>,
+  body?: Buffer,
+): void {
+  if (response.stream.destroyed || response.headersSent) return;
+  response.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
+  response.addTrailers(trailers);
+  if (body === undefined) response.end();
+  else response.end(body);
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
@@ -191,11 +187,12 @@ function withDeadline<T>(work: T | Promise<T>, timeoutMs: number | undefined): P
 }
 
 /** grpc-status and friends, written by Connect's own gRPC code. */
-
-function trailerObject(failure: ConnectError | undefined): Record<string, string> {
+function trailersFor(failure: ConnectError | undefined): Record<string, string> {
   const trailers: Record<string, string> = {};
   setTrailerStatus(new Headers(), failure).forEach((value, key) => {
     trailers[key] = value;
   });
   return trailers;
 }
+
+const OK_TRAILERS: Readonly<Record<string, string>> = trailersFor(undefined);

@@ -146,18 +146,7 @@ function readHttp(reader: BinaryReader, end: number, facts: MutableFacts): void 
 function readHeaderMap(reader: BinaryReader, end: number, facts: MutableFacts): void {
   forEachField(reader, end, (field, wireType) => {
     if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
-    const entryEnd = enter(reader);
-    let key: Uint8Array = EMPTY;
-    let value: Uint8Array = EMPTY;
-    let rawValue: Uint8Array = EMPTY;
-    forEachField(reader, entryEnd, (field, wireType) => {
-      if (wireType !== WireType.LengthDelimited) return false;
-      if (field === 1) key = reader.bytes();
-      else if (field === 2) value = reader.bytes();
-      else if (field === 3) rawValue = reader.bytes();
-      else return false;
-      return true;
-    });
+    const [, key = EMPTY, value = EMPTY, rawValue = EMPTY] = readLengthDelimited(reader, enter(reader), 3);
     const name = sameBytesIgnoringCase(key, AUTHORIZATION)
       ? "authorization"
       : sameBytesIgnoringCase(key, AUTHORITY)
@@ -174,16 +163,26 @@ const EMPTY = new Uint8Array(0);
 
 /** A map<string, string> entry's key and value bytes (key = 1, value = 2; either may be absent). */
 function readMapEntry(reader: BinaryReader, end: number): { key: Uint8Array; value: Uint8Array } {
-  let key: Uint8Array = EMPTY;
-  let value: Uint8Array = EMPTY;
+  const [, key = EMPTY, value = EMPTY] = readLengthDelimited(reader, end, 2);
+  return { key, value };
+}
+
+/**
+ * The string or bytes fields 1…`count` of a small message, as bytes (views,
+ * not copies), indexed by field number; a later occurrence wins.
+ */
+function readLengthDelimited(
+  reader: BinaryReader,
+  end: number,
+  count: number,
+): Array<Uint8Array | undefined> {
+  const fields: Array<Uint8Array | undefined> = [];
   forEachField(reader, end, (field, wireType) => {
-    if (wireType !== WireType.LengthDelimited) return false;
-    if (field === 1) key = reader.bytes();
-    else if (field === 2) value = reader.bytes();
-    else return false;
+    if (wireType !== WireType.LengthDelimited || field < 1 || field > count) return false;
+    fields[field] = reader.bytes();
     return true;
   });
-  return { key, value };
+  return fields;
 }
 
 /** Reads a length prefix; returns where the nested message ends. */
