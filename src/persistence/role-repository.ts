@@ -131,9 +131,12 @@ export class SqlRoleRepository implements RoleRepository {
 
   async syncBuiltInPermissions(name: string, permissions: readonly string[]): Promise<void> {
     await this.sql.transaction(async (tx) => {
-      const rows = await tx.query<{ id: string }>(`SELECT id FROM roles WHERE name = $1 AND built_in`, [
-        name,
-      ]);
+      // Replicas starting together all run this: the row lock makes them take turns, where
+      // two interleaved DELETE-then-INSERTs would collide on role_permissions' primary key.
+      const rows = await tx.query<{ id: string }>(
+        `SELECT id FROM roles WHERE name = $1 AND built_in FOR UPDATE`,
+        [name],
+      );
       if (rows[0] !== undefined) await replacePermissions(tx, rows[0].id, permissions);
     });
   }

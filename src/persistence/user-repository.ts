@@ -103,6 +103,14 @@ const roleNotFound = (names: readonly string[]) =>
     metadata: { role: names[0] ?? "" },
   });
 
+/**
+ * Replacing a user's role set is DELETE then INSERT: two requests doing it at once (on any
+ * replicas) would collide on the primary key, so they take turns on the user's row.
+ */
+async function lockUser(tx: SqlRunner, userId: string): Promise<void> {
+  await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+}
+
 export class SqlUserRepository implements UserRepository {
   private readonly sql: Sql;
   private readonly now: () => number;
@@ -295,11 +303,15 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async setRoles(userId: string, roleNames: readonly string[]): Promise<void> {
-    await this.sql.transaction((tx) => this.replaceRoles(tx, userId, roleNames));
+    await this.sql.transaction(async (tx) => {
+      await lockUser(tx, userId);
+      await this.replaceRoles(tx, userId, roleNames);
+    });
   }
 
   async setBusinessRoles(userId: string, businessRoleIds: readonly string[]): Promise<void> {
     await this.sql.transaction(async (tx) => {
+      await lockUser(tx, userId);
       await tx.query(`DELETE FROM user_business_roles WHERE user_id = $1`, [userId]);
       await tx.query(
         `INSERT INTO user_business_roles (user_id, business_role_id) SELECT $1, unnest($2::uuid[])`,

@@ -1,0 +1,70 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_ROLE, PERMISSION_NAMES, USER_ROLE } from "../../../src/domain/roles/permissions.ts";
+import { openDataSource } from "../../../src/persistence/data-source.ts";
+import { SqlRoleRepository } from "../../../src/persistence/role-repository.ts";
+import { Sql } from "../../../src/persistence/sql.ts";
+import { SqlUserRepository } from "../../../src/persistence/user-repository.ts";
+import { createTestDatabase } from "../../support/services.ts";
+
+/**
+ * Writes that replace a set (DELETE then INSERT) arriving at once, as they do from
+ * replicas sharing one PostgreSQL: each must succeed and the last one wins whole.
+ * CI once saw a replica exit at start-up on role_permissions_pkey.
+ */
+describe("set-replacing writes arriving together (real PostgreSQL)", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let dataSource: Awaited<ReturnType<typeof openDataSource>>;
+  let roles: SqlRoleRepository;
+  let users: SqlUserRepository;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await openDataSource({ url: database.url, dataDir: "", poolSize: 8 });
+    const sql = new Sql(dataSource, { embedded: false });
+    roles = new SqlRoleRepository(sql);
+    users = new SqlUserRepository(sql);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  const rejections = (results: PromiseSettledResult<unknown>[]) =>
+    results.filter((result) => result.status === "rejected");
+
+  it("built-in role sync from replicas starting together ends with the whole catalogue", async () => {
+    const catalogue = [...PERMISSION_NAMES].sort();
+    await roles.syncBuiltInPermissions(ADMIN_ROLE, ["roles.read"]);
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => roles.syncBuiltInPermissions(ADMIN_ROLE, catalogue)),
+      );
+      expect(rejections(results)).toEqual([]);
+    }
+    const [admin] = await roles.findByNames([ADMIN_ROLE]);
+    expect(admin?.permissions).toEqual(catalogue);
+  });
+
+  it("concurrent role assignments to one user each succeed; one of them is the result", async () => {
+    const id = randomUUID();
+    await users.create({
+      id,
+      username: `race-${id.slice(0, 8)}`,
+      email: `race-${id.slice(0, 8)}@example.test`,
+      emailVerified: true,
+      profile: {},
+      roles: [USER_ROLE],
+    });
+    const choices = [[USER_ROLE], [USER_ROLE, ADMIN_ROLE], [ADMIN_ROLE]];
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, index) => users.setRoles(id, choices[index % choices.length]!)),
+      );
+      expect(rejections(results)).toEqual([]);
+      const roleNames = (await users.getUser(id))?.roles.slice().sort();
+      expect(choices.map((choice) => [...choice].sort())).toContainEqual(roleNames);
+    }
+  });
+});
