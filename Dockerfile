@@ -3,8 +3,12 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # npm install (not ci): see scripts/install.sh for why the lock file may lack platform packages.
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
+# patch-package (a dev dependency) applies patches/, then the dev dependencies are pruned.
+RUN npm install --ignore-scripts --no-audit --no-fund \
+ && npx --no-install patch-package --error-on-fail \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \

@@ -124,6 +124,45 @@ describe.each(BACKENDS)("foundation over the wire (%s)", (backend) => {
     expect(JSON.stringify(outOfRange.body.details)).toContain("page_size");
   });
 
+  it("rejects undecodable binary protobuf as invalid_argument over gRPC, gRPC-web and Connect, never internal", async () => {
+    // Field 1, length-delimited, claims 5 bytes and carries 1: a truncated message.
+    const truncated = Buffer.from([0x0a, 0x05, 0x61]);
+    const method = "gatehouse.v1.AuthService/Login";
+
+    const grpcClient = new grpc.Client(grpcAddress(server.url), grpc.credentials.createInsecure());
+    try {
+      const call = new Promise((resolveCall, reject) =>
+        grpcClient.makeUnaryRequest(
+          `/${method}`,
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          truncated,
+          (error, value) => (error ? reject(error) : resolveCall(value)),
+        ),
+      );
+      await expect(call).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    } finally {
+      grpcClient.close();
+    }
+
+    const grpcWeb = await fetch(`${server.url}/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      body: Buffer.concat([Buffer.from([0, 0, 0, 0, truncated.length]), truncated]),
+    });
+    const trailerFrame = Buffer.from(await grpcWeb.arrayBuffer());
+    expect(trailerFrame[0]).toBe(0x80);
+    expect(trailerFrame.subarray(5).toString()).toMatch(/grpc-status: ?3\r\n/);
+
+    const connectBinary = await fetch(`${server.url}/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: truncated,
+    });
+    expect(connectBinary.status).toBe(400);
+    expect(await connectBinary.json()).toMatchObject({ code: "invalid_argument" });
+  });
+
   it("answers an unknown method with UNIMPLEMENTED over gRPC and 404 over HTTP", async () => {
     const HealthClient = loadService("health/v1/health.proto", "grpc.health.v1.Health");
     const client = new HealthClient(grpcAddress(server.url), grpc.credentials.createInsecure());

@@ -123,16 +123,28 @@ describe("gRPC fast path (PostgreSQL + Redis)", () => {
   });
 
   it.each([
-    ["an empty body", Buffer.alloc(0)],
     ["a truncated prefix", Buffer.from([0, 0, 0])],
     [
       "a length that does not match the body",
       Buffer.concat([grpcFrame(Buffer.from([0x0a, 0x00])), Buffer.from([1])]),
     ],
+    ["bytes that are not a CheckRequest", grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))],
+  ])("answers INVALID_ARGUMENT, never INTERNAL, to %s, on both paths", async (_name, body) => {
+    for (const server of [fast, connect]) {
+      const reply = await rawGrpcCall(server.url, CHECK, body);
+      expect(reply.status).toBe(3);
+      expect(reply.message).not.toBe("");
+    }
+  });
+
+  // Connect answers these protocol violations as connect-go does (UNIMPLEMENTED for
+  // zero or extra messages, INTERNAL for a compressed flag without grpc-encoding); the fast path
+  // treats them as the malformed requests they are.
+  it.each([
+    ["an empty body", Buffer.alloc(0)],
     ["two messages", Buffer.concat([grpcFrame(new Uint8Array()), grpcFrame(new Uint8Array())])],
     ["a compressed message without grpc-encoding", grpcFrame(Buffer.from([0x0a, 0x00]), true)],
-    ["bytes that are not a CheckRequest", grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))],
-  ])("answers INVALID_ARGUMENT, never INTERNAL, to %s", async (_name, body) => {
+  ])("answers INVALID_ARGUMENT on the fast path to %s", async (_name, body) => {
     const reply = await rawGrpcCall(fast.url, CHECK, body);
     expect(reply.status).toBe(3);
     expect(reply.message).not.toBe("");
