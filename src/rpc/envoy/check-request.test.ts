@@ -117,6 +117,58 @@ describe("reading a CheckRequest from its bytes", () => {
     }
   });
 
+  it("reads a request inside a larger buffer (as the fast path hands it over) alike", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const request = create(CheckRequestSchema, randomCheckRequest(seed));
+      const bytes = toBinary(CheckRequestSchema, request);
+      const framed = Buffer.concat([Buffer.from([0, 1, 2, 3, 4]), bytes, Buffer.from([9])]);
+      const inside = framed.subarray(5, 5 + bytes.length);
+      expect({ seed, facts: checkFactsFromBytes(inside) }).toEqual({ seed, facts: checkFactsOf(request) });
+    }
+  });
+
+  it("rejects invalid UTF-8 in the strings it reads, as protobuf-es does, and keeps a leading U+FEFF", () => {
+    const placeholder = "PLACEHOLDER";
+    const requestWith = (where: "authorization" | "host" | "service") =>
+      Buffer.from(
+        toBinary(
+          CheckRequestSchema,
+          create(CheckRequestSchema, {
+            attributes: {
+              request: {
+                http: {
+                  headers: { authorization: where === "authorization" ? placeholder : "Bearer a.b.c" },
+                  host: where === "host" ? placeholder : "orders.internal",
+                },
+              },
+              contextExtensions: { service: where === "service" ? placeholder : "orders" },
+            },
+          }),
+        ),
+      );
+    const invalid = [
+      [0x80], // a lone continuation byte
+      [0xe2, 0x82], // a truncated three-byte sequence
+      [0xc0, 0xaf], // an overlong "/"
+      [0xed, 0xa0, 0x80], // a surrogate
+      [0xff],
+    ];
+    for (const where of ["authorization", "host", "service"] as const) {
+      for (const sequence of invalid) {
+        const bytes = requestWith(where);
+        Buffer.from([...sequence, ...Array(placeholder.length - sequence.length).fill(0x41)]).copy(
+          bytes,
+          bytes.indexOf(placeholder),
+        );
+        expect(() => fromBinary(CheckRequestSchema, bytes)).toThrow();
+        expect(() => checkFactsFromBytes(bytes), `${where} ${sequence}`).toThrow();
+      }
+      const withBom = requestWith(where);
+      Buffer.from("\ufeffPLACE", "utf8").copy(withBom, withBom.indexOf(placeholder));
+      expect(checkFactsFromBytes(withBom)).toEqual(checkFactsOf(fromBinary(CheckRequestSchema, withBom)));
+    }
+  });
+
   it("reads an empty request as one without token, host or service", () => {
     const facts = checkFactsFromBytes(new Uint8Array());
     expect(facts).toEqual({

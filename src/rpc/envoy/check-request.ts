@@ -1,4 +1,5 @@
-import { BinaryReader, getTextEncoding, WireType } from "@bufbuild/protobuf/wire";
+import { isUtf8 } from "node:buffer";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { DecisionInput } from "../../domain/decision/decision-engine.ts";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 
@@ -60,22 +61,22 @@ export function checkFactsOf(request: CheckRequest): CheckFacts {
  * path): Envoy sends every header, both peers and the route's metadata, and
  * decoding all of it cost more than the rest of a warm Check. This walks
  * attributes → request → http and context_extensions by Envoy's field numbers,
- * compares header and extension names as bytes, decodes only the values the
- * decision reads and skips everything else. Protobuf semantics hold: a repeated
+ * compares header and extension names in place, decodes only the values the
+ * decision reads and skips everything else, allocating almost nothing (this
+ * runs on every request the mesh sees). Protobuf semantics hold: a repeated
  * occurrence of a message field merges (later scalar and map values win,
- * repeated fields append). Fields it skips are not checked for valid UTF-8.
+ * repeated fields append). Strings it reads must be valid UTF-8, as for
+ * protobuf-es; fields it skips are not checked.
  */
 export function checkFactsFromBytes(bytes: Uint8Array): CheckFacts {
-  const reader = new BinaryReader(bytes);
-  const facts: MutableFacts = { host: "", headerMap: [] };
-  // CheckRequest.attributes = 1
-  forEachField(reader, reader.len, (field, wireType) => {
-    if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
-    readAttributes(reader, enter(reader), facts);
-    return true;
-  });
+  const walker = new FieldWalker(bytes);
+  const facts: MutableFacts = { host: "", headerMap: undefined };
+  while (walker.next(bytes.length)) {
+    if (walker.is(1)) readAttributes(walker, walker.enter(), facts);
+    else walker.skip();
+  }
   const fromHeaderMap = (name: string) => {
-    const values = facts.headerMap.filter((h) => h.key === name).map((h) => h.value);
+    const values = facts.headerMap?.filter((h) => h.key === name).map((h) => h.value) ?? [];
     return values.length === 0 ? undefined : joinHeaderValues(values);
   };
   return {
@@ -94,7 +95,7 @@ interface MutableFacts {
   service?: string;
   requiredRole?: string;
   /** header_map entries named authorization or :authority, in order (key lower-cased). */
-  headerMap: Array<{ key: "authorization" | ":authority"; value: string }>;
+  headerMap: Array<{ key: "authorization" | ":authority"; value: string }> | undefined;
 }
 
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -102,127 +103,220 @@ const AUTHORIZATION = ascii("authorization");
 const AUTHORITY = ascii(":authority");
 const SERVICE = ascii("service");
 const REQUIRED_ROLE = ascii("required_role");
-const utf8 = getTextEncoding();
 
-// AttributeContext: request = 4, context_extensions = 10 (map<string, string>).
-function readAttributes(reader: BinaryReader, end: number, facts: MutableFacts): void {
-  forEachField(reader, end, (field, wireType) => {
-    if (wireType !== WireType.LengthDelimited) return false;
-    if (field === 4) readRequest(reader, enter(reader), facts);
-    else if (field === 10) {
-      const entry = readMapEntry(reader, enter(reader));
-      if (sameBytes(entry.key, SERVICE)) facts.service = utf8.decodeUtf8(entry.value);
-      else if (sameBytes(entry.key, REQUIRED_ROLE)) facts.requiredRole = utf8.decodeUtf8(entry.value);
-    } else return false;
-    return true;
-  });
+function readAttributes(walker: FieldWalker, end: number, facts: MutableFacts): void {
+  while (walker.next(end)) {
+    if (walker.is(4)) readRequest(walker, walker.enter(), facts);
+    else if (walker.is(10)) {
+      const entry = walker.entry(walker.enter(), 2);
+      if (walker.sameBytes(entry.key, SERVICE)) facts.service = walker.text(entry.value);
+      else if (walker.sameBytes(entry.key, REQUIRED_ROLE)) facts.requiredRole = walker.text(entry.value);
+    } else walker.skip();
+  }
 }
 
-// AttributeContext.Request: http = 2.
-function readRequest(reader: BinaryReader, end: number, facts: MutableFacts): void {
-  forEachField(reader, end, (field, wireType) => {
-    if (field !== 2 || wireType !== WireType.LengthDelimited) return false;
-    readHttp(reader, enter(reader), facts);
-    return true;
-  });
+function readRequest(walker: FieldWalker, end: number, facts: MutableFacts): void {
+  while (walker.next(end)) {
+    if (walker.is(2)) readHttp(walker, walker.enter(), facts);
+    else walker.skip();
+  }
 }
 
-// AttributeContext.HttpRequest: headers = 3 (map<string, string>), host = 5, header_map = 13.
-function readHttp(reader: BinaryReader, end: number, facts: MutableFacts): void {
-  forEachField(reader, end, (field, wireType) => {
-    if (wireType !== WireType.LengthDelimited) return false;
-    if (field === 3) {
-      const entry = readMapEntry(reader, enter(reader));
-      if (sameBytes(entry.key, AUTHORIZATION)) facts.authorization = utf8.decodeUtf8(entry.value);
-      else if (sameBytes(entry.key, AUTHORITY)) facts.authority = utf8.decodeUtf8(entry.value);
-    } else if (field === 5) facts.host = reader.string();
-    else if (field === 13) readHeaderMap(reader, enter(reader), facts);
-    else return false;
-    return true;
-  });
+function readHttp(walker: FieldWalker, end: number, facts: MutableFacts): void {
+  while (walker.next(end)) {
+    if (walker.is(3)) {
+      const entry = walker.entry(walker.enter(), 2);
+      if (walker.sameBytes(entry.key, AUTHORIZATION)) facts.authorization = walker.text(entry.value);
+      else if (walker.sameBytes(entry.key, AUTHORITY)) facts.authority = walker.text(entry.value);
+    } else if (walker.is(5)) facts.host = walker.text(walker.span());
+    else if (walker.is(13)) readHeaderMap(walker, walker.enter(), facts);
+    else walker.skip();
+  }
 }
 
-// config.core.v3.HeaderMap: headers = 1, each a HeaderValue (key = 1, value = 2, raw_value = 3).
-function readHeaderMap(reader: BinaryReader, end: number, facts: MutableFacts): void {
-  forEachField(reader, end, (field, wireType) => {
-    if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
-    const [, key = EMPTY, value = EMPTY, rawValue = EMPTY] = readLengthDelimited(reader, enter(reader), 3);
-    const name = sameBytesIgnoringCase(key, AUTHORIZATION)
+function readHeaderMap(walker: FieldWalker, end: number, facts: MutableFacts): void {
+  while (walker.next(end)) {
+    if (!walker.is(1)) {
+      walker.skip();
+      continue;
+    }
+    // HeaderValue: key = 1, value = 2, raw_value = 3.
+    const entry = walker.entry(walker.enter(), 3);
+    const name = walker.sameBytesIgnoringCase(entry.key, AUTHORIZATION)
       ? "authorization"
-      : sameBytesIgnoringCase(key, AUTHORITY)
+      : walker.sameBytesIgnoringCase(entry.key, AUTHORITY)
         ? ":authority"
         : undefined;
-    if (name !== undefined) {
-      facts.headerMap.push({ key: name, value: headerValueText(utf8.decodeUtf8(value), rawValue) });
-    }
-    return true;
-  });
+    if (name === undefined) continue;
+    const value = walker.text(entry.value);
+    facts.headerMap ??= [];
+    facts.headerMap.push({ key: name, value: value !== "" ? value : walker.latin1(entry.raw) });
+  }
 }
 
-const EMPTY = new Uint8Array(0);
+/** Where a length-delimited value lies in the request: [start, end). Empty when absent. */
+interface Span {
+  start: number;
+  end: number;
+}
 
-/** A map<string, string> entry's key and value bytes (key = 1, value = 2; either may be absent). */
-function readMapEntry(reader: BinaryReader, end: number): { key: Uint8Array; value: Uint8Array } {
-  const [, key = EMPTY, value = EMPTY] = readLengthDelimited(reader, end, 2);
-  return { key, value };
+/** The spans of a small message's string fields 1…3 (a map entry's key and value, or a HeaderValue). */
+interface Entry {
+  readonly key: Span;
+  readonly value: Span;
+  readonly raw: Span;
 }
 
 /**
- * The string or bytes fields 1…`count` of a small message, as bytes (views,
- * not copies), indexed by field number; a later occurrence wins.
+ * Protobuf-es's BinaryReader for varints and skipping, with tags, lengths and
+ * values read as positions rather than as arrays and subarrays. One per request;
+ * the entry it fills is reused from field to field.
  */
-function readLengthDelimited(
-  reader: BinaryReader,
-  end: number,
-  count: number,
-): Array<Uint8Array | undefined> {
-  const fields: Array<Uint8Array | undefined> = [];
-  forEachField(reader, end, (field, wireType) => {
-    if (wireType !== WireType.LengthDelimited || field < 1 || field > count) return false;
-    fields[field] = reader.bytes();
+class FieldWalker {
+  private readonly reader: BinaryReader;
+  private readonly bytes: Uint8Array;
+  private readonly buffer: Buffer;
+  private field = 0;
+  private wireType = 0;
+  private readonly current: Entry = {
+    key: { start: 0, end: 0 },
+    value: { start: 0, end: 0 },
+    raw: { start: 0, end: 0 },
+  };
+  private readonly lastSpan: Span = { start: 0, end: 0 };
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    // Buffer's decoder, not TextDecoder: a fifth of the walk's time went to TextDecoder's per-call setup.
+    this.buffer = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.reader = new BinaryReader(bytes);
+  }
+
+  /** Reads the next field's tag, or returns false at the end of the message ending at `end`. */
+  next(end: number): boolean {
+    const reader = this.reader;
+    if (reader.pos >= end) {
+      if (reader.pos !== end) throw new RangeError("a field runs past the end of its message");
+      return false;
+    }
+    const start = reader.pos;
+    const tag = reader.uint32();
+    // The checks BinaryReader.tag() makes, without its [field, wireType] array.
+    if (reader.pos - start > 5 || (reader.pos - start === 5 && this.bytes[reader.pos - 1]! > 0x0f)) {
+      throw new Error("illegal tag: varint overflows uint32");
+    }
+    this.field = tag >>> 3;
+    this.wireType = tag & 7;
+    if (this.field <= 0 || this.wireType > 5) {
+      throw new Error(`illegal tag: field no ${this.field} wire type ${this.wireType}`);
+    }
     return true;
-  });
-  return fields;
-}
-
-/** Reads a length prefix; returns where the nested message ends. */
-function enter(reader: BinaryReader): number {
-  const length = reader.uint32();
-  const end = reader.pos + length;
-  if (end > reader.len) throw new RangeError("premature end of a nested message");
-  return end;
-}
-
-/** Calls `read` for each field up to `end`; a field it does not consume (returns false) is skipped. */
-function forEachField(
-  reader: BinaryReader,
-  end: number,
-  read: (field: number, wireType: WireType) => boolean,
-): void {
-  while (reader.pos < end) {
-    const [field, wireType] = reader.tag();
-    if (!read(field, wireType)) reader.skip(wireType, field);
   }
-  if (reader.pos !== end) throw new RangeError("a field runs past the end of its message");
-}
 
-function sameBytes(bytes: Uint8Array, expected: Uint8Array): boolean {
-  if (bytes.length !== expected.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== expected[i]) return false;
-  return true;
-}
-
-/** ASCII case-insensitive; `lowerCase` is already lower case. */
-function sameBytesIgnoringCase(bytes: Uint8Array, lowerCase: Uint8Array): boolean {
-  if (bytes.length !== lowerCase.length) return false;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i]!;
-    if ((byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte) !== lowerCase[i]) return false;
+  /** Whether the field just read is `field`, length-delimited. */
+  is(field: number): boolean {
+    return this.field === field && this.wireType === WireType.LengthDelimited;
   }
-  return true;
+
+  /** Steps over the field just read (BinaryReader.skip would also return it as a subarray). */
+  skip(): void {
+    const reader = this.reader;
+    switch (this.wireType) {
+      case WireType.Varint:
+        while (this.bytes[reader.pos++]! & 0x80) {
+          // continuation bit set: the varint goes on
+        }
+        break;
+      case WireType.Bit64:
+        reader.pos += 8;
+        break;
+      case WireType.Bit32:
+        reader.pos += 4;
+        break;
+      case WireType.LengthDelimited:
+        reader.pos = this.enter();
+        return;
+      default:
+        reader.skip(this.wireType, this.field);
+        return;
+    }
+    if (reader.pos > this.bytes.length) throw new RangeError("premature end of a field");
+  }
+
+  /** Reads a length prefix; returns where the value ends (the reader is at its start). */
+  enter(): number {
+    const length = this.reader.uint32();
+    const end = this.reader.pos + length;
+    if (end > this.bytes.length) throw new RangeError("premature end of a length-delimited field");
+    return end;
+  }
+
+  /** Steps over a length-delimited value; returns where it lies (valid until the next call). */
+  span(): Span {
+    const end = this.enter();
+    this.lastSpan.start = this.reader.pos;
+    this.lastSpan.end = end;
+    this.reader.pos = end;
+    return this.lastSpan;
+  }
+
+  /**
+   * Reads the message ending at `end` whose fields 1…`count` are strings or bytes;
+   * a later occurrence wins, anything else is skipped (valid until the next call).
+   */
+  entry(end: number, count: number): Entry {
+    const entry = this.current;
+    entry.key.start =
+      entry.key.end =
+      entry.value.start =
+      entry.value.end =
+      entry.raw.start =
+      entry.raw.end =
+        0;
+    while (this.next(end)) {
+      if (this.wireType !== WireType.LengthDelimited || this.field > count) {
+        this.skip();
+        continue;
+      }
+      const target = this.field === 1 ? entry.key : this.field === 2 ? entry.value : entry.raw;
+      const span = this.span();
+      target.start = span.start;
+      target.end = span.end;
+    }
+    return entry;
+  }
+
+  sameBytes(span: Span, expected: Uint8Array): boolean {
+    if (span.end - span.start !== expected.length) return false;
+    for (let i = 0; i < expected.length; i++) if (this.bytes[span.start + i] !== expected[i]) return false;
+    return true;
+  }
+
+  /** ASCII case-insensitive; `lowerCase` is already lower case. */
+  sameBytesIgnoringCase(span: Span, lowerCase: Uint8Array): boolean {
+    if (span.end - span.start !== lowerCase.length) return false;
+    for (let i = 0; i < lowerCase.length; i++) {
+      const byte = this.bytes[span.start + i]!;
+      if ((byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte) !== lowerCase[i]) return false;
+    }
+    return true;
+  }
+
+  /** A string field's text; invalid UTF-8 is an error, as it is to protobuf-es. */
+  text(span: Span): string {
+    if (span.end === span.start) return "";
+    if (!isUtf8(this.buffer.subarray(span.start, span.end)))
+      throw new Error("invalid UTF-8 in a string field");
+    return this.buffer.toString("utf8", span.start, span.end);
+  }
+
+  latin1(span: Span): string {
+    return this.buffer.toString("latin1", span.start, span.end);
+  }
 }
 
-// Repeated headers are joined with commas, as Envoy does in the `headers` map.
 const joinHeaderValues = (values: readonly string[]) => values.join(",");
 
 // With encode_raw_headers Envoy may send the value as raw bytes instead.
