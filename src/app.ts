@@ -162,12 +162,12 @@ export async function startGatehouse(
         },
       ),
       services: new ServiceDirectory(() => serviceRepository.all(), config.envoy.hostServices, feed),
+      changes: feed,
     },
     {
       tokenCacheSize: config.decision.tokenCacheSize,
       clockSkewSeconds: config.decision.clockSkewSeconds,
-      onDecision: (decision) =>
-        metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason ?? "" }),
+      onDecision: (decision) => metrics.countDecision(decision.outcome, decision.reason ?? ""),
     },
   );
   metrics.onCollect(() => {

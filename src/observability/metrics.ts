@@ -13,6 +13,8 @@ export class Metrics {
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
   private readonly collectors: Array<() => void> = [];
+  /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
+  private readonly decisionCounters = new Map<string, Counter.Internal>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gatehouse_" });
@@ -50,6 +52,17 @@ export class Metrics {
   }
 
   /** Runs just before each scrape, to sample gauges of state owned elsewhere. */
+  /** Counts one decision; called for every Check, so the labelled child is looked up once. */
+  countDecision(outcome: string, reason: string): void {
+    const key = `${outcome}\0${reason}`;
+    let counter = this.decisionCounters.get(key);
+    if (counter === undefined) {
+      counter = this.decisions.labels({ outcome, reason });
+      this.decisionCounters.set(key, counter);
+    }
+    counter.inc();
+  }
+
   onCollect(collector: () => void): void {
     this.collectors.push(collector);
   }

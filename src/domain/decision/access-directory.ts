@@ -62,6 +62,11 @@ export class AccessDirectory {
     return load;
   }
 
+  /** How much longer (ms) the subject's access is answered from memory; 0 when it is not. */
+  remainingMs(kind: SubjectAccess["kind"], id: string): number {
+    return this.cache.getRemainingTTL(`${kind}:${id}`);
+  }
+
   size(): number {
     return this.cache.size;
   }

@@ -82,9 +82,12 @@ describe("DecisionEngine", () => {
   let engine: DecisionEngine;
   let store: MemoryCoordinationStore;
   let now: number;
+  /** While set, loading the service registry waits for it. */
+  let servicesGate: Promise<void> | undefined;
 
   beforeEach(async () => {
     now = NOW;
+    servicesGate = undefined;
     verifier = new TableVerifier();
     access = new TableAccess();
     services = [service()];
@@ -101,7 +104,15 @@ describe("DecisionEngine", () => {
         verifier,
         revocations,
         access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
-        services: new ServiceDirectory(async () => services, new Map([["legacy.internal", "billing"]]), feed),
+        services: new ServiceDirectory(
+          async () => {
+            await servicesGate;
+            return services;
+          },
+          new Map([["legacy.internal", "billing"]]),
+          feed,
+        ),
+        changes: feed,
       },
       { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
     );
@@ -214,6 +225,86 @@ describe("DecisionEngine", () => {
     access.users.delete("u1");
     await feed.publish({ kind: "access_changed", key: "u1", value: 0, expiresAt: now + 1000 });
     expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "unknown_subject" });
+  });
+
+  it("answers a repeated question from memory, and a different question afresh", async () => {
+    const first = await decide("good", { requiredRole: "viewer" });
+    // Seen once: decided afresh. Seen before: decided and remembered. Then answered from memory.
+    const second = await decide("good", { requiredRole: "viewer" });
+    expect(second).not.toBe(first);
+    expect(await decide("good", { requiredRole: "viewer" })).toBe(second);
+    expect(await decide("good", { requiredRole: "owner" })).toMatchObject({ reason: "insufficient_role" });
+    expect(await engine.decide({ token: "good", service: { key: "svc-a" } })).not.toBe(first);
+    expect(verifier.calls).toBe(1);
+  });
+
+  it("remembers an answer no longer than the subject's access stays cached", async () => {
+    const shortLived = new DecisionEngine(
+      {
+        verifier,
+        revocations,
+        access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 30 }),
+        services: new ServiceDirectory(async () => services, new Map(), feed),
+        changes: feed,
+      },
+      { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
+    );
+    const question = { token: "good", service: { key: "billing" } };
+    expect(await shortLived.decide(question)).toMatchObject({ outcome: "allowed" });
+    // Changed without an announcement: only the subject cache's lifetime bounds how long it shows.
+    access.users.set("u1", subject({}));
+    expect(await shortLived.decide(question)).toMatchObject({ outcome: "allowed" });
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the subject cache's clock
+    now += 60; // the engine's
+    expect(await shortLived.decide(question)).toMatchObject({ outcome: "denied", reason: "no_grant" });
+  });
+
+  it("does not remember an answer made while a change arrived", async () => {
+    await decide("good", { requiredRole: "viewer" }); // the token is seen before the next call
+    let release!: () => void;
+    servicesGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    await feed.publish({ kind: "services_changed", key: "*", value: 0, expiresAt: now + 1000 });
+    const inFlight = decide("good");
+    await new Promise((resolve) => setTimeout(resolve, 10)); // verified, not revoked, registry loading
+    await revocations.revokeSession("s1", new Date(now + 300_000));
+    release();
+    // The call in flight answers from what it read before the change…
+    expect(await inFlight).toMatchObject({ outcome: "allowed" });
+    // …but that answer is not remembered for the next one.
+    expect(await decide("good")).toMatchObject({ outcome: "unauthenticated", reason: "session_revoked" });
+  });
+
+  it("remembers by the whole token: another token with the same signature is decided afresh", async () => {
+    verifier.table.set("header.payload.sig", claims());
+    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
+    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
+    expect(await decide("header.tampered.sig")).toMatchObject({
+      outcome: "unauthenticated",
+      reason: "invalid_signature",
+    });
+    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
+  });
+
+  it("drops every remembered answer on any change, also one about another subject", async () => {
+    await decide("good");
+    const remembered = await decide("good");
+    expect(await decide("good")).toBe(remembered);
+    await feed.publish({ kind: "access_changed", key: "someone-else", value: 0, expiresAt: now + 1000 });
+    const after = await decide("good");
+    expect(after).toEqual(remembered);
+    expect(after).not.toBe(remembered);
+  });
+
+  it("remembers nothing for a token seen once", async () => {
+    for (let i = 0; i < 50; i++) {
+      verifier.table.set(`once${i}`, claims({ tokenId: `once${i}` }));
+      await decide(`once${i}`);
+    }
+    expect(engine.rememberedDecisions()).toBe(0);
+    await decide("once0");
+    expect(engine.rememberedDecisions()).toBe(1);
   });
 
   it("keeps the token cache bounded under a flood of distinct tokens", async () => {

@@ -68,8 +68,21 @@ const PERMANENT_REASONS = new Set([
 ]);
 const NEGATIVE_CACHE_TTL_MS = 60_000;
 
+/** Hot (token, service, role) questions whose answers are remembered whole; see DecisionEngine.decide. */
+const MAX_REMEMBERED_DECISIONS = 10_000;
+
+interface RememberedDecision {
+  /** The whole token: the key holds only its signature (see questionKey). */
+  readonly token: string;
+  readonly decision: Decision;
+  /** The change generation it was made in: any later change makes it stale. */
+  readonly generation: number;
+  /** Engine clock (ms) until which it holds: the token's expiry, the subject cache's lifetime. */
+  readonly validUntil: number;
+}
+
 export interface DecisionEngineOptions {
-  /** Most verified tokens remembered; 0 disables the cache. */
+  /** Most verified tokens remembered; 0 disables the cache (and the decision memo). */
   readonly tokenCacheSize: number;
   readonly clockSkewSeconds: number;
   readonly now?: () => number;
@@ -92,6 +105,9 @@ export class DecisionEngine {
   private readonly access: AccessDirectory;
   private readonly services: ServiceDirectory;
   private readonly tokens: LRUCache<string, CachedVerification> | undefined;
+  private readonly decisions: LRUCache<string, RememberedDecision> | undefined;
+  /** Bumped by every change the feed delivers (revocations, access, services). */
+  private generation = 0;
   private readonly skewMs: number;
   private readonly now: () => number;
   private readonly onDecision: ((decision: Decision) => void) | undefined;
@@ -102,6 +118,8 @@ export class DecisionEngine {
       revocations: RevocationRegistry;
       access: AccessDirectory;
       services: ServiceDirectory;
+      /** Every change that can alter a decision (the change feed). */
+      changes: { onChange(listener: () => void): void };
     },
     options: DecisionEngineOptions,
   ) {
@@ -116,10 +134,44 @@ export class DecisionEngine {
       options.tokenCacheSize > 0
         ? new LRUCache<string, CachedVerification>({ max: options.tokenCacheSize, ttlAutopurge: false })
         : undefined;
+    this.decisions =
+      options.tokenCacheSize > 0
+        ? new LRUCache<string, RememberedDecision>({
+            max: Math.min(options.tokenCacheSize, MAX_REMEMBERED_DECISIONS),
+          })
+        : undefined;
+    deps.changes.onChange(() => {
+      this.generation++;
+    });
   }
 
+  /**
+   * The same question (token, service, least role) asked again gets the same
+   * answer without hashing, cache lookups or a decision: mesh traffic repeats
+   * its questions. A remembered answer is dropped by any change the feed
+   * delivers (here or from another replica), by the token's expiry and when the
+   * subject's cached access would expire, so it is never staler than what it was
+   * made from; an answer made while a change arrived is never used again.
+   */
   async decide(input: DecisionInput): Promise<Decision> {
-    const decision = await this.evaluate(input);
+    const key = this.decisions === undefined ? undefined : questionKey(input);
+    const remembered = key === undefined ? undefined : this.decisions!.get(key);
+    let decision: Decision;
+    if (
+      remembered !== undefined &&
+      remembered.token === input.token &&
+      remembered.generation === this.generation &&
+      remembered.validUntil > this.now()
+    ) {
+      decision = remembered.decision;
+    } else {
+      const generation = this.generation;
+      const made = await this.evaluate(input);
+      decision = made.decision;
+      if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
+        this.decisions!.set(key, { token: input.token!, decision, generation, validUntil: made.validUntil });
+      }
+    }
     this.onDecision?.(decision);
     return decision;
   }
@@ -129,19 +181,51 @@ export class DecisionEngine {
     return this.tokens?.size ?? 0;
   }
 
-  private async evaluate(input: DecisionInput): Promise<Decision> {
+  /** Answers remembered whole (see decide). */
+  rememberedDecisions(): number {
+    return this.decisions?.size ?? 0;
+  }
+
+  /**
+   * A decision, and until when (engine clock) it may be remembered; undefined: not
+   * at all. Only a token seen before is remembered, so that a flood of distinct
+   * tokens (each seen once) costs the memo nothing and evicts nothing from it.
+   */
+  private async evaluate(input: DecisionInput): Promise<{ decision: Decision; validUntil?: number }> {
     if (input.token === undefined) {
-      return input.malformedCredentials
-        ? unauthenticated("malformed_authorization", "the authorization header is not a bearer token")
-        : unauthenticated("missing_token", "a bearer access token is required");
+      return {
+        decision: input.malformedCredentials
+          ? unauthenticated("malformed_authorization", "the authorization header is not a bearer token")
+          : unauthenticated("missing_token", "a bearer access token is required"),
+      };
     }
-    const verified = await this.verify(input.token);
-    if ("failure" in verified) return unauthenticated(verified.failure.reason, verified.failure.message);
+    const { verified, seenBefore } = await this.verify(input.token);
+    if ("failure" in verified) {
+      const { reason, message } = verified.failure;
+      const remember = seenBefore && PERMANENT_REASONS.has(reason);
+      return {
+        decision: unauthenticated(reason, message),
+        validUntil: remember ? this.now() + NEGATIVE_CACHE_TTL_MS : undefined,
+      };
+    }
     const claims = verified.claims;
-
+    const expiry = claims.expiresAt * 1000 + this.skewMs;
     const revoked = this.revocations.reasonFor(claims);
-    if (revoked !== undefined) return unauthenticated(revoked, "the access token has been revoked");
+    if (revoked !== undefined) {
+      return {
+        decision: unauthenticated(revoked, "the access token has been revoked"),
+        validUntil: seenBefore ? expiry : undefined,
+      };
+    }
+    const decision = await this.decideFor(claims, input);
+    if (!seenBefore) return { decision };
+    // No longer than the subject's access stays in memory without a change being heard.
+    const subjectFor = this.access.remainingMs(claims.kind, claims.subjectId);
+    return { decision, validUntil: Math.min(expiry, this.now() + subjectFor) };
+  }
 
+  /** The decision for a verified, unrevoked token. */
+  private async decideFor(claims: AccessTokenClaims, input: DecisionInput): Promise<Decision> {
     const subject = await this.access.get(claims.kind, claims.subjectId);
     if (subject === undefined)
       return unauthenticated("unknown_subject", "the token's subject no longer exists");
@@ -169,28 +253,48 @@ export class DecisionEngine {
     return authenticated("allowed", claims, subject, service, role, undefined);
   }
 
-  private async verify(token: string): Promise<CachedVerification> {
+  /** The token's verification, and whether it was remembered from an earlier request. */
+  private async verify(token: string): Promise<{ verified: CachedVerification; seenBefore: boolean }> {
     const key = this.tokens === undefined ? "" : hash("sha256", token, "base64");
     const cached = this.tokens?.get(key);
     if (cached !== undefined) {
       if ("claims" in cached && cached.claims.expiresAt * 1000 + this.skewMs <= this.now()) {
-        return { failure: TOKEN_EXPIRED };
+        return { verified: { failure: TOKEN_EXPIRED }, seenBefore: true };
       }
-      return cached;
+      return { verified: cached, seenBefore: true };
     }
     try {
       const claims = await this.verifier.verifyAccessToken(token);
       const ttl = claims.expiresAt * 1000 + this.skewMs - this.now();
       if (ttl > 0) this.tokens?.set(key, { claims }, { ttl });
-      return { claims };
+      return { verified: { claims }, seenBefore: false };
     } catch (error) {
       if (!isDomainError(error) || error.kind !== "unauthenticated") throw error;
       const failure: VerificationFailure = { reason: error.reason, message: error.message };
       if (PERMANENT_REASONS.has(error.reason))
         this.tokens?.set(key, { failure }, { ttl: NEGATIVE_CACHE_TTL_MS });
-      return { failure };
+      return { verified: { failure }, seenBefore: false };
     }
   }
+}
+
+/**
+ * What a decision depends on besides the state the change feed keeps current,
+ * with the token shortened to its signature: hashing a whole token for every
+ * lookup cost as much as the decision. The remembered entry keeps the whole
+ * token, and a hit must match it.
+ */
+function questionKey(input: DecisionInput): string | undefined {
+  const token = input.token;
+  if (token === undefined) return undefined;
+  const signature = token.slice(token.lastIndexOf(".") + 1);
+  const service =
+    input.service === undefined
+      ? ""
+      : "key" in input.service
+        ? `k${input.service.key}`
+        : `h${input.service.host}`;
+  return `${signature}\n${service}\n${input.requiredRole ?? ""}`;
 }
 
 function unauthenticated(reason: string, message: string): Unauthenticated {

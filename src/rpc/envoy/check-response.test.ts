@@ -56,11 +56,12 @@ describe("remembered Check answers", () => {
     expect(respond(variant)).toBe(other);
   });
 
-  it("is bounded", () => {
+  it("is bounded (the same decision object aside: it is held weakly, as long as the engine keeps it)", () => {
     const respond = createCheckResponder(names, 2);
     const first = respond(allowed);
     respond({ ...allowed, role: "viewer" });
     respond({ ...allowed, role: "owner" });
-    expect(respond(allowed)).not.toBe(first);
+    expect(respond({ ...allowed })).not.toBe(first);
+    expect(respond(allowed)).toBe(first);
   });
 });
