@@ -90,18 +90,13 @@ export function createCheckResponder(
   maxEntries = 10_000,
 ): (decision: Decision) => CheckResponse {
   const answers = new LRUCache<string, CheckResponse>({ max: maxEntries });
-  // The engine hands out the same decision object for a question it remembers: skip the key.
-  const byDecision = new WeakMap<Decision, CheckResponse>();
   return (decision) => {
-    let response = byDecision.get(decision);
-    if (response !== undefined) return response;
     const key = answerKey(decision);
-    response = answers.get(key);
+    let response = answers.get(key);
     if (response === undefined) {
       response = checkResponseFor(decision, names);
       answers.set(key, response);
     }
-    byDecision.set(decision, response);
     return response;
   };
 }
