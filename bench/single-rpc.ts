@@ -2,7 +2,9 @@
  * One RPC under h2load on a fresh Gatehouse process, for profiling and flag
  * experiments (BENCHMARKS.md cites runs of it); not part of `npm run bench`.
  *
- *   scripts/node24.sh node bench/single-rpc.ts <check|health> [concurrency=64] [seconds=8] [node flags…]
+ *   scripts/node24.sh node bench/single-rpc.ts <check|check-revoked|health> [concurrency=64] [seconds=8] [node flags…]
+ *
+ * check-revoked sends the same Check with a token whose session was ended by Logout (a deny).
  *
  * PROFILE=1 runs the server with --cpu-prof (then: node bench/profile-summary.ts <file>);
  * RPS=N drives a fixed total rate instead of a closed loop; --trace-gc among the
@@ -16,12 +18,12 @@ import { CHECK_PATH, checkFrame, HEALTH_CHECK_PATH, healthCheckFrame } from "./s
 import { grpcLoad, runH2load } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
 import { combineRuns } from "./support/load-run.ts";
-import { seedAccess } from "./support/seed.ts";
+import { callJson, seedAccess } from "./support/seed.ts";
 
 const [rpc = "check", concurrencyArg = "64", secondsArg = "8", ...nodeArgs] = process.argv.slice(2);
-if (rpc !== "check" && rpc !== "health") {
+if (rpc !== "check" && rpc !== "check-revoked" && rpc !== "health") {
   process.stderr.write(
-    "usage: node bench/single-rpc.ts <check|health> [concurrency] [seconds] [node flags…]\n",
+    "usage: node bench/single-rpc.ts <check|check-revoked|health> [concurrency] [seconds] [node flags…]\n",
   );
   process.exit(2);
 }
@@ -42,6 +44,11 @@ const deployment = await deploy(context, rpc);
 try {
   const server = deployment.servers[0]!;
   const seeded = await seedAccess(server.url);
+  if (rpc === "check-revoked") {
+    await callJson(server.url, "gatehouse.v1.AuthService/Logout", {
+      refreshToken: seeded.tokens.refreshToken,
+    });
+  }
   const body =
     rpc === "health"
       ? healthCheckFrame()
