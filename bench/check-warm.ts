@@ -146,9 +146,9 @@ export const checkWarm: Benchmark = {
       );
       measurements.push(...connectPairs.measurements);
       ratios.push(...connectPairs.ratios);
-      for (const { concurrency } of connectPairs.results) {
+      for (const slow of connectPairs.results) {
+        const { concurrency } = slow;
         const fast = pairs.results.find((r) => r.concurrency === concurrency)!;
-        const slow = connectPairs.results.find((r) => r.concurrency === concurrency)!;
         ratios.push({
           label: `fast path ÷ Connect, Check c=${concurrency}`,
           value: fast.subject.throughput / slow.subject.throughput,

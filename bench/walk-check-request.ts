@@ -10,6 +10,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CheckRequestSchema } from "../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { type CheckFacts, checkFactsFromBytes, checkFactsOf } from "../src/rpc/envoy/check-request.ts";
 import { checkRequest } from "./support/grpc-frames.ts";
+import { median } from "./support/stats.ts";
 
 const [calls = 500_000, rounds = 5] = process.argv.slice(2).map(Number);
 // A token of the size Gatehouse issues (ES256, ≈ 550 characters), framed as the fast path sees it.
@@ -31,7 +32,6 @@ const rows: Array<{ walker: number; full: number }> = [];
 for (let round = 0; round < rounds; round++) {
   rows.push({ walker: perCall(checkFactsFromBytes), full: perCall(fullDecode) });
 }
-const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const walker = median(rows.map((row) => row.walker));
 const full = median(rows.map((row) => row.full));
 console.log(

@@ -51,7 +51,6 @@ export class Metrics {
     });
   }
 
-  /** Runs just before each scrape, to sample gauges of state owned elsewhere. */
   /** Counts one decision; called for every Check, so the labelled child is looked up once. */
   countDecision(outcome: string, reason: string): void {
     const key = `${outcome}\0${reason}`;
@@ -63,6 +62,7 @@ export class Metrics {
     counter.inc();
   }
 
+  /** Runs just before each scrape, to sample gauges of state owned elsewhere. */
   onCollect(collector: () => void): void {
     this.collectors.push(collector);
   }

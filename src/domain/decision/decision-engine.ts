@@ -154,8 +154,8 @@ export class DecisionEngine {
    * made from; an answer made while a change arrived is never used again.
    */
   async decide(input: DecisionInput): Promise<Decision> {
-    const key = this.decisions === undefined ? undefined : questionKey(input);
-    const remembered = key === undefined ? undefined : this.decisions!.get(key);
+    const key = questionKey(input);
+    const remembered = key === undefined ? undefined : this.decisions?.get(key);
     let decision: Decision;
     if (
       remembered !== undefined &&
@@ -169,7 +169,7 @@ export class DecisionEngine {
       const made = await this.evaluate(input);
       decision = made.decision;
       if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
-        this.decisions!.set(key, { token: input.token!, decision, generation, validUntil: made.validUntil });
+        this.decisions?.set(key, { token: input.token!, decision, generation, validUntil: made.validUntil });
       }
     }
     this.onDecision?.(decision);

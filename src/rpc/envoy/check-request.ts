@@ -254,12 +254,11 @@ class FieldWalker {
   }
 
   /** Steps over a length-delimited value; returns where it lies (valid until the next call). */
-  span(): Span {
-    const end = this.enter();
-    this.lastSpan.start = this.reader.pos;
-    this.lastSpan.end = end;
-    this.reader.pos = end;
-    return this.lastSpan;
+  span(into: Span = this.lastSpan): Span {
+    into.end = this.enter();
+    into.start = this.reader.pos;
+    this.reader.pos = into.end;
+    return into;
   }
 
   /**
@@ -280,10 +279,7 @@ class FieldWalker {
         this.skip();
         continue;
       }
-      const target = this.field === 1 ? entry.key : this.field === 2 ? entry.value : entry.raw;
-      const span = this.span();
-      target.start = span.start;
-      target.end = span.end;
+      this.span(this.field === 1 ? entry.key : this.field === 2 ? entry.value : entry.raw);
     }
     return entry;
   }
