@@ -1,4 +1,4 @@
-import { startGatehouse } from "./app.ts";
+import { startGatehouse } from "./compose/gatehouse.ts";
 import { ConfigError, loadConfig } from "./config/config.ts";
 import { createLogger } from "./observability/logger.ts";
 

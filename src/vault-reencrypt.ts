@@ -1,13 +1,10 @@
 import { parseArgs } from "node:util";
+import { openStorage } from "./compose/storage.ts";
 import { ConfigError, loadConfig } from "./config/config.ts";
 import { AuditLog } from "./domain/audit/audit-log.ts";
 import { reencryptVault } from "./domain/vault/key-rotation.ts";
 import { VaultKeyring } from "./domain/vault/vault-keyring.ts";
-import { vaultRepository } from "./identity/vault/vault-module.ts";
 import { createLogger } from "./observability/logger.ts";
-import { SqlAuditRepository } from "./persistence/audit-repository.ts";
-import { openDataSource } from "./persistence/data-source.ts";
-import { Sql } from "./persistence/sql.ts";
 
 /**
  * `npm run vault:reencrypt [-- --batch-size N]`: moves every token-vault
@@ -39,9 +36,10 @@ async function main(): Promise<number> {
     process.stderr.write("vault:reencrypt: VAULT_KEYS is not set\n");
     return 2;
   }
-  const dataSource = await openDataSource(config.database);
+  const storage = await openStorage(config.database);
   try {
-    const entries = vaultRepository(config, dataSource);
+    const { repositories } = storage;
+    const entries = repositories.vault;
     const before = await entries.countNotUnder(keyring.activeKeyId);
     process.stdout.write(`re-encrypting ${before} entries to key "${keyring.activeKeyId}"\n`);
     const result = await reencryptVault(keyring, entries, {
@@ -53,10 +51,7 @@ async function main(): Promise<number> {
             "\n",
         ),
     });
-    const audit = new AuditLog(
-      new SqlAuditRepository(new Sql(dataSource, { embedded: config.database.url === undefined })),
-      createLogger(config.log.level),
-    );
+    const audit = new AuditLog(repositories.audit, createLogger(config.log.level));
     await audit.record({
       action: "vault.reencrypt",
       result: result.failed.length === 0 ? "success" : "failure",
@@ -75,7 +70,7 @@ async function main(): Promise<number> {
     process.stdout.write(`done: every entry is sealed under "${keyring.activeKeyId}"\n`);
     return 0;
   } finally {
-    await dataSource.destroy();
+    await storage.close();
   }
 }
 

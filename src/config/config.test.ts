@@ -7,9 +7,45 @@ describe("loadConfig", () => {
   it("runs on embedded defaults with an empty environment", () => {
     const config = loadConfig({});
     expect(config.server.port).toBe(8080);
-    expect(config.database.url).toBeUndefined();
+    expect(config.database).toEqual({ kind: "embedded", dataDir: "./data" });
     expect(config.redis.url).toBeUndefined();
-    expect(config.identity.provider).toBe("local");
+    expect(config.identity.provider).toMatchObject({
+      kind: "local",
+      keyEncryptionKey: { kind: "generated", dataDir: "./data" },
+    });
+  });
+
+  it("carries what validation proved in the type: a provider's and a database's own settings", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://db/gatehouse",
+      DATABASE_POOL_SIZE: "4",
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_URL: "http://keycloak:8180/",
+      KEYCLOAK_CLIENT_SECRET: "s3cret",
+      KEYCLOAK_MAX_TOKEN_LIFETIME_SECONDS: "900",
+      ACCESS_TOKEN_TTL_SECONDS: "120",
+    });
+    expect(config.database).toEqual({ kind: "postgres", url: "postgres://db/gatehouse", poolSize: 4 });
+    expect(config.identity.provider).toMatchObject({
+      kind: "keycloak",
+      url: "http://keycloak:8180",
+      clientSecret: "s3cret",
+    });
+    // Revocations must outlive the longest token the running provider issues.
+    expect(config.identity.longestAccessTokenSeconds).toBe(900);
+    expect(loadConfig({ ACCESS_TOKEN_TTL_SECONDS: "120" }).identity.longestAccessTokenSeconds).toBe(120);
+  });
+
+  it("requires KEY_ENCRYPTION_KEY with PostgreSQL on the built-in provider, and uses the one given", () => {
+    expect(() => loadConfig({ DATABASE_URL: "postgres://db/gatehouse" })).toThrow(/KEY_ENCRYPTION_KEY/);
+    const config = loadConfig({
+      DATABASE_URL: "postgres://db/gatehouse",
+      KEY_ENCRYPTION_KEY: "ab".repeat(32),
+    });
+    expect(config.identity.provider).toMatchObject({
+      kind: "local",
+      keyEncryptionKey: { kind: "configured", material: "ab".repeat(32) },
+    });
   });
 
   it("names every bad variable at once, without echoing secrets", () => {

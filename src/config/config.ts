@@ -15,12 +15,7 @@ export interface Config {
     readonly grpcFastPath: boolean;
   };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
-  readonly database: {
-    /** postgres://… for PostgreSQL; undefined selects the embedded database (PGlite) in dataDir. */
-    readonly url: string | undefined;
-    readonly dataDir: string;
-    readonly poolSize: number;
-  };
+  readonly database: DatabaseConfig;
   /** redis://… to share revocation, rate limits and cache invalidation between replicas. */
   readonly redis: {
     readonly url: string | undefined;
@@ -28,12 +23,18 @@ export interface Config {
     readonly keyPrefix: string;
   };
   readonly identity: {
-    readonly provider: "local" | "keycloak";
+    /** Which identity provider runs, with the settings only it has. */
+    readonly provider: LocalProviderConfig | KeycloakProviderConfig;
     /** The `iss` of tokens we sign and the base of our discovery document. */
     readonly issuer: string;
     /** The `aud` of the access tokens we issue to users. */
     readonly audience: string;
     readonly accessTokenTtlSeconds: number;
+    /**
+     * The longest lifetime of any access token the provider issues (ours: ACCESS_TOKEN_TTL_SECONDS;
+     * Keycloak's: KEYCLOAK_MAX_TOKEN_LIFETIME_SECONDS): how long a revocation must be remembered.
+     */
+    readonly longestAccessTokenSeconds: number;
     readonly refreshTokenTtlSeconds: number;
     readonly offlineTokenTtlSeconds: number;
     /** A concurrent refresh with the same token within this window gets the same new pair. */
@@ -44,24 +45,11 @@ export interface Config {
     readonly passwordMinLength: number;
     /** Of lower case, upper case, digits and other characters, how many a password must mix (1 = no rule). */
     readonly passwordMinCharacterClasses: number;
-    /** argon2id cost: memory (KiB), passes, lanes. */
-    readonly argon2: {
-      readonly memoryKib: number;
-      readonly iterations: number;
-      readonly parallelism: number;
-    };
     /** The issuer name authenticator apps show next to TOTP codes. */
     readonly mfaIssuer: string;
     /** Where the email-verification link points; the token is appended as ?token=. */
     readonly emailVerificationUrl: string;
     readonly emailVerificationTtlSeconds: number;
-    /** Days a signing key signs before a new one takes over (the old one stays in the JWKS). */
-    readonly signingKeyRotationDays: number;
-    /**
-     * 32-byte key (hex or base64) sealing signing keys, TOTP secrets and refresh grace pairs at rest.
-     * Required with DATABASE_URL (replicas share it); on the embedded defaults one is generated into DATA_DIR.
-     */
-    readonly keyEncryptionKey: string | undefined;
     readonly lockoutThreshold: number;
     readonly lockoutSeconds: number;
     readonly resetTokenTtlSeconds: number;
@@ -70,23 +58,6 @@ export interface Config {
     readonly bootstrapAdmin:
       | { readonly username: string; readonly email: string; readonly password: string }
       | undefined;
-  };
-  readonly keycloak: {
-    readonly url: string | undefined;
-    readonly realm: string;
-    readonly clientId: string;
-    readonly clientSecret: string | undefined;
-    /** "local": verify access tokens against the realm JWKS; "introspection": ask Keycloak each time. */
-    readonly verifyMode: "local" | "introspection";
-    /** Timeout of every request to Keycloak. */
-    readonly timeoutMs: number;
-    /** Users per admin-API page in a full sync. */
-    readonly syncPageSize: number;
-    /** The longest access-token lifetime the realm issues: how long a revoked Keycloak session is remembered. */
-    readonly maxTokenLifetimeSeconds: number;
-    /** The realm's SSO session idle timeout and max lifespan, to report when sessions expire. */
-    readonly sessionIdleSeconds: number;
-    readonly sessionMaxSeconds: number;
   };
   readonly smtp: { readonly url: string | undefined; readonly from: string };
   readonly rateLimit: {
@@ -125,6 +96,63 @@ export interface Config {
   };
 }
 
+/** PostgreSQL for replicas, or the embedded PGlite database for one node. */
+export type DatabaseConfig =
+  | {
+      readonly kind: "postgres";
+      /** postgres://… */
+      readonly url: string;
+      readonly poolSize: number;
+    }
+  | {
+      readonly kind: "embedded";
+      /** Where PGlite keeps its files (and, on the built-in provider, a generated key-encryption key). */
+      readonly dataDir: string;
+    };
+
+/**
+ * The key sealing signing keys, TOTP secrets and refresh grace pairs at rest: KEY_ENCRYPTION_KEY
+ * (required with PostgreSQL, where replicas share it), or on the embedded defaults one generated
+ * into DATA_DIR.
+ */
+export type KeyEncryptionKeySource =
+  | { readonly kind: "configured"; readonly material: string }
+  | { readonly kind: "generated"; readonly dataDir: string };
+
+/** IDENTITY_PROVIDER=local: our own password hashing, token signing and sessions. */
+export interface LocalProviderConfig {
+  readonly kind: "local";
+  readonly keyEncryptionKey: KeyEncryptionKeySource;
+  /** Days a signing key signs before a new one takes over (the old one stays in the JWKS). */
+  readonly signingKeyRotationDays: number;
+  /** argon2id cost: memory (KiB), passes, lanes. */
+  readonly argon2: {
+    readonly memoryKib: number;
+    readonly iterations: number;
+    readonly parallelism: number;
+  };
+}
+
+/** IDENTITY_PROVIDER=keycloak: a realm of a Keycloak server, through Gatehouse's confidential client. */
+export interface KeycloakProviderConfig {
+  readonly kind: "keycloak";
+  readonly url: string;
+  readonly realm: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** "local": verify access tokens against the realm JWKS; "introspection": ask Keycloak each time. */
+  readonly verifyMode: "local" | "introspection";
+  /** Timeout of every request to Keycloak. */
+  readonly timeoutMs: number;
+  /** Users per admin-API page in a full sync. */
+  readonly syncPageSize: number;
+  /** The longest access-token lifetime the realm issues: how long a revoked Keycloak session is remembered. */
+  readonly maxTokenLifetimeSeconds: number;
+  /** The realm's SSO session idle timeout and max lifespan, to report when sessions expire. */
+  readonly sessionIdleSeconds: number;
+  readonly sessionMaxSeconds: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -154,11 +182,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     );
   }
 
-  const keycloakUrl = read.url("KEYCLOAK_URL", ["http:", "https:"]);
-  const keycloakSecret = read.optionalString("KEYCLOAK_CLIENT_SECRET");
-  if (provider === "keycloak" && (keycloakUrl === undefined || keycloakSecret === undefined)) {
-    read.fail("IDENTITY_PROVIDER=keycloak needs KEYCLOAK_URL and KEYCLOAK_CLIENT_SECRET");
-  }
+  const database = readDatabase(read);
+  const providerConfig = provider === "keycloak" ? readKeycloak(read) : readLocalProvider(read, database);
+  const accessTokenTtlSeconds = read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 1, max: 86_400 });
 
   const headers = {
     userIdHeader: read.string("ENVOY_USER_ID_HEADER", "x-gatehouse-user-id").toLowerCase(),
@@ -186,21 +212,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         "info",
       ),
     },
-    database: {
-      url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
-      dataDir: read.string("DATA_DIR", "./data"),
-      // At least 2: a vault mint holds one connection while the refresh it makes needs another.
-      poolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 2, max: 200 }),
-    },
+    database,
     redis: {
       url: read.url("REDIS_URL", ["redis:", "rediss:"]),
       keyPrefix: read.string("REDIS_KEY_PREFIX", "gatehouse:"),
     },
     identity: {
-      provider,
+      provider: providerConfig,
       issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
       audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
-      accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 1, max: 86_400 }),
+      accessTokenTtlSeconds,
+      longestAccessTokenSeconds:
+        providerConfig.kind === "keycloak" ? providerConfig.maxTokenLifetimeSeconds : accessTokenTtlSeconds,
       refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, {
         min: 60,
         max: 365 * 86_400,
@@ -215,20 +238,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       emailVerificationRequired: read.bool("EMAIL_VERIFICATION_REQUIRED", false),
       passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 10, { min: 8, max: 128 }),
       passwordMinCharacterClasses: read.int("PASSWORD_MIN_CHARACTER_CLASSES", 1, { min: 1, max: 4 }),
-      argon2: {
-        // OWASP's baseline for argon2id: 19 MiB, 2 passes, 1 lane.
-        memoryKib: read.int("ARGON2_MEMORY_KIB", 19_456, { min: 1024, max: 4_194_304 }),
-        iterations: read.int("ARGON2_ITERATIONS", 2, { min: 1, max: 100 }),
-        parallelism: read.int("ARGON2_PARALLELISM", 1, { min: 1, max: 16 }),
-      },
       mfaIssuer: read.string("MFA_ISSUER", "Gatehouse"),
       emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `http://localhost:${port}/verify-email`),
       emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 86_400, {
         min: 60,
         max: 30 * 86_400,
       }),
-      signingKeyRotationDays: read.int("SIGNING_KEY_ROTATION_DAYS", 30, { min: 1, max: 365 }),
-      keyEncryptionKey: readKeyEncryptionKey(read),
       lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
       lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
       resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
@@ -237,21 +252,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         bootstrapGiven.length === 3
           ? { username: bootstrapUsername!, email: bootstrapEmail!, password: bootstrapPassword! }
           : undefined,
-    },
-    keycloak: {
-      url: keycloakUrl?.replace(/\/+$/, ""),
-      realm: read.string("KEYCLOAK_REALM", "gatehouse"),
-      clientId: read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
-      clientSecret: keycloakSecret,
-      verifyMode: read.oneOf("KEYCLOAK_VERIFY_MODE", ["local", "introspection"] as const, "local"),
-      timeoutMs: read.int("KEYCLOAK_TIMEOUT_MS", 5000, { min: 100, max: 120_000 }),
-      syncPageSize: read.int("KEYCLOAK_SYNC_PAGE_SIZE", 100, { min: 1, max: 1000 }),
-      maxTokenLifetimeSeconds: read.int("KEYCLOAK_MAX_TOKEN_LIFETIME_SECONDS", 3600, {
-        min: 60,
-        max: 86_400,
-      }),
-      sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
-      sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
     },
     smtp: {
       url: read.url("SMTP_URL", ["smtp:", "smtps:"]),
@@ -274,18 +274,63 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     vault: parseVaultKeys(read),
   };
 
-  if (
-    config.database.url !== undefined &&
-    provider === "local" &&
-    read.optionalString("KEY_ENCRYPTION_KEY") === undefined
-  ) {
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+function readDatabase(read: EnvReader): DatabaseConfig {
+  const url = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
+  const dataDir = read.string("DATA_DIR", "./data");
+  // At least 2: a vault mint holds one connection while the refresh it makes needs another.
+  const poolSize = read.int("DATABASE_POOL_SIZE", 10, { min: 2, max: 200 });
+  return url === undefined ? { kind: "embedded", dataDir } : { kind: "postgres", url, poolSize };
+}
+
+function readLocalProvider(read: EnvReader, database: DatabaseConfig): LocalProviderConfig {
+  const material = readKeyEncryptionKey(read);
+  if (material === undefined && database.kind === "postgres") {
     read.fail(
       "KEY_ENCRYPTION_KEY is required with DATABASE_URL: every replica must open the signing keys and TOTP secrets sealed with it",
     );
   }
+  return {
+    kind: "local",
+    keyEncryptionKey:
+      material !== undefined
+        ? { kind: "configured", material }
+        : { kind: "generated", dataDir: database.kind === "embedded" ? database.dataDir : "" },
+    signingKeyRotationDays: read.int("SIGNING_KEY_ROTATION_DAYS", 30, { min: 1, max: 365 }),
+    argon2: {
+      // OWASP's baseline for argon2id: 19 MiB, 2 passes, 1 lane.
+      memoryKib: read.int("ARGON2_MEMORY_KIB", 19_456, { min: 1024, max: 4_194_304 }),
+      iterations: read.int("ARGON2_ITERATIONS", 2, { min: 1, max: 100 }),
+      parallelism: read.int("ARGON2_PARALLELISM", 1, { min: 1, max: 16 }),
+    },
+  };
+}
 
-  if (read.problems.length > 0) throw new ConfigError(read.problems);
-  return config;
+function readKeycloak(read: EnvReader): KeycloakProviderConfig {
+  const url = read.url("KEYCLOAK_URL", ["http:", "https:"]);
+  const clientSecret = read.optionalString("KEYCLOAK_CLIENT_SECRET");
+  if (url === undefined || clientSecret === undefined) {
+    read.fail("IDENTITY_PROVIDER=keycloak needs KEYCLOAK_URL and KEYCLOAK_CLIENT_SECRET");
+  }
+  return {
+    kind: "keycloak",
+    url: (url ?? "").replace(/\/+$/, ""),
+    realm: read.string("KEYCLOAK_REALM", "gatehouse"),
+    clientId: read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
+    clientSecret: clientSecret ?? "",
+    verifyMode: read.oneOf("KEYCLOAK_VERIFY_MODE", ["local", "introspection"] as const, "local"),
+    timeoutMs: read.int("KEYCLOAK_TIMEOUT_MS", 5000, { min: 100, max: 120_000 }),
+    syncPageSize: read.int("KEYCLOAK_SYNC_PAGE_SIZE", 100, { min: 1, max: 1000 }),
+    maxTokenLifetimeSeconds: read.int("KEYCLOAK_MAX_TOKEN_LIFETIME_SECONDS", 3600, {
+      min: 60,
+      max: 86_400,
+    }),
+    sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
+    sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
+  };
 }
 
 /** KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex characters or base64. */

@@ -12,6 +12,7 @@ export class Metrics {
   readonly cachedTokens: Gauge;
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
+  readonly vaultMints: Counter<"source">;
   private readonly collectors: Array<() => void> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
@@ -47,6 +48,12 @@ export class Metrics {
     this.revocationsHeld = new Gauge({
       name: "gatehouse_revocations_held",
       help: "Unexpired session, token and subject revocations held in memory.",
+      registers: [this.registry],
+    });
+    this.vaultMints = new Counter({
+      name: "gatehouse_vault_mints_total",
+      help: "TokenVault.GetAccessToken calls by how they are served: a provider round trip (provider), joining one under way in this process (joined), or taking the token another replica minted meanwhile (replica).",
+      labelNames: ["source"],
       registers: [this.registry],
     });
   }

@@ -1,4 +1,4 @@
-import type { ChangeEvent, ChangeKind, ChangeLog, NewChange } from "../domain/decision/change-feed.ts";
+import type { ChangeEvent, ChangeKind, ChangeLog, NewChange } from "../domain/change-feed/change-feed.ts";
 import type { Sql } from "./sql.ts";
 
 interface Row {

@@ -1,9 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { DataSource, type EntitySchema, type MixedList } from "typeorm";
+import { DataSource } from "typeorm";
 import { PGliteDriver } from "typeorm-pglite";
-import type { Config } from "../config/config.ts";
-import { entities } from "./entities/index.ts";
+import type { DatabaseConfig } from "../config/config.ts";
 import { migrations } from "./migrations/index.ts";
 
 /** Arbitrary, fixed: the advisory lock that serialises migrations across replicas. */
@@ -15,17 +14,18 @@ const MIGRATION_LOCK_KEY = 0x6761_7465;
  * compiled to WebAssembly — persisting to DATA_DIR, so the same SQL migrations
  * serve both and the embedded default behaves like production.
  */
-export async function openDataSource(config: Config["database"]): Promise<DataSource> {
+export async function openDataSource(config: DatabaseConfig): Promise<DataSource> {
   const common = {
     type: "postgres" as const,
-    entities: entities as MixedList<EntitySchema>,
+    // Plain SQL in repositories (src/persistence/*-repository.ts): no entity schemas.
+    entities: [],
     migrations,
     migrationsTableName: "gatehouse_migrations",
     synchronize: false,
     logging: false,
   };
   let dataSource: DataSource;
-  if (config.url !== undefined) {
+  if (config.kind === "postgres") {
     dataSource = new DataSource({
       ...common,
       url: config.url,
@@ -38,7 +38,7 @@ export async function openDataSource(config: Config["database"]): Promise<DataSo
     dataSource = new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
   }
   await dataSource.initialize();
-  if (config.url === undefined) {
+  if (config.kind === "embedded") {
     await dataSource.runMigrations({ transaction: "each" });
     return dataSource;
   }

@@ -1,6 +1,5 @@
 /** PostgreSQL's SQLSTATE for a unique violation (the same from pg and PGlite). */
 const UNIQUE_VIOLATION = "23505";
-const FOREIGN_KEY_VIOLATION = "23503";
 
 function sqlState(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
@@ -36,7 +35,6 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === UNIQUE_VIOLATION;
-export const isForeignKeyViolation = (error: unknown): boolean => sqlState(error) === FOREIGN_KEY_VIOLATION;
 
 /** The violated constraint's name, to say which field clashed. */
 export function violatedConstraint(error: unknown): string {

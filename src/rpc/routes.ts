@@ -15,17 +15,14 @@ import type { EnvoyCheck } from "./handlers/authorization-handler.ts";
 import { createHealthCheck, createHealthHandler, type HealthSource } from "./handlers/health.ts";
 import { createReflectionHandlers } from "./handlers/reflection.ts";
 
-/**
- * The RPC implementations. A method left out answers UNIMPLEMENTED (Connect's
- * router does that for partial implementations).
- */
+/** The RPC implementations, each complete: a method left out is a compile error. */
 export interface Handlers {
-  readonly auth: Partial<ServiceImpl<typeof AuthService>>;
-  readonly users: Partial<ServiceImpl<typeof UserService>>;
-  readonly roles: Partial<ServiceImpl<typeof RoleService>>;
-  readonly registry: Partial<ServiceImpl<typeof ServiceRegistryService>>;
-  readonly vault: Partial<ServiceImpl<typeof TokenVaultService>>;
-  readonly authorization: Partial<ServiceImpl<typeof Authorization>>;
+  readonly auth: ServiceImpl<typeof AuthService>;
+  readonly users: ServiceImpl<typeof UserService>;
+  readonly roles: ServiceImpl<typeof RoleService>;
+  readonly registry: ServiceImpl<typeof ServiceRegistryService>;
+  readonly vault: ServiceImpl<typeof TokenVaultService>;
+  readonly authorization: ServiceImpl<typeof Authorization>;
 }
 
 /** The services this server offers, in the order reflection lists them. */

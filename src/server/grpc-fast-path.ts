@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "../observability/logger.ts";
 import { requestIdFrom } from "../observability/request-id.ts";
-import type { HttpRequest, HttpResponse } from "./http-server.ts";
+import type { HttpRequest, HttpResponse } from "./http-handler.ts";
 
 /**
  * One unary method on the fast path: its path, how its request bytes are read

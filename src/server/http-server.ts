@@ -4,10 +4,7 @@ import net from "node:net";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.ts";
 import type { GrpcFastPath } from "./grpc-fast-path.ts";
-
-export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
-export type HttpHandler = (request: HttpRequest, response: HttpResponse) => void;
+import type { HttpHandler } from "./http-handler.ts";
 
 export interface HttpServerOptions {
   readonly host: string;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { HttpHandler } from "./http-server.ts";
+import type { HttpHandler } from "./http-handler.ts";
 
 export const RESET_PASSWORD_PATH = "/reset-password";
 

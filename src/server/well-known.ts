@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { HttpHandler } from "./http-server.ts";
+import type { HttpHandler } from "./http-handler.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 export const DISCOVERY_PATH = "/.well-known/openid-configuration";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisCoordinationStore } from "../../src/cache/redis-coordination-store.ts";
-import { ChangeFeed } from "../../src/domain/decision/change-feed.ts";
+import { ChangeFeed } from "../../src/domain/change-feed/change-feed.ts";
 import { RevocationRegistry } from "../../src/domain/revocation/revocation-registry.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { ChangeLogRepository } from "../../src/persistence/change-log-repository.ts";
@@ -34,7 +34,7 @@ describe("change feed across two replicas (real PostgreSQL and Redis)", () => {
   const closers: Array<() => Promise<void>> = [];
 
   async function replica(prefix: string): Promise<Replica> {
-    const dataSource = await openDataSource({ url: database.url, dataDir: "", poolSize: 4 });
+    const dataSource = await openDataSource({ kind: "postgres", url: database.url, poolSize: 4 });
     const sql = new Sql(dataSource, { embedded: false });
     const logger = createLogger("silent");
     const store = new RedisCoordinationStore(redis.url, prefix, logger);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/app.ts";
+import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/compose/gatehouse.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "./services.ts";

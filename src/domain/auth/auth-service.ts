@@ -1,14 +1,14 @@
+import type { AuditActor, AuditLog, Caller } from "../audit/audit-log.ts";
+import { DomainError } from "../errors.ts";
+import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
+import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type {
   ClientInfo,
   IdentityProvider,
   IssuedTokens,
   MfaAnswer,
   MfaChallenge,
-} from "../../identity/identity-provider.ts";
-import type { AuditActor, AuditLog, Caller } from "../audit/audit-log.ts";
-import { DomainError } from "../errors.ts";
-import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
-import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+} from "../ports/identity-provider.ts";
 import type { Mailer } from "../ports/mailer.ts";
 import type { Principal } from "../principal.ts";
 import { USER_ROLE } from "../roles/permissions.ts";

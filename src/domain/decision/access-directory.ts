@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { ChangeFeed } from "./change-feed.ts";
+import type { ChangeFeed } from "../change-feed/change-feed.ts";
 import type { AccessRepository, SubjectAccess } from "./subject-access.ts";
 
 const MISSING = Symbol("missing");

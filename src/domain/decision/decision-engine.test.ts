@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { ChangeFeed } from "../change-feed/change-feed.ts";
 import { DomainError } from "../errors.ts";
 import type { ServiceRecord } from "../registry/service-record.ts";
 import { RevocationRegistry } from "../revocation/revocation-registry.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../tokens/access-token.ts";
 import { AccessDirectory } from "./access-directory.ts";
-import { ChangeFeed } from "./change-feed.ts";
 import { DecisionEngine } from "./decision-engine.ts";
 import { ServiceDirectory } from "./service-directory.ts";
 import type { AccessRepository, SubjectAccess } from "./subject-access.ts";

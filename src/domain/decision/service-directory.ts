@@ -1,5 +1,5 @@
+import type { ChangeFeed } from "../change-feed/change-feed.ts";
 import type { ServiceRecord } from "../registry/service-record.ts";
-import type { ChangeFeed } from "./change-feed.ts";
 
 /** Every registered service in memory (a registry is small), reloaded when the feed says so. */
 export class ServiceDirectory {

@@ -1,4 +1,4 @@
-import type { DomainUser } from "./domain-user.ts";
+import type { User as DomainUser } from "../users/user.ts";
 
 /** What the decision engine needs to know about a token's subject. */
 export interface SubjectAccess {

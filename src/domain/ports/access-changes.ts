@@ -14,3 +14,8 @@ export const IGNORE_ACCESS_CHANGES: AccessChangeNotifier = {
   async subjectChanged() {},
   async everySubjectChanged() {},
 };
+
+/** The service registry's changes: a service's roles, hosts or status, which every replica's directory must see. */
+export interface RegistryChangeNotifier extends AccessChangeNotifier {
+  servicesChanged(): Promise<void>;
+}

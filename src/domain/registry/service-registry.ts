@@ -1,7 +1,7 @@
 import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
-import type { FeedAccessChangeNotifier } from "../decision/feed-access-change-notifier.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
+import type { RegistryChangeNotifier } from "../ports/access-changes.ts";
 import { DEFAULT_SERVICE_ROLES, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
 import type { ServiceChanges, ServiceRepository } from "./service-repository.ts";
 
@@ -20,13 +20,13 @@ export interface CreateServiceInput {
  */
 export class ServiceRegistry {
   private readonly repository: ServiceRepository;
-  private readonly changes: FeedAccessChangeNotifier;
+  private readonly changes: RegistryChangeNotifier;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
 
   constructor(deps: {
     repository: ServiceRepository;
-    changes: FeedAccessChangeNotifier;
+    changes: RegistryChangeNotifier;
     requirePermission: PermissionCheck;
     audit: AuditSink;
   }) {

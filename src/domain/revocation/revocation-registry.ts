@@ -1,4 +1,4 @@
-import type { ChangeEvent, ChangeFeed } from "../decision/change-feed.ts";
+import type { ChangeEvent, ChangeFeed } from "../change-feed/change-feed.ts";
 import type { RevocationStore } from "./revocation-store.ts";
 
 type RevocationReason = "session_revoked" | "token_revoked" | "subject_revoked";

@@ -1,4 +1,4 @@
-import type { IdentityFields } from "../../identity/identity-provider.ts";
+import type { IdentityFields } from "../ports/identity-provider.ts";
 import type { ProfileChanges } from "../users/user.ts";
 
 /** Gatehouse's own profile metadata, which it mirrors into the remote directory. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IdentityProvider } from "../../identity/identity-provider.ts";
+import type { IdentityProvider } from "../ports/identity-provider.ts";
 import { identityRef } from "./identity-ref.ts";
 import { type ProfileChanges, profileMetadata, type User } from "./user.ts";
 import type { UserRepository } from "./user-repository.ts";

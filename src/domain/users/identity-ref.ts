@@ -1,4 +1,4 @@
-import type { IdentityRef } from "../../identity/identity-provider.ts";
+import type { IdentityRef } from "../ports/identity-provider.ts";
 import type { User } from "./user.ts";
 
 /** What the identity provider needs to find the user. */

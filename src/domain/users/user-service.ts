@@ -1,8 +1,8 @@
-import type { IdentityFields, IdentityProvider } from "../../identity/identity-provider.ts";
 import type { AuditEvent, AuditLog, AuditQuery, Caller } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { IdentityFields, IdentityProvider } from "../ports/identity-provider.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
 import type { AccessControl } from "../roles/access-control.ts";
 import { ADMIN_ROLE, USER_ROLE } from "../roles/permissions.ts";

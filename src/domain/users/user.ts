@@ -1,3 +1,5 @@
+import type { ProfileMetadata } from "../ports/identity-provider.ts";
+
 /** A labelled URL on a user's profile. */
 export interface Link {
   readonly label: string;
@@ -53,19 +55,18 @@ export interface ProfileChanges {
   readonly links?: readonly Link[];
 }
 
-export const PROFILE_FIELDS = [
-  "firstName",
-  "middleName",
-  "lastName",
-  "phone",
-  "telegram",
-  "organization",
-  "department",
-  "title",
-] as const satisfies ReadonlyArray<keyof ProfileChanges>;
+/** Compile-time: the identity port's ProfileMetadata has exactly the profile fields but the names. */
+const METADATA_FIELDS_IN_STEP: [keyof ProfileMetadata] extends [
+  Exclude<keyof ProfileChanges, "firstName" | "lastName">,
+]
+  ? [Exclude<keyof ProfileChanges, "firstName" | "lastName">] extends [keyof ProfileMetadata]
+    ? true
+    : false
+  : false = true;
+void METADATA_FIELDS_IN_STEP;
 
 /** The profile fields other than the names: what a provider mirrors as metadata (Keycloak attributes). */
-export function profileMetadata(profile: ProfileChanges): Omit<ProfileChanges, "firstName" | "lastName"> {
+export function profileMetadata(profile: ProfileChanges): ProfileMetadata {
   const { firstName: _firstName, lastName: _lastName, ...metadata } = profile;
   return Object.fromEntries(Object.entries(metadata).filter(([, value]) => value !== undefined));
 }

@@ -1,8 +1,8 @@
-import type { IdentityProvider, SessionInfo } from "../../identity/identity-provider.ts";
 import type { PermissionCheck } from "../admin-context.ts";
 import type { AuditLog, AuditNote, Caller } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { IdentityProvider, SessionInfo } from "../ports/identity-provider.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
 import { identityRef } from "../users/identity-ref.ts";
 import type { User } from "../users/user.ts";

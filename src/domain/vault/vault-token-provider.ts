@@ -1,4 +1,4 @@
-import type { IdentityRef } from "../../identity/identity-provider.ts";
+import type { IdentityRef } from "../ports/identity-provider.ts";
 
 /** What the provider says of a refresh or offline token, without using it up. */
 export type TokenInspection =

@@ -1,8 +1,8 @@
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js";
 import { DomainError } from "../../domain/errors.ts";
+import type { IdentityFields } from "../../domain/ports/identity-provider.ts";
 import type { RemoteUser } from "../../domain/sync/sync-ports.ts";
-import type { IdentityFields } from "../identity-provider.ts";
 import {
   type Attributes,
   mergeMetadataIntoAttributes,

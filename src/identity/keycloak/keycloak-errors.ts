@@ -59,11 +59,6 @@ export function isUnreachable(error: unknown): boolean {
   );
 }
 
-/** The OAuth `error` code of a token-endpoint answer (invalid_grant, invalid_client…). */
-export function oauthErrorCode(error: unknown): string | undefined {
-  return error instanceof ResponseBodyError ? error.error : undefined;
-}
-
 function adminErrorMessage(error: unknown): string {
   if (!(error instanceof NetworkError)) return "";
   const data = error.responseData as { errorMessage?: unknown; error?: unknown } | undefined;

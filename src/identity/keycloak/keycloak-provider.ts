@@ -1,8 +1,5 @@
 import { decodeJwt } from "jose";
 import { DomainError, isDomainError } from "../../domain/errors.ts";
-import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
-import type { AccessTokenClaims, AccessTokenVerifier } from "../../domain/tokens/access-token.ts";
-import type { Logger } from "../../observability/logger.ts";
 import type {
   ClientInfo,
   IdentityFields,
@@ -16,7 +13,10 @@ import type {
   RefreshResult,
   SessionInfo,
   TotpEnrollment,
-} from "../identity-provider.ts";
+} from "../../domain/ports/identity-provider.ts";
+import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
+import type { AccessTokenClaims, AccessTokenVerifier } from "../../domain/tokens/access-token.ts";
+import type { Logger } from "../../observability/logger.ts";
 import type { KeycloakAdmin, KeycloakSession, KeycloakUser } from "./keycloak-admin.ts";
 import type { KeycloakMfaChallenges } from "./keycloak-mfa-challenges.ts";
 import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";

@@ -14,17 +14,19 @@ describe("resolveKeyEncryptionKey", () => {
   });
 
   it("uses KEY_ENCRYPTION_KEY when it is set", async () => {
-    expect(await resolveKeyEncryptionKey("ab".repeat(32), dataDir)).toEqual(Buffer.alloc(32, 0xab));
+    expect(await resolveKeyEncryptionKey({ kind: "configured", material: "ab".repeat(32) })).toEqual(
+      Buffer.alloc(32, 0xab),
+    );
   });
 
   it("generates a private key file in DATA_DIR once, and reuses it", async () => {
     const [first, concurrent] = await Promise.all([
-      resolveKeyEncryptionKey(undefined, dataDir),
-      resolveKeyEncryptionKey(undefined, dataDir),
+      resolveKeyEncryptionKey({ kind: "generated", dataDir }),
+      resolveKeyEncryptionKey({ kind: "generated", dataDir }),
     ]);
     expect(first).toHaveLength(32);
     expect(concurrent).toEqual(first);
-    expect(await resolveKeyEncryptionKey(undefined, dataDir)).toEqual(first);
+    expect(await resolveKeyEncryptionKey({ kind: "generated", dataDir })).toEqual(first);
     const file = join(dataDir, "key-encryption-key");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await readFile(file, "utf8")).trim()).toBe(first.toString("hex"));

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { KeyEncryptionKeySource } from "../../config/config.ts";
 import { parseKeyEncryptionKey } from "./sealer.ts";
 
 const FILE_NAME = "key-encryption-key";
@@ -11,17 +12,14 @@ const FILE_NAME = "key-encryption-key";
  * embedded defaults, a random key generated once into DATA_DIR (mode 0600),
  * next to the database it protects.
  */
-export async function resolveKeyEncryptionKey(
-  configured: string | undefined,
-  dataDir: string,
-): Promise<Buffer> {
-  if (configured !== undefined) {
-    const key = parseKeyEncryptionKey(configured);
+export async function resolveKeyEncryptionKey(source: KeyEncryptionKeySource): Promise<Buffer> {
+  if (source.kind === "configured") {
+    const key = parseKeyEncryptionKey(source.material);
     if (key === undefined)
       throw new Error("KEY_ENCRYPTION_KEY must be 32 bytes (64 hex characters or base64)");
     return key;
   }
-  const path = join(resolve(dataDir), FILE_NAME);
+  const path = join(resolve(source.dataDir), FILE_NAME);
   const material = (
     await readFile(path, "utf8").catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== "ENOENT") throw error;

@@ -2,9 +2,6 @@ import { randomInt } from "node:crypto";
 import { DomainError } from "../../domain/errors.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../../domain/opaque-token.ts";
 import type { CoordinationStore } from "../../domain/ports/coordination-store.ts";
-import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
-import type { AccessTokenClaims } from "../../domain/tokens/access-token.ts";
-import type { Logger } from "../../observability/logger.ts";
 import type {
   ClientInfo,
   IdentityFields,
@@ -18,7 +15,10 @@ import type {
   RefreshResult,
   SessionInfo,
   TotpEnrollment,
-} from "../identity-provider.ts";
+} from "../../domain/ports/identity-provider.ts";
+import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
+import type { AccessTokenClaims } from "../../domain/tokens/access-token.ts";
+import type { Logger } from "../../observability/logger.ts";
 import type { AccessTokens } from "./access-tokens.ts";
 import type { CredentialStore } from "./credential-store.ts";
 import type { PasswordHasher } from "./password-hasher.ts";

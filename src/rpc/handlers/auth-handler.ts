@@ -1,22 +1,24 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
+import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import type { UserService } from "../../domain/users/user-service.ts";
 import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
 import { actorOf, callInfo, requirePrincipal } from "../context.ts";
 import { toTokenSet } from "../mappers/token-mapper.ts";
 import { fromProfileChanges, toUserMessage } from "../mappers/user-mapper.ts";
+import { createVerifyTokenHandler } from "./verify-token.ts";
 
-/**
- * AuthService, except VerifyToken (the decision engine's). Each method maps
- * the request to the domain and back.
- */
+/** AuthService. Each method maps the request to the domain and back; VerifyToken is the decision engine's. */
 export function createAuthHandler(deps: {
   auth: AuthDomain;
   users: UserService;
-}): Omit<ServiceImpl<typeof AuthService>, "verifyToken"> {
+  engine: DecisionEngine;
+}): ServiceImpl<typeof AuthService> {
   const { auth, users } = deps;
   return {
+    verifyToken: createVerifyTokenHandler(deps.engine),
+
     async signUp(request, context) {
       const result = await auth.signUp(
         {

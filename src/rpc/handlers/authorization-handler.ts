@@ -13,6 +13,6 @@ export function createEnvoyCheck(engine: DecisionEngine, names: IdentityHeaderNa
 }
 
 /** envoy.service.auth.v3.Authorization: Envoy's ext_authz asks before each request reaches a service. */
-export function createAuthorizationHandler(check: EnvoyCheck): Partial<ServiceImpl<typeof Authorization>> {
+export function createAuthorizationHandler(check: EnvoyCheck): ServiceImpl<typeof Authorization> {
   return { check: (request) => check(checkFactsOf(request)) };
 }

@@ -1,4 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { GrantService } from "../../domain/grants/grant-service.ts";
 import type { ServiceAccountAdmin } from "../../domain/registry/service-account-admin.ts";
 import type { ServiceRegistry } from "../../domain/registry/service-registry.ts";
 import type { ServiceRegistryService } from "../../gen/gatehouse/v1/service_registry_pb.js";
@@ -6,11 +7,13 @@ import { actorOf } from "../context.ts";
 import { serviceAccountToProto } from "../mappers/service-account-mapper.ts";
 import { serviceStatusFromProto, serviceToProto } from "../mappers/service-mapper.ts";
 
-/** ServiceRegistryService: services and service accounts (their grants come from grant-handlers.ts). */
-export function createRegistryHandler(
-  registry: ServiceRegistry,
-  accounts: ServiceAccountAdmin,
-): Partial<ServiceImpl<typeof ServiceRegistryService>> {
+/** ServiceRegistryService: services, service accounts and their grants. */
+export function createRegistryHandler(deps: {
+  registry: ServiceRegistry;
+  accounts: ServiceAccountAdmin;
+  grants: GrantService;
+}): ServiceImpl<typeof ServiceRegistryService> {
+  const { registry, accounts, grants } = deps;
   return {
     async createService(request, context) {
       const service = await registry.create(await actorOf(context), {
@@ -85,6 +88,14 @@ export function createRegistryHandler(
     },
     async rotateServiceAccountSecret(request, context) {
       return { clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId) };
+    },
+    async setServiceAccountGrants(request, context) {
+      const result = await grants.replace(
+        await actorOf(context),
+        { kind: "service_account", id: request.serviceAccountId },
+        request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
+      );
+      return { grants: result };
     },
   };
 }

@@ -1,16 +1,25 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { GrantService } from "../../domain/grants/grant-service.ts";
+import type { UserSyncService } from "../../domain/sync/user-sync-service.ts";
 import type { UserService as UserDomain } from "../../domain/users/user-service.ts";
 import { UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
 import type { UserService } from "../../gen/gatehouse/v1/user_pb.js";
 import { actorOf } from "../context.ts";
+import { toSyncRunMessage, toSyncStatusMessage } from "../mappers/sync-mapper.ts";
 import { fromProfileChanges, fromUserStatus, toUserMessage } from "../mappers/user-mapper.ts";
 
-/** UserService, except SetServiceGrants and ListServiceGrants (the grants module's). */
+/**
+ * UserService. The Keycloak sync methods need the sync service, present only
+ * under IDENTITY_PROVIDER=keycloak; without it they answer FAILED_PRECONDITION
+ * (after the permission check).
+ */
 export function createUserHandler(deps: {
   users: UserDomain;
-}): Omit<ServiceImpl<typeof UserService>, "setServiceGrants" | "listServiceGrants"> {
-  const { users } = deps;
+  grants: GrantService;
+  sync: UserSyncService | undefined;
+}): ServiceImpl<typeof UserService> {
+  const { users, grants, sync } = deps;
   return {
     async createUser(request, context) {
       const user = await users.create(await actorOf(context), {
@@ -80,16 +89,36 @@ export function createUserHandler(deps: {
       return { user: toUserMessage(user) };
     },
 
+    async setServiceGrants(request, context) {
+      const result = await grants.replace(
+        await actorOf(context),
+        { kind: "user", id: request.userId },
+        request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
+      );
+      return { grants: result };
+    },
+
+    async listServiceGrants(request, context) {
+      const { direct, effective } = await grants.listForUser(await actorOf(context), request.userId);
+      return { directGrants: direct, effectiveGrants: effective };
+    },
+
     async syncFromKeycloak(_request, context) {
-      return users.requireKeycloak(await actorOf(context), "users.sync");
+      const actor = await actorOf(context);
+      if (sync === undefined) return users.requireKeycloak(actor, "users.sync");
+      return toSyncRunMessage(await sync.syncAll(actor));
     },
 
-    async syncToKeycloak(_request, context) {
-      return users.requireKeycloak(await actorOf(context), "users.sync");
+    async syncToKeycloak(request, context) {
+      const actor = await actorOf(context);
+      if (sync === undefined) return users.requireKeycloak(actor, "users.sync");
+      return { user: toUserMessage(await sync.pushToKeycloak(actor, request.userId)) };
     },
 
-    async getSyncStatus(_request, context) {
-      return users.requireKeycloak(await actorOf(context), "users.read");
+    async getSyncStatus(request, context) {
+      const actor = await actorOf(context);
+      if (sync === undefined) return users.requireKeycloak(actor, "users.read");
+      return toSyncStatusMessage(await sync.status(actor, request.includeDrift));
     },
 
     async listAuditEvents(request, context) {

@@ -10,7 +10,7 @@ async function callerOf(context: HandlerContext): Promise<VaultCaller> {
 }
 
 /** TokenVaultService: maps requests to the vault service and entries to their metadata. */
-export function createVaultHandler(vault: VaultService): Partial<ServiceImpl<typeof TokenVaultService>> {
+export function createVaultHandler(vault: VaultService): ServiceImpl<typeof TokenVaultService> {
   return {
     async storeToken(request, context) {
       const entry = await vault.storeToken(await callerOf(context), {

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Authenticated, DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import { DomainError } from "../../domain/errors.ts";
-import type { User as DomainUser } from "../../domain/users/user.ts";
 import {
   type VerifyTokenRequest,
   type VerifyTokenResponse,
@@ -10,6 +9,7 @@ import {
 } from "../../gen/gatehouse/v1/auth_pb.js";
 import { type User, UserSchema, UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
 import { toTimestamp } from "../mappers/timestamps.ts";
+import { toUserMessage } from "../mappers/user-mapper.ts";
 
 /**
  * AuthService.VerifyToken: the decision engine's answer for API services
@@ -18,7 +18,7 @@ import { toTimestamp } from "../mappers/timestamps.ts";
  * named service succeeds with service_access.granted = false and the reason —
  * the same cases Envoy's Check answers with 401 and 403.
  */
-export function createVerifyTokenHandler(engine: DecisionEngine, userToProto: (user: DomainUser) => User) {
+export function createVerifyTokenHandler(engine: DecisionEngine) {
   return async (request: VerifyTokenRequest, _context: HandlerContext): Promise<VerifyTokenResponse> => {
     const decision = await engine.decide({
       token: request.token,
@@ -29,7 +29,7 @@ export function createVerifyTokenHandler(engine: DecisionEngine, userToProto: (u
       throw new DomainError("unauthenticated", decision.reason, decision.message);
     }
     return create(VerifyTokenResponseSchema, {
-      user: principalUser(decision, userToProto),
+      user: principalUser(decision),
       session:
         decision.claims.sessionId === ""
           ? undefined
@@ -55,8 +55,8 @@ export function createVerifyTokenHandler(engine: DecisionEngine, userToProto: (u
   };
 }
 
-function principalUser(decision: Authenticated, userToProto: (user: DomainUser) => User): User {
-  if (decision.subject.user !== undefined) return userToProto(decision.subject.user);
+function principalUser(decision: Authenticated): User {
+  if (decision.subject.user !== undefined) return create(UserSchema, toUserMessage(decision.subject.user));
   // A service account, described as a principal.
   return create(UserSchema, {
     id: decision.subject.id,

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { IssuedTokens } from "../../domain/ports/identity-provider.ts";
 import type { TokenSetSchema } from "../../gen/gatehouse/v1/types_pb.js";
-import type { IssuedTokens } from "../../identity/identity-provider.ts";
 
 export function toTokenSet(
   tokens: IssuedTokens,

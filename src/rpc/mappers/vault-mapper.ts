@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import type { SessionInfo } from "../../domain/ports/identity-provider.ts";
 import type {
   VaultEntry as DomainEntry,
   VaultTokenType as DomainTokenType,
@@ -10,7 +11,6 @@ import {
   VaultTokenType,
 } from "../../gen/gatehouse/v1/token_vault_pb.js";
 import { type Session, SessionSchema } from "../../gen/gatehouse/v1/types_pb.js";
-import type { SessionInfo } from "../../identity/identity-provider.ts";
 import { toTimestamp } from "./timestamps.ts";
 
 /** Validation (defined_only, not 0) leaves REFRESH and OFFLINE. */

@@ -1,17 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAccessServices } from "../../../src/compose/domain-services.ts";
+import { createIdentity, type Identity } from "../../../src/compose/identity.ts";
+import { createRepositories } from "../../../src/compose/storage.ts";
 import { loadConfig } from "../../../src/config/config.ts";
-import { AuditLog } from "../../../src/domain/audit/audit-log.ts";
 import { IGNORE_ACCESS_CHANGES } from "../../../src/domain/ports/access-changes.ts";
-import { AccessControl } from "../../../src/domain/roles/access-control.ts";
-import { createKeycloakModule, type KeycloakModule } from "../../../src/identity/keycloak/keycloak-module.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
-import { SqlAuditRepository } from "../../../src/persistence/audit-repository.ts";
-import { SqlRoleRepository } from "../../../src/persistence/role-repository.ts";
-import { SqlServiceAccountRepository } from "../../../src/persistence/service-account-repository.ts";
-import { Sql } from "../../../src/persistence/sql.ts";
-import { SqlUserRepository } from "../../../src/persistence/user-repository.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
@@ -352,17 +347,17 @@ describe("Keycloak identity provider", () => {
   });
 
   describe("sessions and OTP through the provider", () => {
-    let module: KeycloakModule;
+    let module: Identity;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       // A second provider on the same database and realm, as another replica would be.
       const config = loadConfig({ ...gatehouse.env, ...realm.env, KEYCLOAK_REALM: realm.name });
-      const sql = new Sql(gatehouse.gatehouse.dataSource, { embedded: false });
-      const roles = new SqlRoleRepository(sql);
-      module = createKeycloakModule({
+      const logger = createLogger("silent");
+      const repositories = createRepositories(gatehouse.gatehouse.dataSource, config.database);
+      module = await createIdentity({
         config,
-        logger: createLogger("silent"),
-        sql,
+        logger,
+        repositories,
         store: gatehouse.gatehouse.store,
         revocations: {
           async revokeSession() {},
@@ -372,15 +367,12 @@ describe("Keycloak identity provider", () => {
             return undefined;
           },
         },
-        users: new SqlUserRepository(sql),
-        serviceAccounts: new SqlServiceAccountRepository(sql),
-        access: new AccessControl(roles),
-        audit: new AuditLog(new SqlAuditRepository(sql), createLogger("silent")),
+        ...createAccessServices(repositories, logger),
         changes: IGNORE_ACCESS_CHANGES,
       });
     });
     afterAll(async () => {
-      await module?.close();
+      await module?.provider.close();
     });
 
     it("lists a user's Keycloak sessions, finds one by id, and ends one or all", async () => {

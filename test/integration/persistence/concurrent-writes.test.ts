@@ -20,7 +20,7 @@ describe("set-replacing writes arriving together (real PostgreSQL)", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = await openDataSource({ url: database.url, dataDir: "", poolSize: 8 });
+    dataSource = await openDataSource({ kind: "postgres", url: database.url, poolSize: 8 });
     const sql = new Sql(dataSource, { embedded: false });
     roles = new SqlRoleRepository(sql);
     users = new SqlUserRepository(sql);

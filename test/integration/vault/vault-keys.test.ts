@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { createRepositories } from "../../../src/compose/storage.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { reencryptVault } from "../../../src/domain/vault/key-rotation.ts";
 import type { VaultEntryRepository } from "../../../src/domain/vault/vault-entry.ts";
 import { VaultKeyring } from "../../../src/domain/vault/vault-keyring.ts";
-import { vaultRepository } from "../../../src/identity/vault/vault-module.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import { IDENTITY_ENV, ok, signUpAndLogin } from "../../support/identity.ts";
 import { newVaultKey, storeToken, VAULT, vaultEnv, vaultRows } from "../../support/vault.ts";
@@ -84,7 +84,10 @@ describe.each(BACKENDS)("token vault keys (%s)", (backend) => {
     gatehouse = await start({ k1: keys.k1, k2: keys.k2 }, "k2");
     const config = loadConfig({ ...gatehouse.env, ...vaultEnv({ k1: keys.k1, k2: keys.k2 }, "k2") });
     const keyring = new VaultKeyring(config.vault.keys, config.vault.activeKeyId);
-    const entries: VaultEntryRepository = vaultRepository(config, gatehouse.gatehouse.dataSource);
+    const entries: VaultEntryRepository = createRepositories(
+      gatehouse.gatehouse.dataSource,
+      config.database,
+    ).vault;
     const mixed: string[][] = [];
     const result = await reencryptVault(
       keyring,

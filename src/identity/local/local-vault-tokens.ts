@@ -1,4 +1,5 @@
 import { DomainError } from "../../domain/errors.ts";
+import type { IdentityRef } from "../../domain/ports/identity-provider.ts";
 import type {
   MintClient,
   MintOutcome,
@@ -6,8 +7,7 @@ import type {
   TokenInspection,
   VaultTokenProvider,
 } from "../../domain/vault/vault-token-provider.ts";
-import type { IdentityRef } from "../identity-provider.ts";
-import type { LocalIdentityProvider } from "../local/local-identity-provider.ts";
+import type { LocalIdentityProvider } from "./local-identity-provider.ts";
 
 type LocalSessions = Pick<
   LocalIdentityProvider,

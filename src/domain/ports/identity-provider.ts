@@ -1,5 +1,4 @@
-import type { AccessTokenVerifier } from "../domain/tokens/access-token.ts";
-import type { ProfileChanges } from "../domain/users/user.ts";
+import type { AccessTokenVerifier } from "../tokens/access-token.ts";
 
 /** The account a provider call is about: Gatehouse's id plus what a remote provider keys on. */
 export interface IdentityRef {
@@ -110,7 +109,22 @@ export interface IdentityFields {
    * unchanged). The built-in provider ignores it; Keycloak mirrors it in user
    * attributes.
    */
-  readonly metadata?: Omit<ProfileChanges, "firstName" | "lastName">;
+  readonly metadata?: ProfileMetadata;
+}
+
+/**
+ * The profile fields besides the names, as a provider mirrors them (the users
+ * module's ProfileChanges without first and last name; declared here so that
+ * the port depends on no domain area).
+ */
+export interface ProfileMetadata {
+  readonly middleName?: string;
+  readonly phone?: string;
+  readonly telegram?: string;
+  readonly organization?: string;
+  readonly department?: string;
+  readonly title?: string;
+  readonly links?: readonly { readonly label: string; readonly url: string }[];
 }
 
 /**

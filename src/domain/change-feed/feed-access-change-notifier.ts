@@ -1,11 +1,11 @@
-import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { RegistryChangeNotifier } from "../ports/access-changes.ts";
 import type { ChangeFeed } from "./change-feed.ts";
 
 /** Access changes only matter while a cached answer could still be served. */
 const RETENTION_MS = 3_600_000;
 
 /** Announces access changes on the change feed, so every replica's decision caches drop them. */
-export class FeedAccessChangeNotifier implements AccessChangeNotifier {
+export class FeedAccessChangeNotifier implements RegistryChangeNotifier {
   private readonly feed: ChangeFeed;
 
   constructor(feed: ChangeFeed) {

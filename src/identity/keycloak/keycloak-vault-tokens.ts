@@ -1,14 +1,14 @@
 import { decodeJwt } from "jose";
 import { DomainError } from "../../domain/errors.ts";
+import type { IdentityRef } from "../../domain/ports/identity-provider.ts";
 import type {
   MintOutcome,
   OfflineOutcome,
   TokenInspection,
   VaultTokenProvider,
 } from "../../domain/vault/vault-token-provider.ts";
-import type { IdentityRef } from "../identity-provider.ts";
-import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "../keycloak/keycloak-oidc.ts";
-import { refreshFailure } from "../keycloak/keycloak-provider.ts";
+import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";
+import { refreshFailure } from "./keycloak-provider.ts";
 
 type Oidc = Pick<KeycloakOidc, "passwordGrant" | "refreshGrant" | "introspect" | "revoke">;
 

@@ -1,0 +1,198 @@
+import type { Config } from "../config/config.ts";
+import { AuditLog } from "../domain/audit/audit-log.ts";
+import { AuthService } from "../domain/auth/auth-service.ts";
+import type { ChangeFeed } from "../domain/change-feed/change-feed.ts";
+import type { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
+import { AccessDirectory } from "../domain/decision/access-directory.ts";
+import { DecisionEngine } from "../domain/decision/decision-engine.ts";
+import { ServiceDirectory } from "../domain/decision/service-directory.ts";
+import { GrantService } from "../domain/grants/grant-service.ts";
+import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import type { Mailer } from "../domain/ports/mailer.ts";
+import { ServiceAccountAdmin } from "../domain/registry/service-account-admin.ts";
+import { ServiceRegistry } from "../domain/registry/service-registry.ts";
+import type { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
+import { AccessControl } from "../domain/roles/access-control.ts";
+import { BusinessRoleService } from "../domain/roles/business-role-service.ts";
+import { RoleService } from "../domain/roles/role-service.ts";
+import { ServiceAccountService } from "../domain/service-accounts/service-account-service.ts";
+import { AccountFactory } from "../domain/users/account-factory.ts";
+import { PasswordPolicy } from "../domain/users/password-policy.ts";
+import { UserService } from "../domain/users/user-service.ts";
+import type { VaultKeyring } from "../domain/vault/vault-keyring.ts";
+import { VaultService } from "../domain/vault/vault-service.ts";
+import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Repositories } from "./storage.ts";
+
+/** The domain services that need nothing from the identity provider: built first, the provider takes some. */
+export interface AccessServices {
+  readonly access: AccessControl;
+  readonly audit: AuditLog;
+}
+
+export function createAccessServices(repositories: Repositories, logger: Logger): AccessServices {
+  return {
+    access: new AccessControl(repositories.roles),
+    audit: new AuditLog(repositories.audit, logger.child({ component: "audit" })),
+  };
+}
+
+export interface DomainServicesDeps {
+  readonly config: Config;
+  readonly repositories: Repositories;
+  readonly accessServices: AccessServices;
+  readonly provider: IdentityProvider;
+  readonly vaultTokens: VaultTokenProvider;
+  readonly vaultKeyring: VaultKeyring;
+  readonly feed: ChangeFeed;
+  readonly revocations: RevocationRegistry;
+  readonly changes: FeedAccessChangeNotifier;
+  readonly mailer: Mailer;
+  readonly metrics: Metrics;
+}
+
+export interface DomainServices {
+  readonly auth: AuthService;
+  readonly users: UserService;
+  readonly roles: RoleService;
+  readonly businessRoles: BusinessRoleService;
+  readonly grants: GrantService;
+  readonly registry: ServiceRegistry;
+  readonly serviceAccounts: ServiceAccountAdmin;
+  readonly vault: VaultService;
+  readonly engine: DecisionEngine;
+  readonly accounts: AccountFactory;
+  readonly passwordPolicy: PasswordPolicy;
+}
+
+export function createDomainServices(deps: DomainServicesDeps): DomainServices {
+  const { config, repositories, provider, revocations, changes, metrics } = deps;
+  const { access, audit } = deps.accessServices;
+  const identity = config.identity;
+  const requirePermission = access.check;
+  const recordAudit = (record: Parameters<AuditLog["record"]>[0]) => audit.record(record);
+
+  const passwordPolicy = new PasswordPolicy({
+    minLength: identity.passwordMinLength,
+    minCharacterClasses: identity.passwordMinCharacterClasses,
+  });
+  const accounts = new AccountFactory(repositories.users, provider);
+  const serviceAccountService = new ServiceAccountService({
+    repository: repositories.serviceAccounts,
+    revocations,
+    changes,
+  });
+  const grants = new GrantService({
+    repository: repositories.grants,
+    accessChanges: changes,
+    requirePermission,
+    audit: recordAudit,
+  });
+  const users = new UserService({
+    users: repositories.users,
+    roles: repositories.roles,
+    businessRoles: repositories.businessRoles,
+    accounts,
+    provider,
+    revocations,
+    access,
+    audit,
+    passwordPolicy,
+    changes,
+    grants,
+  });
+  const auth = new AuthService({
+    settings: {
+      signupEnabled: identity.signupEnabled,
+      emailVerificationRequired: identity.emailVerificationRequired,
+      lockoutThreshold: identity.lockoutThreshold,
+      lockoutSeconds: identity.lockoutSeconds,
+      resetTokenTtlSeconds: identity.resetTokenTtlSeconds,
+      emailVerificationTtlSeconds: identity.emailVerificationTtlSeconds,
+      passwordResetUrl: identity.passwordResetUrl,
+      emailVerificationUrl: identity.emailVerificationUrl,
+      clientId: identity.audience,
+    },
+    users: repositories.users,
+    userTokens: repositories.userTokens,
+    accounts,
+    provider,
+    serviceAccounts: serviceAccountService,
+    passwordPolicy,
+    mailer: deps.mailer,
+    audit,
+    changes,
+  });
+  const roles = new RoleService({ roles: repositories.roles, access, audit, changes });
+  const businessRoles = new BusinessRoleService({
+    businessRoles: repositories.businessRoles,
+    services: repositories.businessRoles,
+    access,
+    audit,
+    changes,
+  });
+  const registry = new ServiceRegistry({
+    repository: repositories.services,
+    changes,
+    requirePermission,
+    audit: recordAudit,
+  });
+  const serviceAccounts = new ServiceAccountAdmin({
+    accounts: serviceAccountService,
+    grants,
+    requirePermission,
+    audit: recordAudit,
+  });
+  const vault = new VaultService({
+    keyring: deps.vaultKeyring,
+    entries: repositories.vault,
+    tokens: deps.vaultTokens,
+    sessions: provider,
+    users: repositories.users,
+    revocations,
+    requirePermission,
+    audit,
+    changes,
+    settings: {
+      sessionRevocationMs: (identity.longestAccessTokenSeconds + config.decision.clockSkewSeconds) * 1000,
+      lockoutThreshold: identity.lockoutThreshold,
+      lockoutSeconds: identity.lockoutSeconds,
+    },
+    onMint: (source) => metrics.vaultMints.inc({ source }),
+  });
+
+  // One engine answers VerifyToken, Envoy's Check and Gatehouse's own bearer authentication.
+  const engine = new DecisionEngine(
+    {
+      verifier: provider,
+      revocations,
+      access: new AccessDirectory(repositories.access, deps.feed, {
+        maxEntries: config.decision.subjectCacheSize,
+        ttlMs: config.decision.subjectCacheTtlSeconds * 1000,
+      }),
+      services: new ServiceDirectory(() => repositories.services.all(), config.envoy.hostServices, deps.feed),
+      changes: deps.feed,
+    },
+    {
+      tokenCacheSize: config.decision.tokenCacheSize,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+      onDecision: (decision) => metrics.countDecision(decision.outcome, decision.reason ?? ""),
+    },
+  );
+
+  return {
+    auth,
+    users,
+    roles,
+    businessRoles,
+    grants,
+    registry,
+    serviceAccounts,
+    vault,
+    engine,
+    accounts,
+    passwordPolicy,
+  };
+}

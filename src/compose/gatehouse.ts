@@ -1,0 +1,213 @@
+import { createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config/config.ts";
+import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
+import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
+import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
+import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
+import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
+import { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
+import { bootstrapAdministrator } from "../domain/users/bootstrap-admin.ts";
+import { requireKeysForStoredEntries } from "../domain/vault/key-rotation.ts";
+import { VaultKeyring } from "../domain/vault/vault-keyring.ts";
+import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
+import type { Logger } from "../observability/logger.ts";
+import { Metrics } from "../observability/metrics.ts";
+import { kPeer } from "../rpc/context.ts";
+import { createEnvoyCheck } from "../rpc/handlers/authorization-handler.ts";
+import { authenticationInterceptor } from "../rpc/interceptors/authentication.ts";
+import { errorMappingInterceptor, toConnectError } from "../rpc/interceptors/error-mapping.ts";
+import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
+import { CLIENT_CODES, requestContextInterceptor } from "../rpc/interceptors/request-context.ts";
+import { validationInterceptor } from "../rpc/interceptors/validation.ts";
+import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
+import { clientAddress } from "../server/client-address.ts";
+import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
+import type { HttpHandler } from "../server/http-handler.ts";
+import { type RunningServer, startHttpServer } from "../server/http-server.ts";
+import { opsRoutes } from "../server/ops-routes.ts";
+import { DatabaseReadiness } from "../server/readiness.ts";
+import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
+import { openCoordinationStore } from "./coordination.ts";
+import { createAccessServices, createDomainServices } from "./domain-services.ts";
+import { createHandlers } from "./handlers.ts";
+import { createIdentity } from "./identity.ts";
+import { openStorage } from "./storage.ts";
+
+export interface Gatehouse {
+  readonly server: RunningServer;
+  readonly dataSource: DataSource;
+  readonly store: CoordinationStore;
+  /** Drains in-flight calls, then closes the server, the database and Redis. */
+  close(): Promise<void>;
+}
+
+/** Test seams; production passes none. */
+export interface GatehouseHooks {
+  /** Wraps the token vault's provider port (e.g. to count provider round trips). */
+  readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+}
+
+/** The largest request message any protocol accepts. */
+const READ_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The composition root, the only place that builds adapters: config →
+ * database and repositories (each once) → coordination store and change feed
+ * → identity provider → domain services → handlers → server. main.ts calls
+ * it; tests call it with port 0.
+ */
+export async function startGatehouse(
+  config: Config,
+  logger: Logger,
+  hooks: GatehouseHooks = {},
+): Promise<Gatehouse> {
+  const storage = await openStorage(config.database);
+  const { dataSource, repositories } = storage;
+  // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
+  const vaultKeyring = new VaultKeyring(config.vault.keys, config.vault.activeKeyId);
+  await requireKeysForStoredEntries(vaultKeyring, repositories.vault).catch(async (error: unknown) => {
+    await storage.close();
+    throw error;
+  });
+  const store = await openCoordinationStore(config.redis, logger);
+  const metrics = new Metrics();
+
+  // Decision state shared by every replica: revocations and access changes go through the
+  // change feed (database first, then Redis pub/sub; polled while Redis is down).
+  const feed = new ChangeFeed(repositories.changeLog, store, logger.child({ component: "change-feed" }), {
+    pollIntervalMs: config.decision.feedPollMs,
+    degradedPollIntervalMs: config.decision.degradedFeedPollMs,
+    onDegradedChange: (degraded) => {
+      metrics.changeFeedDegraded.set(degraded ? 1 : 0);
+      if (degraded) metrics.changeFeedDegradedTotal.inc();
+    },
+  });
+  const revocations = new RevocationRegistry(
+    feed,
+    (config.identity.longestAccessTokenSeconds + config.decision.clockSkewSeconds) * 1000,
+  );
+  await feed.start();
+  const changes = new FeedAccessChangeNotifier(feed);
+
+  const accessServices = createAccessServices(repositories, logger);
+  const identity = await createIdentity({
+    config,
+    logger,
+    repositories,
+    store,
+    revocations,
+    access: accessServices.access,
+    audit: accessServices.audit,
+    changes,
+  });
+  const mailer =
+    config.smtp.url === undefined
+      ? new UnconfiguredMailer(logger.child({ component: "mail" }))
+      : new SmtpMailer(config.smtp.url, config.smtp.from, logger.child({ component: "mail" }));
+  const services = createDomainServices({
+    config,
+    repositories,
+    accessServices,
+    provider: identity.provider,
+    vaultTokens: hooks.wrapVaultTokens?.(identity.vaultTokens) ?? identity.vaultTokens,
+    vaultKeyring,
+    feed,
+    revocations,
+    changes,
+    mailer,
+    metrics,
+  });
+  metrics.onCollect(() => {
+    metrics.cachedTokens.set(services.engine.cachedTokens());
+    metrics.revocationsHeld.set(revocations.size());
+  });
+
+  await services.roles.ensureBuiltInRoles();
+  if (config.identity.bootstrapAdmin !== undefined) {
+    await bootstrapAdministrator(config.identity.bootstrapAdmin, {
+      users: repositories.users,
+      accounts: services.accounts,
+      passwordPolicy: services.passwordPolicy,
+      logger,
+    });
+  }
+
+  let stopping = false;
+  let beginShutdown!: () => void;
+  const shuttingDown = new Promise<void>((resolve) => {
+    beginShutdown = resolve;
+  });
+  const readiness = new DatabaseReadiness(
+    () => dataSource.query("SELECT 1"),
+    logger.child({ component: "readiness" }),
+  );
+  readiness.start();
+  const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
+
+  const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
+  const rpcHandler = connectNodeAdapter({
+    routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
+    interceptors: [
+      requestContextInterceptor(logger),
+      errorMappingInterceptor(),
+      validationInterceptor(),
+      rateLimitInterceptor(
+        new RateLimiter(store, logger.child({ component: "rate-limit" })),
+        config.rateLimit,
+      ),
+      authenticationInterceptor(new DecisionAuthenticator(services.engine)),
+    ],
+    contextValues: (request) =>
+      createContextValues().set(kPeer, {
+        ip: clientAddress(
+          request.socket.remoteAddress,
+          request.headers["x-forwarded-for"],
+          config.server.trustedProxyHops,
+        ),
+        userAgent: String(request.headers["user-agent"] ?? ""),
+      }),
+    // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
+    readMaxBytes: READ_MAX_BYTES,
+  }) as HttpHandler;
+  const grpcFastPath = config.server.grpcFastPath
+    ? createGrpcFastPath({
+        routes: createFastRoutes(envoyCheck, healthSource),
+        readMaxBytes: READ_MAX_BYTES,
+        logger,
+        toConnectError,
+        clientCodes: CLIENT_CODES,
+      })
+    : undefined;
+  const plainRoutes = new Map<string, HttpHandler>([
+    ...identity.plainRoutes,
+    [RESET_PASSWORD_PATH, resetPasswordPage()],
+    ...opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics }),
+  ]);
+
+  const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    dataSource,
+    store,
+    close() {
+      closing ??= (async () => {
+        stopping = true;
+        beginShutdown();
+        readiness.stop();
+        await server.close();
+        await feed.close();
+        revocations.close();
+        await identity.provider.close();
+        await mailer.close();
+        await store.close();
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import type { Config, KeycloakProviderConfig, LocalProviderConfig } from "../config/config.ts";
+import type { AuditLog } from "../domain/audit/audit-log.ts";
+import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
+import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
+import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
+import type { AccessControl } from "../domain/roles/access-control.ts";
+import { UserSyncService } from "../domain/sync/user-sync-service.ts";
+import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
+import { KeycloakMfaChallenges } from "../identity/keycloak/keycloak-mfa-challenges.ts";
+import { KeycloakOidc } from "../identity/keycloak/keycloak-oidc.ts";
+import { KeycloakIdentityProvider } from "../identity/keycloak/keycloak-provider.ts";
+import { KeycloakSubjects } from "../identity/keycloak/keycloak-subjects.ts";
+import { KeycloakTokenVerifier } from "../identity/keycloak/keycloak-token-verifier.ts";
+import { KeycloakUserDirectory } from "../identity/keycloak/keycloak-user-directory.ts";
+import { KeycloakVaultTokens } from "../identity/keycloak/keycloak-vault-tokens.ts";
+import { AccessTokens } from "../identity/local/access-tokens.ts";
+import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts";
+import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
+import { LocalVaultTokens } from "../identity/local/local-vault-tokens.ts";
+import { PasswordHasher } from "../identity/local/password-hasher.ts";
+import { Sealer } from "../identity/local/sealer.ts";
+import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
+import { Totp } from "../identity/local/totp.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { HttpHandler } from "../server/http-handler.ts";
+import { wellKnownRoutes } from "../server/well-known.ts";
+import type { Repositories } from "./storage.ts";
+
+export interface IdentityDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly repositories: Repositories;
+  readonly store: CoordinationStore;
+  readonly revocations: RevocationStore;
+  readonly access: AccessControl;
+  readonly audit: AuditLog;
+  readonly changes: AccessChangeNotifier;
+}
+
+/** What the chosen identity provider brings: the provider port and the adapters that only it can build. */
+export interface Identity {
+  readonly provider: IdentityProvider;
+  /** The token vault's refresh grant against this provider. */
+  readonly vaultTokens: VaultTokenProvider;
+  /** UserService's Keycloak sync; undefined under the built-in provider. */
+  readonly keycloakSync: UserSyncService | undefined;
+  /** JWKS and OpenID discovery (built-in provider only). */
+  readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+}
+
+export function createIdentity(deps: IdentityDeps): Promise<Identity> {
+  const provider = deps.config.identity.provider;
+  return provider.kind === "keycloak"
+    ? Promise.resolve(createKeycloakIdentity(deps, provider))
+    : createLocalIdentity(deps, provider);
+}
+
+/** The built-in provider: our own signing keys, sessions, passwords and TOTP. */
+async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderConfig): Promise<Identity> {
+  const { config, logger, repositories, store, revocations } = deps;
+  const identity = config.identity;
+  const rootKey = await resolveKeyEncryptionKey(settings.keyEncryptionKey);
+  const keys = new SigningKeyRing(
+    repositories.signingKeys,
+    new Sealer(rootKey, "signing-keys"),
+    logger.child({ component: "signing-keys" }),
+    {
+      rotationMs: settings.signingKeyRotationDays * 86_400_000,
+      verifyAfterRetirementMs:
+        (identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds + 300) * 1000,
+    },
+  );
+  const provider = new LocalIdentityProvider({
+    settings: {
+      accessTokenTtlSeconds: identity.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
+      offlineTokenTtlSeconds: identity.offlineTokenTtlSeconds,
+      refreshGraceSeconds: identity.refreshGraceSeconds,
+      mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    },
+    keys,
+    accessTokens: new AccessTokens(keys, {
+      issuer: identity.issuer,
+      audience: identity.audience,
+      ttlSeconds: identity.accessTokenTtlSeconds,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    }),
+    sessions: repositories.sessions,
+    credentials: repositories.credentials,
+    hasher: new PasswordHasher(settings.argon2),
+    totp: new Totp(store, identity.mfaIssuer),
+    store,
+    revocations,
+    graceSealer: new Sealer(rootKey, "refresh-grace"),
+    totpSealer: new Sealer(rootKey, "totp-secrets"),
+    recoveryCodeSealer: new Sealer(rootKey, "recovery-codes"),
+    logger: logger.child({ component: "local-identity" }),
+  });
+  await provider.start();
+  return {
+    provider,
+    vaultTokens: new LocalVaultTokens(provider, identity.audience),
+    keycloakSync: undefined,
+    plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+  };
+}
+
+/**
+ * IDENTITY_PROVIDER=keycloak: one OIDC client, the admin API as Gatehouse's
+ * service account, the token verifier, the user sync and the provider.
+ * Nothing talks to Keycloak until first used, so Gatehouse starts (and
+ * answers UNAVAILABLE per call) while Keycloak is down.
+ */
+function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderConfig): Identity {
+  const { config, logger, repositories, store } = deps;
+  const connection = {
+    url: settings.url,
+    realm: settings.realm,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    timeoutMs: settings.timeoutMs,
+  };
+  const oidc = new KeycloakOidc(connection);
+  const admin = new KeycloakAdmin(connection, oidc);
+  const sync = new UserSyncService({
+    users: repositories.users,
+    links: repositories.userLinks,
+    remote: new KeycloakUserDirectory(admin),
+    state: repositories.syncState,
+    store,
+    access: deps.access,
+    audit: deps.audit,
+    revocations: deps.revocations,
+    changes: deps.changes,
+    logger: logger.child({ component: "keycloak-sync" }),
+    pageSize: settings.syncPageSize,
+  });
+  const serviceAccounts = repositories.serviceAccounts;
+  const verifier = new KeycloakTokenVerifier(
+    oidc,
+    new KeycloakSubjects((externalId) => sync.localUserIdFor(externalId), serviceAccounts),
+    {
+      mode: settings.verifyMode,
+      audience: settings.clientId,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+      timeoutMs: settings.timeoutMs,
+    },
+  );
+  const provider = new KeycloakIdentityProvider({
+    oidc,
+    admin,
+    verifier,
+    users: sync,
+    async serviceAccountFor(clientId) {
+      const found = await serviceAccounts.findByClientId(clientId);
+      return found === undefined ? undefined : { id: found.account.id, disabled: found.account.disabled };
+    },
+    challenges: new KeycloakMfaChallenges(store, config.identity.mfaTokenTtlSeconds * 1000),
+    revocations: deps.revocations,
+    sessionOwners: {
+      set: (sessionId, externalId, ttlMs) => store.set(`kc:sid:${sessionId}`, externalId, ttlMs),
+      get: (sessionId) => store.get(`kc:sid:${sessionId}`),
+    },
+    settings: {
+      maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+      sessionIdleSeconds: settings.sessionIdleSeconds,
+      sessionMaxSeconds: settings.sessionMaxSeconds,
+      actionEmailLifespanSeconds: config.identity.resetTokenTtlSeconds,
+    },
+    logger: logger.child({ component: "keycloak" }),
+  });
+  return {
+    provider,
+    vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId),
+    keycloakSync: sync,
+    plainRoutes: new Map(),
+  };
+}

@@ -1,0 +1,86 @@
+import type { DataSource } from "typeorm";
+import type { DatabaseConfig } from "../config/config.ts";
+import { SqlAccessRepository } from "../persistence/access-repository.ts";
+import { SqlAuditRepository } from "../persistence/audit-repository.ts";
+import { SqlBusinessRoleRepository } from "../persistence/business-role-repository.ts";
+import { ChangeLogRepository } from "../persistence/change-log-repository.ts";
+import { SqlCredentialRepository } from "../persistence/credential-repository.ts";
+import { openDataSource } from "../persistence/data-source.ts";
+import { SqlGrantRepository } from "../persistence/grant-repository.ts";
+import { SqlRoleRepository } from "../persistence/role-repository.ts";
+import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
+import { SqlServiceRepository } from "../persistence/service-repository.ts";
+import { SqlSessionRepository } from "../persistence/session-repository.ts";
+import { SqlSigningKeyRepository } from "../persistence/signing-key-repository.ts";
+import { Sql } from "../persistence/sql.ts";
+import { SqlSyncStateRepository } from "../persistence/sync-state-repository.ts";
+import { SqlUserLinkRepository } from "../persistence/user-link-repository.ts";
+import { SqlUserRepository } from "../persistence/user-repository.ts";
+import { SqlUserTokenRepository } from "../persistence/user-token-repository.ts";
+import { SqlVaultRepository } from "../persistence/vault-repository.ts";
+
+/** Every repository Gatehouse uses, each built once over one Sql runner. */
+export interface Repositories {
+  readonly users: SqlUserRepository;
+  readonly userTokens: SqlUserTokenRepository;
+  readonly userLinks: SqlUserLinkRepository;
+  readonly roles: SqlRoleRepository;
+  readonly businessRoles: SqlBusinessRoleRepository;
+  readonly grants: SqlGrantRepository;
+  readonly access: SqlAccessRepository;
+  readonly services: SqlServiceRepository;
+  readonly serviceAccounts: SqlServiceAccountRepository;
+  readonly audit: SqlAuditRepository;
+  readonly changeLog: ChangeLogRepository;
+  readonly sessions: SqlSessionRepository;
+  readonly credentials: SqlCredentialRepository;
+  readonly signingKeys: SqlSigningKeyRepository;
+  readonly syncState: SqlSyncStateRepository;
+  readonly vault: SqlVaultRepository;
+}
+
+export interface Storage {
+  readonly dataSource: DataSource;
+  readonly repositories: Repositories;
+  close(): Promise<void>;
+}
+
+/** The repositories over an open data source (also for tools such as `npm run vault:reencrypt`). */
+export function createRepositories(dataSource: DataSource, database: DatabaseConfig): Repositories {
+  const embedded = database.kind === "embedded";
+  const sql = new Sql(dataSource, { embedded });
+  const users = new SqlUserRepository(sql);
+  const grants = new SqlGrantRepository(sql);
+  return {
+    users,
+    userTokens: new SqlUserTokenRepository(sql),
+    userLinks: new SqlUserLinkRepository(sql),
+    roles: new SqlRoleRepository(sql),
+    businessRoles: new SqlBusinessRoleRepository(sql),
+    grants,
+    access: new SqlAccessRepository(sql, grants, (id) => users.getUser(id)),
+    services: new SqlServiceRepository(sql),
+    serviceAccounts: new SqlServiceAccountRepository(sql),
+    audit: new SqlAuditRepository(sql),
+    changeLog: new ChangeLogRepository(sql),
+    sessions: new SqlSessionRepository(sql),
+    credentials: new SqlCredentialRepository(sql),
+    signingKeys: new SqlSigningKeyRepository(sql),
+    syncState: new SqlSyncStateRepository(sql),
+    vault: new SqlVaultRepository(sql, {
+      embedded,
+      // The embedded database is one connection; the vault's lock permits only matter on a pool.
+      poolSize: database.kind === "postgres" ? database.poolSize : 2,
+    }),
+  };
+}
+
+/** Opens the database (running its migrations) and builds the repositories over it. */
+export async function openStorage(database: DatabaseConfig): Promise<Storage> {
+  const dataSource = await openDataSource(database);
+  return {
+    dataSource,
+    repositories: createRepositories(dataSource, database),
+    close: () => dataSource.destroy(),
+  };
+}
