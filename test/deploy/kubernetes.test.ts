@@ -217,7 +217,8 @@ describe("overlays", () => {
     );
     for (const name of ["DATABASE_URL", "REDIS_URL", "KEY_ENCRYPTION_KEY"])
       expect(env[name].optional ?? false).toBe(false);
-    expect(gatehouseContainer(deployment).image).toMatch(/:\d+\.\d+\.\d+$/);
+    const { version } = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8"));
+    expect(gatehouseContainer(deployment).image).toBe(`registry.example.com/gatehouse:${version}`);
   });
 
   it("embedded-dev: one replica, recreated, with DATA_DIR on a PersistentVolumeClaim", () => {
