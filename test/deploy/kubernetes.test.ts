@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { loadConfig } from "../../src/config/config.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { configMapHash, kustomize, type Manifest } from "../support/kustomize.ts";
@@ -67,26 +68,22 @@ describe("Kubernetes manifests: schemas", () => {
     ]);
   });
 
-  it("renders the ConfigMap hash kustomize gives (the value kubectl kustomize v5.5 printed)", () => {
-    const configMap = find(render("overlays/production"), "ConfigMap");
+  it("suffixes generated ConfigMaps with kustomize's hash, and renames the references to them", () => {
+    const manifests = render("overlays/production");
+    const configMap = find(manifests, "ConfigMap");
     expect(configMap.metadata.name).toBe(`gatehouse-config-${configMapHash(configMap)}`);
-    expect(
-      configMapHash({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "x" },
-        data: { A: "1" },
-      } as Manifest),
-    ).toBe(
-      configMapHash({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "y" },
-        data: { A: "1" },
-      } as Manifest),
+    expect(gatehouseContainer(find(manifests, "Deployment")).envFrom[0].configMapRef.name).toBe(
+      configMap.metadata.name,
     );
-    // From kubectl kustomize deploy/kubernetes/overlays/production at this commit.
-    expect(configMap.metadata.name).toBe("gatehouse-config-khd6d85457");
+    // What kubectl kustomize v5.5 named this ConfigMap (generated from these literals and a file
+    // with this content): HTML characters, a control character and non-ASCII as Go escapes them.
+    const data = {
+      A: "1",
+      EMPTY: "",
+      "sample.txt": 'line one\n<b>&amp;</b> "quoted" \\ back\tslash \u2603 \x01\n',
+    };
+    const sample = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "sample" }, data } as Manifest;
+    expect(`sample-${configMapHash(sample)}`).toBe("sample-hcdm5dfkkt");
   });
 });
 
@@ -234,6 +231,48 @@ describe("overlays", () => {
     );
     const env = gatehouseContainer(deployment).env.map((v: Json) => v.name);
     expect(env).not.toContain("DATABASE_URL");
+  });
+});
+
+describe("the example workload behind an Envoy sidecar", () => {
+  it("mounts the sidecar configuration where Envoy reads it, on the ports the Service and the app use", () => {
+    const manifests = render("examples/billing");
+    const deployment = find(manifests, "Deployment", "billing");
+    const pod = deployment.spec.template.spec;
+    const envoy = pod.containers.find((c: Json) => c.name === "envoy");
+    const app = pod.containers.find((c: Json) => c.name === "app");
+    const configPath: string = envoy.args[envoy.args.indexOf("-c") + 1];
+    const mount = envoy.volumeMounts.find((m: Json) => configPath.startsWith(`${m.mountPath}/`));
+    const volume = pod.volumes.find((v: Json) => v.name === mount.name);
+    const configMap = find(manifests, "ConfigMap", volume.configMap.name);
+    const bootstrap = parse(configMap.data[configPath.slice(mount.mountPath.length + 1)]);
+    expect(bootstrap.static_resources.listeners[0].address.socket_address.port_value).toBe(
+      envoy.ports.find((p: Json) => p.name === find(manifests, "Service").spec.ports[0].targetPort)
+        .containerPort,
+    );
+    const upstream = bootstrap.static_resources.clusters.find((c: Json) => c.name === "upstream");
+    const upstreamAddress =
+      upstream.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    expect(upstreamAddress).toEqual({ address: "127.0.0.1", port_value: app.ports[0].containerPort });
+    const gatehouse = bootstrap.static_resources.clusters.find((c: Json) => c.name === "gatehouse");
+    const gatehouseAddress =
+      gatehouse.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    const service = find(render("overlays/production"), "Service", "gatehouse");
+    expect(gatehouseAddress).toEqual({
+      address: `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`,
+      port_value: service.spec.ports[0].port,
+    });
+    // Only the sidecar's port is reachable from other pods.
+    expect(find(manifests, "NetworkPolicy").spec.ingress).toEqual([
+      {
+        ports: [
+          {
+            protocol: "TCP",
+            port: bootstrap.static_resources.listeners[0].address.socket_address.port_value,
+          },
+        ],
+      },
+    ]);
   });
 });
 
