@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/config.ts";
@@ -66,6 +67,21 @@ describe("Kubernetes manifests: schemas", () => {
     expect(unknownFieldProblems(monitor)).toEqual([
       expect.stringMatching(/ServiceMonitor\/gatehouse.*"intervall"/),
     ]);
+  });
+
+  it("the renderer refuses what it does not implement rather than rendering it differently from kustomize", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-kustomize-"));
+    try {
+      writeFileSync(join(dir, "kustomization.yaml"), "resources: []\ncommonLabels: { team: identity }\n");
+      expect(() => kustomize(dir)).toThrow(/kustomization field commonLabels is not supported/);
+      writeFileSync(
+        join(dir, "kustomization.yaml"),
+        "patches:\n  - path: p.yaml\n    target: { kind: Deployment }\n",
+      );
+      expect(() => kustomize(dir)).toThrow(/patches: target unsupported/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("suffixes generated ConfigMaps with kustomize's hash, and renames the references to them", () => {
@@ -189,6 +205,9 @@ describe.each(["overlays/production", "overlays/embedded-dev"])("the Gatehouse D
     const names = [...Object.keys(configMap.data), ...container.env.map((v: Json) => v.name)];
     const undocumented = names.filter((name) => !table.includes(`| \`${name}\` |`));
     expect(undocumented).toEqual([]);
+    const source = readFileSync(resolve(ROOT, "src/config/config.ts"), "utf8");
+    const read = new Set([...source.matchAll(/read\.\w+\(\s*"([A-Z][A-Z0-9_]+)"/g)].map((match) => match[1]));
+    expect(names.filter((name) => !read.has(name))).toEqual([]);
     // The ConfigMap plus stand-ins for the secrets the overlay requires.
     const secrets: Record<string, string> = {};
     for (const variable of container.env) {
