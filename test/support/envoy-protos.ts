@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type * as Protobuf from "protobufjs";
 
 /**
@@ -265,4 +265,3 @@ function anyJson(json: unknown): Record<string, unknown> {
 }
 
 export const ENVOY_BOOTSTRAP = "envoy.config.bootstrap.v3.Bootstrap";
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
