@@ -83,6 +83,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("refuses an HTTP/1.1 headers timeout longer than the request timeout (Node would throw later)", () => {
+    expect(() => loadConfig({ HTTP1_HEADERS_TIMEOUT_MS: "5000", HTTP1_REQUEST_TIMEOUT_MS: "4000" })).toThrow(
+      /HTTP1_HEADERS_TIMEOUT_MS must not exceed HTTP1_REQUEST_TIMEOUT_MS/,
+    );
+    expect(loadConfig({}).server.connections.http2MaxConcurrentStreams).toBe(256);
+  });
+
   it("is documented: every variable it reads appears in the README's configuration table", () => {
     const root = resolve(import.meta.dirname, "../..");
     const source = readFileSync(resolve(root, "src/config/config.ts"), "utf8");

@@ -13,6 +13,8 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Serve plain gRPC Check and Health/Check on the lean path (src/server/grpc-fast-path.ts) instead of Connect. */
     readonly grpcFastPath: boolean;
+    /** Bounds on what a connection may hold open without making progress (slow clients, slow-loris). */
+    readonly connections: ConnectionLimits;
   };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
   readonly database: DatabaseConfig;
@@ -153,6 +155,21 @@ export interface KeycloakProviderConfig {
   readonly sessionMaxSeconds: number;
 }
 
+export interface ConnectionLimits {
+  /** A new connection must send its first bytes (enough to tell HTTP/2 from HTTP/1.1) within this. */
+  readonly sniffTimeoutMs: number;
+  /** HTTP/1.1: the request's headers must arrive within this (Node's headersTimeout). */
+  readonly http1HeadersTimeoutMs: number;
+  /** HTTP/1.1: the whole request must arrive within this (Node's requestTimeout). */
+  readonly http1RequestTimeoutMs: number;
+  /** HTTP/1.1: how long an idle keep-alive connection is kept between requests. */
+  readonly http1KeepAliveTimeoutMs: number;
+  /** HTTP/2: a session with no frames for this long is sent GOAWAY (its open streams may finish). */
+  readonly http2IdleTimeoutMs: number;
+  /** HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client. */
+  readonly http2MaxConcurrentStreams: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -204,6 +221,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       trustedProxyHops: read.int("TRUSTED_PROXY_HOPS", 0, { min: 0, max: 10 }),
       shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
       grpcFastPath: read.bool("GRPC_FAST_PATH", true),
+      connections: readConnectionLimits(read),
     },
     log: {
       level: read.oneOf(
@@ -331,6 +349,23 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
     sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
     sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
   };
+}
+
+function readConnectionLimits(read: EnvReader): ConnectionLimits {
+  const limits: ConnectionLimits = {
+    sniffTimeoutMs: read.int("CONNECTION_SNIFF_TIMEOUT_MS", 10_000, { min: 1, max: 600_000 }),
+    http1HeadersTimeoutMs: read.int("HTTP1_HEADERS_TIMEOUT_MS", 20_000, { min: 1, max: 600_000 }),
+    http1RequestTimeoutMs: read.int("HTTP1_REQUEST_TIMEOUT_MS", 60_000, { min: 1, max: 3_600_000 }),
+    // Above the 60 s idle timeout of common load balancers, so they, not we, close idle connections.
+    http1KeepAliveTimeoutMs: read.int("HTTP1_KEEP_ALIVE_TIMEOUT_MS", 65_000, { min: 1, max: 3_600_000 }),
+    http2IdleTimeoutMs: read.int("HTTP2_IDLE_TIMEOUT_MS", 300_000, { min: 1, max: 86_400_000 }),
+    http2MaxConcurrentStreams: read.int("HTTP2_MAX_CONCURRENT_STREAMS", 256, { min: 1, max: 100_000 }),
+  };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.http1HeadersTimeoutMs > limits.http1RequestTimeoutMs) {
+    read.fail("HTTP1_HEADERS_TIMEOUT_MS must not exceed HTTP1_REQUEST_TIMEOUT_MS");
+  }
+  return limits;
 }
 
 /** KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex characters or base64. */

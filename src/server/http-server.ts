@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { cors as connectCors } from "@connectrpc/connect";
+import type { ConnectionLimits } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GrpcFastPath } from "./grpc-fast-path.ts";
 import type { HttpHandler } from "./http-handler.ts";
@@ -11,6 +12,7 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly corsOrigins: readonly string[];
   readonly shutdownGraceMs: number;
+  readonly connections: ConnectionLimits;
   readonly logger: Logger;
   /** Plain HTTP routes (GET), by exact path: health probes, JWKS, discovery. */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
@@ -80,15 +82,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     else if (options.grpcFastPath?.(request, response) !== true) options.rpcHandler(request, response);
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handle as http.RequestListener);
+  const limits = options.connections;
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.http1HeadersTimeoutMs,
+      requestTimeout: limits.http1RequestTimeoutMs,
+      keepAliveTimeout: limits.http1KeepAliveTimeoutMs,
+      // Node enforces the two timeouts above only when this interval's check runs (30 s by default).
+      connectionsCheckingInterval: Math.max(
+        10,
+        Math.min(30_000, Math.ceil(limits.http1HeadersTimeoutMs / 4)),
+      ),
+    },
+    handle as http.RequestListener,
+  );
+  // h1 never listens (the TCP server below hands it connections), but Node starts tracking
+  // connections, which the two timeouts above and closeIdleConnections() rely on, on "listening".
+  h1.emit("listening");
   const h2 = http2.createServer(
-    {},
+    { settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } },
     handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    // No frame for this long: GOAWAY, so the client opens no new stream here; open streams may
+    // finish, and a session without any (or one that never finished its preface) is destroyed now.
+    session.setTimeout(limits.http2IdleTimeoutMs, () => session.close());
   });
   const sockets = new Set<net.Socket>();
 
@@ -96,12 +117,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => {});
+    // Until its first bytes say which protocol it speaks, a connection belongs to no server
+    // and no server's timeouts apply to it: without this, one that sends nothing stays forever.
+    const onSniffTimeout = () => socket.destroy();
+    socket.setTimeout(limits.sniffTimeoutMs, onSniffTimeout);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head))
         return;
       socket.off("data", onData);
+      socket.setTimeout(0);
+      socket.off("timeout", onSniffTimeout);
       socket.pause();
       socket.unshift(head);
       const isHttp2 = head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START);

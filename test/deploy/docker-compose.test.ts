@@ -1,0 +1,60 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+/** docker-compose.yml (no Docker engine here: its shape is checked, not run). */
+
+const ROOT = resolve(import.meta.dirname, "../..");
+// Untyped YAML, walked by path.
+type Json = any;
+const compose: Json = parse(readFileSync(resolve(ROOT, "docker-compose.yml"), "utf8"));
+const services = Object.entries(compose.services as Record<string, Json>);
+
+/** Images whose publishers tag releases with one number only, so name:N is as pinned as it gets. */
+const WHOLE_NUMBER_TAGS = new Set(["mendhak/http-https-echo"]);
+
+describe("docker-compose.yml", () => {
+  it.each(services)("%s: a pinned image version (no latest, no floating major)", (_name, service) => {
+    expect(service.image, "every service names its image, built ones too").toBeTypeOf("string");
+    const image: string = service.image;
+    if (image.includes("@sha256:")) return;
+    const colon = image.lastIndexOf(":");
+    expect(colon, `${image} has a tag`).toBeGreaterThan(image.lastIndexOf("/"));
+    const [name, tag] = [image.slice(0, colon), image.slice(colon + 1)];
+    expect(tag).not.toMatch(/latest/);
+    expect(tag).toMatch(WHOLE_NUMBER_TAGS.has(name) ? /^\d+$/ : /^v?\d+\.\d+(\.\d+)?$/);
+  });
+
+  it.each(services)("%s: a health check and a restart policy", (_name, service) => {
+    expect(service.healthcheck?.test?.length).toBeGreaterThan(0);
+    expect(service.healthcheck.disable).not.toBe(true);
+    expect(service.healthcheck.interval).toBeDefined();
+    expect(["always", "unless-stopped", "on-failure"]).toContain(service.restart);
+  });
+
+  it.each(services)("%s: waits for the services it depends on to be healthy", (_name, service) => {
+    const dependsOn = service.depends_on ?? {};
+    expect(Array.isArray(dependsOn), "the list form cannot say service_healthy").toBe(false);
+    for (const [dependency, condition] of Object.entries(dependsOn as Record<string, Json>)) {
+      expect(compose.services[dependency], dependency).toBeDefined();
+      expect(condition.condition, dependency).toBe("service_healthy");
+    }
+  });
+
+  it("starts Gatehouse after PostgreSQL and Redis, and Envoy after Gatehouse and its upstream", () => {
+    expect(Object.keys(compose.services.gatehouse.depends_on)).toEqual(
+      expect.arrayContaining(["postgres", "redis"]),
+    );
+    expect(Object.keys(compose.services.envoy.depends_on)).toEqual(
+      expect.arrayContaining(["gatehouse", "demo-upstream"]),
+    );
+    expect(compose.services.envoy.volumes).toContain("./deploy/envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro");
+  });
+
+  it("tags the image it builds with the package's version", () => {
+    const { version } = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8"));
+    expect(compose.services.gatehouse.build).toBe(".");
+    expect(compose.services.gatehouse.image).toBe(`gatehouse:${version}`);
+  });
+});
