@@ -309,6 +309,7 @@ async function openCoordinationStore(config: Config, logger: Logger): Promise<Co
     config.redis.url,
     config.redis.keyPrefix,
     logger.child({ component: "redis" }),
+    config.timeouts.redisCommandMs,
   );
   await store.connect();
   return store;
