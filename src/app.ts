@@ -72,7 +72,7 @@ export async function startGatehouse(
   logger: Logger,
   hooks: GatehouseHooks = {},
 ): Promise<Gatehouse> {
-  const dataSource = await openDataSource(config.database);
+  const dataSource = await openDataSource(config.database, config.timeouts);
   // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
   const vaultKeyring = await loadVaultKeyring(config, dataSource).catch(async (error: unknown) => {
     await dataSource.destroy();
@@ -81,13 +81,25 @@ export async function startGatehouse(
   const store = await openCoordinationStore(config, logger);
 
   let databaseReady = true;
+  // Bounded by READINESS_TIMEOUT_MS: a database that does not answer is as unready as one that refuses.
   const checkDatabase = async () => {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await dataSource.query("SELECT 1");
+      await Promise.race([
+        dataSource.query("SELECT 1"),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error("readiness check timed out")),
+            config.timeouts.readinessMs,
+          );
+        }),
+      ]);
       databaseReady = true;
     } catch (error) {
       if (databaseReady) logger.error({ err: error }, "database unreachable");
       databaseReady = false;
+    } finally {
+      clearTimeout(timer);
     }
     return databaseReady;
   };
