@@ -60,6 +60,12 @@ describe("PostgreSQL hang (SIGSTOP) with a full pool", () => {
       const ready = await timedCall("/readyz (PostgreSQL hung)", `${server.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(ready.body).toMatchObject({ database: "unreachable" });
+      const health = await timedCall(
+        "Health/Check (PostgreSQL hung)",
+        `${server.url}/grpc.health.v1.Health/Check`,
+        {},
+      );
+      expect(health.body).toMatchObject({ status: "NOT_SERVING" });
     } finally {
       postgres.resume();
     }
@@ -71,6 +77,12 @@ describe("PostgreSQL hang (SIGSTOP) with a full pool", () => {
     }
     expect(recovered.status).toBe(200);
     expect((await timedCall("/readyz (PostgreSQL back)", `${server.url}/readyz`)).status).toBe(200);
+    const health = await timedCall(
+      "Health/Check (PostgreSQL back)",
+      `${server.url}/grpc.health.v1.Health/Check`,
+      {},
+    );
+    expect(health.body).toMatchObject({ status: "SERVING" });
     const login = await timedCall("Login (PostgreSQL back)", `${server.url}/${AUTH}/Login`, {
       login: TEST_ADMIN.username,
       password: TEST_ADMIN.password,
