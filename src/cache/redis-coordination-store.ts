@@ -87,6 +87,13 @@ export class RedisCoordinationStore implements CoordinationStore {
       this.logger.warn({ err: { message: error.message } }, "redis connection error");
     });
     this.subscriber.on("error", () => {});
+    // ioredis re-subscribes only to channels whose SUBSCRIBE succeeded; one that failed (Redis
+    // down or not answering when it was sent) is subscribed again whenever the connection is ready.
+    this.subscriber.on("ready", () => {
+      for (const channel of this.listeners.keys()) {
+        this.subscriber.subscribe(this.prefix + channel).catch(() => {});
+      }
+    });
     this.subscriber.on("message", (channel: string, message: string) => {
       const name = channel.slice(this.prefix.length);
       for (const listener of this.listeners.get(name) ?? []) listener(message);
@@ -182,21 +189,28 @@ export class RedisCoordinationStore implements CoordinationStore {
     await this.run(() => this.client.publish(this.prefix + channel, message));
   }
 
+  /**
+   * Registers the listener, then subscribes. If that SUBSCRIBE fails the call rejects but the
+   * listener stays registered: the channel is subscribed again when the connection is ready.
+   */
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     let set = this.listeners.get(channel);
+    const first = set === undefined;
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      await this.run(() => this.subscriber.subscribe(this.prefix + channel));
     }
     set.add(listener);
-    return async () => {
-      set.delete(listener);
-      if (set.size === 0) {
+    const listeners = set;
+    const unsubscribe = async () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) {
         this.listeners.delete(channel);
         await this.subscriber.unsubscribe(this.prefix + channel).catch(() => {});
       }
     };
+    if (first) await this.run(() => this.subscriber.subscribe(this.prefix + channel));
+    return unsubscribe;
   }
 
   isHealthy(): boolean {

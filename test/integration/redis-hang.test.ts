@@ -202,4 +202,51 @@ describe("Redis hang (SIGSTOP) under two replicas", () => {
     }
     expect(await waitForGauge(first, "0")).toBe("0");
   }, 120_000);
+
+  it("starts a replica while Redis hangs, and that replica hears changes by pub/sub once Redis answers", async () => {
+    let third: TestGatehouse | undefined;
+    redis.pause();
+    try {
+      third = await startTestGatehouse({
+        backend: "postgres",
+        shareWith: first,
+        // Polling too rare to matter: a change heard within the test came by pub/sub.
+        env: { CHANGE_FEED_POLL_MS: "600000" },
+      });
+      const ready = await timedCall("/readyz of a replica started during the hang", `${third.url}/readyz`);
+      expect(ready.status).toBe(200);
+    } finally {
+      redis.unpause();
+    }
+    try {
+      for (const server of [first, third]) expect(await waitForGauge(server, "0")).toBe("0");
+      const tokens = await loginTokens(first.url, plain.username, PASSWORD);
+      const check = async () => {
+        const response = await timedCall(
+          "Check on the replica started during the hang",
+          `${third!.url}/envoy.service.auth.v3.Authorization/Check`,
+          {
+            attributes: {
+              request: { http: { headers: { authorization: `Bearer ${tokens.accessToken}` } } },
+              contextExtensions: { service: slug },
+            },
+          },
+          undefined,
+          { quiet: true },
+        );
+        return (response.body.status as { code?: number } | undefined)?.code ?? 0;
+      };
+      expect(await check()).toBe(0);
+      await ok(first.url, `${AUTH}/Logout`, { refreshToken: tokens.refreshToken });
+      const started = performance.now();
+      let code = await check();
+      while (code === 0 && performance.now() - started < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        code = await check();
+      }
+      expect(code).toBe(16);
+    } finally {
+      await third?.stop();
+    }
+  }, 120_000);
 });
