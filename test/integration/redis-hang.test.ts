@@ -249,4 +249,37 @@ describe("Redis hang (SIGSTOP) under two replicas", () => {
       await third?.stop();
     }
   }, 120_000);
+
+  it("keeps sign-in guessing bounded while Redis is unreachable (the in-process insurance limiter)", async () => {
+    const strict = await startTestGatehouse({
+      backend: "postgres",
+      shareWith: first,
+      env: { RATE_LIMIT_SENSITIVE_PER_MINUTE: "3" },
+    });
+    try {
+      await redis.stop();
+      expect(await waitForGauge(strict, "1")).toBe("1");
+      const guess = () =>
+        timedCall("Login guess (Redis down)", `${strict.url}/${AUTH}/Login`, {
+          login: uniqueName("nobody"),
+          password: "wrong-guess-123",
+        });
+      const login = uniqueName("target");
+      const guessAt = () =>
+        timedCall("Login guess on one account (Redis down)", `${strict.url}/${AUTH}/Login`, {
+          login,
+          password: "wrong-guess-123",
+        });
+      for (let attempt = 0; attempt < 3; attempt++)
+        expect((await guessAt()).body.code).toBe("unauthenticated");
+      const refused = await guessAt();
+      expect(refused.body.code).toBe("resource_exhausted");
+      expect(refused.reason).toBe("rate_limited");
+      // Per IP too: other accounts from the same address are over the sensitive limit as well.
+      expect((await guess()).body.code).toBe("resource_exhausted");
+    } finally {
+      await redis.resume();
+      await strict.stop();
+    }
+  }, 120_000);
 });
