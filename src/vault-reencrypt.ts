@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     process.stderr.write("vault:reencrypt: VAULT_KEYS is not set\n");
     return 2;
   }
-  const storage = await openStorage(config.database);
+  const storage = await openStorage(config.database, config.timeouts);
   try {
     const { repositories } = storage;
     const entries = repositories.vault;

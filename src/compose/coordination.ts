@@ -7,6 +7,7 @@ import type { Logger } from "../observability/logger.ts";
 /** Redis when REDIS_URL is set (replicas share it); otherwise in-process, for one node. */
 export async function openCoordinationStore(
   config: Config["redis"],
+  commandTimeoutMs: number,
   logger: Logger,
 ): Promise<CoordinationStore> {
   if (config.url === undefined) return new MemoryCoordinationStore();
@@ -14,6 +15,7 @@ export async function openCoordinationStore(
     config.url,
     config.keyPrefix,
     logger.child({ component: "redis" }),
+    commandTimeoutMs,
   );
   await store.connect();
   return store;

@@ -64,7 +64,7 @@ export async function startGatehouse(
   logger: Logger,
   hooks: GatehouseHooks = {},
 ): Promise<Gatehouse> {
-  const storage = await openStorage(config.database);
+  const storage = await openStorage(config.database, config.timeouts);
   const { dataSource, repositories } = storage;
   // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
   const vaultKeyring = new VaultKeyring(config.vault.keys, config.vault.activeKeyId);
@@ -72,7 +72,7 @@ export async function startGatehouse(
     await storage.close();
     throw error;
   });
-  const store = await openCoordinationStore(config.redis, logger);
+  const store = await openCoordinationStore(config.redis, config.timeouts.redisCommandMs, logger);
   const metrics = new Metrics();
 
   // Decision state shared by every replica: revocations and access changes go through the
@@ -142,6 +142,7 @@ export async function startGatehouse(
   });
   const readiness = new DatabaseReadiness(
     () => dataSource.query("SELECT 1"),
+    config.timeouts.readinessMs,
     logger.child({ component: "readiness" }),
   );
   readiness.start();

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { DatabaseConfig } from "../config/config.ts";
+import type { DatabaseConfig, DependencyTimeouts } from "../config/config.ts";
 import { SqlAccessRepository } from "../persistence/access-repository.ts";
 import { SqlAuditRepository } from "../persistence/audit-repository.ts";
 import { SqlBusinessRoleRepository } from "../persistence/business-role-repository.ts";
@@ -76,8 +76,8 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
 }
 
 /** Opens the database (running its migrations) and builds the repositories over it. */
-export async function openStorage(database: DatabaseConfig): Promise<Storage> {
-  const dataSource = await openDataSource(database);
+export async function openStorage(database: DatabaseConfig, timeouts: DependencyTimeouts): Promise<Storage> {
+  const dataSource = await openDataSource(database, timeouts);
   return {
     dataSource,
     repositories: createRepositories(dataSource, database),

@@ -91,6 +91,7 @@ export interface Config {
     /** host → service slug, for routes that do not name a service in context_extensions. */
     readonly hostServices: ReadonlyMap<string, string>;
   };
+  readonly timeouts: DependencyTimeouts;
   readonly vault: {
     /** Key id → 32-byte key. */
     readonly keys: ReadonlyMap<string, Buffer>;
@@ -169,6 +170,28 @@ export interface ConnectionLimits {
   /** HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS advertised to every client. */
   readonly http2MaxConcurrentStreams: number;
 }
+
+// --- Dependency deadlines (issue #12): a hung Redis or PostgreSQL answers UNAVAILABLE, never hangs a call.
+export interface DependencyTimeouts {
+  /** Per Redis command (ioredis commandTimeout); a timeout also marks Redis unreachable. */
+  readonly redisCommandMs: number;
+  /** Per SQL statement: PostgreSQL's statement_timeout, and the client's own read timeout just past it. */
+  readonly databaseStatementMs: number;
+  /** Waiting for a pooled connection (or opening one). */
+  readonly databaseAcquireMs: number;
+  /** /readyz and the health service answer "not ready" when the database check takes longer. */
+  readonly readinessMs: number;
+}
+
+function readDependencyTimeouts(read: EnvReader): DependencyTimeouts {
+  return {
+    redisCommandMs: read.int("REDIS_COMMAND_TIMEOUT_MS", 1000, { min: 10, max: 60_000 }),
+    databaseStatementMs: read.int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, { min: 10, max: 600_000 }),
+    databaseAcquireMs: read.int("DATABASE_ACQUIRE_TIMEOUT_MS", 3000, { min: 10, max: 60_000 }),
+    readinessMs: read.int("READINESS_TIMEOUT_MS", 1000, { min: 10, max: 60_000 }),
+  };
+}
+// --- end of dependency deadlines
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -289,6 +312,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       degradedFeedPollMs: read.int("CHANGE_FEED_DEGRADED_POLL_MS", 500, { min: 50, max: 60_000 }),
     },
     envoy: { ...headers, hostServices: parseHostServices(read) },
+    timeouts: readDependencyTimeouts(read),
     vault: parseVaultKeys(read),
   };
 

@@ -2,11 +2,17 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource } from "typeorm";
 import { PGliteDriver } from "typeorm-pglite";
-import type { DatabaseConfig } from "../config/config.ts";
+import type { DatabaseConfig, DependencyTimeouts } from "../config/config.ts";
 import { migrations } from "./migrations/index.ts";
 
 /** Arbitrary, fixed: the advisory lock that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 0x6761_7465;
+/**
+ * The client's read timeout trails the server's statement_timeout, so a slow
+ * statement on a live server is cancelled cleanly there (57014) and only a
+ * server that does not answer at all trips the client's timer.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 500;
 
 /**
  * Opens the database and applies pending migrations (never `synchronize`).
@@ -14,7 +20,10 @@ const MIGRATION_LOCK_KEY = 0x6761_7465;
  * compiled to WebAssembly — persisting to DATA_DIR, so the same SQL migrations
  * serve both and the embedded default behaves like production.
  */
-export async function openDataSource(config: DatabaseConfig): Promise<DataSource> {
+export async function openDataSource(
+  config: DatabaseConfig,
+  timeouts?: Pick<DependencyTimeouts, "databaseStatementMs" | "databaseAcquireMs">,
+): Promise<DataSource> {
   const common = {
     type: "postgres" as const,
     // Plain SQL in repositories (src/persistence/*-repository.ts): no entity schemas.
@@ -24,26 +33,52 @@ export async function openDataSource(config: DatabaseConfig): Promise<DataSource
     synchronize: false,
     logging: false,
   };
-  let dataSource: DataSource;
-  if (config.kind === "postgres") {
-    dataSource = new DataSource({
-      ...common,
-      url: config.url,
-      poolSize: config.poolSize,
-      extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 },
-    });
-  } else {
+  if (config.kind === "embedded") {
     const dataDir = resolve(config.dataDir, "pglite");
     mkdirSync(dataDir, { recursive: true });
-    dataSource = new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
-  }
-  await dataSource.initialize();
-  if (config.kind === "embedded") {
+    const dataSource = new DataSource({ ...common, driver: new PGliteDriver({ dataDir }).driver });
+    await dataSource.initialize();
     await dataSource.runMigrations({ transaction: "each" });
     return dataSource;
   }
-  // Replicas starting together must not migrate at once: a session-level advisory lock
-  // makes the others wait, then find nothing left to do.
+  const acquireMs = timeouts?.databaseAcquireMs ?? 5000;
+  // Migrations (and waiting for another replica's) may rightly take longer than any request
+  // should: they run on a short-lived pool of their own, without the statement deadline.
+  const migrator = new DataSource({
+    ...common,
+    url: config.url,
+    // Two: the advisory lock holds one connection while the migrations run on another.
+    poolSize: 2,
+    extra: { connectionTimeoutMillis: acquireMs },
+  });
+  await migrator.initialize();
+  try {
+    await migrate(migrator);
+  } finally {
+    await migrator.destroy();
+  }
+  const statementMs = timeouts?.databaseStatementMs;
+  const dataSource = new DataSource({
+    ...common,
+    url: config.url,
+    poolSize: config.poolSize,
+    extra: {
+      connectionTimeoutMillis: acquireMs,
+      idleTimeoutMillis: 30_000,
+      ...(statementMs === undefined
+        ? {}
+        : { statement_timeout: statementMs, query_timeout: statementMs + CLIENT_TIMEOUT_MARGIN_MS }),
+    },
+  });
+  await dataSource.initialize();
+  return dataSource;
+}
+
+/**
+ * Replicas starting together must not migrate at once: a session-level advisory lock
+ * makes the others wait, then find nothing left to do.
+ */
+async function migrate(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -53,5 +88,4 @@ export async function openDataSource(config: DatabaseConfig): Promise<DataSource
     await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
     await runner.release();
   }
-  return dataSource;
 }

@@ -20,11 +20,28 @@ const CONNECTION_CODES = new Set([
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
+  "57014", // query_canceled: statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS) on a server that answers
 ]);
 const CONNECTION_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection refused/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection refused|Query read timeout/i;
 
-/** Whether the database could not be reached (as opposed to refusing a statement). */
+/**
+ * Whether the client gave up waiting for an answer (pg's query_timeout): the
+ * connection may still have the statement in flight, so it must not be reused.
+ */
+export function isClientTimeout(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current.message.includes("Query read timeout")) return true;
+    const driver = (current as { driverError?: unknown }).driverError;
+    current = driver instanceof Error ? driver : current.cause;
+  }
+  return false;
+}
+
+/**
+ * Whether the database could not be reached or did not answer in time (as
+ * opposed to refusing a statement): the caller may retry, so UNAVAILABLE.
+ */
 export function isConnectionFailure(error: unknown): boolean {
   const code = sqlState(error);
   if (code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith("08"))) return true;

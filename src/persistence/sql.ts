@@ -1,7 +1,7 @@
-import type { DataSource } from "typeorm";
+import type { DataSource, QueryRunner } from "typeorm";
 import { getPGliteInstance } from "typeorm-pglite";
 import { DomainError } from "../domain/errors.ts";
-import { isConnectionFailure } from "./sql-errors.ts";
+import { isClientTimeout, isConnectionFailure } from "./sql-errors.ts";
 
 /** An unreachable database is an outage the caller may retry (UNAVAILABLE), never an internal error. */
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -15,6 +15,22 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/**
+ * Returns the connection to the pool; after a client-side timeout the
+ * statement may still be in flight (e.g. a BEGIN that would run once the server
+ * wakes), so the connection is destroyed instead of handed to the next caller.
+ */
+async function release(runner: QueryRunner, error?: unknown): Promise<void> {
+  if (error !== undefined && isClientTimeout(error)) {
+    const postgres = runner as QueryRunner & { releasePostgresConnection?: (error: Error) => Promise<void> };
+    if (postgres.releasePostgresConnection !== undefined) {
+      await postgres.releasePostgresConnection(error as Error);
+      return;
+    }
+  }
+  await runner.release();
 }
 
 /** Runs SQL and returns the rows (also for INSERT/UPDATE/DELETE … RETURNING), the same on both backends. */
@@ -51,11 +67,15 @@ export class Sql implements SqlRunner {
       return (await pglite.query<T>(sql, params as unknown[])).rows;
     }
     const runner = this.dataSource.createQueryRunner();
+    let failure: unknown;
     try {
       const result = await runner.query(sql, params as unknown[], true);
       return (result.records ?? []) as T[];
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
-      await runner.release();
+      await release(runner, failure);
     }
   }
 
@@ -79,9 +99,10 @@ export class Sql implements SqlRunner {
       );
     }
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    await runner.startTransaction();
+    let failure: unknown;
     try {
+      await runner.connect();
+      await runner.startTransaction();
       const result = await work({
         query: async <R>(sql: string, params: readonly unknown[] = []) =>
           ((await runner.query(sql, params as unknown[], true)).records ?? []) as R[],
@@ -89,10 +110,12 @@ export class Sql implements SqlRunner {
       await runner.commitTransaction();
       return result;
     } catch (error) {
-      await runner.rollbackTransaction().catch(() => {});
+      failure = error;
+      // A connection that stopped answering would only make the rollback wait again; destroying it ends the transaction.
+      if (!isClientTimeout(error)) await runner.rollbackTransaction().catch(() => {});
       throw error;
     } finally {
-      await runner.release();
+      await release(runner, failure);
     }
   }
 }

@@ -61,7 +61,18 @@ export class PrivateRedis {
     throw new Error(`private redis-server on port ${this.port} did not start`);
   }
 
+  /** SIGSTOP: the connections stay open and nothing answers (a hung server, not a dead one). */
+  pause(): void {
+    this.process?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after pause(). */
+  unpause(): void {
+    this.process?.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
+    this.unpause();
     const process = this.process;
     if (process === undefined || process.exitCode !== null) return;
     const exited = new Promise((resolve) => process.once("exit", resolve));

@@ -3,8 +3,9 @@
  * single-use markers, locks), rate-limit counters, and pub/sub for cache
  * invalidation. Redis in production; an in-process adapter for a single node.
  *
- * Every method may reject when the backing store is unreachable; callers decide
- * whether to fail open or closed and say so in their docs.
+ * Every method may reject when the backing store is unreachable or does not
+ * answer in time, with a DomainError unavailable / coordination_unavailable;
+ * callers decide whether to fail open or closed and say so in their docs.
  */
 export interface CoordinationStore {
   readonly kind: "memory" | "redis";

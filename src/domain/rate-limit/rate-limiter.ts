@@ -1,6 +1,7 @@
 import type { Logger } from "../../observability/logger.ts";
 import { DomainError } from "../errors.ts";
 import type { CoordinationStore } from "../ports/coordination-store.ts";
+import { LocalWindowCounter } from "./local-window-counter.ts";
 
 export interface RateLimit {
   /** Names the bucket, e.g. "ip:10.0.0.1" (hash anything personal before it becomes a key). */
@@ -11,32 +12,40 @@ export interface RateLimit {
 
 /**
  * Fixed-window counters in the coordination store, shared by every replica.
- * When the store is unreachable the limiter lets calls through (fails open)
- * and warns: brute force stays bounded by the account lockout, which lives
- * in the database.
+ * Every call is also counted in this process (the insurance): while the store
+ * is unreachable those local counts decide, with the same limits, so guessing
+ * stays bounded during an outage (per replica: N replicas allow up to N times
+ * the limit), and a window already half spent on this replica stays spent.
  */
 export class RateLimiter {
   private readonly store: CoordinationStore;
   private readonly logger: Logger;
+  private readonly insurance: LocalWindowCounter;
+  private warned = false;
 
-  constructor(store: CoordinationStore, logger: Logger) {
+  constructor(store: CoordinationStore, logger: Logger, insurance = new LocalWindowCounter()) {
     this.store = store;
     this.logger = logger;
+    this.insurance = insurance;
   }
 
   /** Counts one call against every limit; throws resource_exhausted (with when to retry) if any is exceeded. */
   async consume(limits: readonly RateLimit[]): Promise<void> {
-    let counts: Array<{ count: number; resetInMs: number }>;
-    try {
-      counts = await Promise.all(
-        limits.map((limit) => this.store.increment(`ratelimit:${limit.key}`, limit.windowMs)),
-      );
-    } catch (error) {
-      this.logger.warn(
-        { err: { message: (error as Error).message } },
-        "rate limiting unavailable; allowing the call",
-      );
-      return;
+    // The in-process store is its own insurance.
+    const insured = this.store.kind !== "memory";
+    let counts = insured ? limits.map((limit) => this.insurance.increment(limit.key, limit.windowMs)) : [];
+    // Known to be down: no round trip that can only fail.
+    if (!insured || this.store.isHealthy()) {
+      try {
+        counts = await Promise.all(
+          limits.map((limit) => this.store.increment(`ratelimit:${limit.key}`, limit.windowMs)),
+        );
+        this.warned = false;
+      } catch (error) {
+        this.warnOnce(error);
+      }
+    } else {
+      this.warnOnce(undefined);
     }
     let retryAfterMs = 0;
     for (const [index, limit] of limits.entries()) {
@@ -54,5 +63,15 @@ export class RateLimiter {
         },
       );
     }
+  }
+
+  /** Once per outage, not once per call. */
+  private warnOnce(error: unknown): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(
+      { err: error instanceof Error ? { message: error.message } : undefined },
+      "shared rate limits unavailable; limiting per replica until the coordination store is back",
+    );
   }
 }

@@ -19,7 +19,8 @@ const MAX_ATTEMPTS = 5;
  * answer) sealed with AES-256-GCM under a key derived from the challenge
  * token itself: the store alone cannot open it, the token alone finds
  * nothing, and the entry is gone when the challenge is answered, voided or
- * expired (the store's TTL).
+ * expired (the store's TTL). While the store is unreachable, MFA sign-in
+ * answers UNAVAILABLE (coordination_unavailable).
  */
 export class KeycloakMfaChallenges {
   private readonly store: CoordinationStore;

@@ -80,7 +80,8 @@ interface SealedPair {
  * The built-in identity provider: argon2id passwords, ES256 access tokens
  * from our own key ring, opaque rotating refresh tokens bound to sessions in
  * the database, TOTP with recovery codes, and MFA challenges and TOTP replay
- * markers in the coordination store.
+ * markers in the coordination store (while it is unreachable, MFA sign-in
+ * answers UNAVAILABLE coordination_unavailable rather than weaken single use).
  */
 export class LocalIdentityProvider implements IdentityProvider {
   readonly kind = "local" as const;

@@ -11,7 +11,10 @@ const WINDOW = 1;
  * RFC 6238 TOTP (SHA-1, 6 digits, 30 s — what every authenticator app
  * supports). A code that worked once is refused afterwards: the time step it
  * matched is marked used in the coordination store, shared by every replica.
- * With the store unreachable, codes are refused (fail closed).
+ * With the store unreachable a right code is neither accepted nor counted as
+ * wrong: the call answers UNAVAILABLE (coordination_unavailable), since
+ * accepting it unmarked would allow a replay and a local marker would not be
+ * seen by the other replicas.
  */
 export class Totp {
   private readonly store: CoordinationStore;
