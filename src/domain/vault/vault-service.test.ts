@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
+import { FakeVaultTokens } from "../../../test/support/fakes/fake-vault-tokens.ts";
+import { MemoryVaultRepository } from "../../../test/support/fakes/memory-vault-repository.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { AuditLog, type AuditRepository, type NewAuditEvent } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import type { User } from "../users/user.ts";
 import { reencryptVault, requireKeysForStoredEntries } from "./key-rotation.ts";
-import { FakeVaultTokens, MemoryVaultRepository } from "./testing-fakes.ts";
 import { entryAssociatedData, VaultKeyring } from "./vault-keyring.ts";
 import { type MintSource, type VaultCaller, VaultService } from "./vault-service.ts";
 
