@@ -138,6 +138,7 @@ export async function startGatehouse(
     revocations,
     changes: accessChanges,
     grants: { effectiveGrants: (userId) => grants!.effectiveGrants(userId) },
+    grantRepository,
   });
   const permissionCheck = identity.accessControl.check;
   const audit = (record: Parameters<typeof identity.auditLog.record>[0]) => identity.auditLog.record(record);
@@ -146,6 +147,7 @@ export async function startGatehouse(
     accessChanges,
     requirePermission: permissionCheck,
     audit,
+    ceiling: identity.privilegeCeiling,
   });
 
   const serviceRepository = new SqlServiceRepository(sql);
@@ -185,6 +187,7 @@ export async function startGatehouse(
     grants,
     requirePermission: permissionCheck,
     audit,
+    ceiling: identity.privilegeCeiling,
   });
 
   const envoyCheck = createEnvoyCheck(engine, config.envoy);

@@ -3,12 +3,14 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config/config.ts";
 import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
+import type { GrantRepository } from "../domain/grants/grant-repository.ts";
 import { type AccessChangeNotifier, IGNORE_ACCESS_CHANGES } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import { AccessControl } from "../domain/roles/access-control.ts";
 import { BusinessRoleService } from "../domain/roles/business-role-service.ts";
+import { PrivilegeCeiling } from "../domain/roles/privilege-ceiling.ts";
 import { RoleService } from "../domain/roles/role-service.ts";
 import { ServiceAccountService } from "../domain/service-accounts/service-account-service.ts";
 import { AccountFactory } from "../domain/users/account-factory.ts";
@@ -54,12 +56,16 @@ export interface IdentityModuleDeps {
   readonly changes?: AccessChangeNotifier;
   /** GetMe's grants: direct ones and those of business roles (the grants module). */
   readonly grants: EffectiveGrantSource;
+  /** Service grants, for who may manage whom (PrivilegeCeiling). */
+  readonly grantRepository: GrantRepository;
 }
 
 /** The identity core, built: what app.ts wires into the server and what other modules use. */
 export interface IdentityModule {
   readonly provider: IdentityProvider;
   readonly accessControl: AccessControl;
+  /** Who may manage whom: for every write on an account (users, service accounts, vault). */
+  readonly privilegeCeiling: PrivilegeCeiling;
   readonly auditLog: AuditLog;
   readonly users: UserService;
   readonly userRepository: UserRepository;
@@ -93,6 +99,11 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
   const businessRoleRepository = new SqlBusinessRoleRepository(sql);
   const auditLog = new AuditLog(new SqlAuditRepository(sql), logger.child({ component: "audit" }));
   const accessControl = new AccessControl(roleRepository);
+  const privilegeCeiling = new PrivilegeCeiling({
+    roles: roleRepository,
+    grants: deps.grantRepository,
+    services: businessRoleRepository,
+  });
 
   const keycloak =
     identity.provider === "keycloak"
@@ -136,6 +147,7 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     provider,
     revocations,
     access: accessControl,
+    ceiling: privilegeCeiling,
     audit: auditLog,
     passwordPolicy,
     changes,
@@ -168,6 +180,7 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     businessRoles: businessRoleRepository,
     services: businessRoleRepository,
     access: accessControl,
+    ceiling: privilegeCeiling,
     audit: auditLog,
     changes,
   });
@@ -185,6 +198,7 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
   return {
     provider,
     accessControl,
+    privilegeCeiling,
     auditLog,
     users,
     userRepository,

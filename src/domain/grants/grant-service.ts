@@ -1,6 +1,7 @@
 import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import type { Grant, GrantHolder, GrantRepository, ListedGrant } from "./grant-repository.ts";
 
 export interface EffectiveGrant extends ListedGrant {
@@ -18,13 +19,17 @@ export class GrantService {
   private readonly accessChanges: AccessChangeNotifier;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
+  private readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
 
   constructor(deps: {
     repository: GrantRepository;
     accessChanges: AccessChangeNotifier;
     requirePermission: PermissionCheck;
     audit: AuditSink;
+    /** Who may manage whom: a grants.write holder still cannot change a more privileged account's grants. */
+    ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
   }) {
+    this.ceiling = deps.ceiling;
     this.repository = deps.repository;
     this.accessChanges = deps.accessChanges;
     this.requirePermission = deps.requirePermission;
@@ -42,6 +47,7 @@ export class GrantService {
       }
       seen.add(grant.serviceId);
     });
+    await this.ceiling.requireMayManage(actor.principal, holder);
     await this.repository.replace(holder, grants);
     await this.accessChanges.subjectChanged(holder.id);
     await this.audit({

@@ -68,6 +68,7 @@ export function createVaultHandlers(deps: VaultModuleDeps) {
     users: identity.userRepository,
     revocations: deps.revocations,
     requirePermission: identity.accessControl.check,
+    ceiling: identity.privilegeCeiling,
     audit: identity.auditLog,
     changes: deps.changes,
     settings: {
