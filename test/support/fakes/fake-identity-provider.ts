@@ -85,7 +85,7 @@ export class FakeIdentityProvider implements IdentityProvider {
   }
 
   callsOf(method: string): Array<{ id: string; detail?: unknown }> {
-    return this.calls.filter((call) => call.method === method);
+    return this.calls.filter((call) => call.method === method).map(({ method: _method, ...call }) => call);
   }
 
   private record(method: string, id: string, detail?: unknown): void {
