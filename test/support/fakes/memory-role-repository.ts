@@ -15,7 +15,7 @@ export class MemoryRoleRepository implements RoleRepository {
   rolesOfUser: (userId: string) => readonly string[] = () => [];
 
   constructor() {
-    this.seed(ADMIN_ROLE, PERMISSION_NAMES, true);
+    this.seed(ADMIN_ROLE, [...PERMISSION_NAMES].sort(), true);
     this.seed(USER_ROLE, [], true);
   }
 
