@@ -350,7 +350,8 @@ export class UserService {
    * Runs `work`, which takes `user`'s access away at the provider, after
    * disabling the local record first with the last-admin guard when `user`
    * is an active administrator: the guard refuses atomically, before anything
-   * is written at the provider. If `work` fails, the record is re-activated.
+   * is written at the provider. If `work` fails, the record is re-activated
+   * (which, like any re-activation, also lifts a lockout).
    */
   private async disablingAdmin<T>(user: User | undefined, work: () => Promise<T>): Promise<T> {
     if (user === undefined || !isActiveAdmin(user)) return work();
