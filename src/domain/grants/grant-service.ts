@@ -1,8 +1,17 @@
 import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
-import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
+import type { Principal } from "../principal.ts";
 import type { Grant, GrantHolder, GrantRepository, ListedGrant } from "./grant-repository.ts";
+
+/**
+ * Who may manage whom (roles/privilege-ceiling.ts), as this module needs it;
+ * declared here so that grants and roles do not import each other.
+ */
+export interface ManagementCheck {
+  /** Throws permission_denied "target_more_privileged" unless the actor may act on the holder. */
+  requireMayManage(actor: Principal, target: GrantHolder): Promise<void>;
+}
 
 export interface EffectiveGrant extends ListedGrant {
   /** "direct", or "business_role:<id>". */
@@ -19,7 +28,7 @@ export class GrantService {
   private readonly accessChanges: AccessChangeNotifier;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
-  private readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
+  private readonly ceiling: ManagementCheck;
 
   constructor(deps: {
     repository: GrantRepository;
@@ -27,7 +36,7 @@ export class GrantService {
     requirePermission: PermissionCheck;
     audit: AuditSink;
     /** Who may manage whom: a grants.write holder still cannot change a more privileged account's grants. */
-    ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
+    ceiling: ManagementCheck;
   }) {
     this.ceiling = deps.ceiling;
     this.repository = deps.repository;
