@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { domainFailure } from "../../../test/support/fakes/domain-failure.ts";
 import { IdentityWorld, TEST_PASSWORD } from "../../../test/support/fakes/identity-world.ts";
+import { MemoryServiceAccountRepository } from "../../../test/support/fakes/memory-service-account-repository.ts";
 import { USER_ROLE } from "../roles/permissions.ts";
-import type { ServiceAccountService } from "../service-accounts/service-account-service.ts";
+import { ServiceAccountService } from "../service-accounts/service-account-service.ts";
 import type { User } from "../users/user.ts";
 import { AuthService, type AuthSettings, type RequestInfo } from "./auth-service.ts";
 
@@ -20,15 +21,11 @@ const SETTINGS: AuthSettings = {
 
 const REQUEST: RequestInfo = { ip: "198.51.100.7", requestId: "request-1", userAgent: "unit-test" };
 
-/** Client credentials are the service-account module's; these tests never reach it. */
-const NO_SERVICE_ACCOUNTS = {
-  verify: () => Promise.reject(new Error("not used by these tests")),
-} as unknown as ServiceAccountService;
-
 describe("AuthService", () => {
   let world: IdentityWorld;
   let now: number;
   let slept: number[];
+  let serviceAccounts: ServiceAccountService;
 
   const auth = (settings: Partial<AuthSettings> = {}) =>
     new AuthService({
@@ -37,7 +34,7 @@ describe("AuthService", () => {
       userTokens: world.userTokens,
       accounts: world.accounts,
       provider: world.provider,
-      serviceAccounts: NO_SERVICE_ACCOUNTS,
+      serviceAccounts,
       passwordPolicy: world.passwordPolicy,
       mailer: world.mailer,
       audit: world.audit,
@@ -55,6 +52,11 @@ describe("AuthService", () => {
     world.users.now = () => now;
     world.provider.now = () => now;
     slept = [];
+    serviceAccounts = new ServiceAccountService({
+      repository: new MemoryServiceAccountRepository(),
+      revocations: world.revocations,
+      changes: world.changes,
+    });
   });
 
   const signUpInput = (username = "newcomer") => ({
@@ -408,6 +410,45 @@ describe("AuthService", () => {
         ).reason,
       ).toBe("invalid_token");
       expect(world.provider.accounts.get(member.id)?.password).toBe(TEST_PASSWORD);
+    });
+  });
+
+  describe("client credentials", () => {
+    it("issues a token for the right secret of an enabled account, audited as the service account", async () => {
+      const { account, clientSecret } = await serviceAccounts.create({
+        name: "billing-bot",
+        description: "",
+      });
+      const tokens = await auth().clientCredentialsToken({ clientId: "billing-bot", clientSecret }, REQUEST);
+      expect(tokens.accessToken).toBe(`service-${account.id}`);
+      expect(tokens.refreshToken).toBe("");
+      expect(world.auditEvents.of("auth.client_credentials")[0]).toMatchObject({
+        result: "success",
+        actorId: account.id,
+        actorKind: "service_account",
+        details: { client_id: "billing-bot" },
+      });
+    });
+
+    it("answers a wrong secret, an unknown client and a disabled account alike: invalid_client", async () => {
+      const { account, clientSecret } = await serviceAccounts.create({
+        name: "billing-bot",
+        description: "",
+      });
+      const attempts = [
+        { clientId: "billing-bot", clientSecret: `${clientSecret}x` },
+        { clientId: "nobody", clientSecret },
+      ];
+      for (const attempt of attempts) {
+        const error = await domainFailure(auth().clientCredentialsToken(attempt, REQUEST));
+        expect([error.kind, error.reason]).toEqual(["unauthenticated", "invalid_client"]);
+      }
+      await serviceAccounts.update(account.id, { disabled: true });
+      const disabled = await domainFailure(
+        auth().clientCredentialsToken({ clientId: "billing-bot", clientSecret }, REQUEST),
+      );
+      expect(disabled.reason).toBe("invalid_client");
+      expect(world.provider.callsOf("issueServiceAccountToken")).toEqual([]);
     });
   });
 });
