@@ -14,6 +14,7 @@ import { ServiceRegistry } from "../domain/registry/service-registry.ts";
 import type { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
 import { AccessControl } from "../domain/roles/access-control.ts";
 import { BusinessRoleService } from "../domain/roles/business-role-service.ts";
+import { PrivilegeCeiling } from "../domain/roles/privilege-ceiling.ts";
 import { RoleService } from "../domain/roles/role-service.ts";
 import { ServiceAccountService } from "../domain/service-accounts/service-account-service.ts";
 import { AccountFactory } from "../domain/users/account-factory.ts";
@@ -84,11 +85,18 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     revocations,
     changes,
   });
+  // Who may manage whom: every write on an account (users, grants, service accounts, vault).
+  const ceiling = new PrivilegeCeiling({
+    roles: repositories.roles,
+    grants: repositories.grants,
+    services: repositories.businessRoles,
+  });
   const grants = new GrantService({
     repository: repositories.grants,
     accessChanges: changes,
     requirePermission,
     audit: recordAudit,
+    ceiling,
   });
   const users = new UserService({
     users: repositories.users,
@@ -98,6 +106,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     provider,
     revocations,
     access,
+    ceiling,
     audit,
     passwordPolicy,
     changes,
@@ -130,6 +139,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     businessRoles: repositories.businessRoles,
     services: repositories.businessRoles,
     access,
+    ceiling,
     audit,
     changes,
   });
@@ -144,6 +154,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     grants,
     requirePermission,
     audit: recordAudit,
+    ceiling,
   });
   const vault = new VaultService({
     keyring: deps.vaultKeyring,
@@ -153,6 +164,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     users: repositories.users,
     revocations,
     requirePermission,
+    ceiling,
     audit,
     changes,
     settings: {

@@ -2,7 +2,14 @@ import { DomainError } from "../domain/errors.ts";
 import { type Page, toPage } from "../domain/pagination.ts";
 import { ADMIN_ROLE } from "../domain/roles/permissions.ts";
 import type { Link, User, UserStatus } from "../domain/users/user.ts";
-import type { NewUser, UserChanges, UserQuery, UserRepository } from "../domain/users/user-repository.ts";
+import {
+  type KeepAnAdmin,
+  lastAdminError,
+  type NewUser,
+  type UserChanges,
+  type UserQuery,
+  type UserRepository,
+} from "../domain/users/user-repository.ts";
 import { containsPattern, decodeTimeIdCursor } from "./keyset.ts";
 import { isUuid, type Sql, type SqlRunner } from "./sql.ts";
 import { isUniqueViolation, violatedConstraint } from "./sql-errors.ts";
@@ -109,6 +116,38 @@ const roleNotFound = (names: readonly string[]) =>
  */
 async function lockUser(tx: SqlRunner, userId: string): Promise<void> {
   await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+}
+
+/** Any constant: the transaction-scoped advisory lock every guarded write takes (see KeepAnAdmin). */
+const ADMIN_GUARD_LOCK = 0x6761_7465;
+
+async function activeAdmins(tx: SqlRunner): Promise<number> {
+  const rows = await tx.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM users u
+     JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+     WHERE r.name = $1 AND u.status = 'active'`,
+    [ADMIN_ROLE],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Runs `write` in `tx`; with the guard, under the lock every guarded write
+ * takes, and refused (rolled back) when it leaves no active administrator
+ * where there was one. The lock comes before any row lock, and unguarded
+ * writes never take it, so waiting on it cannot close a cycle.
+ */
+async function keepingAnAdmin<T>(
+  tx: SqlRunner,
+  guard: KeepAnAdmin | undefined,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (guard?.keepAnActiveAdmin !== true) return write();
+  await tx.query(`SELECT pg_advisory_xact_lock($1)`, [ADMIN_GUARD_LOCK]);
+  const before = await activeAdmins(tx);
+  const result = await write();
+  if (before > 0 && (await activeAdmins(tx)) === 0) throw lastAdminError();
+  return result;
 }
 
 export class SqlUserRepository implements UserRepository {
@@ -221,7 +260,7 @@ export class SqlUserRepository implements UserRepository {
     ]);
   }
 
-  async update(id: string, changes: UserChanges): Promise<User | undefined> {
+  async update(id: string, changes: UserChanges, guard?: KeepAnAdmin): Promise<User | undefined> {
     if (!isUuid(id)) return undefined;
     const sets: string[] = [];
     const params: unknown[] = [id];
@@ -244,13 +283,15 @@ export class SqlUserRepository implements UserRepository {
     }
     try {
       if (sets.length > 0) {
-        const updated = await this.sql.transaction(async (tx) => {
-          await this.rejectCrossClash(tx, id, changes.username, changes.email);
-          return tx.query(
-            `UPDATE users SET ${sets.join(", ")}, updated_at = clock_timestamp() WHERE id = $1 RETURNING id`,
-            params,
-          );
-        });
+        const updated = await this.sql.transaction((tx) =>
+          keepingAnAdmin(tx, guard, async () => {
+            await this.rejectCrossClash(tx, id, changes.username, changes.email);
+            return tx.query(
+              `UPDATE users SET ${sets.join(", ")}, updated_at = clock_timestamp() WHERE id = $1 RETURNING id`,
+              params,
+            );
+          }),
+        );
         if (updated.length === 0) return undefined;
       }
     } catch (error) {
@@ -260,9 +301,12 @@ export class SqlUserRepository implements UserRepository {
     return this.getUser(id);
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, guard?: KeepAnAdmin): Promise<boolean> {
     if (!isUuid(id)) return false;
-    return (await this.sql.query(`DELETE FROM users WHERE id = $1 RETURNING id`, [id])).length > 0;
+    const deleted = await this.sql.transaction((tx) =>
+      keepingAnAdmin(tx, guard, () => tx.query(`DELETE FROM users WHERE id = $1 RETURNING id`, [id])),
+    );
+    return deleted.length > 0;
   }
 
   async list(query: UserQuery): Promise<Page<User>> {
@@ -302,11 +346,13 @@ export class SqlUserRepository implements UserRepository {
     return { items: page.items.map((row) => toUser(row, now)), nextPageToken: page.nextPageToken };
   }
 
-  async setRoles(userId: string, roleNames: readonly string[]): Promise<void> {
-    await this.sql.transaction(async (tx) => {
-      await lockUser(tx, userId);
-      await this.replaceRoles(tx, userId, roleNames);
-    });
+  async setRoles(userId: string, roleNames: readonly string[], guard?: KeepAnAdmin): Promise<void> {
+    await this.sql.transaction((tx) =>
+      keepingAnAdmin(tx, guard, async () => {
+        await lockUser(tx, userId);
+        await this.replaceRoles(tx, userId, roleNames);
+      }),
+    );
   }
 
   async setBusinessRoles(userId: string, businessRoleIds: readonly string[]): Promise<void> {
@@ -348,15 +394,5 @@ export class SqlUserRepository implements UserRepository {
       `UPDATE users SET failed_login_count = 0, last_login_at = clock_timestamp() WHERE id = $1`,
       [userId],
     );
-  }
-
-  async countOtherActiveAdmins(exceptUserId: string): Promise<number> {
-    const rows = await this.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM users u
-       JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
-       WHERE r.name = $1 AND u.status = 'active' AND u.id <> $2`,
-      [ADMIN_ROLE, exceptUserId],
-    );
-    return rows[0]?.n ?? 0;
   }
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MemoryChangeLog } from "../../../test/support/fakes/memory-change-log.ts";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { ChangeFeed } from "../change-feed/change-feed.ts";
@@ -10,7 +11,6 @@ import { AccessDirectory } from "./access-directory.ts";
 import { DecisionEngine } from "./decision-engine.ts";
 import { ServiceDirectory } from "./service-directory.ts";
 import type { AccessRepository, SubjectAccess } from "./subject-access.ts";
-import { MemoryChangeLog } from "./testing-fakes.ts";
 
 const NOW = 1_800_000_000_000;
 const claims = (overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims => ({

@@ -1,7 +1,17 @@
 import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { Principal } from "../principal.ts";
 import type { Grant, GrantHolder, GrantRepository, ListedGrant } from "./grant-repository.ts";
+
+/**
+ * Who may manage whom (roles/privilege-ceiling.ts), as this module needs it;
+ * declared here so that grants and roles do not import each other.
+ */
+export interface ManagementCheck {
+  /** Throws permission_denied "target_more_privileged" unless the actor may act on the holder. */
+  requireMayManage(actor: Principal, target: GrantHolder): Promise<void>;
+}
 
 export interface EffectiveGrant extends ListedGrant {
   /** "direct", or "business_role:<id>". */
@@ -18,13 +28,17 @@ export class GrantService {
   private readonly accessChanges: AccessChangeNotifier;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
+  private readonly ceiling: ManagementCheck;
 
   constructor(deps: {
     repository: GrantRepository;
     accessChanges: AccessChangeNotifier;
     requirePermission: PermissionCheck;
     audit: AuditSink;
+    /** Who may manage whom: a grants.write holder still cannot change a more privileged account's grants. */
+    ceiling: ManagementCheck;
   }) {
+    this.ceiling = deps.ceiling;
     this.repository = deps.repository;
     this.accessChanges = deps.accessChanges;
     this.requirePermission = deps.requirePermission;
@@ -42,6 +56,7 @@ export class GrantService {
       }
       seen.add(grant.serviceId);
     });
+    await this.ceiling.requireMayManage(actor.principal, holder);
     await this.repository.replace(holder, grants);
     await this.accessChanges.subjectChanged(holder.id);
     await this.audit({

@@ -2,6 +2,7 @@ import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
 import type { Grant, ListedGrant } from "../grants/grant-repository.ts";
 import type { GrantService } from "../grants/grant-service.ts";
 import type { Page } from "../pagination.ts";
+import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import type { ServiceAccount } from "../service-accounts/service-account.ts";
 import type { ServiceAccountService } from "../service-accounts/service-account-service.ts";
 
@@ -19,17 +20,26 @@ export class ServiceAccountAdmin {
   private readonly grants: GrantService;
   private readonly requirePermission: PermissionCheck;
   private readonly audit: AuditSink;
+  private readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
 
   constructor(deps: {
     accounts: ServiceAccountService;
     grants: GrantService;
     requirePermission: PermissionCheck;
     audit: AuditSink;
+    /** Who may manage whom: only someone holding every grant of a service account may change, rotate or delete it. */
+    ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
   }) {
+    this.ceiling = deps.ceiling;
     this.accounts = deps.accounts;
     this.grants = deps.grants;
     this.requirePermission = deps.requirePermission;
     this.audit = deps.audit;
+  }
+
+  private async requireMayManage(actor: Actor, id: string): Promise<void> {
+    await this.requirePermission(actor.principal, "services.write");
+    await this.ceiling.requireMayManage(actor.principal, { kind: "service_account", id });
   }
 
   private record(actor: Actor, action: string, id: string): Promise<void> {
@@ -77,20 +87,20 @@ export class ServiceAccountAdmin {
     id: string,
     changes: { description?: string; disabled?: boolean },
   ): Promise<ServiceAccountView> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.requireMayManage(actor, id);
     const account = await this.accounts.update(id, changes);
     await this.record(actor, "service_accounts.update", id);
     return { account, grants: await this.grants.listForServiceAccount(actor, id) };
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.requireMayManage(actor, id);
     await this.accounts.delete(id);
     await this.record(actor, "service_accounts.delete", id);
   }
 
   async rotateSecret(actor: Actor, id: string): Promise<string> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.requireMayManage(actor, id);
     const { clientSecret } = await this.accounts.rotateSecret(id);
     await this.record(actor, "service_accounts.rotate_secret", id);
     return clientSecret;

@@ -3,6 +3,7 @@ import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { AccessControl } from "./access-control.ts";
+import type { PrivilegeCeiling } from "./privilege-ceiling.ts";
 import type { BusinessRole, ServiceGrant } from "./role.ts";
 import type { BusinessRoleChanges, BusinessRoleRepository, ServiceRoleCatalog } from "./role-repository.ts";
 
@@ -10,6 +11,8 @@ export interface BusinessRoleServiceDeps {
   readonly businessRoles: BusinessRoleRepository;
   readonly services: ServiceRoleCatalog;
   readonly access: AccessControl;
+  /** No escalation: a bundle may hold only grants its author holds (or grants.write). */
+  readonly ceiling: Pick<PrivilegeCeiling, "requireMayConfer">;
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
 }
@@ -68,6 +71,7 @@ export class BusinessRoleService {
       async (note) => {
         await this.deps.access.requirePermission(caller.principal, "roles.write");
         const grants = await this.checkGrants(input.grants);
+        await this.deps.ceiling.requireMayConfer(caller.principal, { grants });
         const role = await this.deps.businessRoles.create({ ...input, grants });
         note.target("business_role", role.id);
         note.detail("name", role.name);
@@ -94,6 +98,16 @@ export class BusinessRoleService {
       async () => {
         await this.deps.access.requirePermission(caller.principal, "roles.write");
         const grants = changes.grants === undefined ? undefined : await this.checkGrants(changes.grants);
+        if (grants !== undefined) {
+          // Its holders get what is added: the author must hold it.
+          const before = await this.deps.businessRoles.get(id);
+          if (before === undefined) throw notFound();
+          const added = grants.filter(
+            (grant) =>
+              !before.grants.some((old) => old.serviceId === grant.serviceId && old.role === grant.role),
+          );
+          await this.deps.ceiling.requireMayConfer(caller.principal, { grants: added });
+        }
         const role = await this.deps.businessRoles.update(id, { ...changes, grants });
         if (role === undefined) throw notFound();
         if (grants !== undefined) await this.deps.changes.everySubjectChanged();

@@ -1,17 +1,38 @@
-/** Every permission Gatehouse knows, with what it allows. The built-in `admin` role holds them all. */
+/**
+ * Every permission Gatehouse knows, with what it allows. The built-in `admin`
+ * role holds them all. Acting on an account also needs holding everything it
+ * holds (privilege-ceiling.ts): "within reach" is an account holding nothing
+ * the caller lacks.
+ */
 export const PERMISSIONS = [
   { name: "users.read", description: "Read users, their grants and the Keycloak sync status" },
-  { name: "users.write", description: "Create, update, disable and delete users; set their passwords" },
+  {
+    name: "users.write",
+    description: "Create users; update, disable and delete those within reach and set their passwords",
+  },
   { name: "users.sync", description: "Synchronise users with Keycloak" },
   { name: "roles.read", description: "Read RBAC roles, business roles and the permission catalogue" },
   { name: "roles.write", description: "Create, update and delete RBAC roles and business roles" },
-  { name: "roles.assign", description: "Set users' RBAC roles and business roles" },
+  {
+    name: "roles.assign",
+    description:
+      "Set the RBAC roles and business roles of users within reach, handing out only what one holds",
+  },
   { name: "services.read", description: "Read registered services and service accounts" },
-  { name: "services.write", description: "Register, change and remove services and service accounts" },
-  { name: "grants.write", description: "Set users' and service accounts' grants on services" },
+  {
+    name: "services.write",
+    description: "Register, change and remove services, and service accounts within reach",
+  },
+  {
+    name: "grants.write",
+    description: "Set the grants on services of users and service accounts within reach",
+  },
   { name: "audit.read", description: "Read the audit log" },
   { name: "vault.read", description: "Read other users' token vault entries and sessions" },
-  { name: "vault.write", description: "Act on other users' token vault entries and sessions" },
+  {
+    name: "vault.write",
+    description: "Act on the token vault entries and sessions of other users within reach",
+  },
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number]["name"];

@@ -3,7 +3,7 @@ import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { AccessControl } from "./access-control.ts";
-import { ADMIN_ROLE, isPermission, PERMISSIONS } from "./permissions.ts";
+import { ADMIN_ROLE, isPermission, PERMISSIONS, USER_ROLE } from "./permissions.ts";
 import type { Role } from "./role.ts";
 import type { RoleChanges, RoleRepository } from "./role-repository.ts";
 
@@ -41,12 +41,17 @@ export class RoleService {
     this.deps = deps;
   }
 
-  /** At start-up: the built-in admin role holds the whole catalogue, including permissions added since. */
+  /**
+   * At start-up: the built-in admin role holds the whole catalogue, including
+   * permissions added since, and the built-in user role (every sign-up's)
+   * holds none, whatever an earlier version let someone add to it.
+   */
   async ensureBuiltInRoles(): Promise<void> {
     await this.deps.roles.syncBuiltInPermissions(
       ADMIN_ROLE,
       PERMISSIONS.map((permission) => permission.name),
     );
+    await this.deps.roles.syncBuiltInPermissions(USER_ROLE, []);
   }
 
   create(
@@ -95,6 +100,14 @@ export class RoleService {
               "failed_precondition",
               "built_in_role",
               "the admin role always holds every permission",
+            );
+          }
+          // Every sign-up gets the user role: what it held, anyone could open an account to get.
+          if (existing.name === USER_ROLE) {
+            throw new DomainError(
+              "failed_precondition",
+              "built_in_role",
+              "the user role, which every sign-up receives, holds no permissions",
             );
           }
           checkPermissions(changes.permissions);

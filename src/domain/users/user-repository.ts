@@ -1,3 +1,4 @@
+import { DomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
 import type { Link, ProfileChanges, User, UserStatus } from "./user.ts";
 
@@ -31,6 +32,25 @@ export interface UserQuery {
   readonly role: string;
 }
 
+/**
+ * Asks a write that can take an active administrator away (disabling,
+ * deleting, removing the admin role) to refuse it when it would leave none:
+ * the count and the write happen in one transaction, under a lock every such
+ * guarded write takes, so two administrators demoting each other at once
+ * cannot both succeed. Refused with lastAdminError().
+ */
+export interface KeepAnAdmin {
+  readonly keepAnActiveAdmin: boolean;
+}
+
+/** Someone must stay able to administer Gatehouse. */
+export const lastAdminError = (): DomainError =>
+  new DomainError(
+    "failed_precondition",
+    "last_admin",
+    "this is the last active administrator; make someone else an administrator first",
+  );
+
 /** Storage of users, their RBAC roles and business roles (the users, user_roles, user_business_roles tables). */
 export interface UserRepository {
   getUser(id: string): Promise<User | undefined>;
@@ -40,12 +60,12 @@ export interface UserRepository {
   /** Throws DomainError already_exists (username or email taken), not_found (an unknown role). */
   create(user: NewUser): Promise<User>;
   /** Undefined when the user does not exist. Throws already_exists on a username or email clash. */
-  update(id: string, changes: UserChanges): Promise<User | undefined>;
+  update(id: string, changes: UserChanges, guard?: KeepAnAdmin): Promise<User | undefined>;
   /** Removes the record; true when it existed. */
-  delete(id: string): Promise<boolean>;
+  delete(id: string, guard?: KeepAnAdmin): Promise<boolean>;
   list(query: UserQuery): Promise<Page<User>>;
   /** Replaces the user's RBAC roles (by name; all must exist). */
-  setRoles(userId: string, roleNames: readonly string[]): Promise<void>;
+  setRoles(userId: string, roleNames: readonly string[], guard?: KeepAnAdmin): Promise<void>;
   /** Replaces the user's business roles (all must exist). */
   setBusinessRoles(userId: string, businessRoleIds: readonly string[]): Promise<void>;
   /**
@@ -58,8 +78,6 @@ export interface UserRepository {
   ): Promise<{ readonly lockedUntil: Date | undefined }>;
   /** Clears the failure count and stamps last_login_at. */
   recordSignIn(userId: string): Promise<void>;
-  /** Active users holding the built-in admin role, other than `exceptUserId`. */
-  countOtherActiveAdmins(exceptUserId: string): Promise<number>;
 }
 
 /** Single-use, expiring tokens mailed to users (password reset, email verification); stored hashed. */

@@ -6,12 +6,13 @@ import type { IdentityFields, IdentityProvider } from "../ports/identity-provide
 import type { RevocationStore } from "../revocation/revocation-store.ts";
 import type { AccessControl } from "../roles/access-control.ts";
 import { ADMIN_ROLE, USER_ROLE } from "../roles/permissions.ts";
+import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import type { BusinessRoleRepository, RoleRepository } from "../roles/role-repository.ts";
 import type { AccountFactory } from "./account-factory.ts";
 import { identityRef } from "./identity-ref.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
 import { type ProfileChanges, profileMetadata, type User, type UserStatus } from "./user.ts";
-import type { UserChanges, UserRepository } from "./user-repository.ts";
+import type { KeepAnAdmin, UserChanges, UserRepository } from "./user-repository.ts";
 
 /** One of a user's grants on a service, and where it comes from ("direct", "business_role:<id>"). */
 export interface EffectiveGrant {
@@ -34,6 +35,8 @@ export interface UserServiceDeps {
   readonly provider: IdentityProvider;
   readonly revocations: RevocationStore;
   readonly access: AccessControl;
+  /** Who may manage whom: checked on every write on an existing account. */
+  readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage" | "requireMayConfer">;
   readonly audit: AuditLog;
   readonly passwordPolicy: PasswordPolicy;
   readonly changes: AccessChangeNotifier;
@@ -68,6 +71,10 @@ export interface UserListQuery {
 }
 
 const notFound = () => new DomainError("not_found", "user_not_found", "no such user");
+
+const KEEP_AN_ADMIN: KeepAnAdmin = { keepAnActiveAdmin: true };
+
+const isActiveAdmin = (user: User): boolean => user.status !== "disabled" && user.roles.includes(ADMIN_ROLE);
 
 /**
  * Users: the admin API (each call checks its permission and is audited) and
@@ -123,8 +130,8 @@ export class UserService {
       async (note) => {
         await this.deps.access.requirePermission(caller.principal, "users.write");
         const before = await this.getUser(id);
-        if (input.status === "disabled" && before.status !== "disabled")
-          await this.requireNotLastAdmin(before);
+        await this.requireMayManage(caller, id);
+        const disabling = input.status === "disabled" && before.status !== "disabled";
         const changes: UserChanges = {
           ...input.profile,
           username: input.username,
@@ -145,8 +152,10 @@ export class UserService {
           lastName: changes.lastName,
           enabled: changes.status === undefined ? undefined : changes.status === "active",
         });
-        await this.updateProvider(before, fields, input.profile);
-        const user = await this.deps.users.update(id, changes);
+        const user = await this.disablingAdmin(disabling ? before : undefined, async () => {
+          await this.updateProvider(before, fields, input.profile);
+          return this.deps.users.update(id, changes);
+        });
         if (user === undefined) throw notFound();
         if (input.status !== undefined) note.detail("status", input.status);
         if (input.status === "disabled" && before.status !== "disabled")
@@ -170,14 +179,19 @@ export class UserService {
         await this.deps.access.requirePermission(caller.principal, "users.write");
         const user = await this.deps.users.getUser(id);
         if (user === undefined) return;
-        if (user.status !== "disabled") await this.requireNotLastAdmin(user);
+        await this.requireMayManage(caller, id);
+        const active = user.status !== "disabled";
         if (hard) {
-          await this.deps.provider.deleteUser(identityRef(user));
+          await this.disablingAdmin(active ? user : undefined, () =>
+            this.deps.provider.deleteUser(identityRef(user)),
+          );
           await this.endAccess(id, "user_deleted");
           await this.deps.users.delete(id);
-        } else if (user.status !== "disabled") {
-          await this.deps.provider.updateUser(identityRef(user), { enabled: false });
-          await this.deps.users.update(id, { status: "disabled" });
+        } else if (active) {
+          await this.disablingAdmin(user, async () => {
+            await this.deps.provider.updateUser(identityRef(user), { enabled: false });
+            await this.deps.users.update(id, { status: "disabled" });
+          });
           await this.endAccess(id, "user_disabled");
         }
         await this.deps.changes.subjectChanged(id);
@@ -191,6 +205,7 @@ export class UserService {
       async () => {
         await this.deps.access.requirePermission(caller.principal, "users.write");
         const user = await this.getUser(id);
+        await this.requireMayManage(caller, id);
         this.deps.passwordPolicy.check(password, user, "password");
         await this.deps.provider.setPassword(identityRef(user), password);
         await this.deps.provider.endUserSessions(id, "password_set_by_admin");
@@ -204,11 +219,11 @@ export class UserService {
       async (note) => {
         await this.deps.access.requirePermission(caller.principal, "roles.assign");
         const before = await this.getUser(id);
+        await this.requireMayManage(caller, id);
         const added = roleNames.filter((name) => !before.roles.includes(name));
         await this.requireGrantableRoles(caller, added);
-        if (before.roles.includes(ADMIN_ROLE) && !roleNames.includes(ADMIN_ROLE))
-          await this.requireNotLastAdmin(before);
-        await this.deps.users.setRoles(id, roleNames);
+        const demoting = before.roles.includes(ADMIN_ROLE) && !roleNames.includes(ADMIN_ROLE);
+        await this.deps.users.setRoles(id, roleNames, demoting ? KEEP_AN_ADMIN : undefined);
         note.detail("roles", [...roleNames].sort().join(","));
         await this.deps.changes.subjectChanged(id);
         return this.getUser(id);
@@ -221,7 +236,8 @@ export class UserService {
       { action: "users.set_business_roles", actor: caller, targetKind: "user", targetId: id },
       async (note) => {
         await this.deps.access.requirePermission(caller.principal, "roles.assign");
-        await this.getUser(id);
+        const before = await this.getUser(id);
+        await this.requireMayManage(caller, id);
         const existing = new Set(await this.deps.businessRoles.existing(businessRoleIds));
         const missing = businessRoleIds.filter((roleId) => !existing.has(roleId));
         if (missing.length > 0) {
@@ -234,6 +250,12 @@ export class UserService {
             },
           );
         }
+        // Assigning a bundle confers its grants: the caller must hold each of them.
+        const added = businessRoleIds.filter((roleId) => !before.businessRoleIds.includes(roleId));
+        const bundles = await Promise.all(added.map((roleId) => this.deps.businessRoles.get(roleId)));
+        await this.deps.ceiling.requireMayConfer(caller.principal, {
+          grants: bundles.flatMap((bundle) => bundle?.grants ?? []),
+        });
         await this.deps.users.setBusinessRoles(id, businessRoleIds);
         note.detail("business_roles", [...businessRoleIds].sort().join(","));
         await this.deps.changes.subjectChanged(id);
@@ -320,15 +342,25 @@ export class UserService {
     );
   }
 
-  /** Someone must stay able to administer Gatehouse. */
-  private async requireNotLastAdmin(user: User): Promise<void> {
-    if (!user.roles.includes(ADMIN_ROLE)) return;
-    if ((await this.deps.users.countOtherActiveAdmins(user.id)) === 0) {
-      throw new DomainError(
-        "failed_precondition",
-        "last_admin",
-        "this is the last active administrator; make someone else an administrator first",
-      );
+  private requireMayManage(caller: Caller, userId: string): Promise<void> {
+    return this.deps.ceiling.requireMayManage(caller.principal, { kind: "user", id: userId });
+  }
+
+  /**
+   * Runs `work`, which takes `user`'s access away at the provider, after
+   * disabling the local record first with the last-admin guard when `user`
+   * is an active administrator: the guard refuses atomically, before anything
+   * is written at the provider. If `work` fails, the record is re-activated
+   * (which, like any re-activation, also lifts a lockout).
+   */
+  private async disablingAdmin<T>(user: User | undefined, work: () => Promise<T>): Promise<T> {
+    if (user === undefined || !isActiveAdmin(user)) return work();
+    await this.deps.users.update(user.id, { status: "disabled" }, KEEP_AN_ADMIN);
+    try {
+      return await work();
+    } catch (error) {
+      await this.deps.users.update(user.id, { status: "active" }).catch(() => {});
+      throw error;
     }
   }
 }

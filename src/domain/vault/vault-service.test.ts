@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
+import { FakeVaultTokens } from "../../../test/support/fakes/fake-vault-tokens.ts";
+import { MemoryVaultRepository } from "../../../test/support/fakes/memory-vault-repository.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { AuditLog, type AuditRepository, type NewAuditEvent } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import type { User } from "../users/user.ts";
 import { reencryptVault, requireKeysForStoredEntries } from "./key-rotation.ts";
-import { FakeVaultTokens, MemoryVaultRepository } from "./testing-fakes.ts";
 import { entryAssociatedData, VaultKeyring } from "./vault-keyring.ts";
 import { type MintSource, type VaultCaller, VaultService } from "./vault-service.ts";
 
@@ -76,6 +77,8 @@ describe("VaultService", () => {
   let revokedSessions: string[];
   let sources: MintSource[];
   let failedSignIns: string[];
+  /** Users the fake privilege ceiling says hold more than the admin. */
+  let abovePrivileges: Set<string>;
 
   const service = (ring = keyring) =>
     new VaultService({
@@ -128,6 +131,13 @@ describe("VaultService", () => {
           throw new DomainError("permission_denied", "missing_permission", `needs ${permission}`);
         }
       },
+      ceiling: {
+        async requireMayManage(_actor, target) {
+          if (abovePrivileges.has(target.id)) {
+            throw new DomainError("permission_denied", "target_more_privileged", "holds more");
+          }
+        },
+      },
       audit: new AuditLog(
         {
           async append(event) {
@@ -161,6 +171,7 @@ describe("VaultService", () => {
     revokedSessions = [];
     sources = [];
     failedSignIns = [];
+    abovePrivileges = new Set();
   });
 
   it("stores a token sealed, mints access tokens from it and stores each rotated token", async () => {
@@ -297,6 +308,30 @@ describe("VaultService", () => {
     expect(await vault.listEntries(caller(admin.id), alice.id)).toHaveLength(1);
     const account = caller(randomUUID(), "service_account");
     expect((await failure(vault.listEntries(account, ""))).reason).toBe("user_id_required");
+  });
+
+  it("lets no vault.write holder act on the entries and sessions of someone more privileged", async () => {
+    const vault = service();
+    const entry = await store(vault, alice, tokens.issue(alice.id));
+    abovePrivileges.add(alice.id);
+    const forAlice = { userId: alice.id, clientId: "", purpose: "reports" };
+    for (const attempt of [
+      vault.getAccessToken(caller(admin.id), { ...forAlice, scopes: [] }),
+      vault.storeToken(caller(admin.id), {
+        ...forAlice,
+        token: tokens.issue(alice.id),
+        tokenType: "refresh",
+      }),
+      vault.revokeOfflineToken(caller(admin.id), forAlice),
+      vault.revokeSession(caller(admin.id), { userId: alice.id, sessionId: entry.sessionId }),
+    ]) {
+      expect((await failure(attempt)).reason).toBe("target_more_privileged");
+    }
+    expect(tokens.mintCalls).toBe(0);
+    expect(entries.rows.get(entry.id)!.state).toBe("active");
+    // Reading is not acting on the account; and the user still acts on their own.
+    expect(await vault.listEntries(caller(admin.id), alice.id)).toHaveLength(1);
+    expect((await get(vault, alice)).accessToken).toMatch(/^access-/);
   });
 
   it("answers vault_not_configured without keys", async () => {

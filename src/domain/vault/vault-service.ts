@@ -4,6 +4,7 @@ import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { IdentityProvider, SessionInfo } from "../ports/identity-provider.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
+import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import { identityRef } from "../users/identity-ref.ts";
 import type { User } from "../users/user.ts";
 import type { UserRepository } from "../users/user-repository.ts";
@@ -47,6 +48,11 @@ export interface VaultServiceDeps {
   readonly users: Pick<UserRepository, "getUser" | "recordFailedSignIn">;
   readonly revocations: RevocationStore;
   readonly requirePermission: PermissionCheck;
+  /**
+   * Who may manage whom: acting on another user's entries and sessions (a
+   * minted token is theirs to use) needs holding everything they hold.
+   */
+  readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
   readonly settings: VaultSettings;
@@ -343,7 +349,10 @@ export class VaultService {
     return this.deps.audit.track({ action, actor: caller }, work);
   }
 
-  /** The user the call is about: the caller, or another user for holders of `permission`. */
+  /**
+   * The user the call is about: the caller, or another user for holders of
+   * `permission`; writes on another user also need the privilege ceiling.
+   */
   private async target(caller: VaultCaller, userId: string, permission: string): Promise<User> {
     const own = caller.principal.kind === "user" ? caller.principal.subjectId : undefined;
     const id = userId === "" ? own : userId;
@@ -355,6 +364,9 @@ export class VaultService {
     if (id !== own) await this.deps.requirePermission(caller.principal, permission);
     const user = await this.deps.users.getUser(id);
     if (user === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
+    if (id !== own && permission === WRITE) {
+      await this.deps.ceiling.requireMayManage(caller.principal, { kind: "user", id });
+    }
     return user;
   }
 

@@ -67,4 +67,47 @@ describe("set-replacing writes arriving together (real PostgreSQL)", () => {
       expect(choices.map((choice) => [...choice].sort())).toContainEqual(roleNames);
     }
   });
+
+  it("guarded writes taking away two administrators at once: exactly one is refused as last_admin", async () => {
+    // Only these two are active administrators in this database.
+    await dataSource.query(`UPDATE users SET status = 'disabled'`);
+    const ids = [randomUUID(), randomUUID()];
+    for (const id of ids) {
+      await users.create({
+        id,
+        username: `admin-${id.slice(0, 8)}`,
+        email: `admin-${id.slice(0, 8)}@example.test`,
+        emailVerified: true,
+        profile: {},
+        roles: [ADMIN_ROLE],
+      });
+    }
+    const guard = { keepAnActiveAdmin: true };
+    const writes = [
+      (id: string) => users.setRoles(id, [USER_ROLE], guard),
+      (id: string) => users.update(id, { status: "disabled" }, guard),
+      (id: string) => users.delete(id, guard),
+    ];
+    for (let round = 0; round < 6; round++) {
+      const take = writes[round % writes.length]!;
+      const results = await Promise.allSettled(ids.map((id) => take(id)));
+      const refused = rejections(results).map((result) => (result as PromiseRejectedResult).reason.reason);
+      expect(refused, `round ${round}`).toEqual(["last_admin"]);
+      // Restore both for the next round.
+      const survivor = ids[results.findIndex((result) => result.status === "rejected")]!;
+      const fallen = ids.find((id) => id !== survivor)!;
+      if ((await users.getUser(fallen)) === undefined) {
+        await users.create({
+          id: fallen,
+          username: `admin-${fallen.slice(0, 8)}`,
+          email: `admin-${fallen.slice(0, 8)}@example.test`,
+          emailVerified: true,
+          profile: {},
+          roles: [ADMIN_ROLE],
+        });
+      }
+      await users.setRoles(fallen, [ADMIN_ROLE]);
+      await users.update(fallen, { status: "active" });
+    }
+  });
 });

@@ -10,6 +10,7 @@ import {
   ok,
   signUpAndLogin,
   TEST_ADMIN,
+  uniqueName,
 } from "../../support/identity.ts";
 import {
   concurrentGetAccessTokens,
@@ -131,6 +132,61 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
     const byAdmin = await ok(gh.url, `${VAULT}/GetAccessToken`, forAlice, admin);
     expect((await ok(gh.url, `${AUTH}/VerifyToken`, { token: byAdmin.accessToken })).user.id).toBe(alice.id);
     expect((await ok(gh.url, `${VAULT}/ListSessions`, { userId: alice.id }, admin)).sessions).toHaveLength(1);
+  });
+
+  it("lets no vault.write holder mint or revoke the tokens of someone more privileged", async () => {
+    const role = await ok(
+      gh.url,
+      "gatehouse.v1.RoleService/CreateRole",
+      { name: uniqueName("vault-operator"), permissions: { permissions: ["vault.read", "vault.write"] } },
+      admin,
+    );
+    const operatorName = uniqueName("operator");
+    await ok(
+      gh.url,
+      "gatehouse.v1.UserService/CreateUser",
+      {
+        username: operatorName,
+        email: `${operatorName}@example.test`,
+        password: "Operator-pass-123",
+        emailVerified: true,
+        roles: ["user", role.role.name],
+      },
+      admin,
+    );
+    const operator = (await loginTokens(gh.url, operatorName, "Operator-pass-123")).accessToken;
+    const victimName = uniqueName("admin");
+    const victim = await ok(
+      gh.url,
+      "gatehouse.v1.UserService/CreateUser",
+      {
+        username: victimName,
+        email: `${victimName}@example.test`,
+        password: "Victim-admin-pass-1",
+        emailVerified: true,
+        roles: ["admin"],
+      },
+      admin,
+    );
+    const victimTokens = await loginTokens(gh.url, victimName, "Victim-admin-pass-1");
+    await storeToken(gh.url, victimTokens.accessToken, "reports", victimTokens.refreshToken);
+    const forVictim = { userId: victim.user.id, purpose: "reports" };
+    for (const [method, body] of [
+      ["GetAccessToken", forVictim],
+      ["RevokeOfflineToken", forVictim],
+      ["RevokeSession", { userId: victim.user.id, sessionId: victimTokens.sessionId }],
+    ] as const) {
+      expect(await fails(gh.url, `${VAULT}/${method}`, body, operator), method).toMatchObject({
+        code: "permission_denied",
+        reason: "target_more_privileged",
+      });
+    }
+    // Reading is allowed; the administrator's session and entry are untouched.
+    expect(
+      (await ok(gh.url, `${VAULT}/ListSessions`, { userId: victim.user.id }, operator)).sessions,
+    ).toHaveLength(1);
+    await ok(gh.url, `${AUTH}/GetMe`, {}, victimTokens.accessToken);
+    await ok(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, victimTokens.accessToken);
   });
 
   it("makes one provider round trip for two concurrent GetAccessToken calls", async () => {

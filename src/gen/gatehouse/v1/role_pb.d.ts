@@ -609,7 +609,10 @@ export declare const RoleService: GenService<{
     output: typeof ListRolesResponseSchema;
   },
   /**
-   * Permission `roles.write`. Built-in roles keep their name.
+   * Permission `roles.write`. The caller must hold every permission it adds.
+   * Built-in roles keep their name, and their permissions: `admin` holds all,
+   * `user` (every sign-up's) none. Errors: NOT_FOUND, INVALID_ARGUMENT,
+   * PERMISSION_DENIED (`privilege_escalation`), FAILED_PRECONDITION (`built_in_role`).
    *
    * @generated from rpc gatehouse.v1.RoleService.UpdateRole
    */
@@ -639,8 +642,10 @@ export declare const RoleService: GenService<{
     output: typeof ListPermissionsResponseSchema;
   },
   /**
-   * Permission `roles.write`. Errors: ALREADY_EXISTS, NOT_FOUND (service),
-   * INVALID_ARGUMENT (role not defined by the service).
+   * Permission `roles.write`; the caller must hold each grant it bundles (or
+   * `grants.write`). Errors: ALREADY_EXISTS, NOT_FOUND (service),
+   * INVALID_ARGUMENT (role not defined by the service), PERMISSION_DENIED
+   * (`privilege_escalation`).
    *
    * @generated from rpc gatehouse.v1.RoleService.CreateBusinessRole
    */
@@ -670,7 +675,9 @@ export declare const RoleService: GenService<{
     output: typeof ListBusinessRolesResponseSchema;
   },
   /**
-   * Permission `roles.write`. Takes effect on the next decision on every replica.
+   * Permission `roles.write`; the caller must hold each grant it adds (or
+   * `grants.write`). Takes effect on the next decision on every replica.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED (`privilege_escalation`).
    *
    * @generated from rpc gatehouse.v1.RoleService.UpdateBusinessRole
    */

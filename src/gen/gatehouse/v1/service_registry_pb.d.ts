@@ -786,8 +786,9 @@ export declare const ServiceRegistryService: GenService<{
     output: typeof ListServiceAccountsResponseSchema;
   },
   /**
-   * Permission `services.write`. Updates the description or status; disabling
-   * rejects its tokens at once.
+   * Permission `services.write`, and holding every grant the account holds (or
+   * `grants.write`; else PERMISSION_DENIED `target_more_privileged`). Updates
+   * the description or status; disabling rejects its tokens at once.
    *
    * @generated from rpc gatehouse.v1.ServiceRegistryService.UpdateServiceAccount
    */
@@ -797,7 +798,8 @@ export declare const ServiceRegistryService: GenService<{
     output: typeof UpdateServiceAccountResponseSchema;
   },
   /**
-   * Permission `services.write`. Idempotent; its tokens are rejected at once.
+   * Permission `services.write`, and holding every grant the account holds.
+   * Idempotent; its tokens are rejected at once.
    *
    * @generated from rpc gatehouse.v1.ServiceRegistryService.DeleteServiceAccount
    */
@@ -807,7 +809,8 @@ export declare const ServiceRegistryService: GenService<{
     output: typeof DeleteServiceAccountResponseSchema;
   },
   /**
-   * Permission `services.write`. Issues a new secret; the old one stops working.
+   * Permission `services.write`, and holding every grant the account holds.
+   * Issues a new secret; the old one stops working.
    *
    * @generated from rpc gatehouse.v1.ServiceRegistryService.RotateServiceAccountSecret
    */

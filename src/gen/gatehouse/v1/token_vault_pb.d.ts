@@ -432,8 +432,10 @@ export declare const VaultEntryStateSchema: GenEnum<VaultEntryState>;
  * Refresh and offline tokens sealed at rest (AES-256-GCM), fresh access tokens
  * minted from them on demand, and session control. No call ever returns a
  * stored refresh or offline token. Acting on another user's entries needs
- * `vault.read` / `vault.write`; a user may always act on their own. Every read
- * and write is audited.
+ * `vault.read` / `vault.write`, and writing on them (storing, minting,
+ * revoking) also holding every privilege that user holds (PERMISSION_DENIED
+ * `target_more_privileged`; README "Who may manage whom"); a user may always
+ * act on their own. Every read and write is audited.
  *
  * @generated from service gatehouse.v1.TokenVaultService
  */

@@ -796,8 +796,11 @@ export declare const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsRe
  * Administration of users: CRUD with local metadata, roles, service grants,
  * the audit log, and synchronisation with Keycloak. Every call is
  * authenticated and checks the permission named in its comment
- * (PERMISSION_DENIED otherwise). Users edit their own profile through
- * AuthService.GetMe / UpdateMe, which needs no permission.
+ * (PERMISSION_DENIED otherwise). Every write on an existing account also
+ * needs holding every privilege the account holds (README "Who may manage
+ * whom"; PERMISSION_DENIED `target_more_privileged` otherwise). Users edit
+ * their own profile through AuthService.GetMe / UpdateMe, which needs no
+ * permission.
  *
  * @generated from service gatehouse.v1.UserService
  */
@@ -836,7 +839,9 @@ export declare const UserService: GenService<{
   },
   /**
    * Permission `users.write`. Absent fields are left unchanged. Disabling a
-   * user revokes all their sessions at once. Errors: NOT_FOUND, ALREADY_EXISTS.
+   * user revokes all their sessions at once. Errors: NOT_FOUND, ALREADY_EXISTS,
+   * PERMISSION_DENIED (`target_more_privileged`), FAILED_PRECONDITION
+   * (`last_admin`: disabling the last active administrator).
    *
    * @generated from rpc gatehouse.v1.UserService.UpdateUser
    */
@@ -847,7 +852,8 @@ export declare const UserService: GenService<{
   },
   /**
    * Permission `users.write`. Soft delete (disable) unless `hard` is set.
-   * Idempotent: deleting a missing user succeeds.
+   * Idempotent: deleting a missing user succeeds. Errors: PERMISSION_DENIED
+   * (`target_more_privileged`), FAILED_PRECONDITION (`last_admin`).
    *
    * @generated from rpc gatehouse.v1.UserService.DeleteUser
    */
@@ -858,7 +864,8 @@ export declare const UserService: GenService<{
   },
   /**
    * Permission `users.write`. Sets a new password (e.g. after a support call)
-   * and revokes the user's sessions.
+   * and revokes the user's sessions. Errors: NOT_FOUND, INVALID_ARGUMENT
+   * (password policy), PERMISSION_DENIED (`target_more_privileged`).
    *
    * @generated from rpc gatehouse.v1.UserService.SetUserPassword
    */
@@ -868,8 +875,10 @@ export declare const UserService: GenService<{
     output: typeof SetUserPasswordResponseSchema;
   },
   /**
-   * Permission `roles.assign`. Replaces the user's RBAC roles.
-   * Errors: NOT_FOUND (user or a role).
+   * Permission `roles.assign`. Replaces the user's RBAC roles; the caller must
+   * hold every permission of each role added. Errors: NOT_FOUND (user or a
+   * role), PERMISSION_DENIED (`privilege_escalation`, `target_more_privileged`),
+   * FAILED_PRECONDITION (`last_admin`: demoting the last active administrator).
    *
    * @generated from rpc gatehouse.v1.UserService.SetUserRoles
    */
@@ -879,7 +888,10 @@ export declare const UserService: GenService<{
     output: typeof SetUserRolesResponseSchema;
   },
   /**
-   * Permission `roles.assign`. Replaces the user's business roles.
+   * Permission `roles.assign`. Replaces the user's business roles; the caller
+   * must hold every grant of each business role added (or `grants.write`).
+   * Errors: NOT_FOUND, PERMISSION_DENIED (`privilege_escalation`,
+   * `target_more_privileged`).
    *
    * @generated from rpc gatehouse.v1.UserService.SetUserBusinessRoles
    */
@@ -892,7 +904,8 @@ export declare const UserService: GenService<{
    * Permission `grants.write`. Replaces all of the user's direct service grants
    * in one transaction (seed 003's PUT /admin/users/{user_uuid}/services).
    * Takes effect on the next decision on every replica.
-   * Errors: NOT_FOUND (user or service), INVALID_ARGUMENT (role not defined by the service).
+   * Errors: NOT_FOUND (user or service), INVALID_ARGUMENT (role not defined by the service),
+   * PERMISSION_DENIED (`target_more_privileged`).
    *
    * @generated from rpc gatehouse.v1.UserService.SetServiceGrants
    */

@@ -227,8 +227,11 @@ export const ListAuditEventsResponseSchema = /*@__PURE__*/
  * Administration of users: CRUD with local metadata, roles, service grants,
  * the audit log, and synchronisation with Keycloak. Every call is
  * authenticated and checks the permission named in its comment
- * (PERMISSION_DENIED otherwise). Users edit their own profile through
- * AuthService.GetMe / UpdateMe, which needs no permission.
+ * (PERMISSION_DENIED otherwise). Every write on an existing account also
+ * needs holding every privilege the account holds (README "Who may manage
+ * whom"; PERMISSION_DENIED `target_more_privileged` otherwise). Users edit
+ * their own profile through AuthService.GetMe / UpdateMe, which needs no
+ * permission.
  *
  * @generated from service gatehouse.v1.UserService
  */

@@ -1,4 +1,4 @@
-import type { ChangeEvent, ChangeLog, NewChange } from "../change-feed/change-feed.ts";
+import type { ChangeEvent, ChangeLog, NewChange } from "../../../src/domain/change-feed/change-feed.ts";
 
 /** An in-memory ChangeLog for unit tests (the real one is the change_events table). */
 export class MemoryChangeLog implements ChangeLog {
