@@ -232,6 +232,7 @@ async function createLocalProvider(
       refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
       offlineTokenTtlSeconds: identity.offlineTokenTtlSeconds,
       refreshGraceSeconds: identity.refreshGraceSeconds,
+      sessionMaxLifetimeSeconds: identity.sessionMaxLifetimeSeconds,
       mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,
       clockSkewSeconds: config.decision.clockSkewSeconds,
     },

@@ -446,11 +446,9 @@ export class AuthService {
       await this.recheckPassword(user, input.currentPassword, caller);
       this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
-      const ended = await this.deps.provider.endUserSessions(
-        user.id,
-        "password_changed",
-        caller.principal.sessionId,
-      );
+      const ended = await this.deps.provider.endUserSessions(user.id, "password_changed", {
+        exceptSessionId: caller.principal.sessionId,
+      });
       note.detail("other_sessions_ended", String(ended));
     });
   }

@@ -329,7 +329,12 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     return { sessionId: session.sessionId, userId: userId ?? "" };
   }
 
-  async endUserSessions(userId: string, _reason: string, exceptSessionId?: string): Promise<number> {
+  /** Keycloak's online sessions: its admin API lists no offline sessions without a client, so `includeOffline` is not honoured. */
+  async endUserSessions(
+    userId: string,
+    _reason: string,
+    { exceptSessionId }: { exceptSessionId?: string; includeOffline?: boolean } = {},
+  ): Promise<number> {
     const externalId = await this.deps.users.externalIdOf(userId);
     if (externalId === undefined || externalId === "") return 0;
     const sessions = (await this.deps.admin.sessions(externalId)).filter((s) => s.id !== exceptSessionId);
@@ -370,6 +375,10 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       userAgent: "",
       startedAt: session.startedAt,
       lastUsedAt: session.lastAccessAt,
+      // Keycloak records one address per session, and no user agent.
+      lastSeenIpAddress: session.ipAddress,
+      lastSeenUserAgent: "",
+      lastSeenAt: session.lastAccessAt,
       expiresAt: new Date(
         Math.min(
           session.lastAccessAt.getTime() + sessionIdleSeconds * 1000,
