@@ -898,10 +898,10 @@ export declare const AuthService: GenService<{
    * included, without touching the account or its password: their refresh
    * tokens stop working and their access tokens are rejected at once, on
    * every replica. Offline sessions (the token vault's offline tokens) are
-   * kept unless include_offline is set. Under IDENTITY_PROVIDER=keycloak:
-   * Keycloak's logout of the user (its online sessions; include_offline is
-   * not honoured there, revoke offline tokens with
-   * TokenVaultService.RevokeOfflineToken). Idempotent.
+   * kept unless include_offline is set. Under IDENTITY_PROVIDER=keycloak the
+   * online sessions end one by one through the admin API, and with
+   * include_offline Keycloak's logout of the user (`users/{id}/logout`) ends
+   * them all, and Gatehouse's client's offline tokens are revoked. Idempotent.
    * Errors: UNAUTHENTICATED, PERMISSION_DENIED (a service-account token).
    *
    * @generated from rpc gatehouse.v1.AuthService.LogoutEverywhere

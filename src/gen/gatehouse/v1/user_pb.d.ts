@@ -907,8 +907,10 @@ export declare const UserService: GenService<{
    * online and offline, so their refresh and offline tokens stop working and
    * their access tokens are rejected at once, on every replica. Audited as
    * `users.revoke_sessions`. Under IDENTITY_PROVIDER=keycloak: Keycloak's
-   * logout of the user (`users/{id}/logout`), which ends its online sessions.
-   * Idempotent. Errors: NOT_FOUND, PERMISSION_DENIED.
+   * logout of the user (`users/{id}/logout`) and the revocation of the
+   * offline tokens of Gatehouse's client; access tokens already minted from
+   * those offline tokens verify until they expire there (their session ids
+   * are not listed by Keycloak). Idempotent. Errors: NOT_FOUND, PERMISSION_DENIED.
    *
    * @generated from rpc gatehouse.v1.UserService.RevokeUserSessions
    */
