@@ -10,6 +10,7 @@ describe("loadConfig", () => {
     expect(config.database.url).toBeUndefined();
     expect(config.redis.url).toBeUndefined();
     expect(config.identity.provider).toBe("local");
+    expect(config.identity.sessionMaxLifetimeSeconds).toBe(30 * 86_400);
   });
 
   it("names every bad variable at once, without echoing secrets", () => {

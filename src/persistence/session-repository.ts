@@ -67,9 +67,12 @@ export class SqlSessionRepository implements SessionStore {
   async create(session: NewSession, refreshToken: NewRefreshToken): Promise<SessionRecord> {
     return this.sql.transaction(async (tx) => {
       const rows = await tx.query<SessionRow>(
+        // One clock reading: the sign-in is when the session started, was last used and last seen.
         `INSERT INTO sessions (user_id, client_id, ip_address, user_agent, auth_methods, offline, expires_at,
-                               last_seen_ip_address, last_seen_user_agent)
-         VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $3, $4) RETURNING ${SESSION_COLUMNS}`,
+                               last_seen_ip_address, last_seen_user_agent, created_at, last_used_at, last_seen_at)
+         SELECT $1, $2, $3, $4, $5::text[], $6, $7, $3, $4, now.at, now.at, now.at
+         FROM (SELECT clock_timestamp() AS at) AS now
+         RETURNING ${SESSION_COLUMNS}`,
         [
           session.userId,
           session.clientId,
