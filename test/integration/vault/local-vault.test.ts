@@ -118,6 +118,21 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
     ).toMatchObject({ code: "failed_precondition", reason: "reauthentication_required" });
   });
 
+  it("does not share with the vault a pair its caller refreshed to after handing the token over", async () => {
+    const alice = await signUpAndLogin(gh.url);
+    const other = await loginTokens(gh.url, alice.username, alice.password);
+    await storeToken(gh.url, alice.tokens.accessToken, "reports", other.refreshToken);
+    const kept = (await ok(gh.url, `${AUTH}/Refresh`, { refreshToken: other.refreshToken })).tokens;
+    // Within the grace window the vault would otherwise get the very pair the caller now holds.
+    expect(
+      await fails(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, alice.tokens.accessToken),
+    ).toMatchObject({ code: "failed_precondition", reason: "reauthentication_required" });
+    expect(await verify(kept.accessToken)).toMatchObject({ reason: "session_revoked" });
+    expect(await fails(gh.url, `${AUTH}/Refresh`, { refreshToken: kept.refreshToken })).toMatchObject({
+      reason: "session_ended",
+    });
+  });
+
   it("records a mint as the session's use, not as its user being seen", async () => {
     const alice = await signUpAndLogin(gh.url);
     const signIn = await postJson(
