@@ -31,6 +31,8 @@ import {
   vaultRows,
 } from "../../support/vault.ts";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** TokenVaultService with IDENTITY_PROVIDER=keycloak, against a real Keycloak (a realm of its own), on PostgreSQL. */
 describe("token vault, Keycloak", () => {
   const keys = { k1: newVaultKey() };
@@ -226,6 +228,9 @@ describe("token vault, Keycloak", () => {
       alice.tokens.accessToken,
     );
     const offlineToken = await storedToken(alice.id, "nightly");
+    // Keycloak's not-before has whole seconds: a logout of the user in a later second than the
+    // offline token's would make it stale, so make sure it is one.
+    await sleep(1100);
 
     expect((await ok(gh.url, `${AUTH}/LogoutEverywhere`, {}, other.accessToken)).sessionsEnded).toBe(2);
     for (const tokens of [alice.tokens, other]) {
