@@ -76,6 +76,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     settings: {
       accessTokenTtlSeconds: identity.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: identity.refreshTokenTtlSeconds,
+      sessionMaxLifetimeSeconds: identity.sessionMaxLifetimeSeconds,
       offlineTokenTtlSeconds: identity.offlineTokenTtlSeconds,
       refreshGraceSeconds: identity.refreshGraceSeconds,
       mfaTokenTtlSeconds: identity.mfaTokenTtlSeconds,

@@ -13,6 +13,7 @@ describe("loadConfig", () => {
       kind: "local",
       keyEncryptionKey: { kind: "generated", dataDir: "./data" },
     });
+    expect(config.identity.sessionMaxLifetimeSeconds).toBe(30 * 86_400);
   });
 
   it("carries what validation proved in the type: a provider's and a database's own settings", () => {

@@ -41,6 +41,8 @@ export interface Config {
     readonly offlineTokenTtlSeconds: number;
     /** A concurrent refresh with the same token within this window gets the same new pair. */
     readonly refreshGraceSeconds: number;
+    /** Absolute lifetime of an online session: refreshes slide its expiry, never past this. */
+    readonly sessionMaxLifetimeSeconds: number;
     readonly mfaTokenTtlSeconds: number;
     readonly signupEnabled: boolean;
     readonly emailVerificationRequired: boolean;
@@ -274,6 +276,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         max: 3 * 365 * 86_400,
       }),
       refreshGraceSeconds: read.int("REFRESH_GRACE_SECONDS", 5, { min: 0, max: 60 }),
+      sessionMaxLifetimeSeconds: read.int("SESSION_MAX_LIFETIME_SECONDS", 30 * 86_400, {
+        min: 1,
+        max: 3 * 365 * 86_400,
+      }),
       mfaTokenTtlSeconds: read.int("MFA_TOKEN_TTL_SECONDS", 300, { min: 30, max: 1800 }),
       signupEnabled: read.bool("SIGNUP_ENABLED", true),
       emailVerificationRequired: read.bool("EMAIL_VERIFICATION_REQUIRED", false),

@@ -1,4 +1,4 @@
-import type { CredentialStore } from "../identity/local/credential-store.ts";
+import type { CredentialStore } from "../domain/ports/credential-store.ts";
 import type { Sql } from "./sql.ts";
 
 export class SqlCredentialRepository implements CredentialStore {

@@ -1,11 +1,11 @@
 import type {
+  LockedRefreshToken,
+  LockedSessionWrites,
   NewRefreshToken,
   NewSession,
-  Rotation,
-  RotationOutcome,
   SessionRecord,
   SessionStore,
-} from "../identity/local/session-store.ts";
+} from "../domain/ports/session-store.ts";
 import { isUuid, type Sql } from "./sql.ts";
 
 interface SessionRow {
@@ -18,12 +18,16 @@ interface SessionRow {
   offline: boolean;
   created_at: Date;
   last_used_at: Date;
+  last_seen_ip_address: string;
+  last_seen_user_agent: string;
+  last_seen_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
 }
 
 const SESSION_COLUMNS =
-  "id, user_id, client_id, ip_address, user_agent, auth_methods, offline, created_at, last_used_at, expires_at, revoked_at";
+  "id, user_id, client_id, ip_address, user_agent, auth_methods, offline, created_at, last_used_at, " +
+  "last_seen_ip_address, last_seen_user_agent, last_seen_at, expires_at, revoked_at";
 const S_COLUMNS = SESSION_COLUMNS.split(", ")
   .map((column) => `s.${column}`)
   .join(", ");
@@ -38,6 +42,9 @@ const toSession = (row: SessionRow): SessionRecord => ({
   offline: row.offline,
   createdAt: new Date(row.created_at),
   lastUsedAt: new Date(row.last_used_at),
+  lastSeenIpAddress: row.last_seen_ip_address,
+  lastSeenUserAgent: row.last_seen_user_agent,
+  lastSeenAt: new Date(row.last_seen_at),
   expiresAt: new Date(row.expires_at),
   revokedAt: row.revoked_at === null ? undefined : new Date(row.revoked_at),
 });
@@ -60,8 +67,12 @@ export class SqlSessionRepository implements SessionStore {
   async create(session: NewSession, refreshToken: NewRefreshToken): Promise<SessionRecord> {
     return this.sql.transaction(async (tx) => {
       const rows = await tx.query<SessionRow>(
-        `INSERT INTO sessions (user_id, client_id, ip_address, user_agent, auth_methods, offline, expires_at)
-         VALUES ($1, $2, $3, $4, $5::text[], $6, $7) RETURNING ${SESSION_COLUMNS}`,
+        // One clock reading: the sign-in is when the session started, was last used and last seen.
+        `INSERT INTO sessions (user_id, client_id, ip_address, user_agent, auth_methods, offline, expires_at,
+                               last_seen_ip_address, last_seen_user_agent, created_at, last_used_at, last_seen_at)
+         SELECT $1, $2, $3, $4, $5::text[], $6, $7, $3, $4, now.at, now.at, now.at
+         FROM (SELECT clock_timestamp() AS at) AS now
+         RETURNING ${SESSION_COLUMNS}`,
         [
           session.userId,
           session.clientId,
@@ -82,14 +93,13 @@ export class SqlSessionRepository implements SessionStore {
     });
   }
 
-  rotate<T>(
+  withLockedRefreshToken<T>(
     tokenHash: string,
-    options: { now: Date; graceMs: number },
-    issue: (session: SessionRecord, refreshTokenId: string) => Promise<Rotation<T>>,
-  ): Promise<RotationOutcome<T>> {
-    return this.sql.transaction(async (tx): Promise<RotationOutcome<T>> => {
+    work: (token: LockedRefreshToken | undefined, writes: LockedSessionWrites) => Promise<T>,
+  ): Promise<T> {
+    return this.sql.transaction(async (tx) => {
       // Row locks on the token and its session: a concurrent refresh of the same token, on any
-      // replica, waits here and then sees the rotation this one made.
+      // replica, waits here and then sees what this one wrote.
       const rows = await tx.query<RotationRow>(
         `SELECT ${S_COLUMNS}, rt.id AS token_id, rt.expires_at AS token_expires_at, rt.rotated_at,
                 rt.successor_sealed, u.status AS user_status
@@ -101,65 +111,65 @@ export class SqlSessionRepository implements SessionStore {
         [tokenHash],
       );
       const row = rows[0];
-      if (row === undefined) return { kind: "unknown" };
-      const session = toSession(row);
-      const now = options.now.getTime();
-      if (
-        session.revokedAt !== undefined ||
-        session.expiresAt.getTime() <= now ||
-        row.user_status !== "active"
-      ) {
-        return { kind: "ended", session };
-      }
-      if (row.rotated_at !== null) {
-        if (now - new Date(row.rotated_at).getTime() <= options.graceMs && row.successor_sealed !== null) {
-          return {
-            kind: "grace",
-            session,
-            refreshTokenId: row.token_id,
-            successorSealed: row.successor_sealed,
-          };
-        }
-        await tx.query(
-          `UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh_token_reused' WHERE id = $1`,
-          [session.id, options.now],
-        );
-        await tx.query(`UPDATE refresh_tokens SET successor_sealed = NULL WHERE session_id = $1`, [
-          session.id,
-        ]);
-        return { kind: "reused", session: { ...session, revokedAt: options.now } };
-      }
-      if (new Date(row.token_expires_at).getTime() <= now) return { kind: "expired", session };
-
-      const rotation = await issue(session, row.token_id);
-      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [
-        session.id,
-        rotation.successor.tokenHash,
-        rotation.successor.expiresAt,
-      ]);
-      await tx.query(`UPDATE refresh_tokens SET rotated_at = $2, successor_sealed = $3 WHERE id = $1`, [
-        row.token_id,
-        options.now,
-        rotation.successorSealed,
-      ]);
-      // Pairs kept for grace windows that have passed are of no use any more: drop them.
-      await tx.query(
-        `UPDATE refresh_tokens SET successor_sealed = NULL
-         WHERE session_id = $1 AND successor_sealed IS NOT NULL AND rotated_at < $2`,
-        [session.id, new Date(now - options.graceMs)],
-      );
-      const updated = await tx.query<SessionRow>(
-        `UPDATE sessions SET last_used_at = $2, ip_address = $3, user_agent = $4, expires_at = $5
-         WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
-        [
-          session.id,
-          options.now,
-          rotation.client.ipAddress.slice(0, 64),
-          rotation.client.userAgent.slice(0, 512),
-          rotation.successor.expiresAt,
-        ],
-      );
-      return { kind: "rotated", session: toSession(updated[0]!), result: rotation.result };
+      const token: LockedRefreshToken | undefined =
+        row === undefined
+          ? undefined
+          : {
+              session: toSession(row),
+              tokenId: row.token_id,
+              expiresAt: new Date(row.token_expires_at),
+              rotatedAt: row.rotated_at === null ? undefined : new Date(row.rotated_at),
+              successorSealed: row.successor_sealed ?? undefined,
+              userActive: row.user_status === "active",
+            };
+      const writes: LockedSessionWrites = {
+        async revokeSession(sessionId, reason, at) {
+          await tx.query(`UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1`, [
+            sessionId,
+            at,
+            reason,
+          ]);
+          await tx.query(`UPDATE refresh_tokens SET successor_sealed = NULL WHERE session_id = $1`, [
+            sessionId,
+          ]);
+        },
+        async rotate(input) {
+          await tx.query(
+            `INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`,
+            [input.sessionId, input.successor.tokenHash, input.successor.expiresAt],
+          );
+          await tx.query(`UPDATE refresh_tokens SET rotated_at = $2, successor_sealed = $3 WHERE id = $1`, [
+            input.tokenId,
+            input.at,
+            input.successorSealed ?? null,
+          ]);
+          await tx.query(
+            `UPDATE refresh_tokens SET successor_sealed = NULL
+             WHERE session_id = $1 AND successor_sealed IS NOT NULL AND rotated_at < $2`,
+            [input.sessionId, input.dropPairsRotatedBefore],
+          );
+        },
+        async touch(sessionId, input) {
+          const seen = input.seen;
+          const updated = await tx.query<SessionRow>(
+            `UPDATE sessions SET last_used_at = $2, expires_at = $3,
+                    last_seen_at = CASE WHEN $4::boolean THEN $2 ELSE last_seen_at END,
+                    last_seen_ip_address = CASE WHEN $4::boolean THEN $5 ELSE last_seen_ip_address END,
+                    last_seen_user_agent = CASE WHEN $4::boolean THEN $6 ELSE last_seen_user_agent END
+             WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
+            [
+              sessionId,
+              input.usedAt,
+              input.expiresAt,
+              seen !== undefined,
+              (seen?.ipAddress ?? "").slice(0, 64),
+              (seen?.userAgent ?? "").slice(0, 512),
+            ],
+          );
+          return toSession(updated[0]!);
+        },
+      };
+      return work(token, writes);
     });
   }
 
@@ -191,12 +201,18 @@ export class SqlSessionRepository implements SessionStore {
     return { session: toSession(revoked), wasLive: true };
   }
 
-  async revokeAllOfUser(userId: string, reason: string, exceptSessionId?: string): Promise<SessionRecord[]> {
+  async revokeAllOfUser(
+    userId: string,
+    reason: string,
+    options: { exceptSessionId?: string; includeOffline?: boolean } = {},
+  ): Promise<SessionRecord[]> {
+    const except = options.exceptSessionId !== undefined && isUuid(options.exceptSessionId);
     const rows = await this.sql.query<SessionRow>(
       `UPDATE sessions SET revoked_at = clock_timestamp(), revoke_reason = $2
        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
+         AND ($4::boolean OR NOT offline)
        RETURNING ${SESSION_COLUMNS}`,
-      [userId, reason, exceptSessionId ?? null],
+      [userId, reason, except ? options.exceptSessionId : null, options.includeOffline ?? true],
     );
     if (rows.length > 0) {
       await this.sql.query(

@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { SigningKeyStore, StoredSigningKey } from "../identity/local/signing-key-ring.ts";
+import type { SigningKeyStore, StoredSigningKey } from "../domain/ports/signing-key-store.ts";
 import type { SqlRunner } from "./sql.ts";
 
 interface Row {

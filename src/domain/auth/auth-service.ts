@@ -342,6 +342,27 @@ export class AuthService {
     });
   }
 
+  /**
+   * Ends every online session of the signed-in user, theirs included (and
+   * offline ones when asked), leaving the account and its password as they
+   * are. Returns how many ended; idempotent.
+   */
+  logoutEverywhere(caller: Caller, input: { includeOffline: boolean }): Promise<number> {
+    return this.deps.audit.track(
+      { action: "auth.logout_everywhere", actor: caller, targetKind: "user" },
+      async (note) => {
+        const userId = requireUserPrincipal(caller);
+        note.target("user", userId);
+        note.detail("include_offline", String(input.includeOffline));
+        const ended = await this.deps.provider.endUserSessions(userId, "logout_everywhere", {
+          includeOffline: input.includeOffline,
+        });
+        note.detail("sessions_ended", String(ended));
+        return ended;
+      },
+    );
+  }
+
   forgotPassword(email: string, request: RequestInfo): Promise<void> {
     const started = this.now();
     const { settings } = this.deps;
@@ -446,11 +467,9 @@ export class AuthService {
       await this.recheckPassword(user, input.currentPassword, caller);
       this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
-      const ended = await this.deps.provider.endUserSessions(
-        user.id,
-        "password_changed",
-        caller.principal.sessionId,
-      );
+      const ended = await this.deps.provider.endUserSessions(user.id, "password_changed", {
+        exceptSessionId: caller.principal.sessionId,
+      });
       note.detail("other_sessions_ended", String(ended));
     });
   }

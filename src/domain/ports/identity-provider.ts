@@ -79,10 +79,16 @@ export interface SessionInfo {
   readonly id: string;
   readonly userId: string;
   readonly clientId: string;
+  /** Where the session started: the sign-in's client address and user agent. */
   readonly ipAddress: string;
   readonly userAgent: string;
   readonly startedAt: Date;
+  /** When tokens were last issued from the session (a refresh, or a token vault mint). */
   readonly lastUsedAt: Date;
+  /** Where and when the user was last seen on it: the sign-in or their latest refresh, never a vault mint. */
+  readonly lastSeenIpAddress: string;
+  readonly lastSeenUserAgent: string;
+  readonly lastSeenAt: Date;
   readonly expiresAt: Date;
   readonly offline: boolean;
   /** Set once the session has ended. */
@@ -180,8 +186,16 @@ export interface IdentityProvider extends AccessTokenVerifier {
     session: { readonly refreshToken: string } | { readonly sessionId: string },
     reason: string,
   ): Promise<{ readonly sessionId: string; readonly userId: string } | undefined>;
-  /** Ends every session of the user but `exceptSessionId`; returns how many ended. */
-  endUserSessions(userId: string, reason: string, exceptSessionId?: string): Promise<number>;
+  /**
+   * Ends every session of the user but `exceptSessionId`, and refuses their
+   * access tokens at once; returns how many ended. Offline sessions end too
+   * unless `includeOffline` is false.
+   */
+  endUserSessions(
+    userId: string,
+    reason: string,
+    options?: { readonly exceptSessionId?: string; readonly includeOffline?: boolean },
+  ): Promise<number>;
   getSession(sessionId: string): Promise<SessionInfo | undefined>;
   /** The user's live sessions, newest first. */
   listSessions(userId: string): Promise<SessionInfo[]>;

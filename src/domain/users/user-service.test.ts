@@ -373,6 +373,7 @@ describe("UserService", () => {
         service.delete(as(support), admin.id, true),
         service.setRoles(as(support), admin.id, [ADMIN_ROLE, USER_ROLE]),
         service.setBusinessRoles(as(support), admin.id, []),
+        service.revokeSessions(as(support), admin.id),
       ];
       for (const attempt of attempts) {
         const error = await domainFailure(attempt);

@@ -213,6 +213,27 @@ export class UserService {
     );
   }
 
+  /**
+   * Signs the user out everywhere without disabling the account or changing
+   * its password: every session ends, offline ones too, and their access
+   * tokens are refused at once. Returns how many ended; idempotent.
+   */
+  revokeSessions(caller: Caller, id: string): Promise<number> {
+    return this.deps.audit.track(
+      { action: "users.revoke_sessions", actor: caller, targetKind: "user", targetId: id },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        await this.getUser(id);
+        await this.requireMayManage(caller, id);
+        const ended = await this.deps.provider.endUserSessions(id, "revoked_by_admin", {
+          includeOffline: true,
+        });
+        note.detail("sessions_ended", String(ended));
+        return ended;
+      },
+    );
+  }
+
   setRoles(caller: Caller, id: string, roleNames: readonly string[]): Promise<User> {
     return this.deps.audit.track(
       { action: "users.set_roles", actor: caller, targetKind: "user", targetId: id },

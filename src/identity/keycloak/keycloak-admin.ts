@@ -47,12 +47,15 @@ const TOKEN_RENEWAL_MARGIN_MS = 30_000;
 export class KeycloakAdmin {
   private readonly client: KcAdminClient;
   private readonly oidc: KeycloakOidc;
+  /** Gatehouse's own client, whose offline tokens revokeOfflineTokens ends. */
+  private readonly clientId: string;
   private readonly now: () => number;
   private token: { value: string; expiresAt: number } | undefined;
   private pendingToken: Promise<string> | undefined;
 
   constructor(connection: KeycloakConnection, oidc: KeycloakOidc, now: () => number = Date.now) {
     this.oidc = oidc;
+    this.clientId = connection.clientId;
     this.now = now;
     this.client = new KcAdminClient({
       baseUrl: connection.url,
@@ -241,10 +244,25 @@ export class KeycloakAdmin {
     }
   }
 
-  /** Ends every session of the user. */
+  /**
+   * Ends every online session of the user. Keycloak also sets the user's
+   * not-before, which makes their earlier tokens stale, offline ones included,
+   * but only those issued in an earlier second.
+   */
   async logoutUser(userId: string): Promise<void> {
     await this.call("end the user's sessions", () =>
       this.client.users.logout({ id: userId }, { catchNotFound: true }),
+    );
+  }
+
+  /**
+   * Revokes the user's offline tokens of Gatehouse's client (the ones the token
+   * vault holds): Keycloak's revocation of the client's consent, which ends its
+   * offline sessions too. Nothing to revoke is not an error.
+   */
+  async revokeOfflineTokens(userId: string): Promise<void> {
+    await this.call("revoke the user's offline tokens", () =>
+      this.client.users.revokeConsent({ id: userId, clientId: this.clientId }, { catchNotFound: true }),
     );
   }
 }

@@ -329,15 +329,27 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     return { sessionId: session.sessionId, userId: userId ?? "" };
   }
 
-  async endUserSessions(userId: string, _reason: string, exceptSessionId?: string): Promise<number> {
+  /**
+   * Keycloak's logout of the user (`users/{id}/logout`) when every session
+   * ends; one session at a time when one is kept or offline sessions are to
+   * stay (the logout would make the offline tokens stale too). Offline tokens
+   * of Gatehouse's client are revoked explicitly, since the logout spares
+   * tokens issued within its own second.
+   */
+  async endUserSessions(
+    userId: string,
+    _reason: string,
+    { exceptSessionId, includeOffline = true }: { exceptSessionId?: string; includeOffline?: boolean } = {},
+  ): Promise<number> {
     const externalId = await this.deps.users.externalIdOf(userId);
     if (externalId === undefined || externalId === "") return 0;
     const sessions = (await this.deps.admin.sessions(externalId)).filter((s) => s.id !== exceptSessionId);
-    if (exceptSessionId === undefined) {
+    if (exceptSessionId === undefined && includeOffline) {
       await this.deps.admin.logoutUser(externalId);
     } else {
       for (const session of sessions) await this.deps.admin.deleteSession(session.id);
     }
+    if (includeOffline) await this.deps.admin.revokeOfflineTokens(externalId);
     await Promise.all(sessions.map((session) => this.revokeSessionTokens(session.id)));
     return sessions.length;
   }
@@ -370,6 +382,10 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       userAgent: "",
       startedAt: session.startedAt,
       lastUsedAt: session.lastAccessAt,
+      // Keycloak records one address per session, and no user agent.
+      lastSeenIpAddress: session.ipAddress,
+      lastSeenUserAgent: "",
+      lastSeenAt: session.lastAccessAt,
       expiresAt: new Date(
         Math.min(
           session.lastAccessAt.getTime() + sessionIdleSeconds * 1000,

@@ -3,9 +3,10 @@ import { base64url, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../domain/errors.ts";
+import type { SigningKeyStore, StoredSigningKey } from "../../domain/ports/signing-key-store.ts";
 import { AccessTokens } from "./access-tokens.ts";
 import { Sealer } from "./sealer.ts";
-import { SigningKeyRing, type SigningKeyStore, type StoredSigningKey } from "./signing-key-ring.ts";
+import { SigningKeyRing } from "./signing-key-ring.ts";
 
 /** The signing_keys table, in memory. */
 class MemorySigningKeyStore implements SigningKeyStore {

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { DomainError } from "../../domain/errors.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../../domain/opaque-token.ts";
 import type { CoordinationStore } from "../../domain/ports/coordination-store.ts";
+import type { CredentialStore } from "../../domain/ports/credential-store.ts";
 import type {
   ClientInfo,
   IdentityFields,
@@ -16,14 +17,19 @@ import type {
   SessionInfo,
   TotpEnrollment,
 } from "../../domain/ports/identity-provider.ts";
+import type { SessionRecord, SessionStore } from "../../domain/ports/session-store.ts";
 import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
 import type { AccessTokenClaims } from "../../domain/tokens/access-token.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { AccessTokens } from "./access-tokens.ts";
-import type { CredentialStore } from "./credential-store.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
+import {
+  type Presenter,
+  RefreshRotation,
+  refreshTokenExpiry,
+  type SessionLifetimes,
+} from "./refresh-rotation.ts";
 import type { Sealer } from "./sealer.ts";
-import type { SessionRecord, SessionStore } from "./session-store.ts";
 import type { SigningKeyRing } from "./signing-key-ring.ts";
 import type { Totp } from "./totp.ts";
 
@@ -33,6 +39,8 @@ export interface LocalProviderSettings {
   /** Lifetime of offline sessions' refresh tokens (sliding, like refresh tokens); refreshTokenTtlSeconds if unset. */
   readonly offlineTokenTtlSeconds?: number;
   readonly refreshGraceSeconds: number;
+  /** How long an online session may last in all, refreshed or not (SESSION_MAX_LIFETIME_SECONDS). */
+  readonly sessionMaxLifetimeSeconds: number;
   readonly mfaTokenTtlSeconds: number;
   readonly clockSkewSeconds: number;
 }
@@ -68,14 +76,6 @@ const ENDED_SESSION_RETENTION_MS = 7 * 86_400_000;
 
 const normalizeRecoveryCode = (code: string) => code.toLowerCase().replace(/[^0-9a-z]/g, "");
 
-interface SealedPair {
-  readonly accessToken: string;
-  readonly accessTokenExpiresAt: number;
-  readonly refreshToken: string;
-  readonly refreshTokenExpiresAt: number;
-  readonly sessionId: string;
-}
-
 /**
  * The built-in identity provider: argon2id passwords, ES256 access tokens
  * from our own key ring, opaque rotating refresh tokens bound to sessions in
@@ -87,11 +87,32 @@ export class LocalIdentityProvider implements IdentityProvider {
   readonly kind = "local" as const;
   private readonly deps: LocalProviderDeps;
   private readonly now: () => number;
+  private readonly lifetimes: SessionLifetimes;
+  private readonly rotation: RefreshRotation;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: LocalProviderDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    const { settings } = deps;
+    this.lifetimes = {
+      refreshTokenTtlMs: settings.refreshTokenTtlSeconds * 1000,
+      offlineTokenTtlMs: (settings.offlineTokenTtlSeconds ?? settings.refreshTokenTtlSeconds) * 1000,
+      sessionMaxLifetimeMs: settings.sessionMaxLifetimeSeconds * 1000,
+    };
+    this.rotation = new RefreshRotation({
+      sessions: deps.sessions,
+      graceSealer: deps.graceSealer,
+      issueAccessToken: (session) =>
+        deps.accessTokens.issue({
+          kind: "user",
+          subjectId: session.userId,
+          sessionId: session.id,
+          clientId: session.clientId,
+        }),
+      settings: { ...this.lifetimes, graceMs: settings.refreshGraceSeconds * 1000 },
+      now: this.now,
+    });
   }
 
   async start(): Promise<void> {
@@ -217,7 +238,12 @@ export class LocalIdentityProvider implements IdentityProvider {
     offline: boolean,
   ): Promise<IssuedTokens> {
     const refreshToken = newOpaqueToken();
-    const refreshTokenExpiresAt = new Date(this.now() + this.refreshTtlSeconds(offline) * 1000);
+    const now = this.now();
+    const refreshTokenExpiresAt = refreshTokenExpiry(
+      this.lifetimes,
+      { offline, createdAt: new Date(now) },
+      now,
+    );
     const session = await this.deps.sessions.create(
       {
         userId: account.id,
@@ -246,61 +272,26 @@ export class LocalIdentityProvider implements IdentityProvider {
     };
   }
 
-  async refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult> {
-    const { sessions, accessTokens, graceSealer, settings } = this.deps;
-    const now = this.now();
-    const outcome = await sessions.rotate(
-      hashOpaqueToken(refreshToken),
-      { now: new Date(now), graceMs: settings.refreshGraceSeconds * 1000 },
-      async (session, refreshTokenId) => {
-        const successor = newOpaqueToken();
-        const refreshTokenExpiresAt = new Date(now + this.refreshTtlSeconds(session.offline) * 1000);
-        const access = await accessTokens.issue({
-          kind: "user",
-          subjectId: session.userId,
-          sessionId: session.id,
-          clientId: session.clientId,
-        });
-        const tokens: IssuedTokens = {
-          accessToken: access.token,
-          accessTokenExpiresAt: access.expiresAt,
-          refreshToken: successor,
-          refreshTokenExpiresAt,
-          sessionId: session.id,
-          scope: "",
-        };
-        return {
-          result: tokens,
-          successor: { tokenHash: hashOpaqueToken(successor), expiresAt: refreshTokenExpiresAt },
-          successorSealed: graceSealer.seal(JSON.stringify(toSealedPair(tokens)), refreshTokenId),
-          client: { ipAddress: client.ip, userAgent: client.userAgent },
-        };
-      },
-    );
-    switch (outcome.kind) {
-      case "rotated":
-        return { ok: true, tokens: outcome.result, userId: outcome.session.userId };
-      case "grace": {
-        const pair = JSON.parse(
-          graceSealer.open(outcome.successorSealed, outcome.refreshTokenId),
-        ) as SealedPair;
-        return { ok: true, tokens: fromSealedPair(pair), userId: outcome.session.userId };
-      }
-      case "reused":
-        await this.revokeSessionTokens(outcome.session);
-        return failure("refresh_token_reused", outcome.session);
-      case "ended":
-        return failure("session_ended", outcome.session);
-      case "expired":
-        return failure("refresh_token_expired", outcome.session);
-      case "unknown":
-        return { ok: false, reason: "invalid_refresh_token", userId: undefined, sessionId: undefined };
-    }
+  refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult> {
+    return this.rotate(refreshToken, { kind: "user", ipAddress: client.ip, userAgent: client.userAgent });
   }
 
-  private refreshTtlSeconds(offline: boolean): number {
-    const { refreshTokenTtlSeconds, offlineTokenTtlSeconds } = this.deps.settings;
-    return offline ? (offlineTokenTtlSeconds ?? refreshTokenTtlSeconds) : refreshTokenTtlSeconds;
+  /**
+   * The token vault's refresh of a token handed to it: no grace pair is kept
+   * (so the copy the caller handed over is spent at once, and presenting it
+   * again ends the session), and the session's last-seen values stay the
+   * user's, not the vault caller's.
+   */
+  refreshForVault(refreshToken: string): Promise<RefreshResult> {
+    return this.rotate(refreshToken, { kind: "vault" });
+  }
+
+  private async rotate(refreshToken: string, presenter: Presenter): Promise<RefreshResult> {
+    const result = await this.rotation.rotate(refreshToken, presenter);
+    if (result.ok) return result;
+    const { revoked, ...failure } = result;
+    if (revoked !== undefined) await this.revokeSessionTokens(revoked);
+    return failure;
   }
 
   /**
@@ -348,8 +339,12 @@ export class LocalIdentityProvider implements IdentityProvider {
     return { sessionId: ended.session.id, userId: ended.session.userId };
   }
 
-  async endUserSessions(userId: string, reason: string, exceptSessionId?: string): Promise<number> {
-    const ended = await this.deps.sessions.revokeAllOfUser(userId, reason, exceptSessionId);
+  async endUserSessions(
+    userId: string,
+    reason: string,
+    options: { exceptSessionId?: string; includeOffline?: boolean } = {},
+  ): Promise<number> {
+    const ended = await this.deps.sessions.revokeAllOfUser(userId, reason, options);
     await Promise.all(ended.map((session) => this.revokeSessionTokens(session)));
     return ended.length;
   }
@@ -475,30 +470,6 @@ export class LocalIdentityProvider implements IdentityProvider {
   }
 }
 
-function failure(
-  reason: "refresh_token_expired" | "session_ended" | "refresh_token_reused",
-  session: SessionRecord,
-): RefreshResult {
-  return { ok: false, reason, userId: session.userId, sessionId: session.id };
-}
-
-const toSealedPair = (tokens: IssuedTokens): SealedPair => ({
-  accessToken: tokens.accessToken,
-  accessTokenExpiresAt: tokens.accessTokenExpiresAt.getTime(),
-  refreshToken: tokens.refreshToken,
-  refreshTokenExpiresAt: tokens.refreshTokenExpiresAt?.getTime() ?? 0,
-  sessionId: tokens.sessionId,
-});
-
-const fromSealedPair = (pair: SealedPair): IssuedTokens => ({
-  accessToken: pair.accessToken,
-  accessTokenExpiresAt: new Date(pair.accessTokenExpiresAt),
-  refreshToken: pair.refreshToken,
-  refreshTokenExpiresAt: new Date(pair.refreshTokenExpiresAt),
-  sessionId: pair.sessionId,
-  scope: "",
-});
-
 const toSessionInfo = (session: SessionRecord): SessionInfo => ({
   id: session.id,
   userId: session.userId,
@@ -507,6 +478,9 @@ const toSessionInfo = (session: SessionRecord): SessionInfo => ({
   userAgent: session.userAgent,
   startedAt: session.createdAt,
   lastUsedAt: session.lastUsedAt,
+  lastSeenIpAddress: session.lastSeenIpAddress,
+  lastSeenUserAgent: session.lastSeenUserAgent,
+  lastSeenAt: session.lastSeenAt,
   expiresAt: session.expiresAt,
   offline: session.offline,
   revokedAt: session.revokedAt,

@@ -11,7 +11,7 @@ import type { LocalIdentityProvider } from "./local-identity-provider.ts";
 
 type LocalSessions = Pick<
   LocalIdentityProvider,
-  "checkPassword" | "refresh" | "endSession" | "startOfflineSession" | "inspectRefreshToken"
+  "checkPassword" | "refreshForVault" | "endSession" | "startOfflineSession" | "inspectRefreshToken"
 >;
 
 /**
@@ -57,7 +57,8 @@ export class LocalVaultTokens implements VaultTokenProvider {
         { violations: [{ field: "scopes", description: "must be empty with the built-in provider" }] },
       );
     }
-    const result = await this.provider.refresh(token, { ...request.client, clientId: this.ownClientId });
+    // Not the user's refresh: no grace pair (the caller's copy is spent now) and the user is not "seen".
+    const result = await this.provider.refreshForVault(token);
     if (!result.ok) return { ok: false, reason: result.reason };
     return {
       ok: true,

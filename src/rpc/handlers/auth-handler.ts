@@ -86,6 +86,13 @@ export function createAuthHandler(deps: {
       return {};
     },
 
+    async logoutEverywhere(request, context) {
+      const ended = await auth.logoutEverywhere(await actorOf(context), {
+        includeOffline: request.includeOffline,
+      });
+      return { sessionsEnded: ended };
+    },
+
     async forgotPassword(request, context) {
       await auth.forgotPassword(request.email, callInfo(context));
       return {};

@@ -74,6 +74,10 @@ export function createUserHandler(deps: {
       return {};
     },
 
+    async revokeUserSessions(request, context) {
+      return { sessionsEnded: await users.revokeSessions(await actorOf(context), request.userId) };
+    },
+
     async setUserRoles(request, context) {
       return {
         user: toUserMessage(await users.setRoles(await actorOf(context), request.userId, request.roles)),

@@ -45,5 +45,8 @@ export function sessionToProto(session: SessionInfo): Session {
     expireDate: toTimestamp(session.expiresAt),
     clients: session.clientId === "" ? [] : [session.clientId],
     offline: session.offline,
+    lastSeenIpAddress: session.lastSeenIpAddress,
+    lastSeenUserAgent: session.lastSeenUserAgent,
+    lastSeenDate: toTimestamp(session.lastSeenAt),
   });
 }

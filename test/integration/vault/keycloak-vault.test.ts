@@ -10,6 +10,7 @@ import {
   ok,
   TEST_ADMIN,
   type TokenSet,
+  USERS,
 } from "../../support/identity.ts";
 import {
   createTestRealm,
@@ -29,6 +30,8 @@ import {
   vaultEnv,
   vaultRows,
 } from "../../support/vault.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** TokenVaultService with IDENTITY_PROVIDER=keycloak, against a real Keycloak (a realm of its own), on PostgreSQL. */
 describe("token vault, Keycloak", () => {
@@ -213,6 +216,44 @@ describe("token vault, Keycloak", () => {
     expect(refused).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
     // The user's other session is untouched.
     await ok(gh.url, `${AUTH}/VerifyToken`, { token: again.accessToken });
+  });
+
+  it("signs a user out everywhere through Keycloak's logout of the user, keeping the account", async () => {
+    const alice = await signedInUser();
+    const other = await loginTokens(gh.url, alice.username, alice.password);
+    await ok(
+      gh.url,
+      `${VAULT}/RequestOfflineToken`,
+      { purpose: "nightly", password: alice.password },
+      alice.tokens.accessToken,
+    );
+    const offlineToken = await storedToken(alice.id, "nightly");
+    // Keycloak's not-before has whole seconds: a logout of the user in a later second than the
+    // offline token's would make it stale, so make sure it is one.
+    await sleep(1100);
+
+    expect((await ok(gh.url, `${AUTH}/LogoutEverywhere`, {}, other.accessToken)).sessionsEnded).toBe(2);
+    for (const tokens of [alice.tokens, other]) {
+      expect(await verify(tokens.accessToken)).toMatchObject({ reason: "session_revoked" });
+      expect((await fails(gh.url, `${AUTH}/Refresh`, { refreshToken: tokens.refreshToken })).code).toBe(
+        "unauthenticated",
+      );
+    }
+    // Offline sessions are kept unless asked for: one session at a time, no logout of the user.
+    expect(await introspect(offlineToken)).toMatchObject({ active: true, typ: "Offline" });
+    const again = await loginTokens(gh.url, alice.username, alice.password);
+    const third = await loginTokens(gh.url, alice.username, alice.password);
+    expect((await ok(gh.url, `${USERS}/RevokeUserSessions`, { userId: alice.id }, admin)).sessionsEnded).toBe(
+      2,
+    );
+    expect(await verify(again.accessToken)).toMatchObject({ reason: "session_revoked" });
+    expect(await verify(third.accessToken)).toMatchObject({ reason: "session_revoked" });
+    // The administrator's variant ends the offline session too.
+    expect(await introspect(offlineToken)).toEqual({ active: false });
+    const fourth = await loginTokens(gh.url, alice.username, alice.password);
+    expect(
+      await fails(gh.url, `${VAULT}/GetAccessToken`, { purpose: "nightly" }, fourth.accessToken),
+    ).toMatchObject({ code: "failed_precondition", reason: "reauthentication_required" });
   });
 
   it("ends a Keycloak session through RevokeSession: its access token fails Check and VerifyToken at once", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashOpaqueToken } from "../../../src/domain/opaque-token.ts";
+import { postJson } from "../../support/connect-json.ts";
 import { createService, setGrants } from "../../support/fixtures.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
@@ -35,7 +36,8 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
   beforeAll(async () => {
     gh = await startTestGatehouse({
       backend,
-      env: { ...IDENTITY_ENV, ...vaultEnv(keys, "k1") },
+      // A grace window longer than any test: a copy that still works within it would be seen to.
+      env: { ...IDENTITY_ENV, ...vaultEnv(keys, "k1"), REFRESH_GRACE_SECONDS: "60" },
       hooks: { wrapVaultTokens: (tokens) => counter.wrap(tokens) },
     });
     admin = (await loginTokens(gh.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
@@ -94,6 +96,66 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
     expect(listed.entries).toHaveLength(1);
     expect(listed.entries[0].lastUsedDate).toBeDefined();
     expect(JSON.stringify(listed)).not.toContain(current);
+  });
+
+  it("spends the caller's copy of a stored token at the first mint, grace window or not", async () => {
+    const alice = await signUpAndLogin(gh.url);
+    const other = await loginTokens(gh.url, alice.username, alice.password);
+    await storeToken(gh.url, alice.tokens.accessToken, "reports", other.refreshToken);
+    const minted = await ok(
+      gh.url,
+      `${VAULT}/GetAccessToken`,
+      { purpose: "reports" },
+      alice.tokens.accessToken,
+    );
+    // Moments later, well within REFRESH_GRACE_SECONDS: the copy is spent, and presenting it ends the session.
+    expect(await fails(gh.url, `${AUTH}/Refresh`, { refreshToken: other.refreshToken })).toMatchObject({
+      code: "unauthenticated",
+      reason: "refresh_token_reused",
+    });
+    expect(await verify(minted.accessToken)).toMatchObject({ reason: "session_revoked" });
+    expect(
+      await fails(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, alice.tokens.accessToken),
+    ).toMatchObject({ code: "failed_precondition", reason: "reauthentication_required" });
+  });
+
+  it("does not share with the vault a pair its caller refreshed to after handing the token over", async () => {
+    const alice = await signUpAndLogin(gh.url);
+    const other = await loginTokens(gh.url, alice.username, alice.password);
+    await storeToken(gh.url, alice.tokens.accessToken, "reports", other.refreshToken);
+    const kept = (await ok(gh.url, `${AUTH}/Refresh`, { refreshToken: other.refreshToken })).tokens;
+    // Within the grace window the vault would otherwise get the very pair the caller now holds.
+    expect(
+      await fails(gh.url, `${VAULT}/GetAccessToken`, { purpose: "reports" }, alice.tokens.accessToken),
+    ).toMatchObject({ code: "failed_precondition", reason: "reauthentication_required" });
+    expect(await verify(kept.accessToken)).toMatchObject({ reason: "session_revoked" });
+    expect(await fails(gh.url, `${AUTH}/Refresh`, { refreshToken: kept.refreshToken })).toMatchObject({
+      reason: "session_ended",
+    });
+  });
+
+  it("records a mint as the session's use, not as its user being seen", async () => {
+    const alice = await signUpAndLogin(gh.url);
+    const signIn = await postJson(
+      gh.url,
+      `${AUTH}/Login`,
+      { login: alice.username, password: alice.password },
+      { "user-agent": "tablet/3" },
+    );
+    const other = signIn.body.tokens as { refreshToken: string; sessionId: string };
+    await storeToken(gh.url, alice.tokens.accessToken, "reports", other.refreshToken);
+    const mint = await postJson(
+      gh.url,
+      `${VAULT}/GetAccessToken`,
+      { purpose: "reports" },
+      { authorization: `Bearer ${alice.tokens.accessToken}`, "user-agent": "vault-caller/9" },
+    );
+    expect(mint.status).toBe(200);
+    const sessions = await ok(gh.url, `${VAULT}/ListSessions`, {}, alice.tokens.accessToken);
+    const session = sessions.sessions.find((s: any) => s.id === other.sessionId);
+    expect(session).toMatchObject({ userAgent: "tablet/3", lastSeenUserAgent: "tablet/3" });
+    expect(session.lastSeenDate).toBe(session.startDate);
+    expect(Date.parse(session.lastAccessDate)).toBeGreaterThan(Date.parse(session.startDate));
   });
 
   it("refuses tokens the provider does not accept, and other users' tokens, storing nothing", async () => {

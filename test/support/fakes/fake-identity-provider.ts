@@ -172,6 +172,9 @@ export class FakeIdentityProvider implements IdentityProvider {
       userAgent: client.userAgent,
       startedAt: now,
       lastUsedAt: now,
+      lastSeenIpAddress: client.ip,
+      lastSeenUserAgent: client.userAgent,
+      lastSeenAt: now,
       expiresAt: new Date(this.now() + 3_600_000),
       offline: false,
       revokedAt: undefined,
@@ -223,11 +226,20 @@ export class FakeIdentityProvider implements IdentityProvider {
     return { sessionId: id, userId: found.userId };
   }
 
-  async endUserSessions(userId: string, reason: string, exceptSessionId?: string): Promise<number> {
+  async endUserSessions(
+    userId: string,
+    reason: string,
+    options: { readonly exceptSessionId?: string; readonly includeOffline?: boolean } = {},
+  ): Promise<number> {
     this.record("endUserSessions", userId, reason);
     let ended = 0;
     for (const session of this.sessions.values()) {
-      if (session.userId === userId && session.id !== exceptSessionId && session.revokedAt === undefined) {
+      if (
+        session.userId === userId &&
+        session.id !== options.exceptSessionId &&
+        session.revokedAt === undefined &&
+        (!session.offline || options.includeOffline === true)
+      ) {
         this.sessions.set(session.id, { ...session, revokedAt: new Date(this.now()) });
         ended++;
       }

@@ -309,6 +309,42 @@ export declare type LogoutResponse = Message<"gatehouse.v1.LogoutResponse"> & {
 export declare const LogoutResponseSchema: GenMessage<LogoutResponse>;
 
 /**
+ * @generated from message gatehouse.v1.LogoutEverywhereRequest
+ */
+export declare type LogoutEverywhereRequest = Message<"gatehouse.v1.LogoutEverywhereRequest"> & {
+  /**
+   * Also end the user's offline sessions (built-in provider).
+   *
+   * @generated from field: bool include_offline = 1;
+   */
+  includeOffline: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.LogoutEverywhereRequest.
+ * Use `create(LogoutEverywhereRequestSchema)` to create a new message.
+ */
+export declare const LogoutEverywhereRequestSchema: GenMessage<LogoutEverywhereRequest>;
+
+/**
+ * @generated from message gatehouse.v1.LogoutEverywhereResponse
+ */
+export declare type LogoutEverywhereResponse = Message<"gatehouse.v1.LogoutEverywhereResponse"> & {
+  /**
+   * How many sessions ended.
+   *
+   * @generated from field: int32 sessions_ended = 1;
+   */
+  sessionsEnded: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.LogoutEverywhereResponse.
+ * Use `create(LogoutEverywhereResponseSchema)` to create a new message.
+ */
+export declare const LogoutEverywhereResponseSchema: GenMessage<LogoutEverywhereResponse>;
+
+/**
  * @generated from message gatehouse.v1.VerifyTokenRequest
  */
 export declare type VerifyTokenRequest = Message<"gatehouse.v1.VerifyTokenRequest"> & {
@@ -856,6 +892,24 @@ export declare const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutRequestSchema;
     output: typeof LogoutResponseSchema;
+  },
+  /**
+   * Authenticated. Ends every online session of the signed-in user, this one
+   * included, without touching the account or its password: their refresh
+   * tokens stop working and their access tokens are rejected at once, on
+   * every replica. Offline sessions (the token vault's offline tokens) are
+   * kept unless include_offline is set. Under IDENTITY_PROVIDER=keycloak the
+   * online sessions end one by one through the admin API, and with
+   * include_offline Keycloak's logout of the user (`users/{id}/logout`) ends
+   * them all, and Gatehouse's client's offline tokens are revoked. Idempotent.
+   * Errors: UNAUTHENTICATED, PERMISSION_DENIED (a service-account token).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.LogoutEverywhere
+   */
+  logoutEverywhere: {
+    methodKind: "unary";
+    input: typeof LogoutEverywhereRequestSchema;
+    output: typeof LogoutEverywhereResponseSchema;
   },
   /**
    * For API services: verifies an access token (signature, issuer, audience,

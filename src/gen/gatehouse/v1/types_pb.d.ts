@@ -318,6 +318,9 @@ export declare type Session = Message<"gatehouse.v1.Session"> & {
   userId: string;
 
   /**
+   * Where the session started: the sign-in's client address and user agent
+   * (with start_date). Never overwritten by later refreshes.
+   *
    * @generated from field: string ip_address = 3;
    */
   ipAddress: string;
@@ -333,11 +336,15 @@ export declare type Session = Message<"gatehouse.v1.Session"> & {
   startDate?: Timestamp | undefined;
 
   /**
+   * When tokens were last issued from the session: a refresh, or a token vault mint.
+   *
    * @generated from field: google.protobuf.Timestamp last_access_date = 6;
    */
   lastAccessDate?: Timestamp | undefined;
 
   /**
+   * Online sessions: never later than start_date plus SESSION_MAX_LIFETIME_SECONDS.
+   *
    * @generated from field: google.protobuf.Timestamp expire_date = 7;
    */
   expireDate?: Timestamp | undefined;
@@ -353,6 +360,26 @@ export declare type Session = Message<"gatehouse.v1.Session"> & {
    * @generated from field: bool offline = 9;
    */
   offline: boolean;
+
+  /**
+   * Where and when the user was last seen on the session: the sign-in, then
+   * each of their refreshes. A token vault mint does not count (the vault's
+   * caller is not the user). Under Keycloak: the session's address and last
+   * access; no user agent.
+   *
+   * @generated from field: string last_seen_ip_address = 10;
+   */
+  lastSeenIpAddress: string;
+
+  /**
+   * @generated from field: string last_seen_user_agent = 11;
+   */
+  lastSeenUserAgent: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen_date = 12;
+   */
+  lastSeenDate?: Timestamp | undefined;
 };
 
 /**

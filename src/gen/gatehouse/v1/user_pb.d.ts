@@ -297,6 +297,40 @@ export declare type SetUserPasswordResponse = Message<"gatehouse.v1.SetUserPassw
 export declare const SetUserPasswordResponseSchema: GenMessage<SetUserPasswordResponse>;
 
 /**
+ * @generated from message gatehouse.v1.RevokeUserSessionsRequest
+ */
+export declare type RevokeUserSessionsRequest = Message<"gatehouse.v1.RevokeUserSessionsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RevokeUserSessionsRequest.
+ * Use `create(RevokeUserSessionsRequestSchema)` to create a new message.
+ */
+export declare const RevokeUserSessionsRequestSchema: GenMessage<RevokeUserSessionsRequest>;
+
+/**
+ * @generated from message gatehouse.v1.RevokeUserSessionsResponse
+ */
+export declare type RevokeUserSessionsResponse = Message<"gatehouse.v1.RevokeUserSessionsResponse"> & {
+  /**
+   * How many sessions ended.
+   *
+   * @generated from field: int32 sessions_ended = 1;
+   */
+  sessionsEnded: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.RevokeUserSessionsResponse.
+ * Use `create(RevokeUserSessionsResponseSchema)` to create a new message.
+ */
+export declare const RevokeUserSessionsResponseSchema: GenMessage<RevokeUserSessionsResponse>;
+
+/**
  * @generated from message gatehouse.v1.SetUserRolesRequest
  */
 export declare type SetUserRolesRequest = Message<"gatehouse.v1.SetUserRolesRequest"> & {
@@ -873,6 +907,24 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof SetUserPasswordRequestSchema;
     output: typeof SetUserPasswordResponseSchema;
+  },
+  /**
+   * Permission `users.write`. Signs the user out everywhere without disabling
+   * the account or changing its password: ends every session of the user,
+   * online and offline, so their refresh and offline tokens stop working and
+   * their access tokens are rejected at once, on every replica. Audited as
+   * `users.revoke_sessions`. Under IDENTITY_PROVIDER=keycloak: Keycloak's
+   * logout of the user (`users/{id}/logout`) and the revocation of the
+   * offline tokens of Gatehouse's client; access tokens already minted from
+   * those offline tokens verify until they expire there (their session ids
+   * are not listed by Keycloak). Idempotent. Errors: NOT_FOUND, PERMISSION_DENIED.
+   *
+   * @generated from rpc gatehouse.v1.UserService.RevokeUserSessions
+   */
+  revokeUserSessions: {
+    methodKind: "unary";
+    input: typeof RevokeUserSessionsRequestSchema;
+    output: typeof RevokeUserSessionsResponseSchema;
   },
   /**
    * Permission `roles.assign`. Replaces the user's RBAC roles; the caller must
