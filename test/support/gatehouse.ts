@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { postgresRedisEnvironment } from "../../harness/environment.ts";
 import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -40,11 +41,12 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     const database = await createTestDatabase();
     cleanups.push(database.drop);
     env = {
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
-      // Required with DATABASE_URL (the embedded default generates its own into DATA_DIR).
-      KEY_ENCRYPTION_KEY: "3c".repeat(32),
+      ...postgresRedisEnvironment({
+        databaseUrl: database.url,
+        redisUrl: REDIS_URL,
+        redisKeyPrefix: uniqueRedisPrefix(),
+        keyEncryptionKey: "3c".repeat(32),
+      }),
       ...options.env,
     };
   } else {
