@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -46,6 +46,18 @@ export interface GatehouseProcess {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Processes started here and still running. When the runner exits (a test
+ * worker or a benchmark that crashed, process.exit) they are killed rather
+ * than left listening with their database dropped under them. SIGKILL, not
+ * SIGTERM: with the runner's end of its stdout gone, a Gatehouse told to drain
+ * hangs writing its shutdown log, and no one is left to wait for a drain.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** The port of the "gatehouse started" line main.ts logs once it listens. */
 function listeningPort(output: string): number | undefined {
   const line = output.split("\n").find((entry) => entry.includes('"msg":"gatehouse started"'));
@@ -71,6 +83,7 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
   let output = "";
   const keep = (chunk: Buffer) => {
     log?.write(chunk);
@@ -81,6 +94,7 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
   child.stderr.on("data", keep);
   const exited = new Promise<number | null>((resolveExit) =>
     child.once("exit", (code) => {
+      running.delete(child);
       log?.end();
       resolveExit(code);
     }),
