@@ -76,36 +76,33 @@ export function ensureKeycloak(
   options: EnsureOptions = {},
 ): Promise<RunningKeycloak> {
   const key = instanceKey(instance);
-  let pending = ensured.get(key);
-  if (pending === undefined) {
-    pending = (async () => {
-      if (await isKeycloakRunning(instance)) return { url: keycloakUrl(instance), startedHere: false };
-      await options.beforeStart?.();
-      try {
-        const { stdout } = await run("bash", [SCRIPT, "start"], {
-          env: scriptEnv(instance),
-          maxBuffer: 16 * 1024 * 1024,
-          timeout: 900_000,
-        });
-        const url = /KEYCLOAK_URL=(\S+)/.exec(stdout)?.[1];
-        if (url === undefined) throw new Error(`keycloak.sh start printed no URL:\n${stdout}`);
-        return { url, startedHere: true };
-      } catch (error) {
-        const stderr = (error as { stderr?: string }).stderr ?? "";
-        throw new Error(
-          `Keycloak could not be started (keycloak/keycloak.sh start):\n${stderr.slice(-4000)}`,
-          {
-            cause: error,
-          },
-        );
-      }
-    })();
-    ensured.set(key, pending);
-    // A failed start is tried again by the next caller.
-    pending.catch(() => {
-      if (ensured.get(key) === pending) ensured.delete(key);
-    });
-  }
+  const earlier = ensured.get(key);
+  // Only the first caller started it: the others must not stop it under the first.
+  if (earlier !== undefined) return earlier.then(({ url }) => ({ url, startedHere: false }));
+  const pending = (async () => {
+    if (await isKeycloakRunning(instance)) return { url: keycloakUrl(instance), startedHere: false };
+    await options.beforeStart?.();
+    try {
+      const { stdout } = await run("bash", [SCRIPT, "start"], {
+        env: scriptEnv(instance),
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 900_000,
+      });
+      const url = /KEYCLOAK_URL=(\S+)/.exec(stdout)?.[1];
+      if (url === undefined) throw new Error(`keycloak.sh start printed no URL:\n${stdout}`);
+      return { url, startedHere: true };
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? "";
+      throw new Error(`Keycloak could not be started (keycloak/keycloak.sh start):\n${stderr.slice(-4000)}`, {
+        cause: error,
+      });
+    }
+  })();
+  ensured.set(key, pending);
+  // A failed start is tried again by the next caller.
+  pending.catch(() => {
+    if (ensured.get(key) === pending) ensured.delete(key);
+  });
   return pending;
 }
 
