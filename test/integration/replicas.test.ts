@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresRedisEnvironment } from "../../harness/environment.ts";
 import { type GatehouseProcess, startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../support/services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "../support/services.ts";
 
 /**
  * Two Gatehouse processes sharing PostgreSQL and Redis, as two replicas behind
@@ -24,10 +23,7 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
     database = await createTestDatabase();
     const env = {
       ...IDENTITY_ENV,
-      ...postgresRedisEnvironment({
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        redisKeyPrefix: uniqueRedisPrefix(),
+      ...postgresRedisTestEnvironment(database, {
         issuer: "http://gatehouse.test",
         keyEncryptionKey: "5a".repeat(32),
       }),

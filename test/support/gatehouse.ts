@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { postgresRedisEnvironment } from "../../harness/environment.ts";
 import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "./services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "./services.ts";
 
 /**
  * "embedded": PGlite in a temp dir and the in-process store (the defaults).
@@ -41,12 +40,7 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     const database = await createTestDatabase();
     cleanups.push(database.drop);
     env = {
-      ...postgresRedisEnvironment({
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        redisKeyPrefix: uniqueRedisPrefix(),
-        keyEncryptionKey: "3c".repeat(32),
-      }),
+      ...postgresRedisTestEnvironment(database, { keyEncryptionKey: "3c".repeat(32) }),
       ...options.env,
     };
   } else {

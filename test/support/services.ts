@@ -1,3 +1,4 @@
+import { type PostgresRedisOptions, postgresRedisEnvironment } from "../../harness/environment.ts";
 import { createDatabase, type FreshDatabase, LOCAL_POSTGRES_ADMIN_URL } from "../../harness/postgres.ts";
 import { LOCAL_REDIS_URL, uniqueRedisPrefix as uniquePrefix } from "../../harness/redis.ts";
 
@@ -13,4 +14,17 @@ export function createTestDatabase(): Promise<FreshDatabase> {
 /** A key prefix no other test run uses, so suites can share the one Redis. */
 export function uniqueRedisPrefix(): string {
   return uniquePrefix("gatehouse-test");
+}
+
+/** A Gatehouse's environment on a test database and the test Redis, under a key prefix of its own. */
+export function postgresRedisTestEnvironment(
+  database: FreshDatabase,
+  options: Pick<PostgresRedisOptions, "keyEncryptionKey" | "issuer"> = {},
+): Record<string, string> {
+  return postgresRedisEnvironment({
+    databaseUrl: database.url,
+    redisUrl: REDIS_URL,
+    redisKeyPrefix: uniqueRedisPrefix(),
+    ...options,
+  });
 }

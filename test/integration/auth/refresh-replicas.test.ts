@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresRedisEnvironment } from "../../../harness/environment.ts";
 import { type GatehouseProcess, startGatehouseProcess } from "../../../harness/gatehouse-process.ts";
 import { AUTH, fails, IDENTITY_ENV, ok, signUpAndLogin, type TokenSet } from "../../support/identity.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../../support/services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "../../support/services.ts";
 
 const GRACE_SECONDS = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,12 +20,7 @@ describe("refresh and logout across two replicas (separate processes, shared Pos
   beforeAll(async () => {
     database = await createTestDatabase();
     const env = {
-      ...postgresRedisEnvironment({
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        redisKeyPrefix: uniqueRedisPrefix(),
-        issuer: "http://gatehouse.test",
-      }),
+      ...postgresRedisTestEnvironment(database, { issuer: "http://gatehouse.test" }),
       ...IDENTITY_ENV,
       REFRESH_GRACE_SECONDS: String(GRACE_SECONDS),
     };
