@@ -1,5 +1,5 @@
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./free-port.ts";
 import {
   ensureKeycloak,
   isKeycloakRunning,
@@ -7,17 +7,6 @@ import {
   type RunningKeycloak,
   stopKeycloak,
 } from "./keycloak.ts";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** An instance of this file's own (keycloak.sh KEYCLOAK_INSTANCE=harness), never the shared one. */
 describe("ensureKeycloak", () => {
