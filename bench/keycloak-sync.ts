@@ -1,4 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
+import { keycloakEnvironment } from "../harness/keycloak.ts";
 import {
   SyncFromKeycloakRequestSchema,
   SyncFromKeycloakResponseSchema,
@@ -7,12 +8,7 @@ import { type Benchmark, fmt, withCleanup } from "./support/benchmark.ts";
 import { ADMIN } from "./support/gatehouse-server.ts";
 import { grpcFrame } from "./support/grpc-frames.ts";
 import { H2GrpcClient } from "./support/h2-client.ts";
-import {
-  BenchKeycloak,
-  KEYCLOAK_CLIENT_ID,
-  KEYCLOAK_CLIENT_SECRET,
-  KEYCLOAK_REALM,
-} from "./support/keycloak-instance.ts";
+import { BenchKeycloak } from "./support/keycloak-instance.ts";
 import { deploy } from "./support/launch.ts";
 import { adminLogin } from "./support/seed.ts";
 
@@ -80,13 +76,7 @@ export const keycloakSync: Benchmark = {
       const created = await ensureSyncUsers(keycloak, USERS, context.log);
       await removeRealmAdmin(keycloak);
 
-      const deployment = await deploy(context, "keycloak-sync", {
-        IDENTITY_PROVIDER: "keycloak",
-        KEYCLOAK_URL: keycloak.url,
-        KEYCLOAK_REALM,
-        KEYCLOAK_CLIENT_ID,
-        KEYCLOAK_CLIENT_SECRET,
-      });
+      const deployment = await deploy(context, "keycloak-sync", keycloakEnvironment(keycloak.url));
       defer(() => deployment.stop());
       const server = deployment.servers[0]!;
       const admin = (await adminLogin(server.url)).accessToken;

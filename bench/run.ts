@@ -11,6 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { ROOT } from "../harness/root.ts";
 import { checkCold } from "./check-cold.ts";
 import { checkDeny } from "./check-deny.ts";
 import { checkWarm } from "./check-warm.ts";
@@ -20,7 +21,7 @@ import { loginIsolation } from "./login-isolation.ts";
 import { memory } from "./memory.ts";
 import { revocation } from "./revocation.ts";
 import type { BenchContext, Benchmark, BenchmarkResult } from "./support/benchmark.ts";
-import { RESULTS_DIR, ROOT } from "./support/gatehouse-server.ts";
+import { RESULTS_DIR } from "./support/gatehouse-server.ts";
 import { describeMachine } from "./support/machine.ts";
 import { latestResults, type RunRecord, renderResults, writeReport } from "./support/report.ts";
 import { usersAtScale } from "./users-at-scale.ts";

@@ -10,8 +10,9 @@ scripts/install.sh
 
 # Keycloak takes 30-45 s to start: start it now, in the background, while the checks below run,
 # and wait for it before the tests. A Keycloak this run started is stopped at the end (unless
-# KEYCLOAK_KEEP_RUNNING=1); one that was already running is left alone. The outage suite's own
-# instance (KEYCLOAK_INSTANCE=outage) is stopped too, in case a crashed run left it behind.
+# KEYCLOAK_KEEP_RUNNING=1); one that was already running is left alone. The outage and harness
+# suites' own instances (KEYCLOAK_INSTANCE=outage, =harness) are stopped too, in case a crashed
+# run left them behind.
 keycloak_log="$(mktemp)"
 keycloak_started_here=0
 keycloak/keycloak.sh status >/dev/null 2>&1 || keycloak_started_here=1
@@ -23,6 +24,7 @@ finish() {
     keycloak/keycloak.sh stop >/dev/null 2>&1 || true
   fi
   KEYCLOAK_INSTANCE=outage keycloak/keycloak.sh stop >/dev/null 2>&1 || true
+  KEYCLOAK_INSTANCE=harness keycloak/keycloak.sh stop >/dev/null 2>&1 || true
   rm -f "$keycloak_log"
 }
 trap finish EXIT

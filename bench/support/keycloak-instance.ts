@@ -2,17 +2,20 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import { ROOT } from "./gatehouse-server.ts";
+import {
+  ensureKeycloak,
+  KEYCLOAK_CLIENT_ID,
+  KEYCLOAK_CLIENT_SECRET,
+  KEYCLOAK_REALM,
+  type KeycloakInstance,
+  keycloakUrl,
+  stopKeycloak,
+} from "../../harness/keycloak.ts";
 
 const run = promisify(execFile);
-const SCRIPT = resolve(ROOT, "keycloak/keycloak.sh");
 const VERSION = "26.7.3";
-
-export const KEYCLOAK_REALM = "gatehouse";
-export const KEYCLOAK_CLIENT_ID = "gatehouse-backend";
-export const KEYCLOAK_CLIENT_SECRET = "gatehouse-backend-secret";
 
 /**
  * The benchmarks' own Keycloak: keycloak/keycloak.sh with a cache root of its
@@ -23,64 +26,54 @@ export const KEYCLOAK_CLIENT_SECRET = "gatehouse-backend-secret";
  */
 export class BenchKeycloak {
   readonly url: string;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly instance: KeycloakInstance;
   private startedHere = false;
 
   constructor(port = Number(process.env.BENCH_KEYCLOAK_PORT ?? 8190)) {
-    const cacheRoot = process.env.BENCH_KEYCLOAK_CACHE ?? join(homedir(), ".cache/gatehouse-bench");
-    this.url = `http://127.0.0.1:${port}`;
-    this.env = {
-      ...process.env,
-      GATEHOUSE_CACHE: cacheRoot,
-      KEYCLOAK_PORT: String(port),
-      KEYCLOAK_MGMT_PORT: String(port + 1000),
-      KEYCLOAK_KEEP_DATA: "1",
+    this.instance = {
+      name: "",
+      port,
+      managementPort: port + 1000,
+      cacheRoot: process.env.BENCH_KEYCLOAK_CACHE ?? join(homedir(), ".cache/gatehouse-bench"),
+      keepData: true,
     };
-  }
-
-  private get cacheRoot(): string {
-    return this.env.GATEHOUSE_CACHE!;
-  }
-
-  async isRunning(): Promise<boolean> {
-    try {
-      await run("bash", [SCRIPT, "status"], { env: this.env, timeout: 30_000 });
-      return true;
-    } catch {
-      return false;
-    }
+    this.url = keycloakUrl(this.instance);
   }
 
   /** Reuses a running instance, or starts one (building it first by copying the shared, already built distribution). */
   async start(log: (message: string) => void): Promise<void> {
-    if (await this.isRunning()) {
-      log(`keycloak: reusing the benchmark instance at ${this.url}`);
-      return;
-    }
-    const dist = join(this.cacheRoot, `keycloak-${VERSION}`, "dist");
+    const { startedHere } = await ensureKeycloak(this.instance, {
+      beforeStart: async () => {
+        await this.copySharedBuild(log);
+        log(`keycloak: starting the benchmark instance at ${this.url} (≈ 45 s)`);
+      },
+    });
+    if (!startedHere) log(`keycloak: reusing the benchmark instance at ${this.url}`);
+    this.startedHere = startedHere;
+  }
+
+  /** keycloak.sh would download and build it again under this cache root: the shared cache has it built. */
+  private async copySharedBuild(log: (message: string) => void): Promise<void> {
+    const dist = join(this.instance.cacheRoot!, `keycloak-${VERSION}`, "dist");
     const shared = join(
       process.env.GATEHOUSE_CACHE ?? join(homedir(), ".cache/gatehouse"),
       `keycloak-${VERSION}`,
       "dist",
     );
-    if (!existsSync(join(dist, ".gatehouse-build")) && existsSync(join(shared, ".gatehouse-build"))) {
-      log("keycloak: copying the built distribution from the shared cache");
-      await mkdir(dist, { recursive: true });
-      await cp(shared, dist, {
-        recursive: true,
-        filter: (source) => !source.startsWith(join(shared, "data")),
-      });
-    }
-    log(`keycloak: starting the benchmark instance at ${this.url} (≈ 45 s)`);
-    await run("bash", [SCRIPT, "start"], { env: this.env, timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
-    this.startedHere = true;
+    if (existsSync(join(dist, ".gatehouse-build")) || !existsSync(join(shared, ".gatehouse-build"))) return;
+    log("keycloak: copying the built distribution from the shared cache");
+    await mkdir(dist, { recursive: true });
+    await cp(shared, dist, {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(shared, "data")),
+    });
   }
 
   /** Stops the instance only if this run started it (and BENCH_KEEP_KEYCLOAK=1 does not ask to keep it). */
   async stop(log: (message: string) => void): Promise<void> {
     if (!this.startedHere || process.env.BENCH_KEEP_KEYCLOAK === "1") return;
     log("keycloak: stopping the benchmark instance");
-    await run("bash", [SCRIPT, "stop"], { env: this.env, timeout: 120_000 });
+    await stopKeycloak(this.instance);
     this.startedHere = false;
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GATEHOUSE_NODE_FLAGS } from "../../bench/support/gatehouse-server.ts";
+import { GATEHOUSE_NODE_FLAGS } from "../../harness/gatehouse-process.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const read = (path: string) => readFileSync(resolve(ROOT, path), "utf8");

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatehouseProcess, startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
-import { type GatehouseProcess, spawnGatehouse } from "../support/process.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../support/services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "../support/services.ts";
 
 /**
  * Two Gatehouse processes sharing PostgreSQL and Redis, as two replicas behind
@@ -23,13 +23,12 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
     database = await createTestDatabase();
     const env = {
       ...IDENTITY_ENV,
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
-      ISSUER: "http://gatehouse.test",
-      KEY_ENCRYPTION_KEY: "5a".repeat(32),
+      ...postgresRedisTestEnvironment(database, {
+        issuer: "http://gatehouse.test",
+        keyEncryptionKey: "5a".repeat(32),
+      }),
     };
-    [first, second] = await Promise.all([spawnGatehouse(env), spawnGatehouse(env)]);
+    [first, second] = await Promise.all([startGatehouseProcess({ env }), startGatehouseProcess({ env })]);
     const Authorization = loadService(
       "envoy/service/auth/v3/external_auth.proto",
       "envoy.service.auth.v3.Authorization",

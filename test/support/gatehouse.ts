@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Gatehouse, type GatehouseHooks, startGatehouse } from "../../src/compose/gatehouse.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "./services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "./services.ts";
 
 /**
  * "embedded": PGlite in a temp dir and the in-process store (the defaults).
@@ -40,11 +40,7 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     const database = await createTestDatabase();
     cleanups.push(database.drop);
     env = {
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
-      // Required with DATABASE_URL (the embedded default generates its own into DATA_DIR).
-      KEY_ENCRYPTION_KEY: "3c".repeat(32),
+      ...postgresRedisTestEnvironment(database, { keyEncryptionKey: "3c".repeat(32) }),
       ...options.env,
     };
   } else {

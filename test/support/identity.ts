@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import net from "node:net";
+import type net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { SMTPServer } from "smtp-server";
@@ -175,15 +175,6 @@ export function freshTotpCode(secret: string, used: Set<number>): string {
     return Totp.generate(secret, step * 30_000);
   }
   throw new Error("every acceptable TOTP step is used: wait for the next period");
-}
-
-/** A port free right now (for a server whose issuer URL must be known before it starts). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface CapturedMail {

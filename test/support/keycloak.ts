@@ -1,86 +1,32 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { promisify } from "node:util";
 import { Secret, TOTP } from "otpauth";
+import {
+  ensureKeycloak as ensureRunning,
+  type KeycloakInstance,
+  keycloakEnvironment,
+  SHARED_KEYCLOAK,
+} from "../../harness/keycloak.ts";
+import { ROOT } from "../../harness/root.ts";
 
-const run = promisify(execFile);
-const root = resolve(import.meta.dirname, "../..");
-const SCRIPT = resolve(root, "keycloak/keycloak.sh");
-const REALM_FILE = resolve(root, "keycloak/realm-gatehouse.json");
+export {
+  KEYCLOAK_CLIENT_ID,
+  KEYCLOAK_CLIENT_SECRET,
+  type KeycloakInstance,
+  SHARED_KEYCLOAK,
+  stopKeycloak,
+} from "../../harness/keycloak.ts";
 
-export const KEYCLOAK_CLIENT_ID = "gatehouse-backend";
-export const KEYCLOAK_CLIENT_SECRET = "gatehouse-backend-secret";
-
-/** A Keycloak server started by keycloak/keycloak.sh. */
-export interface KeycloakServer {
-  readonly url: string;
-  /** Only for a server this process started under its own instance name. */
-  stop(): Promise<void>;
-}
-
-export interface KeycloakInstance {
-  /** Empty for the shared dev/CI instance (port 8180); a name runs a separate copy with its own data. */
-  readonly name: string;
-  readonly port: number;
-  readonly managementPort: number;
-}
-
-export const SHARED_KEYCLOAK: KeycloakInstance = { name: "", port: 8180, managementPort: 9180 };
-
-function scriptEnv(instance: KeycloakInstance): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    KEYCLOAK_PORT: String(instance.port),
-    KEYCLOAK_MGMT_PORT: String(instance.managementPort),
-    ...(instance.name === "" ? {} : { KEYCLOAK_INSTANCE: instance.name }),
-  };
-}
-
-const started = new Map<string, Promise<string>>();
+const REALM_FILE = resolve(ROOT, "keycloak/realm-gatehouse.json");
 
 /**
- * Starts Keycloak through keycloak/keycloak.sh (idempotent: a healthy server
- * on the port is reused) and returns its URL. There is no skip path: a test
- * that needs Keycloak fails when it cannot start.
+ * The URL of a running Keycloak (the shared one by default), started through
+ * keycloak/keycloak.sh when it is down. There is no skip path: a test that
+ * needs Keycloak fails when it cannot start.
  */
-export function ensureKeycloak(instance: KeycloakInstance = SHARED_KEYCLOAK): Promise<string> {
-  const key = `${instance.name}:${instance.port}`;
-  let pending = started.get(key);
-  if (pending === undefined) {
-    pending = (async () => {
-      try {
-        const { stdout } = await run("bash", [SCRIPT, "start"], {
-          env: scriptEnv(instance),
-          maxBuffer: 16 * 1024 * 1024,
-          timeout: 600_000,
-        });
-        const url = /KEYCLOAK_URL=(\S+)/.exec(stdout)?.[1];
-        if (url === undefined) throw new Error(`keycloak.sh start printed no URL:\n${stdout}`);
-        return url;
-      } catch (error) {
-        started.delete(key);
-        const stderr = (error as { stderr?: string }).stderr ?? "";
-        throw new Error(
-          `Keycloak could not be started (keycloak/keycloak.sh start):\n${stderr.slice(-4000)}`,
-          {
-            cause: error,
-          },
-        );
-      }
-    })();
-    started.set(key, pending);
-  }
-  return pending;
-}
-
-/** Stops a separately named instance (never the shared one: other suites use it). */
-export async function stopKeycloak(instance: KeycloakInstance): Promise<void> {
-  if (instance.name === "")
-    throw new Error("the shared Keycloak is stopped by scripts/test.sh, not by a test");
-  await run("bash", [SCRIPT, "stop"], { env: scriptEnv(instance), timeout: 120_000 });
-  started.delete(`${instance.name}:${instance.port}`);
+export async function ensureKeycloak(instance: KeycloakInstance = SHARED_KEYCLOAK): Promise<string> {
+  return (await ensureRunning(instance)).url;
 }
 
 /** A master-realm admin token (the bootstrap admin of keycloak.sh). */
@@ -200,13 +146,7 @@ export async function createTestRealm(
     keycloakUrl,
     name,
     issuer: `${keycloakUrl}/realms/${name}`,
-    env: {
-      IDENTITY_PROVIDER: "keycloak",
-      KEYCLOAK_URL: keycloakUrl,
-      KEYCLOAK_REALM: name,
-      KEYCLOAK_CLIENT_ID: KEYCLOAK_CLIENT_ID,
-      KEYCLOAK_CLIENT_SECRET: KEYCLOAK_CLIENT_SECRET,
-    },
+    env: keycloakEnvironment(keycloakUrl, name),
     admin: (method, path, body) => adminFetch(method, `${base}${path}`, body),
     async createUser(user) {
       const credentials: unknown[] = [];

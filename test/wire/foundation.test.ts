@@ -7,6 +7,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import {
   Health,
   HealthCheckRequestSchema,
@@ -15,7 +16,6 @@ import {
 import { postJson } from "../support/connect-json.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
-import { spawnGatehouse } from "../support/process.ts";
 
 const EXPECTED_SERVICES = [
   "gatehouse.v1.AuthService",
@@ -263,7 +263,7 @@ describe.each(BACKENDS)("foundation over the wire (%s)", (backend) => {
 describe("process lifecycle", () => {
   it("drains on SIGTERM: an open Watch stream ends with NOT_SERVING and the process exits 0", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-sigterm-"));
-    const gatehouse = await spawnGatehouse({ DATA_DIR: dataDir });
+    const gatehouse = await startGatehouseProcess({ env: { DATA_DIR: dataDir } });
     const HealthClient = loadService("health/v1/health.proto", "grpc.health.v1.Health");
     const client = new HealthClient(`127.0.0.1:${gatehouse.port}`, grpc.credentials.createInsecure());
     const statuses: string[] = [];

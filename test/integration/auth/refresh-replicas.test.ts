@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatehouseProcess, startGatehouseProcess } from "../../../harness/gatehouse-process.ts";
 import { AUTH, fails, IDENTITY_ENV, ok, signUpAndLogin, type TokenSet } from "../../support/identity.ts";
-import { type GatehouseProcess, spawnGatehouse } from "../../support/process.ts";
-import { createTestDatabase, REDIS_URL, uniqueRedisPrefix } from "../../support/services.ts";
+import { createTestDatabase, postgresRedisTestEnvironment } from "../../support/services.ts";
 
 const GRACE_SECONDS = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,15 +20,12 @@ describe("refresh and logout across two replicas (separate processes, shared Pos
   beforeAll(async () => {
     database = await createTestDatabase();
     const env = {
+      ...postgresRedisTestEnvironment(database, { issuer: "http://gatehouse.test" }),
       ...IDENTITY_ENV,
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniqueRedisPrefix(),
-      ISSUER: "http://gatehouse.test",
       REFRESH_GRACE_SECONDS: String(GRACE_SECONDS),
     };
-    first = await spawnGatehouse(env);
-    second = await spawnGatehouse(env);
+    first = await startGatehouseProcess({ env });
+    second = await startGatehouseProcess({ env });
   });
   afterAll(async () => {
     expect(await first?.stop()).toBe(0);

@@ -2,11 +2,11 @@ import { createHmac } from "node:crypto";
 import { base64url, createRemoteJWKSet, decodeJwt, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { allowInsecureRequests, discovery } from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../harness/free-port.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
   fails,
-  freePort,
   grpc,
   grpcFails,
   IDENTITY_ENV,
