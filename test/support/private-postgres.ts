@@ -4,7 +4,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { freePort } from "./private-redis.ts";
+import { freePort } from "../../harness/free-port.ts";
 
 /** The newest PostgreSQL server binaries installed (Debian's layout), or those on PATH. */
 function binary(name: string): string {
