@@ -170,6 +170,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (!HEADER_NAME.test(value)) read.fail(`${key} must be a lower-case header name (got "${value}")`);
   }
 
+  // The mailed links point at the public URL (the issuer), not at this process's port.
+  const issuer = read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, "");
+
   const config: Config = {
     server: {
       host,
@@ -198,7 +201,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     identity: {
       provider,
-      issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
+      issuer,
       audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
       accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 1, max: 86_400 }),
       refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, {
@@ -222,7 +225,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         parallelism: read.int("ARGON2_PARALLELISM", 1, { min: 1, max: 16 }),
       },
       mfaIssuer: read.string("MFA_ISSUER", "Gatehouse"),
-      emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `http://localhost:${port}/verify-email`),
+      emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `${issuer}/verify-email`),
       emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 86_400, {
         min: 60,
         max: 30 * 86_400,
@@ -232,7 +235,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
       lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
       resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
-      passwordResetUrl: read.string("PASSWORD_RESET_URL", `http://localhost:${port}/reset-password`),
+      passwordResetUrl: read.string("PASSWORD_RESET_URL", `${issuer}/reset-password`),
       bootstrapAdmin:
         bootstrapGiven.length === 3
           ? { username: bootstrapUsername!, email: bootstrapEmail!, password: bootstrapPassword! }
