@@ -162,6 +162,23 @@ describe.each(BACKENDS)("rate limits (%s)", (backend) => {
     expect(answers.filter((answer) => answer.reason === "invalid_mfa_token")).toHaveLength(SENSITIVE_LIMIT);
   });
 
+  it("limits SignUp per address like the other sensitive calls", async () => {
+    const answers = [];
+    for (let attempt = 0; attempt <= SENSITIVE_LIMIT; attempt++) {
+      const username = uniqueName("flood");
+      const response = await postJson(server.url, `${AUTH}/SignUp`, {
+        username,
+        email: `${username}@example.test`,
+        password: "Correct-horse-battery-9",
+        firstName: "Flood",
+        lastName: "Test",
+      });
+      answers.push(response.status === 200 ? "ok" : String(response.body.code));
+    }
+    expect(answers.slice(0, SENSITIVE_LIMIT)).toEqual(Array(SENSITIVE_LIMIT).fill("ok"));
+    expect(answers[SENSITIVE_LIMIT]).toBe("resource_exhausted");
+  });
+
   it("limits every call per address; health probes are not limited", async () => {
     const codes: string[] = [];
     for (let call = 0; call <= PER_IP_LIMIT; call++) {
