@@ -128,8 +128,10 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
       : new SmtpMailer(config.smtp.url, config.smtp.from, logger.child({ component: "mail" }));
   const grants = deps.grants;
 
+  const userTokens = new SqlUserTokenRepository(sql);
   const users = new UserService({
     users: userRepository,
+    userTokens,
     roles: roleRepository,
     businessRoles: businessRoleRepository,
     accounts,
@@ -154,7 +156,7 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
       clientId: identity.audience,
     },
     users: userRepository,
-    userTokens: new SqlUserTokenRepository(sql),
+    userTokens,
     accounts,
     provider,
     serviceAccounts,

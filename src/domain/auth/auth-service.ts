@@ -392,6 +392,8 @@ export class AuthService {
         throw invalidToken("the reset token is unknown, used or expired", "reset_token");
       }
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      // Any other link mailed before is void: it was sent for the password just replaced.
+      await this.deps.userTokens.voidAll(user.id, "password_reset");
       await this.deps.provider.endUserSessions(user.id, "password_reset");
       // The mail reached its owner: the address is verified.
       if (!user.emailVerified) {
@@ -446,6 +448,8 @@ export class AuthService {
       await this.recheckPassword(user, input.currentPassword, caller);
       this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      // A reset link mailed before would undo this change (e.g. one an attacker had asked for).
+      await this.deps.userTokens.voidAll(user.id, "password_reset");
       const ended = await this.deps.provider.endUserSessions(
         user.id,
         "password_changed",

@@ -70,6 +70,8 @@ export interface UserTokenRepository {
   find(purpose: UserTokenPurpose, tokenHash: string): Promise<string | undefined>;
   /** Marks the token used if it is unused and unexpired; returns its user id, or undefined. Atomic. */
   consume(purpose: UserTokenPurpose, tokenHash: string): Promise<string | undefined>;
+  /** Voids every unused token of the user for this purpose (a password change voids reset links). */
+  voidAll(userId: string, purpose: UserTokenPurpose): Promise<void>;
 }
 
 export type UserTokenPurpose = "password_reset" | "email_verification";
