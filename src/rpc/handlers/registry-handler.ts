@@ -84,7 +84,11 @@ export function createRegistryHandler(
       return {};
     },
     async rotateServiceAccountSecret(request, context) {
-      return { clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId) };
+      return {
+        clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId, {
+          keepIssuedTokens: request.keepIssuedTokens,
+        }),
+      };
     },
   };
 }
