@@ -477,11 +477,22 @@ export class AuthService {
     });
   }
 
-  disableTotp(caller: Caller, password: string): Promise<void> {
+  /** Needs the password and a second factor: a stolen session that knows the password must not strip MFA. */
+  disableTotp(caller: Caller, input: { password: string; answer: MfaAnswer }): Promise<void> {
     return this.deps.audit.track({ action: "auth.totp_disable", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
-      await this.recheckPassword(user, password, caller);
+      note.detail("method", "totpCode" in input.answer ? "totp" : "recovery_code");
+      await this.recheckPassword(user, input.password, caller);
+      if (!user.mfaEnabled) {
+        throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
+      }
+      if (!(await this.deps.provider.verifySecondFactor(identityRef(user), input.answer))) {
+        await this.countFailure(user.id, caller);
+        throw "totpCode" in input.answer
+          ? unauthenticated("invalid_otp", LOGIN_FAILURES.invalid_otp!)
+          : unauthenticated("invalid_recovery_code", LOGIN_FAILURES.invalid_recovery_code!);
+      }
       await this.deps.provider.disableTotp(identityRef(user));
       await this.deps.changes.subjectChanged(user.id);
     });

@@ -721,6 +721,25 @@ export declare type DisableTotpRequest = Message<"gatehouse.v1.DisableTotpReques
    * @generated from field: string password = 1;
    */
   password: string;
+
+  /**
+   * The second factor: required.
+   *
+   * @generated from oneof gatehouse.v1.DisableTotpRequest.second_factor
+   */
+  secondFactor: {
+    /**
+     * @generated from field: string totp_code = 2;
+     */
+    value: string;
+    case: "totpCode";
+  } | {
+    /**
+     * @generated from field: string recovery_code = 3;
+     */
+    value: string;
+    case: "recoveryCode";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -959,8 +978,13 @@ export declare const AuthService: GenService<{
     output: typeof ConfirmTotpResponseSchema;
   },
   /**
-   * Authenticated. Turns MFA off after re-checking the password.
-   * Errors: UNAUTHENTICATED (wrong password).
+   * Authenticated. Turns MFA off after re-checking the password and a second
+   * factor (a current TOTP code or an unused recovery code), so that a stolen
+   * session plus a known password cannot remove it. Wrong answers count
+   * towards sign-in throttling like failed sign-ins.
+   * Errors: UNAUTHENTICATED (invalid_credentials, invalid_otp,
+   * invalid_recovery_code), FAILED_PRECONDITION (mfa_not_enabled; under
+   * IDENTITY_PROVIDER=keycloak for a user with OTP, see the README).
    *
    * @generated from rpc gatehouse.v1.AuthService.DisableTotp
    */
