@@ -62,7 +62,10 @@ export interface Config {
      * Required with DATABASE_URL (replicas share it); on the embedded defaults one is generated into DATA_DIR.
      */
     readonly keyEncryptionKey: string | undefined;
+    /** Failed sign-ins from sources an account does not know that lock it against them. */
     readonly lockoutThreshold: number;
+    /** Failed sign-ins for one account from one source before that source must wait. */
+    readonly lockoutSourceThreshold: number;
     readonly lockoutSeconds: number;
     readonly resetTokenTtlSeconds: number;
     /** Where the reset link in the email points; the token is appended as ?token=. */
@@ -233,6 +236,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       signingKeyRotationDays: read.int("SIGNING_KEY_ROTATION_DAYS", 30, { min: 1, max: 365 }),
       keyEncryptionKey: readKeyEncryptionKey(read),
       lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
+      lockoutSourceThreshold: read.int("LOCKOUT_SOURCE_THRESHOLD", 5, { min: 1, max: 100 }),
       lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
       resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
       passwordResetUrl: read.string("PASSWORD_RESET_URL", `${issuer}/reset-password`),

@@ -3,6 +3,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config/config.ts";
 import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
+import { SignInThrottle } from "../domain/auth/sign-in-throttle.ts";
 import { type AccessChangeNotifier, IGNORE_ACCESS_CHANGES } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
@@ -147,8 +148,6 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     settings: {
       signupEnabled: identity.signupEnabled,
       emailVerificationRequired: identity.emailVerificationRequired,
-      lockoutThreshold: identity.lockoutThreshold,
-      lockoutSeconds: identity.lockoutSeconds,
       resetTokenTtlSeconds: identity.resetTokenTtlSeconds,
       emailVerificationTtlSeconds: identity.emailVerificationTtlSeconds,
       passwordResetUrl: identity.passwordResetUrl,
@@ -160,6 +159,16 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     accounts,
     provider,
     serviceAccounts,
+    throttle: new SignInThrottle({
+      store,
+      users: userRepository,
+      settings: {
+        sourceThreshold: identity.lockoutSourceThreshold,
+        accountThreshold: identity.lockoutThreshold,
+        lockoutSeconds: identity.lockoutSeconds,
+      },
+      warn: (message, error) => logger.warn({ err: { message: (error as Error).message } }, message),
+    }),
     passwordPolicy,
     mailer,
     audit: auditLog,

@@ -350,6 +350,12 @@ export class SqlUserRepository implements UserRepository {
     );
   }
 
+  async clearLockout(userId: string): Promise<void> {
+    await this.sql.query(`UPDATE users SET failed_login_count = 0, locked_until = NULL WHERE id = $1`, [
+      userId,
+    ]);
+  }
+
   async countOtherActiveAdmins(exceptUserId: string): Promise<number> {
     const rows = await this.sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM users u

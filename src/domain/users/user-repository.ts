@@ -58,6 +58,8 @@ export interface UserRepository {
   ): Promise<{ readonly lockedUntil: Date | undefined }>;
   /** Clears the failure count and stamps last_login_at. */
   recordSignIn(userId: string): Promise<void>;
+  /** Lifts a lockout and clears the failure count (a password reset), leaving the status alone. */
+  clearLockout(userId: string): Promise<void>;
   /** Active users holding the built-in admin role, other than `exceptUserId`. */
   countOtherActiveAdmins(exceptUserId: string): Promise<number>;
 }
