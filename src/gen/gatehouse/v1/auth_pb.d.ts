@@ -799,8 +799,8 @@ export declare const RegenerateRecoveryCodesResponseSchema: GenMessage<Regenerat
  *
  * Calls marked "Authenticated" need `Authorization: Bearer <access token>`;
  * without a valid one they fail with UNAUTHENTICATED. Every call is rate
- * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa and
- * ForgotPassword have stricter per-IP and per-account limits.
+ * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa,
+ * ForgotPassword and SignUp have stricter per-IP and per-account limits.
  *
  * @generated from service gatehouse.v1.AuthService
  */
@@ -831,8 +831,12 @@ export declare const AuthService: GenService<{
   /**
    * Signs in with a username or email and a password. A user with MFA gets an
    * MFA challenge instead of tokens, to be answered with VerifyMfa.
-   * Errors: UNAUTHENTICATED (bad credentials), PERMISSION_DENIED (account
-   * disabled, locked, or email not verified), RESOURCE_EXHAUSTED.
+   * Failed sign-ins are throttled per account and source, alike whether or not
+   * the login names an account (see the README's "Lockout and throttling"); a
+   * locked account still admits the password with a right `totp_code`.
+   * Errors: UNAUTHENTICATED (invalid_credentials, invalid_otp),
+   * PERMISSION_DENIED (account disabled or email not verified, after a right
+   * password), RESOURCE_EXHAUSTED (sign_in_throttled, rate_limited; RetryInfo).
    *
    * @generated from rpc gatehouse.v1.AuthService.Login
    */

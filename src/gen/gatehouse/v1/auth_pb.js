@@ -272,8 +272,8 @@ export const RegenerateRecoveryCodesResponseSchema = /*@__PURE__*/
  *
  * Calls marked "Authenticated" need `Authorization: Bearer <access token>`;
  * without a valid one they fail with UNAUTHENTICATED. Every call is rate
- * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa and
- * ForgotPassword have stricter per-IP and per-account limits.
+ * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa,
+ * ForgotPassword and SignUp have stricter per-IP and per-account limits.
  *
  * @generated from service gatehouse.v1.AuthService
  */
