@@ -127,14 +127,17 @@ export class SignInThrottle {
 
   /** Throws when this source must wait; otherwise says how the credentials may be checked. */
   async admit(attempt: SignInAttempt): Promise<Admission> {
+    // Read at once: with the store hung, a sign-in waits for one timeout, not three.
+    const [wait, known, storedLock] = await Promise.all([
+      this.read(`signin:wait:${this.sourceKey(attempt)}`),
+      this.known(attempt),
+      attempt.userId === undefined ? this.read(`signin:locked:${this.subject(attempt)}`) : undefined,
+    ]);
     const now = this.now();
-    const wait = Number(await this.read(`signin:wait:${this.sourceKey(attempt)}`));
-    if (wait > now) throw throttled("source", wait - now);
-    if (await this.known(attempt)) return { kind: "open" };
+    if (Number(wait) > now) throw throttled("source", Number(wait) - now);
+    if (known) return { kind: "open" };
     const lockedUntil =
-      attempt.userId !== undefined
-        ? (attempt.lockedUntil?.getTime() ?? 0)
-        : Number(await this.read(`signin:locked:${this.subject(attempt)}`));
+      attempt.userId !== undefined ? (attempt.lockedUntil?.getTime() ?? 0) : Number(storedLock);
     return lockedUntil > now ? { kind: "mfa_only", retryAfterMs: lockedUntil - now } : { kind: "open" };
   }
 
@@ -142,27 +145,32 @@ export class SignInThrottle {
   async failed(attempt: Omit<SignInAttempt, "lockedUntil">): Promise<{ lockedUntil: Date | undefined }> {
     const { sourceThreshold, accountThreshold, lockoutSeconds } = this.settings;
     const lockMs = lockoutSeconds * 1000;
-    const known = await this.known(attempt);
-    try {
+    const countSource = async () => {
       const key = this.sourceKey(attempt);
       const { count } = await this.store.increment(`signin:failures:${key}`, SOURCE_COUNT_MS);
       if (count >= sourceThreshold) {
         const waitMs = Math.min(DAY_MS, lockMs * 2 ** Math.min(count - sourceThreshold, 20));
         await this.store.set(`signin:wait:${key}`, String(this.now() + waitMs), waitMs);
       }
-      if (attempt.userId === undefined) {
-        // The database cannot count for a login that names no account: the store does, alike.
-        const unknown = await this.store.increment(
-          `signin:unknown:${this.subject(attempt)}`,
-          UNKNOWN_LOGIN_COUNT_MS,
-        );
-        if (unknown.count % accountThreshold === 0) {
-          await this.store.set(`signin:locked:${this.subject(attempt)}`, String(this.now() + lockMs), lockMs);
-        }
+    };
+    // The database cannot count for a login that names no account: the store does, alike.
+    const countUnknownLogin = async () => {
+      if (attempt.userId !== undefined) return;
+      const subject = this.subject(attempt);
+      const { count } = await this.store.increment(`signin:unknown:${subject}`, UNKNOWN_LOGIN_COUNT_MS);
+      if (count % accountThreshold === 0) {
+        await this.store.set(`signin:locked:${subject}`, String(this.now() + lockMs), lockMs);
       }
-    } catch (error) {
-      this.warn("sign-in throttling: coordination store unavailable; relying on the account lockout", error);
-    }
+    };
+    const [known] = await Promise.all([
+      this.known(attempt),
+      Promise.all([countSource(), countUnknownLogin()]).catch((error: unknown) =>
+        this.warn(
+          "sign-in throttling: coordination store unavailable; relying on the account lockout",
+          error,
+        ),
+      ),
+    ]);
     if (attempt.userId === undefined || known) return { lockedUntil: undefined };
     return this.users.recordFailedSignIn(attempt.userId, {
       threshold: accountThreshold,
