@@ -437,6 +437,10 @@ export class AuthService {
 
   /** Re-checks the password for a sensitive change; a wrong one counts towards the lockout. */
   private async recheckPassword(user: User, password: string, caller: Caller): Promise<void> {
+    // Throttled like a sign-in: a stolen session must not become an unlimited password oracle.
+    const attempt = { userId: user.id, login: "", ip: caller.ip };
+    const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: user.lockedUntil });
+    if (admission.kind === "mfa_only") throw throttled("account", admission.retryAfterMs);
     if (!(await this.deps.provider.verifyPassword(identityRef(user), password))) {
       await this.countFailure({ userId: user.id, login: "", ip: caller.ip }, caller);
       throw unauthenticated("invalid_credentials", "the password is wrong");

@@ -217,6 +217,28 @@ describe.each(BACKENDS)("sign-in lockout and throttling (%s)", (backend) => {
     await ok(server.url, `${AUTH}/GetMe`, {}, user.tokens.accessToken);
   });
 
+  it("a session cannot be used to guess the password without bound (ChangePassword re-checks are throttled)", async () => {
+    const user = await signUpAndLogin(server.url);
+    const change = (currentPassword: string) =>
+      postJson(
+        server.url,
+        `${AUTH}/ChangePassword`,
+        { currentPassword, newPassword: "Never-set-pass-99" },
+        { authorization: `Bearer ${user.tokens.accessToken}` },
+      );
+    const reasons: string[] = [];
+    for (let attempt = 0; attempt <= SOURCE_THRESHOLD; attempt++) {
+      const response = await change(`${WRONG}${attempt}`);
+      reasons.push(
+        (response.body.details as any[])?.find((d) => d.type === "google.rpc.ErrorInfo")?.debug?.reason,
+      );
+    }
+    expect(reasons).toEqual([...Array(SOURCE_THRESHOLD).fill("invalid_credentials"), "sign_in_throttled"]);
+    // Even the right password waits now: the answer says nothing about it.
+    const right = await change(user.password);
+    expect(right.body.code).toBe("resource_exhausted");
+  });
+
   it("an administrator can lift a lockout by re-activating the account", async () => {
     const user = await userAt(newAddress());
     for (let attempt = 0; attempt < ACCOUNT_THRESHOLD; attempt++) {
