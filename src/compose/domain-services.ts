@@ -1,12 +1,14 @@
 import type { Config } from "../config/config.ts";
 import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
+import { SignInThrottle } from "../domain/auth/sign-in-throttle.ts";
 import type { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import type { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { AccessDirectory } from "../domain/decision/access-directory.ts";
 import { DecisionEngine } from "../domain/decision/decision-engine.ts";
 import { ServiceDirectory } from "../domain/decision/service-directory.ts";
 import { GrantService } from "../domain/grants/grant-service.ts";
+import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { Mailer } from "../domain/ports/mailer.ts";
 import { ServiceAccountAdmin } from "../domain/registry/service-account-admin.ts";
@@ -51,6 +53,8 @@ export interface DomainServicesDeps {
   readonly revocations: RevocationRegistry;
   readonly changes: FeedAccessChangeNotifier;
   readonly mailer: Mailer;
+  readonly store: CoordinationStore;
+  readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
@@ -100,6 +104,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   });
   const users = new UserService({
     users: repositories.users,
+    userTokens: repositories.userTokens,
     roles: repositories.roles,
     businessRoles: repositories.businessRoles,
     accounts,
@@ -116,8 +121,6 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     settings: {
       signupEnabled: identity.signupEnabled,
       emailVerificationRequired: identity.emailVerificationRequired,
-      lockoutThreshold: identity.lockoutThreshold,
-      lockoutSeconds: identity.lockoutSeconds,
       resetTokenTtlSeconds: identity.resetTokenTtlSeconds,
       emailVerificationTtlSeconds: identity.emailVerificationTtlSeconds,
       passwordResetUrl: identity.passwordResetUrl,
@@ -129,6 +132,21 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     accounts,
     provider,
     serviceAccounts: serviceAccountService,
+    throttle: new SignInThrottle({
+      store: deps.store,
+      users: repositories.users,
+      settings: {
+        sourceThreshold: identity.lockoutSourceThreshold,
+        accountThreshold: identity.lockoutThreshold,
+        lockoutSeconds: identity.lockoutSeconds,
+      },
+      // The message only: the error of a failed coordination-store call carries no secret, but keep it small.
+      warn: (message, error) =>
+        deps.logger.warn(
+          { err: { message: error instanceof Error ? error.message : String(error) } },
+          message,
+        ),
+    }),
     passwordPolicy,
     mailer: deps.mailer,
     audit,

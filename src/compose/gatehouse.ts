@@ -118,6 +118,8 @@ export async function startGatehouse(
     revocations,
     changes,
     mailer,
+    store,
+    logger,
     metrics,
   });
   metrics.onCollect(() => {

@@ -49,6 +49,14 @@ describe("loadConfig", () => {
     });
   });
 
+  it("points the mailed links at the issuer by default", () => {
+    const config = loadConfig({ PORT: "9090", ISSUER: "https://id.example.com/" });
+    expect(config.identity.passwordResetUrl).toBe("https://id.example.com/reset-password");
+    expect(config.identity.emailVerificationUrl).toBe("https://id.example.com/verify-email");
+    const explicit = loadConfig({ ISSUER: "https://id.example.com", PASSWORD_RESET_URL: "https://app/r" });
+    expect(explicit.identity.passwordResetUrl).toBe("https://app/r");
+  });
+
   it("names every bad variable at once, without echoing secrets", () => {
     let error: unknown;
     try {

@@ -54,7 +54,10 @@ export interface Config {
     /** Where the email-verification link points; the token is appended as ?token=. */
     readonly emailVerificationUrl: string;
     readonly emailVerificationTtlSeconds: number;
+    /** Failed sign-ins from sources an account does not know that lock it against them. */
     readonly lockoutThreshold: number;
+    /** Failed sign-ins for one account from one source before that source must wait. */
+    readonly lockoutSourceThreshold: number;
     readonly lockoutSeconds: number;
     readonly resetTokenTtlSeconds: number;
     /** Where the reset link in the email points; the token is appended as ?token=. */
@@ -238,6 +241,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (!HEADER_NAME.test(value)) read.fail(`${key} must be a lower-case header name (got "${value}")`);
   }
 
+  // The mailed links point at the public URL (the issuer), not at this process's port.
+  const issuer = read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, "");
+
   const config: Config = {
     server: {
       host,
@@ -262,7 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     identity: {
       provider: providerConfig,
-      issuer: read.string("ISSUER", `http://localhost:${port}`).replace(/\/+$/, ""),
+      issuer,
       audience: read.string("TOKEN_AUDIENCE", "gatehouse"),
       accessTokenTtlSeconds,
       longestAccessTokenSeconds:
@@ -286,15 +292,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 10, { min: 8, max: 128 }),
       passwordMinCharacterClasses: read.int("PASSWORD_MIN_CHARACTER_CLASSES", 1, { min: 1, max: 4 }),
       mfaIssuer: read.string("MFA_ISSUER", "Gatehouse"),
-      emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `http://localhost:${port}/verify-email`),
+      emailVerificationUrl: read.string("EMAIL_VERIFICATION_URL", `${issuer}/verify-email`),
       emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 86_400, {
         min: 60,
         max: 30 * 86_400,
       }),
       lockoutThreshold: read.int("LOCKOUT_THRESHOLD", 5, { min: 1, max: 100 }),
+      lockoutSourceThreshold: read.int("LOCKOUT_SOURCE_THRESHOLD", 5, { min: 1, max: 100 }),
       lockoutSeconds: read.int("LOCKOUT_SECONDS", 900, { min: 1, max: 86_400 }),
       resetTokenTtlSeconds: read.int("RESET_TOKEN_TTL_SECONDS", 3600, { min: 60, max: 86_400 }),
-      passwordResetUrl: read.string("PASSWORD_RESET_URL", `http://localhost:${port}/reset-password`),
+      passwordResetUrl: read.string("PASSWORD_RESET_URL", `${issuer}/reset-password`),
       bootstrapAdmin:
         bootstrapGiven.length === 3
           ? { username: bootstrapUsername!, email: bootstrapEmail!, password: bootstrapPassword! }

@@ -395,4 +395,10 @@ export class SqlUserRepository implements UserRepository {
       [userId],
     );
   }
+
+  async clearLockout(userId: string): Promise<void> {
+    await this.sql.query(`UPDATE users SET failed_login_count = 0, locked_until = NULL WHERE id = $1`, [
+      userId,
+    ]);
+  }
 }

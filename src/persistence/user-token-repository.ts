@@ -40,4 +40,11 @@ export class SqlUserTokenRepository implements UserTokenRepository {
     );
     return rows[0]?.user_id;
   }
+
+  async voidAll(userId: string, purpose: UserTokenPurpose): Promise<void> {
+    await this.sql.query(`DELETE FROM user_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL`, [
+      userId,
+      purpose,
+    ]);
+  }
 }

@@ -2,16 +2,16 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { domainFailure } from "../../../test/support/fakes/domain-failure.ts";
 import { IdentityWorld, TEST_PASSWORD } from "../../../test/support/fakes/identity-world.ts";
 import { MemoryServiceAccountRepository } from "../../../test/support/fakes/memory-service-account-repository.ts";
+import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { USER_ROLE } from "../roles/permissions.ts";
 import { ServiceAccountService } from "../service-accounts/service-account-service.ts";
 import type { User } from "../users/user.ts";
 import { AuthService, type AuthSettings, type RequestInfo } from "./auth-service.ts";
+import { SignInThrottle } from "./sign-in-throttle.ts";
 
 const SETTINGS: AuthSettings = {
   signupEnabled: true,
   emailVerificationRequired: false,
-  lockoutThreshold: 5,
-  lockoutSeconds: 900,
   resetTokenTtlSeconds: 3600,
   emailVerificationTtlSeconds: 86_400,
   passwordResetUrl: "https://gatehouse.example/reset-password",
@@ -35,6 +35,13 @@ describe("AuthService", () => {
       accounts: world.accounts,
       provider: world.provider,
       serviceAccounts,
+      throttle: new SignInThrottle({
+        store: new MemoryCoordinationStore(),
+        users: world.users,
+        settings: { sourceThreshold: 5, accountThreshold: 5, lockoutSeconds: 900 },
+        warn: () => {},
+        now: () => now,
+      }),
       passwordPolicy: world.passwordPolicy,
       mailer: world.mailer,
       audit: world.audit,

@@ -20,6 +20,7 @@ import type { User } from "../users/user.ts";
 import type { UserRepository, UserTokenRepository } from "../users/user-repository.ts";
 import { requireUserPrincipal } from "../users/user-service.ts";
 import { emailVerificationMail, passwordResetMail } from "./emails.ts";
+import { type SignInThrottle, throttled } from "./sign-in-throttle.ts";
 
 /** An unauthenticated call's origin: for sessions, rate limits and the audit log. */
 export interface RequestInfo extends AuditActor {
@@ -29,8 +30,6 @@ export interface RequestInfo extends AuditActor {
 export interface AuthSettings {
   readonly signupEnabled: boolean;
   readonly emailVerificationRequired: boolean;
-  readonly lockoutThreshold: number;
-  readonly lockoutSeconds: number;
   readonly resetTokenTtlSeconds: number;
   readonly emailVerificationTtlSeconds: number;
   readonly passwordResetUrl: string;
@@ -46,6 +45,8 @@ export interface AuthServiceDeps {
   readonly accounts: AccountFactory;
   readonly provider: IdentityProvider;
   readonly serviceAccounts: ServiceAccountService;
+  /** Lockout and throttling of failed sign-ins (see SignInThrottle). */
+  readonly throttle: SignInThrottle;
   readonly passwordPolicy: PasswordPolicy;
   readonly mailer: Mailer;
   readonly audit: AuditLog;
@@ -197,7 +198,13 @@ export class AuthService {
       if (account !== undefined) {
         note.actor(account.id);
         note.target("user", account.id);
-        this.requireNotLocked(account);
+      }
+      // The same answers whether or not the login names an account: the throttle keys both alike.
+      const attempt = { userId: account?.id, login: input.login, ip: request.ip };
+      const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: account?.lockedUntil });
+      if (admission.kind === "mfa_only" && input.totpCode === undefined) {
+        // No password check: a challenge (or a different answer) would tell a right password.
+        throw throttled("account", admission.retryAfterMs);
       }
       const check = await this.deps.provider.checkPassword({
         account: account === undefined ? undefined : identityRef(account),
@@ -205,9 +212,12 @@ export class AuthService {
         password: input.password,
         totpCode: input.totpCode,
       });
-      if (!check.ok) {
-        if (check.userId !== undefined) await this.countFailure(check.userId, request);
-        throw unauthenticated(check.reason, LOGIN_FAILURES[check.reason]!);
+      if (!check.ok || (admission.kind === "mfa_only" && check.mfa !== "verified")) {
+        await this.countFailure({ ...attempt, userId: account?.id ?? check.userId }, request);
+        if (admission.kind === "mfa_only") throw throttled("account", admission.retryAfterMs);
+        throw check.ok
+          ? unauthenticated("invalid_credentials", LOGIN_FAILURES.invalid_credentials!)
+          : unauthenticated(check.reason, LOGIN_FAILURES[check.reason]!);
       }
       const user = account?.id === check.userId ? account : await this.deps.users.getUser(check.userId);
       if (user === undefined)
@@ -231,13 +241,14 @@ export class AuthService {
       if (check.userId !== undefined) note.actor(check.userId);
       if (!check.ok) {
         if (check.userId !== undefined && check.reason !== "invalid_mfa_token") {
-          await this.countFailure(check.userId, request);
+          await this.countFailure({ userId: check.userId, login: "", ip: request.ip }, request);
         }
         throw unauthenticated(check.reason, LOGIN_FAILURES[check.reason]!);
       }
       const user = await this.deps.users.getUser(check.userId);
       if (user === undefined) throw unauthenticated("invalid_mfa_token", LOGIN_FAILURES.invalid_mfa_token!);
-      this.requireNotLocked(user);
+      // No lockout check: the challenge was given to a source admitted with the right password,
+      // and a right second factor is what gets the owner past a stranger's failures.
       this.requireMaySignIn(user);
       const tokens = await this.openSession(user, request, ["pwd", check.method === "otp" ? "otp" : "mfa"]);
       note.target("session", tokens.sessionId);
@@ -248,19 +259,8 @@ export class AuthService {
   private async openSession(user: User, request: RequestInfo, methods: string[]): Promise<IssuedTokens> {
     const tokens = await this.deps.provider.startSession(identityRef(user), this.client(request), methods);
     await this.deps.users.recordSignIn(user.id);
+    await this.deps.throttle.succeeded({ userId: user.id, ip: request.ip });
     return tokens;
-  }
-
-  private requireNotLocked(user: User): void {
-    if (user.lockedUntil !== undefined && user.lockedUntil.getTime() > this.now()) {
-      const minutes = Math.max(1, Math.ceil((user.lockedUntil.getTime() - this.now()) / 60_000));
-      throw new DomainError(
-        "permission_denied",
-        "account_locked",
-        `the account is locked after too many failed sign-ins; try again in ${minutes} minute${minutes === 1 ? "" : "s"} or reset the password`,
-        { metadata: { locked_until: user.lockedUntil.toISOString() } },
-      );
-    }
   }
 
   private requireMaySignIn(user: User): void {
@@ -276,14 +276,14 @@ export class AuthService {
     }
   }
 
-  /** Counts a failed sign-in against the account; at the threshold it locks (audited). */
-  private async countFailure(userId: string, request: AuditActor): Promise<void> {
-    const { lockoutThreshold, lockoutSeconds } = this.deps.settings;
-    const { lockedUntil } = await this.deps.users.recordFailedSignIn(userId, {
-      threshold: lockoutThreshold,
-      lockSeconds: lockoutSeconds,
-    });
-    if (lockedUntil !== undefined) {
+  /** Counts a failed sign-in against the source and the account; a lockout is audited. */
+  private async countFailure(
+    attempt: { userId: string | undefined; login: string; ip: string },
+    request: AuditActor,
+  ): Promise<void> {
+    const { lockedUntil } = await this.deps.throttle.failed(attempt);
+    const userId = attempt.userId;
+    if (lockedUntil !== undefined && userId !== undefined) {
       await this.deps.audit.record({
         action: "auth.lockout",
         result: "success",
@@ -413,7 +413,11 @@ export class AuthService {
         throw invalidToken("the reset token is unknown, used or expired", "reset_token");
       }
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      // Any other link mailed before is void: it was sent for the password just replaced.
+      await this.deps.userTokens.voidAll(user.id, "password_reset");
       await this.deps.provider.endUserSessions(user.id, "password_reset");
+      // The lockout message says to reset: the link proves the mailbox, so it lifts the lock.
+      await this.deps.throttle.unlock({ userId: user.id, ip: request.ip });
       // The mail reached its owner: the address is verified.
       if (!user.emailVerified) {
         await this.deps.provider.updateUser(identityRef(user), { emailVerified: true });
@@ -454,8 +458,12 @@ export class AuthService {
 
   /** Re-checks the password for a sensitive change; a wrong one counts towards the lockout. */
   private async recheckPassword(user: User, password: string, caller: Caller): Promise<void> {
+    // Throttled like a sign-in: a stolen session must not become an unlimited password oracle.
+    const attempt = { userId: user.id, login: "", ip: caller.ip };
+    const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: user.lockedUntil });
+    if (admission.kind === "mfa_only") throw throttled("account", admission.retryAfterMs);
     if (!(await this.deps.provider.verifyPassword(identityRef(user), password))) {
-      await this.countFailure(user.id, caller);
+      await this.countFailure({ userId: user.id, login: "", ip: caller.ip }, caller);
       throw unauthenticated("invalid_credentials", "the password is wrong");
     }
   }
@@ -467,6 +475,8 @@ export class AuthService {
       await this.recheckPassword(user, input.currentPassword, caller);
       this.deps.passwordPolicy.check(input.newPassword, user, "new_password");
       await this.deps.provider.setPassword(identityRef(user), input.newPassword);
+      // A reset link mailed before would undo this change (e.g. one an attacker had asked for).
+      await this.deps.userTokens.voidAll(user.id, "password_reset");
       const ended = await this.deps.provider.endUserSessions(user.id, "password_changed", {
         exceptSessionId: caller.principal.sessionId,
       });
@@ -492,11 +502,22 @@ export class AuthService {
     });
   }
 
-  disableTotp(caller: Caller, password: string): Promise<void> {
+  /** Needs the password and a second factor: a stolen session that knows the password must not strip MFA. */
+  disableTotp(caller: Caller, input: { password: string; answer: MfaAnswer }): Promise<void> {
     return this.deps.audit.track({ action: "auth.totp_disable", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
-      await this.recheckPassword(user, password, caller);
+      note.detail("method", "totpCode" in input.answer ? "totp" : "recovery_code");
+      await this.recheckPassword(user, input.password, caller);
+      if (!user.mfaEnabled) {
+        throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
+      }
+      if (!(await this.deps.provider.verifySecondFactor(identityRef(user), input.answer))) {
+        await this.countFailure({ userId: user.id, login: "", ip: caller.ip }, caller);
+        throw "totpCode" in input.answer
+          ? unauthenticated("invalid_otp", LOGIN_FAILURES.invalid_otp!)
+          : unauthenticated("invalid_recovery_code", LOGIN_FAILURES.invalid_recovery_code!);
+      }
       await this.deps.provider.disableTotp(identityRef(user));
       await this.deps.changes.subjectChanged(user.id);
     });

@@ -230,6 +230,12 @@ export interface IdentityProvider extends AccessTokenVerifier {
   enrollTotp(account: IdentityRef): Promise<TotpEnrollment>;
   /** Turns MFA on with a first code; returns single-use recovery codes. Throws invalid_argument on a wrong code. */
   confirmTotp(account: IdentityRef, code: string): Promise<string[]>;
+  /**
+   * Checks a second factor outside sign-in (before MFA is turned off): a
+   * current TOTP code (single use, like at sign-in) or an unused recovery
+   * code, which this uses up. False when wrong or MFA is not on.
+   */
+  verifySecondFactor(account: IdentityRef, answer: MfaAnswer): Promise<boolean>;
   disableTotp(account: IdentityRef): Promise<void>;
   regenerateRecoveryCodes(account: IdentityRef): Promise<string[]>;
   /**

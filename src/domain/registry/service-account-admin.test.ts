@@ -54,7 +54,7 @@ describe("ServiceAccountAdmin", () => {
     });
     const operator = await world.person({ roles: [await world.role(["services.read", "services.write"])] });
     for (const attempt of [
-      admin.rotateSecret(as(operator), account.id),
+      admin.rotateSecret(as(operator), account.id, { keepIssuedTokens: false }),
       admin.update(as(operator), account.id, { disabled: true }),
       admin.delete(as(operator), account.id),
     ]) {
@@ -66,7 +66,7 @@ describe("ServiceAccountAdmin", () => {
 
     // Holding a higher role on the service is enough; so is grants.write.
     await world.grants.replace({ kind: "user", id: operator.id }, [{ serviceId: billing.id, role: "owner" }]);
-    const rotated = await admin.rotateSecret(as(operator), account.id);
+    const rotated = await admin.rotateSecret(as(operator), account.id, { keepIssuedTokens: false });
     await accounts.verify("billing-bot", rotated);
     expect((await domainFailure(accounts.verify("billing-bot", clientSecret))).reason).toBe("invalid_client");
   });
@@ -82,9 +82,10 @@ describe("ServiceAccountAdmin", () => {
     );
     expect([error.reason, error.metadata.permission]).toEqual(["missing_permission", "grants.write"]);
     const plain = await world.person();
-    expect((await domainFailure(admin.rotateSecret(as(plain), "any"))).metadata.permission).toBe(
-      "services.write",
-    );
+    expect(
+      (await domainFailure(admin.rotateSecret(as(plain), "any", { keepIssuedTokens: false }))).metadata
+        .permission,
+    ).toBe("services.write");
     const created = await admin.create(as(operator), { name: "plain-bot", description: "", grants: [] });
     await admin.update(as(operator), created.account.id, { disabled: true });
     expect(world.revocations.subjectCutoffs.has(created.account.id)).toBe(true);

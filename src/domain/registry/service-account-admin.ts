@@ -99,10 +99,17 @@ export class ServiceAccountAdmin {
     await this.record(actor, "service_accounts.delete", id);
   }
 
-  async rotateSecret(actor: Actor, id: string): Promise<string> {
+  async rotateSecret(actor: Actor, id: string, options: { keepIssuedTokens: boolean }): Promise<string> {
     await this.requireMayManage(actor, id);
-    const { clientSecret } = await this.accounts.rotateSecret(id);
-    await this.record(actor, "service_accounts.rotate_secret", id);
+    const { clientSecret } = await this.accounts.rotateSecret(id, options);
+    await this.audit({
+      action: "service_accounts.rotate_secret",
+      result: "success",
+      actor,
+      targetKind: "service_account",
+      targetId: id,
+      details: { issued_tokens: options.keepIssuedTokens ? "kept" : "revoked" },
+    });
     return clientSecret;
   }
 }

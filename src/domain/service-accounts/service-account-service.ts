@@ -24,17 +24,21 @@ export class ServiceAccountService {
   private readonly revocations: RevocationStore;
   private readonly changes: AccessChangeNotifier;
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(deps: {
     repository: ServiceAccountRepository;
     revocations: RevocationStore;
     changes: AccessChangeNotifier;
     now?: () => number;
+    /** Waits; injectable so that tests need not. */
+    sleep?: (ms: number) => Promise<void>;
   }) {
     this.repository = deps.repository;
     this.revocations = deps.revocations;
     this.changes = deps.changes;
     this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /** Returns the account and its client secret; the secret is never available again. */
@@ -72,11 +76,26 @@ export class ServiceAccountService {
     return account;
   }
 
-  /** Issues a new secret; the old one stops working at once. Tokens already issued stay valid until they expire. */
-  async rotateSecret(id: string): Promise<{ account: ServiceAccount; clientSecret: string }> {
+  /**
+   * Issues a new secret; the old one stops working at once. Unless
+   * `keepIssuedTokens`, every token issued before is rejected at once on every
+   * replica (a subject cut-off on the revocation feed).
+   */
+  async rotateSecret(
+    id: string,
+    options: { keepIssuedTokens: boolean },
+  ): Promise<{ account: ServiceAccount; clientSecret: string }> {
     const clientSecret = newOpaqueToken();
     const account = await this.repository.setSecretHash(id, hashOpaqueToken(clientSecret));
     if (account === undefined) throw notFound();
+    if (!options.keepIssuedTokens) {
+      // Taken after the new hash is stored: no token can come from the old secret later than this.
+      const cutoff = this.now();
+      await this.revokeTokens(id, cutoff);
+      // A cut-off covers its whole second (`iat` has no finer grain): the new secret is handed
+      // out only once that second is over, so that its first token is not rejected with the old.
+      await this.sleep(1000 - (cutoff % 1000));
+    }
     return { account, clientSecret };
   }
 
@@ -96,7 +115,7 @@ export class ServiceAccountService {
     return found.account;
   }
 
-  private revokeTokens(id: string): Promise<void> {
-    return this.revocations.revokeSubjectTokensIssuedBefore(id, new Date(this.now()));
+  private revokeTokens(id: string, cutoff = this.now()): Promise<void> {
+    return this.revocations.revokeSubjectTokensIssuedBefore(id, new Date(cutoff));
   }
 }

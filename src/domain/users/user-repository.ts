@@ -78,6 +78,8 @@ export interface UserRepository {
   ): Promise<{ readonly lockedUntil: Date | undefined }>;
   /** Clears the failure count and stamps last_login_at. */
   recordSignIn(userId: string): Promise<void>;
+  /** Lifts a lockout and clears the failure count (a password reset), leaving the status alone. */
+  clearLockout(userId: string): Promise<void>;
 }
 
 /** Single-use, expiring tokens mailed to users (password reset, email verification); stored hashed. */
@@ -88,6 +90,8 @@ export interface UserTokenRepository {
   find(purpose: UserTokenPurpose, tokenHash: string): Promise<string | undefined>;
   /** Marks the token used if it is unused and unexpired; returns its user id, or undefined. Atomic. */
   consume(purpose: UserTokenPurpose, tokenHash: string): Promise<string | undefined>;
+  /** Voids every unused token of the user for this purpose (a password change voids reset links). */
+  voidAll(userId: string, purpose: UserTokenPurpose): Promise<void>;
 }
 
 export type UserTokenPurpose = "password_reset" | "email_verification";

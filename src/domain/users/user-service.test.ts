@@ -19,6 +19,7 @@ function userService(world: IdentityWorld): { users: UserService; grants: GrantS
   });
   const users = new UserService({
     users: world.users,
+    userTokens: world.userTokens,
     roles: world.roles,
     businessRoles: world.businessRoles,
     accounts: world.accounts,

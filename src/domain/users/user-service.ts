@@ -12,7 +12,7 @@ import type { AccountFactory } from "./account-factory.ts";
 import { identityRef } from "./identity-ref.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
 import { type ProfileChanges, profileMetadata, type User, type UserStatus } from "./user.ts";
-import type { KeepAnAdmin, UserChanges, UserRepository } from "./user-repository.ts";
+import type { KeepAnAdmin, UserChanges, UserRepository, UserTokenRepository } from "./user-repository.ts";
 
 /** One of a user's grants on a service, and where it comes from ("direct", "business_role:<id>"). */
 export interface EffectiveGrant {
@@ -29,6 +29,8 @@ export interface EffectiveGrantSource {
 
 export interface UserServiceDeps {
   readonly users: UserRepository;
+  /** Reset links are voided when an administrator sets the password. */
+  readonly userTokens: Pick<UserTokenRepository, "voidAll">;
   readonly roles: RoleRepository;
   readonly businessRoles: BusinessRoleRepository;
   readonly accounts: AccountFactory;
@@ -208,6 +210,7 @@ export class UserService {
         await this.requireMayManage(caller, id);
         this.deps.passwordPolicy.check(password, user, "password");
         await this.deps.provider.setPassword(identityRef(user), password);
+        await this.deps.userTokens.voidAll(id, "password_reset");
         await this.deps.provider.endUserSessions(id, "password_set_by_admin");
       },
     );

@@ -514,6 +514,16 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     throw keycloakOwnsTotp("TOTP is set up through Keycloak's CONFIGURE_TOTP action (see EnrollTotp)");
   }
 
+  /**
+   * Keycloak checks a code only together with the password, in a grant: for a
+   * user with OTP, verifyPassword has already answered FAILED_PRECONDITION.
+   */
+  async verifySecondFactor(): Promise<boolean> {
+    throw keycloakOwnsTotp(
+      "Keycloak checks one-time codes only together with the password; use Keycloak's account console",
+    );
+  }
+
   async disableTotp(account: IdentityRef): Promise<void> {
     const externalId = requireLinked(account);
     await this.deps.admin.removeOtpCredentials(externalId);

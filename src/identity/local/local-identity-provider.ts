@@ -440,6 +440,16 @@ export class LocalIdentityProvider implements IdentityProvider {
     return codes;
   }
 
+  async verifySecondFactor(account: IdentityRef, answer: MfaAnswer): Promise<boolean> {
+    const totp = await this.deps.credentials.totp(account.id);
+    if (totp === undefined || !totp.confirmed) return false;
+    if ("totpCode" in answer) return this.verifyTotp(account.id, totp.secretSealed, answer.totpCode);
+    return this.deps.credentials.consumeRecoveryCode(
+      account.id,
+      this.recoveryCodeHash(account.id, answer.recoveryCode),
+    );
+  }
+
   async disableTotp(account: IdentityRef): Promise<void> {
     await this.deps.credentials.removeTotp(account.id);
   }

@@ -150,7 +150,10 @@ export function createAuthHandler(deps: {
     },
 
     async disableTotp(request, context) {
-      await auth.disableTotp(await actorOf(context), request.password);
+      const factor = request.secondFactor;
+      if (factor.case === undefined) throw new Error("unreachable: validation requires a second factor");
+      const answer = factor.case === "totpCode" ? { totpCode: factor.value } : { recoveryCode: factor.value };
+      await auth.disableTotp(await actorOf(context), { password: request.password, answer });
       return {};
     },
 

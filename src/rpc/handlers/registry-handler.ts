@@ -87,7 +87,11 @@ export function createRegistryHandler(deps: {
       return {};
     },
     async rotateServiceAccountSecret(request, context) {
-      return { clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId) };
+      return {
+        clientSecret: await accounts.rotateSecret(await actorOf(context), request.serviceAccountId, {
+          keepIssuedTokens: request.keepIssuedTokens,
+        }),
+      };
     },
     async setServiceAccountGrants(request, context) {
       const result = await grants.replace(

@@ -19,6 +19,9 @@ const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => s
   "gatehouse.v1.AuthService/Login": (message) => String(message.login ?? "").toLowerCase(),
   "gatehouse.v1.AuthService/ForgotPassword": (message) => String(message.email ?? "").toLowerCase(),
   "gatehouse.v1.AuthService/VerifyMfa": (message) => String(message.mfaToken ?? ""),
+  // Not a guess, but each one costs a password hash, a row and maybe a mail: one address must
+  // not mint accounts (or mail strangers) by the hundred.
+  "gatehouse.v1.AuthService/SignUp": (message) => String(message.email ?? "").toLowerCase(),
 };
 
 /** Probes (health, reflection) are not rate limited: orchestrators call them on a schedule. */
@@ -40,8 +43,8 @@ const EXEMPT_METHODS = new Set([
 const digest = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
 
 /**
- * Rate limits every RPC per client IP, and Login / ForgotPassword / VerifyMfa
- * also per IP and per account, through the coordination store (one budget
+ * Rate limits every RPC per client IP, and Login / ForgotPassword / VerifyMfa /
+ * SignUp also per IP and per account, through the coordination store (one budget
  * across replicas). Over the limit: RESOURCE_EXHAUSTED with RetryInfo. Runs
  * after validation, so malformed requests are rejected without counting.
  */

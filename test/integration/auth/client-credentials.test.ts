@@ -1,5 +1,7 @@
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson } from "../../support/connect-json.ts";
+import { createService } from "../../support/fixtures.ts";
 import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
@@ -178,5 +180,99 @@ describe.each(BACKENDS)("service accounts and client credentials (%s)", (backend
     } while (pageToken !== "");
     expect(seen).toEqual(expect.arrayContaining(names));
     expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+// Two replicas on one PostgreSQL and Redis: the rotation is made on one, the old tokens are tried on the other.
+describe("rotating a service account's secret revokes the tokens issued under the old one", () => {
+  let first: TestGatehouse;
+  let second: TestGatehouse;
+  let admin: string;
+  let service: { id: string; slug: string };
+
+  beforeAll(async () => {
+    first = await startTestGatehouse({ backend: "postgres", env: IDENTITY_ENV });
+    second = await startTestGatehouse({ backend: "postgres", shareWith: first });
+    admin = (await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+    service = await createService(first.url, admin);
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  /** A service account granted `viewer` on the service, and a token from its secret. */
+  async function grantedAccount() {
+    const created = await ok(
+      first.url,
+      `${REGISTRY}/CreateServiceAccount`,
+      { name: uniqueName("batch"), grants: [{ serviceId: service.id, role: "viewer" }] },
+      admin,
+    );
+    const { clientId } = created.serviceAccount;
+    const issue = async (clientSecret: string): Promise<string> =>
+      (await ok(first.url, `${AUTH}/ClientCredentialsToken`, { clientId, clientSecret })).tokens.accessToken;
+    return { id: created.serviceAccount.id as string, issue, token: await issue(created.clientSecret) };
+  }
+
+  /** Check's gRPC status code (0 allowed, 16 unauthenticated) and VerifyToken's answer, on the second replica. */
+  async function onSecond(token: string): Promise<{ check: number; verify: string }> {
+    const check = await postJson(second.url, "envoy.service.auth.v3.Authorization/Check", {
+      attributes: {
+        request: { http: { headers: { authorization: `Bearer ${token}` } } },
+        contextExtensions: { service: service.slug },
+      },
+    });
+    const verify = await postJson(second.url, `${AUTH}/VerifyToken`, { token, serviceId: service.id });
+    return {
+      check: (check.body.status as { code?: number }).code ?? 0,
+      verify: verify.status === 200 ? "ok" : String(verify.body.code),
+    };
+  }
+
+  async function deniedEventually(token: string): Promise<{ check: number; verify: string }> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const answer = await onSecond(token);
+      if ((answer.check !== 0 && answer.verify !== "ok") || Date.now() > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("by default: the old tokens are denied by Check and VerifyToken on every replica; the new secret's work at once", async () => {
+    const account = await grantedAccount();
+    expect(await onSecond(account.token)).toEqual({ check: 0, verify: "ok" });
+    const rotated = await ok(
+      first.url,
+      `${REGISTRY}/RotateServiceAccountSecret`,
+      { serviceAccountId: account.id },
+      admin,
+    );
+    expect(await deniedEventually(account.token)).toEqual({ check: 16, verify: "unauthenticated" });
+    const fresh = await account.issue(rotated.clientSecret);
+    expect(await onSecond(fresh)).toEqual({ check: 0, verify: "ok" });
+    const events = (
+      await ok(
+        first.url,
+        `${USERS}/ListAuditEvents`,
+        { targetId: account.id, action: "service_accounts.rotate_secret" },
+        admin,
+      )
+    ).events;
+    expect(events[0]?.details).toMatchObject({ issued_tokens: "revoked" });
+  });
+
+  it("with keep_issued_tokens: the old tokens live on until they expire", async () => {
+    const account = await grantedAccount();
+    const rotated = await ok(
+      first.url,
+      `${REGISTRY}/RotateServiceAccountSecret`,
+      { serviceAccountId: account.id, keepIssuedTokens: true },
+      admin,
+    );
+    const fresh = await account.issue(rotated.clientSecret);
+    // The fresh token proves the feed has had time to carry anything the rotation published.
+    expect(await onSecond(fresh)).toEqual({ check: 0, verify: "ok" });
+    expect(await onSecond(account.token)).toEqual({ check: 0, verify: "ok" });
   });
 });

@@ -141,7 +141,7 @@ describe.each(BACKENDS)("MFA over the wire (%s)", (backend) => {
     expect(reuse).toEqual({ code: grpc.status.UNAUTHENTICATED, reason: "invalid_recovery_code" });
   });
 
-  it("regenerates recovery codes and turns MFA off only with the password", async () => {
+  it("regenerates recovery codes and turns MFA off only with the password and a second factor", async () => {
     const user = await enrolledUser();
     const token = user.tokens.accessToken;
     expect(
@@ -159,15 +159,53 @@ describe.each(BACKENDS)("MFA over the wire (%s)", (backend) => {
       }),
     ).toMatchObject({ reason: "invalid_recovery_code" });
 
+    // A session and the password are not enough (a stolen session whose owner's password leaked).
+    const passwordOnly = await fails(server.url, `${AUTH}/DisableTotp`, { password: user.password }, token);
+    expect(passwordOnly).toMatchObject({ code: "invalid_argument" });
+    expect(passwordOnly.message).toContain("second_factor");
     expect(
-      await fails(server.url, `${AUTH}/DisableTotp`, { password: "Wrong-password-1" }, token),
-    ).toMatchObject({
-      code: "unauthenticated",
-      reason: "invalid_credentials",
-    });
-    await ok(server.url, `${AUTH}/DisableTotp`, { password: user.password }, token);
+      await fails(
+        server.url,
+        `${AUTH}/DisableTotp`,
+        { password: "Wrong-password-1", totpCode: freshTotpCode(user.secret, user.used) },
+        token,
+      ),
+    ).toMatchObject({ code: "unauthenticated", reason: "invalid_credentials" });
+    expect(
+      await fails(server.url, `${AUTH}/DisableTotp`, { password: user.password, totpCode: "000000" }, token),
+    ).toMatchObject({ code: "unauthenticated", reason: "invalid_otp" });
+    expect((await ok(server.url, `${AUTH}/GetMe`, {}, token)).user.mfaEnabled).toBe(true);
+    await ok(
+      server.url,
+      `${AUTH}/DisableTotp`,
+      { password: user.password, totpCode: freshTotpCode(user.secret, user.used) },
+      token,
+    );
     expect((await ok(server.url, `${AUTH}/GetMe`, {}, token)).user.mfaEnabled).toBeFalsy();
     await loginTokens(server.url, user.username, user.password);
+    expect(
+      await fails(server.url, `${AUTH}/DisableTotp`, { password: user.password, totpCode: "000000" }, token),
+    ).toMatchObject({ code: "failed_precondition", reason: "mfa_not_enabled" });
+  });
+
+  it("turns MFA off with a recovery code instead of a TOTP code (a lost phone)", async () => {
+    const user = await enrolledUser();
+    expect(
+      await fails(
+        server.url,
+        `${AUTH}/DisableTotp`,
+        { password: user.password, recoveryCode: "abcde-fghij" },
+        user.tokens.accessToken,
+      ),
+    ).toMatchObject({ code: "unauthenticated", reason: "invalid_recovery_code" });
+    expect((await ok(server.url, `${AUTH}/GetMe`, {}, user.tokens.accessToken)).user.mfaEnabled).toBe(true);
+    await ok(
+      server.url,
+      `${AUTH}/DisableTotp`,
+      { password: user.password, recoveryCode: user.recoveryCodes[5] },
+      user.tokens.accessToken,
+    );
+    expect((await ok(server.url, `${AUTH}/GetMe`, {}, user.tokens.accessToken)).user.mfaEnabled).toBeFalsy();
   });
 
   it("audits enrolment and second-factor sign-ins", async () => {

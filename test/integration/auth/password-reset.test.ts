@@ -47,13 +47,13 @@ describe.each(BACKENDS)("password reset and email verification by mail (%s)", (b
     const username = uniqueName("reset");
     const email = `${username}@example.test`;
     const password = "Original-pass-123";
-    await ok(
+    const created = await ok(
       server.url,
       `${USERS}/CreateUser`,
       { username, email, password, emailVerified: true, profile: { firstName: "R" } },
       adminToken,
     );
-    return { username, email, password };
+    return { id: created.user.id as string, username, email, password };
   }
 
   it("mails a single-use reset token; the reset ends every session; unknown addresses get the same answer", async () => {
@@ -114,6 +114,47 @@ describe.each(BACKENDS)("password reset and email verification by mail (%s)", (b
       ).reason,
     ).toBe("invalid_token");
     await ok(server.url, `${AUTH}/ResetPassword`, { resetToken: second, newPassword: "Brand-new-pass-456" });
+  });
+
+  /** A reset link mailed to the user now. */
+  async function resetLink(email: string, seen: Set<string>): Promise<string> {
+    await ok(server.url, `${AUTH}/ForgotPassword`, { email });
+    const token = tokenInMail(
+      await mail.waitFor((m) => m.to.includes(email) && ![...seen].some((old) => m.text.includes(old))),
+    );
+    seen.add(token);
+    return token;
+  }
+
+  it("a password change voids the reset links mailed before it (ChangePassword, SetUserPassword)", async () => {
+    const user = await verifiedUser();
+    const seen = new Set<string>();
+    const stale = async (resetToken: string) =>
+      expect(
+        await fails(server.url, `${AUTH}/ResetPassword`, { resetToken, newPassword: "Attacker-pass-000" }),
+      ).toMatchObject({ code: "invalid_argument", reason: "invalid_token" });
+
+    // E.g. an attacker who read the mailbox once: the owner then changes the password.
+    const beforeChange = await resetLink(user.email, seen);
+    const session = await loginTokens(server.url, user.username, user.password);
+    await ok(
+      server.url,
+      `${AUTH}/ChangePassword`,
+      { currentPassword: user.password, newPassword: "Changed-pass-234" },
+      session.accessToken,
+    );
+    await stale(beforeChange);
+
+    const beforeAdminSet = await resetLink(user.email, seen);
+    await ok(
+      server.url,
+      `${USERS}/SetUserPassword`,
+      { userId: user.id, password: "Admin-set-pass-345" },
+      adminToken,
+    );
+    await stale(beforeAdminSet);
+
+    await loginTokens(server.url, user.username, "Admin-set-pass-345");
   });
 
   it("requires a verified email before sign-in when EMAIL_VERIFICATION_REQUIRED", async () => {

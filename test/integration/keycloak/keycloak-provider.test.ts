@@ -330,7 +330,12 @@ describe("Keycloak identity provider", () => {
       recoveryCode: "abcde-fghij",
     });
     expect(recovery).toMatchObject({ code: "failed_precondition", reason: "recovery_codes_unsupported" });
-    const disable = await fails(url, `${AUTH}/DisableTotp`, { password: PASSWORD }, tokens.accessToken);
+    const disable = await fails(
+      url,
+      `${AUTH}/DisableTotp`,
+      { password: PASSWORD, totpCode: "123456" },
+      tokens.accessToken,
+    );
     expect(disable).toMatchObject({ code: "failed_precondition", reason: "password_check_needs_otp" });
   });
 

@@ -272,6 +272,15 @@ export class FakeIdentityProvider implements IdentityProvider {
     };
   }
 
+  async verifySecondFactor(account: IdentityRef, answer: MfaAnswer): Promise<boolean> {
+    this.record("verifySecondFactor", account.id);
+    const found = this.account(account.id);
+    if (found.totpCode === undefined) return false;
+    return "totpCode" in answer
+      ? answer.totpCode === found.totpCode
+      : found.recoveryCodes.delete(answer.recoveryCode);
+  }
+
   async createUser(userId: string, fields: IdentityFields): Promise<{ readonly externalId: string }> {
     this.record("createUser", userId);
     this.accounts.set(userId, {

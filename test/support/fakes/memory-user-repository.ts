@@ -192,6 +192,13 @@ export class MemoryUserRepository implements UserRepository {
     if (row !== undefined) row.businessRoleIds = [...new Set(businessRoleIds)].sort();
   }
 
+  async clearLockout(userId: string): Promise<void> {
+    const row = this.rows.get(userId);
+    if (row === undefined) return;
+    row.lockedUntil = undefined;
+    row.failedSignIns = 0;
+  }
+
   async recordFailedSignIn(
     userId: string,
     policy: { readonly threshold: number; readonly lockSeconds: number },

@@ -40,4 +40,10 @@ export class MemoryUserTokenRepository implements UserTokenRepository {
     row.used = true;
     return row.userId;
   }
+
+  async voidAll(userId: string, purpose: UserTokenPurpose): Promise<void> {
+    for (const row of this.rows) {
+      if (row.userId === userId && row.purpose === purpose) row.used = true;
+    }
+  }
 }

@@ -757,6 +757,25 @@ export declare type DisableTotpRequest = Message<"gatehouse.v1.DisableTotpReques
    * @generated from field: string password = 1;
    */
   password: string;
+
+  /**
+   * The second factor: required.
+   *
+   * @generated from oneof gatehouse.v1.DisableTotpRequest.second_factor
+   */
+  secondFactor: {
+    /**
+     * @generated from field: string totp_code = 2;
+     */
+    value: string;
+    case: "totpCode";
+  } | {
+    /**
+     * @generated from field: string recovery_code = 3;
+     */
+    value: string;
+    case: "recoveryCode";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -816,8 +835,8 @@ export declare const RegenerateRecoveryCodesResponseSchema: GenMessage<Regenerat
  *
  * Calls marked "Authenticated" need `Authorization: Bearer <access token>`;
  * without a valid one they fail with UNAUTHENTICATED. Every call is rate
- * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa and
- * ForgotPassword have stricter per-IP and per-account limits.
+ * limited (RESOURCE_EXHAUSTED with a RetryInfo detail); Login, VerifyMfa,
+ * ForgotPassword and SignUp have stricter per-IP and per-account limits.
  *
  * @generated from service gatehouse.v1.AuthService
  */
@@ -848,8 +867,12 @@ export declare const AuthService: GenService<{
   /**
    * Signs in with a username or email and a password. A user with MFA gets an
    * MFA challenge instead of tokens, to be answered with VerifyMfa.
-   * Errors: UNAUTHENTICATED (bad credentials), PERMISSION_DENIED (account
-   * disabled, locked, or email not verified), RESOURCE_EXHAUSTED.
+   * Failed sign-ins are throttled per account and source, alike whether or not
+   * the login names an account (see the README's "Lockout and throttling"); a
+   * locked account still admits the password with a right `totp_code`.
+   * Errors: UNAUTHENTICATED (invalid_credentials, invalid_otp),
+   * PERMISSION_DENIED (account disabled or email not verified, after a right
+   * password), RESOURCE_EXHAUSTED (sign_in_throttled, rate_limited; RetryInfo).
    *
    * @generated from rpc gatehouse.v1.AuthService.Login
    */
@@ -1013,8 +1036,13 @@ export declare const AuthService: GenService<{
     output: typeof ConfirmTotpResponseSchema;
   },
   /**
-   * Authenticated. Turns MFA off after re-checking the password.
-   * Errors: UNAUTHENTICATED (wrong password).
+   * Authenticated. Turns MFA off after re-checking the password and a second
+   * factor (a current TOTP code or an unused recovery code), so that a stolen
+   * session plus a known password cannot remove it. Wrong answers count
+   * towards sign-in throttling like failed sign-ins.
+   * Errors: UNAUTHENTICATED (invalid_credentials, invalid_otp,
+   * invalid_recovery_code), FAILED_PRECONDITION (mfa_not_enabled; under
+   * IDENTITY_PROVIDER=keycloak for a user with OTP, see the README).
    *
    * @generated from rpc gatehouse.v1.AuthService.DisableTotp
    */

@@ -608,6 +608,15 @@ export declare type RotateServiceAccountSecretRequest = Message<"gatehouse.v1.Ro
    * @generated from field: string service_account_id = 1;
    */
   serviceAccountId: string;
+
+  /**
+   * Let the access tokens issued under the old secret live until they expire
+   * (a planned rotation where callers pick up the new secret at their pace).
+   * Default false: a rotation after a leak also ends what the leak obtained.
+   *
+   * @generated from field: bool keep_issued_tokens = 2;
+   */
+  keepIssuedTokens: boolean;
 };
 
 /**
@@ -810,7 +819,10 @@ export declare const ServiceRegistryService: GenService<{
   },
   /**
    * Permission `services.write`, and holding every grant the account holds.
-   * Issues a new secret; the old one stops working.
+   * Issues a new secret; the old one stops working, and the access tokens
+   * issued before are rejected at once on every replica (VerifyToken, Check,
+   * bearer calls) unless `keep_issued_tokens` is set.
+   * Errors: NOT_FOUND, PERMISSION_DENIED (`target_more_privileged`).
    *
    * @generated from rpc gatehouse.v1.ServiceRegistryService.RotateServiceAccountSecret
    */
