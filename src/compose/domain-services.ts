@@ -76,8 +76,6 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   const { config, repositories, provider, revocations, changes, metrics } = deps;
   const { access, audit } = deps.accessServices;
   const identity = config.identity;
-  const requirePermission = access.check;
-  const recordAudit = (record: Parameters<AuditLog["record"]>[0]) => audit.record(record);
 
   const passwordPolicy = new PasswordPolicy({
     minLength: identity.passwordMinLength,
@@ -98,8 +96,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   const grants = new GrantService({
     repository: repositories.grants,
     accessChanges: changes,
-    requirePermission,
-    audit: recordAudit,
+    access,
+    audit,
     ceiling,
   });
   const users = new UserService({
@@ -164,14 +162,14 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   const registry = new ServiceRegistry({
     repository: repositories.services,
     changes,
-    requirePermission,
-    audit: recordAudit,
+    access,
+    audit,
   });
   const serviceAccounts = new ServiceAccountAdmin({
     accounts: serviceAccountService,
     grants,
-    requirePermission,
-    audit: recordAudit,
+    access,
+    audit,
     ceiling,
   });
   const vault = new VaultService({
@@ -181,7 +179,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     sessions: provider,
     users: repositories.users,
     revocations,
-    requirePermission,
+    access,
     ceiling,
     audit,
     changes,

@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Actor } from "../domain/admin-context.ts";
+import type { Actor } from "../domain/actor.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { Logger } from "../observability/logger.ts";
 

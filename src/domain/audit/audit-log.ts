@@ -1,26 +1,13 @@
 import type { Logger } from "../../observability/logger.ts";
+import type { Requester } from "../actor.ts";
 import { isDomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
-import type { Principal } from "../principal.ts";
-
-/** Who acted and from where. Structurally the same as the admin modules' Actor. */
-export interface AuditActor {
-  /** Undefined for unauthenticated calls (sign-up, sign-in, password reset…). */
-  readonly principal?: Principal;
-  readonly ip: string;
-  readonly requestId: string;
-}
-
-/** An authenticated caller of an administrative or self-service call. */
-export interface Caller extends AuditActor {
-  readonly principal: Principal;
-}
 
 export interface AuditEntry {
   /** E.g. "auth.login", "users.update". */
   readonly action: string;
   readonly result: "success" | "failure";
-  readonly actor: AuditActor;
+  readonly actor: Requester;
   /** Who acted when there is no principal yet (e.g. the account a sign-in was for). */
   readonly actorId?: string;
   /** With actorId: "user" (the default) or "service_account". */

@@ -1,4 +1,5 @@
-import type { AuditActor, AuditLog, Caller } from "../audit/audit-log.ts";
+import type { Actor, Requester } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
@@ -23,7 +24,7 @@ import { emailVerificationMail, passwordResetMail } from "./emails.ts";
 import { type SignInThrottle, throttled } from "./sign-in-throttle.ts";
 
 /** An unauthenticated call's origin: for sessions, rate limits and the audit log. */
-export interface RequestInfo extends AuditActor {
+export interface RequestInfo extends Requester {
   readonly userAgent: string;
 }
 
@@ -279,7 +280,7 @@ export class AuthService {
   /** Counts a failed sign-in against the source and the account; a lockout is audited. */
   private async countFailure(
     attempt: { userId: string | undefined; login: string; ip: string },
-    request: AuditActor,
+    request: Requester,
   ): Promise<void> {
     const { lockedUntil } = await this.deps.throttle.failed(attempt);
     const userId = attempt.userId;
@@ -347,7 +348,7 @@ export class AuthService {
    * offline ones when asked), leaving the account and its password as they
    * are. Returns how many ended; idempotent.
    */
-  logoutEverywhere(caller: Caller, input: { includeOffline: boolean }): Promise<number> {
+  logoutEverywhere(caller: Actor, input: { includeOffline: boolean }): Promise<number> {
     return this.deps.audit.track(
       { action: "auth.logout_everywhere", actor: caller, targetKind: "user" },
       async (note) => {
@@ -450,14 +451,14 @@ export class AuthService {
 
   // --- The signed-in user's credentials ---
 
-  private async me(caller: Caller): Promise<User> {
+  private async me(caller: Actor): Promise<User> {
     const user = await this.deps.users.getUser(requireUserPrincipal(caller));
     if (user === undefined) throw unauthenticated("unknown_subject", "the account no longer exists");
     return user;
   }
 
   /** Re-checks the password for a sensitive change; a wrong one counts towards the lockout. */
-  private async recheckPassword(user: User, password: string, caller: Caller): Promise<void> {
+  private async recheckPassword(user: User, password: string, caller: Actor): Promise<void> {
     // Throttled like a sign-in: a stolen session must not become an unlimited password oracle.
     const attempt = { userId: user.id, login: "", ip: caller.ip };
     const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: user.lockedUntil });
@@ -468,7 +469,7 @@ export class AuthService {
     }
   }
 
-  changePassword(caller: Caller, input: { currentPassword: string; newPassword: string }): Promise<void> {
+  changePassword(caller: Actor, input: { currentPassword: string; newPassword: string }): Promise<void> {
     return this.deps.audit.track({ action: "auth.password_change", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
@@ -484,7 +485,7 @@ export class AuthService {
     });
   }
 
-  enrollTotp(caller: Caller) {
+  enrollTotp(caller: Actor) {
     return this.deps.audit.track({ action: "auth.totp_enroll", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
@@ -492,7 +493,7 @@ export class AuthService {
     });
   }
 
-  confirmTotp(caller: Caller, code: string): Promise<string[]> {
+  confirmTotp(caller: Actor, code: string): Promise<string[]> {
     return this.deps.audit.track({ action: "auth.totp_confirm", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
@@ -503,7 +504,7 @@ export class AuthService {
   }
 
   /** Needs the password and a second factor: a stolen session that knows the password must not strip MFA. */
-  disableTotp(caller: Caller, input: { password: string; answer: MfaAnswer }): Promise<void> {
+  disableTotp(caller: Actor, input: { password: string; answer: MfaAnswer }): Promise<void> {
     return this.deps.audit.track({ action: "auth.totp_disable", actor: caller }, async (note) => {
       const user = await this.me(caller);
       note.target("user", user.id);
@@ -523,7 +524,7 @@ export class AuthService {
     });
   }
 
-  regenerateRecoveryCodes(caller: Caller, password: string): Promise<string[]> {
+  regenerateRecoveryCodes(caller: Actor, password: string): Promise<string[]> {
     return this.deps.audit.track(
       { action: "auth.recovery_codes_regenerate", actor: caller },
       async (note) => {

@@ -1,7 +1,9 @@
-import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { Principal } from "../principal.ts";
+import type { AccessControl } from "../roles/access-control.ts";
 import type { Grant, GrantHolder, GrantRepository, ListedGrant } from "./grant-repository.ts";
 
 /**
@@ -26,27 +28,27 @@ export interface EffectiveGrant extends ListedGrant {
 export class GrantService {
   private readonly repository: GrantRepository;
   private readonly accessChanges: AccessChangeNotifier;
-  private readonly requirePermission: PermissionCheck;
-  private readonly audit: AuditSink;
+  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly audit: Pick<AuditLog, "record">;
   private readonly ceiling: ManagementCheck;
 
   constructor(deps: {
     repository: GrantRepository;
     accessChanges: AccessChangeNotifier;
-    requirePermission: PermissionCheck;
-    audit: AuditSink;
+    access: Pick<AccessControl, "requirePermission">;
+    audit: Pick<AuditLog, "record">;
     /** Who may manage whom: a grants.write holder still cannot change a more privileged account's grants. */
     ceiling: ManagementCheck;
   }) {
     this.ceiling = deps.ceiling;
     this.repository = deps.repository;
     this.accessChanges = deps.accessChanges;
-    this.requirePermission = deps.requirePermission;
+    this.access = deps.access;
     this.audit = deps.audit;
   }
 
   async replace(actor: Actor, holder: GrantHolder, grants: readonly Grant[]): Promise<ListedGrant[]> {
-    await this.requirePermission(actor.principal, "grants.write");
+    await this.access.requirePermission(actor.principal, "grants.write");
     const seen = new Set<string>();
     grants.forEach((grant, index) => {
       if (seen.has(grant.serviceId)) {
@@ -59,7 +61,7 @@ export class GrantService {
     await this.ceiling.requireMayManage(actor.principal, holder);
     await this.repository.replace(holder, grants);
     await this.accessChanges.subjectChanged(holder.id);
-    await this.audit({
+    await this.audit.record({
       action: holder.kind === "user" ? "users.set_service_grants" : "service_accounts.set_grants",
       result: "success",
       actor,
@@ -74,7 +76,7 @@ export class GrantService {
     actor: Actor,
     userId: string,
   ): Promise<{ direct: ListedGrant[]; effective: EffectiveGrant[] }> {
-    await this.requirePermission(actor.principal, "users.read");
+    await this.access.requirePermission(actor.principal, "users.read");
     const [direct, effective] = await Promise.all([
       this.repository.list({ kind: "user", id: userId }),
       this.effectiveGrants(userId),
@@ -83,7 +85,7 @@ export class GrantService {
   }
 
   async listForServiceAccount(actor: Actor, serviceAccountId: string): Promise<ListedGrant[]> {
-    await this.requirePermission(actor.principal, "services.read");
+    await this.access.requirePermission(actor.principal, "services.read");
     return this.repository.list({ kind: "service_account", id: serviceAccountId });
   }
 

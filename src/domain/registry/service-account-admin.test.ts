@@ -25,18 +25,18 @@ describe("ServiceAccountAdmin", () => {
       revocations: world.revocations,
       changes: world.changes,
     });
-    const audit = (record: Parameters<typeof world.audit.record>[0]) => world.audit.record(record);
+    const audit = world.audit;
     const grants = new GrantService({
       repository: world.grants,
       accessChanges: world.changes,
-      requirePermission: world.access.check,
+      access: world.access,
       audit,
       ceiling: world.ceiling,
     });
     admin = new ServiceAccountAdmin({
       accounts,
       grants,
-      requirePermission: world.access.check,
+      access: world.access,
       audit,
       ceiling: world.ceiling,
     });

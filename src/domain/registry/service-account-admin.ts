@@ -1,7 +1,9 @@
-import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import type { Grant, ListedGrant } from "../grants/grant-repository.ts";
 import type { GrantService } from "../grants/grant-service.ts";
 import type { Page } from "../pagination.ts";
+import type { AccessControl } from "../roles/access-control.ts";
 import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import type { ServiceAccount } from "../service-accounts/service-account.ts";
 import type { ServiceAccountService } from "../service-accounts/service-account-service.ts";
@@ -18,40 +20,46 @@ export interface ServiceAccountView {
 export class ServiceAccountAdmin {
   private readonly accounts: ServiceAccountService;
   private readonly grants: GrantService;
-  private readonly requirePermission: PermissionCheck;
-  private readonly audit: AuditSink;
+  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly audit: Pick<AuditLog, "record">;
   private readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
 
   constructor(deps: {
     accounts: ServiceAccountService;
     grants: GrantService;
-    requirePermission: PermissionCheck;
-    audit: AuditSink;
+    access: Pick<AccessControl, "requirePermission">;
+    audit: Pick<AuditLog, "record">;
     /** Who may manage whom: only someone holding every grant of a service account may change, rotate or delete it. */
     ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
   }) {
     this.ceiling = deps.ceiling;
     this.accounts = deps.accounts;
     this.grants = deps.grants;
-    this.requirePermission = deps.requirePermission;
+    this.access = deps.access;
     this.audit = deps.audit;
   }
 
   private async requireMayManage(actor: Actor, id: string): Promise<void> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.access.requirePermission(actor.principal, "services.write");
     await this.ceiling.requireMayManage(actor.principal, { kind: "service_account", id });
   }
 
   private record(actor: Actor, action: string, id: string): Promise<void> {
-    return this.audit({ action, result: "success", actor, targetKind: "service_account", targetId: id });
+    return this.audit.record({
+      action,
+      result: "success",
+      actor,
+      targetKind: "service_account",
+      targetId: id,
+    });
   }
 
   async create(
     actor: Actor,
     input: { name: string; description: string; grants: readonly Grant[] },
   ): Promise<ServiceAccountView & { clientSecret: string }> {
-    await this.requirePermission(actor.principal, "services.write");
-    if (input.grants.length > 0) await this.requirePermission(actor.principal, "grants.write");
+    await this.access.requirePermission(actor.principal, "services.write");
+    if (input.grants.length > 0) await this.access.requirePermission(actor.principal, "grants.write");
     const { account, clientSecret } = await this.accounts.create(input);
     await this.record(actor, "service_accounts.create", account.id);
     const grants =
@@ -62,7 +70,7 @@ export class ServiceAccountAdmin {
   }
 
   async get(actor: Actor, id: string): Promise<ServiceAccountView> {
-    await this.requirePermission(actor.principal, "services.read");
+    await this.access.requirePermission(actor.principal, "services.read");
     const account = await this.accounts.get(id);
     return { account, grants: await this.grants.listForServiceAccount(actor, id) };
   }
@@ -71,7 +79,7 @@ export class ServiceAccountAdmin {
     actor: Actor,
     query: { pageSize: number; pageToken: string },
   ): Promise<Page<ServiceAccountView>> {
-    await this.requirePermission(actor.principal, "services.read");
+    await this.access.requirePermission(actor.principal, "services.read");
     const page = await this.accounts.list(query);
     const items = await Promise.all(
       page.items.map(async (account) => ({
@@ -102,7 +110,7 @@ export class ServiceAccountAdmin {
   async rotateSecret(actor: Actor, id: string, options: { keepIssuedTokens: boolean }): Promise<string> {
     await this.requireMayManage(actor, id);
     const { clientSecret } = await this.accounts.rotateSecret(id, options);
-    await this.audit({
+    await this.audit.record({
       action: "service_accounts.rotate_secret",
       result: "success",
       actor,

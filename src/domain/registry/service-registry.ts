@@ -1,7 +1,9 @@
-import type { Actor, AuditSink, PermissionCheck } from "../admin-context.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { RegistryChangeNotifier } from "../ports/access-changes.ts";
+import type { AccessControl } from "../roles/access-control.ts";
 import { DEFAULT_SERVICE_ROLES, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
 import type { ServiceChanges, ServiceRepository } from "./service-repository.ts";
 
@@ -21,23 +23,23 @@ export interface CreateServiceInput {
 export class ServiceRegistry {
   private readonly repository: ServiceRepository;
   private readonly changes: RegistryChangeNotifier;
-  private readonly requirePermission: PermissionCheck;
-  private readonly audit: AuditSink;
+  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly audit: Pick<AuditLog, "record">;
 
   constructor(deps: {
     repository: ServiceRepository;
     changes: RegistryChangeNotifier;
-    requirePermission: PermissionCheck;
-    audit: AuditSink;
+    access: Pick<AccessControl, "requirePermission">;
+    audit: Pick<AuditLog, "record">;
   }) {
     this.repository = deps.repository;
     this.changes = deps.changes;
-    this.requirePermission = deps.requirePermission;
+    this.access = deps.access;
     this.audit = deps.audit;
   }
 
   async create(actor: Actor, input: CreateServiceInput): Promise<ServiceRecord> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.access.requirePermission(actor.principal, "services.write");
     const service = await this.repository.create({
       slug: input.slug,
       displayName: input.displayName,
@@ -47,7 +49,7 @@ export class ServiceRegistry {
       hosts: input.hosts ?? [],
     });
     await this.changes.servicesChanged();
-    await this.audit({
+    await this.audit.record({
       action: "services.create",
       result: "success",
       actor,
@@ -58,7 +60,7 @@ export class ServiceRegistry {
   }
 
   async get(actor: Actor, key: { id: string } | { slug: string }): Promise<ServiceRecord> {
-    await this.requirePermission(actor.principal, "services.read");
+    await this.access.requirePermission(actor.principal, "services.read");
     const service =
       "id" in key ? await this.repository.findById(key.id) : await this.repository.findBySlug(key.slug);
     if (service === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
@@ -69,12 +71,12 @@ export class ServiceRegistry {
     actor: Actor,
     query: { pageSize: number; pageToken: string; status?: ServiceStatus },
   ): Promise<Page<ServiceRecord>> {
-    await this.requirePermission(actor.principal, "services.read");
+    await this.access.requirePermission(actor.principal, "services.read");
     return this.repository.list({ ...query, pageSize: pageSize(query.pageSize) });
   }
 
   async update(actor: Actor, id: string, changes: ServiceChanges): Promise<ServiceRecord> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.access.requirePermission(actor.principal, "services.write");
     const current = await this.repository.findById(id);
     if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
     if (changes.roles !== undefined) {
@@ -96,7 +98,7 @@ export class ServiceRegistry {
     const updated = await this.repository.update(id, changes);
     if (updated === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
     await this.changes.servicesChanged();
-    await this.audit({
+    await this.audit.record({
       action: "services.update",
       result: "success",
       actor,
@@ -107,13 +109,13 @@ export class ServiceRegistry {
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
-    await this.requirePermission(actor.principal, "services.write");
+    await this.access.requirePermission(actor.principal, "services.write");
     const deleted = await this.repository.delete(id);
     if (deleted) {
       // Grants on the service went with it (ON DELETE CASCADE): every subject's access may have changed.
       await this.changes.servicesChanged();
       await this.changes.everySubjectChanged();
-      await this.audit({
+      await this.audit.record({
         action: "services.delete",
         result: "success",
         actor,

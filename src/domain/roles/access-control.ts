@@ -54,8 +54,4 @@ export class AccessControl {
       );
     }
   }
-
-  /** requirePermission as a free function, for modules that take a permission check. */
-  readonly check = (principal: Principal, permission: string): Promise<void> =>
-    this.requirePermission(principal, permission);
 }

@@ -1,4 +1,5 @@
-import type { AuditLog, Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
@@ -63,7 +64,7 @@ export class BusinessRoleService {
   }
 
   create(
-    caller: Caller,
+    caller: Actor,
     input: { name: string; description: string; grants: readonly ServiceGrant[] },
   ): Promise<BusinessRole> {
     return this.deps.audit.track(
@@ -80,19 +81,19 @@ export class BusinessRoleService {
     );
   }
 
-  async get(caller: Caller, id: string): Promise<BusinessRole> {
+  async get(caller: Actor, id: string): Promise<BusinessRole> {
     await this.deps.access.requirePermission(caller.principal, "roles.read");
     const role = await this.deps.businessRoles.get(id);
     if (role === undefined) throw notFound();
     return role;
   }
 
-  async list(caller: Caller, query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>> {
+  async list(caller: Actor, query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>> {
     await this.deps.access.requirePermission(caller.principal, "roles.read");
     return this.deps.businessRoles.list({ pageSize: pageSize(query.pageSize), pageToken: query.pageToken });
   }
 
-  update(caller: Caller, id: string, changes: BusinessRoleChanges): Promise<BusinessRole> {
+  update(caller: Actor, id: string, changes: BusinessRoleChanges): Promise<BusinessRole> {
     return this.deps.audit.track(
       { action: "business_roles.update", actor: caller, targetKind: "business_role", targetId: id },
       async () => {
@@ -116,7 +117,7 @@ export class BusinessRoleService {
     );
   }
 
-  delete(caller: Caller, id: string): Promise<void> {
+  delete(caller: Actor, id: string): Promise<void> {
     return this.deps.audit.track(
       { action: "business_roles.delete", actor: caller, targetKind: "business_role", targetId: id },
       async () => {

@@ -1,4 +1,5 @@
-import type { AuditLog, Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
@@ -55,7 +56,7 @@ export class RoleService {
   }
 
   create(
-    caller: Caller,
+    caller: Actor,
     input: { name: string; description: string; permissions: readonly string[] },
   ): Promise<Role> {
     return this.deps.audit.track(
@@ -72,19 +73,19 @@ export class RoleService {
     );
   }
 
-  async get(caller: Caller, id: string): Promise<Role> {
+  async get(caller: Actor, id: string): Promise<Role> {
     await this.deps.access.requirePermission(caller.principal, "roles.read");
     const role = await this.deps.roles.get(id);
     if (role === undefined) throw notFound();
     return role;
   }
 
-  async list(caller: Caller, query: { pageSize: number; pageToken: string }): Promise<Page<Role>> {
+  async list(caller: Actor, query: { pageSize: number; pageToken: string }): Promise<Page<Role>> {
     await this.deps.access.requirePermission(caller.principal, "roles.read");
     return this.deps.roles.list({ pageSize: pageSize(query.pageSize), pageToken: query.pageToken });
   }
 
-  update(caller: Caller, id: string, changes: RoleChanges): Promise<Role> {
+  update(caller: Actor, id: string, changes: RoleChanges): Promise<Role> {
     return this.deps.audit.track(
       { action: "roles.update", actor: caller, targetKind: "role", targetId: id },
       async () => {
@@ -125,7 +126,7 @@ export class RoleService {
     );
   }
 
-  delete(caller: Caller, id: string): Promise<void> {
+  delete(caller: Actor, id: string): Promise<void> {
     return this.deps.audit.track(
       { action: "roles.delete", actor: caller, targetKind: "role", targetId: id },
       async () => {
@@ -141,7 +142,7 @@ export class RoleService {
     );
   }
 
-  async listPermissions(caller: Caller): Promise<ReadonlyArray<{ name: string; description: string }>> {
+  async listPermissions(caller: Actor): Promise<ReadonlyArray<{ name: string; description: string }>> {
     await this.deps.access.requirePermission(caller.principal, "roles.read");
     return PERMISSIONS;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
-import type { Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
 import { DomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
 import type { User } from "../users/user.ts";
@@ -186,7 +186,7 @@ class FakeState implements SyncStateRepository {
   async prune() {}
 }
 
-const caller: Caller = {
+const caller: Actor = {
   principal: { kind: "user", subjectId: "admin", sessionId: "s", tokenId: "t", expiresAt: 0, clientId: "c" },
   ip: "127.0.0.1",
   requestId: "r",

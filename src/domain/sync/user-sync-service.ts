@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../observability/logger.ts";
-import type { AuditLog, Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { CoordinationStore } from "../ports/coordination-store.ts";
@@ -112,7 +113,7 @@ export class UserSyncService {
 
   // --- The admin API ---
 
-  syncAll(caller: Caller): Promise<SyncRun> {
+  syncAll(caller: Actor): Promise<SyncRun> {
     return this.deps.audit.track({ action: "users.sync_from_keycloak", actor: caller }, async (note) => {
       await this.deps.access.requirePermission(caller.principal, "users.sync");
       const run = await this.runFullSync();
@@ -121,7 +122,7 @@ export class UserSyncService {
     });
   }
 
-  pushToKeycloak(caller: Caller, userId: string): Promise<User> {
+  pushToKeycloak(caller: Actor, userId: string): Promise<User> {
     return this.deps.audit.track(
       { action: "users.sync_to_keycloak", actor: caller, targetKind: "user", targetId: userId },
       async () => {
@@ -138,7 +139,7 @@ export class UserSyncService {
     );
   }
 
-  async status(caller: Caller, includeDrift: boolean): Promise<SyncStatus> {
+  async status(caller: Actor, includeDrift: boolean): Promise<SyncStatus> {
     await this.deps.access.requirePermission(caller.principal, "users.read");
     const lastRun = await this.deps.state.lastRun();
     const failuresSince = await this.deps.state.failuresSince(lastRun?.finishedAt ?? new Date(0));

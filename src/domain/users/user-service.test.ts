@@ -13,8 +13,8 @@ function userService(world: IdentityWorld): { users: UserService; grants: GrantS
   const grants = new GrantService({
     repository: world.grants,
     accessChanges: world.changes,
-    requirePermission: world.access.check,
-    audit: (record) => world.audit.record(record),
+    access: world.access,
+    audit: world.audit,
     ceiling: world.ceiling,
   });
   const users = new UserService({

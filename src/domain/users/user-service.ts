@@ -1,4 +1,5 @@
-import type { AuditEvent, AuditLog, AuditQuery, Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditEvent, AuditLog, AuditQuery } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
@@ -99,17 +100,17 @@ export class UserService {
     return user;
   }
 
-  async get(caller: Caller, id: string): Promise<User> {
+  async get(caller: Actor, id: string): Promise<User> {
     await this.deps.access.requirePermission(caller.principal, "users.read");
     return this.getUser(id);
   }
 
-  async list(caller: Caller, query: UserListQuery): Promise<Page<User>> {
+  async list(caller: Actor, query: UserListQuery): Promise<Page<User>> {
     await this.deps.access.requirePermission(caller.principal, "users.read");
     return this.deps.users.list({ ...query, pageSize: pageSize(query.pageSize) });
   }
 
-  create(caller: Caller, input: CreateUserInput): Promise<User> {
+  create(caller: Actor, input: CreateUserInput): Promise<User> {
     return this.deps.audit.track(
       { action: "users.create", actor: caller, targetKind: "user" },
       async (note) => {
@@ -126,7 +127,7 @@ export class UserService {
     );
   }
 
-  update(caller: Caller, id: string, input: UpdateUserInput): Promise<User> {
+  update(caller: Actor, id: string, input: UpdateUserInput): Promise<User> {
     return this.deps.audit.track(
       { action: "users.update", actor: caller, targetKind: "user", targetId: id },
       async (note) => {
@@ -168,7 +169,7 @@ export class UserService {
     );
   }
 
-  delete(caller: Caller, id: string, hard: boolean): Promise<void> {
+  delete(caller: Actor, id: string, hard: boolean): Promise<void> {
     return this.deps.audit.track(
       {
         action: "users.delete",
@@ -201,7 +202,7 @@ export class UserService {
     );
   }
 
-  setPassword(caller: Caller, id: string, password: string): Promise<void> {
+  setPassword(caller: Actor, id: string, password: string): Promise<void> {
     return this.deps.audit.track(
       { action: "users.set_password", actor: caller, targetKind: "user", targetId: id },
       async () => {
@@ -221,7 +222,7 @@ export class UserService {
    * its password: every session ends, offline ones too, and their access
    * tokens are refused at once. Returns how many ended; idempotent.
    */
-  revokeSessions(caller: Caller, id: string): Promise<number> {
+  revokeSessions(caller: Actor, id: string): Promise<number> {
     return this.deps.audit.track(
       { action: "users.revoke_sessions", actor: caller, targetKind: "user", targetId: id },
       async (note) => {
@@ -237,7 +238,7 @@ export class UserService {
     );
   }
 
-  setRoles(caller: Caller, id: string, roleNames: readonly string[]): Promise<User> {
+  setRoles(caller: Actor, id: string, roleNames: readonly string[]): Promise<User> {
     return this.deps.audit.track(
       { action: "users.set_roles", actor: caller, targetKind: "user", targetId: id },
       async (note) => {
@@ -255,7 +256,7 @@ export class UserService {
     );
   }
 
-  setBusinessRoles(caller: Caller, id: string, businessRoleIds: readonly string[]): Promise<User> {
+  setBusinessRoles(caller: Actor, id: string, businessRoleIds: readonly string[]): Promise<User> {
     return this.deps.audit.track(
       { action: "users.set_business_roles", actor: caller, targetKind: "user", targetId: id },
       async (note) => {
@@ -288,13 +289,13 @@ export class UserService {
     );
   }
 
-  async listAuditEvents(caller: Caller, query: AuditQuery): Promise<Page<AuditEvent>> {
+  async listAuditEvents(caller: Actor, query: AuditQuery): Promise<Page<AuditEvent>> {
     await this.deps.access.requirePermission(caller.principal, "audit.read");
     return this.deps.audit.list({ ...query, pageSize: pageSize(query.pageSize) });
   }
 
   /** Keycloak synchronisation: only under IDENTITY_PROVIDER=keycloak (after the permission check). */
-  async requireKeycloak(caller: Caller, permission: "users.sync" | "users.read"): Promise<never> {
+  async requireKeycloak(caller: Actor, permission: "users.sync" | "users.read"): Promise<never> {
     await this.deps.access.requirePermission(caller.principal, permission);
     throw new DomainError(
       "failed_precondition",
@@ -305,7 +306,7 @@ export class UserService {
 
   // --- The signed-in user ---
 
-  async getMe(caller: Caller): Promise<{ user: User; permissions: string[]; grants: EffectiveGrant[] }> {
+  async getMe(caller: Actor): Promise<{ user: User; permissions: string[]; grants: EffectiveGrant[] }> {
     const userId = requireUserPrincipal(caller);
     const [user, permissions, grants] = await Promise.all([
       this.getUser(userId),
@@ -315,7 +316,7 @@ export class UserService {
     return { user, permissions: [...permissions].sort(), grants };
   }
 
-  updateMe(caller: Caller, profile: ProfileChanges): Promise<User> {
+  updateMe(caller: Actor, profile: ProfileChanges): Promise<User> {
     const userId = requireUserPrincipal(caller);
     return this.deps.audit.track(
       { action: "users.update_self", actor: caller, targetKind: "user", targetId: userId },
@@ -351,7 +352,7 @@ export class UserService {
   }
 
   /** Roles must exist, and the caller must hold every permission they carry (no escalation). */
-  private async requireGrantableRoles(caller: Caller, names: readonly string[]): Promise<void> {
+  private async requireGrantableRoles(caller: Actor, names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     const found = await this.deps.roles.findByNames(names);
     const missing = names.filter((name) => !found.some((role) => role.name === name));
@@ -366,7 +367,7 @@ export class UserService {
     );
   }
 
-  private requireMayManage(caller: Caller, userId: string): Promise<void> {
+  private requireMayManage(caller: Actor, userId: string): Promise<void> {
     return this.deps.ceiling.requireMayManage(caller.principal, { kind: "user", id: userId });
   }
 
@@ -390,7 +391,7 @@ export class UserService {
 }
 
 /** Self-service calls are for users; service-account tokens have no profile. */
-export function requireUserPrincipal(caller: Caller): string {
+export function requireUserPrincipal(caller: Actor): string {
   if (caller.principal.kind !== "user") {
     throw new DomainError("permission_denied", "not_a_user", "this call is for signed-in users only");
   }

@@ -129,10 +129,12 @@ describe("VaultService", () => {
           return undefined;
         },
       },
-      async requirePermission(principal, permission) {
-        if (principal.subjectId !== admin.id) {
-          throw new DomainError("permission_denied", "missing_permission", `needs ${permission}`);
-        }
+      access: {
+        async requirePermission(principal, permission) {
+          if (principal.subjectId !== admin.id) {
+            throw new DomainError("permission_denied", "missing_permission", `needs ${permission}`);
+          }
+        },
       },
       ceiling: {
         async requireMayManage(_actor, target) {

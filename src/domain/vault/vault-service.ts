@@ -1,9 +1,10 @@
-import type { PermissionCheck } from "../admin-context.ts";
-import type { AuditLog, AuditNote, Caller } from "../audit/audit-log.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditLog, AuditNote } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { IdentityProvider, SessionInfo } from "../ports/identity-provider.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
+import type { AccessControl } from "../roles/access-control.ts";
 import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import { identityRef } from "../users/identity-ref.ts";
 import type { User } from "../users/user.ts";
@@ -21,7 +22,7 @@ import {
 import type { MintClient, TokenInspection, VaultTokenProvider } from "./vault-token-provider.ts";
 
 /** A signed-in caller of a vault RPC. */
-export interface VaultCaller extends Caller {
+export interface VaultCaller extends Actor {
   readonly userAgent: string;
 }
 
@@ -47,7 +48,7 @@ export interface VaultServiceDeps {
   readonly sessions: Pick<IdentityProvider, "listSessions" | "endSession">;
   readonly users: Pick<UserRepository, "getUser" | "recordFailedSignIn">;
   readonly revocations: RevocationStore;
-  readonly requirePermission: PermissionCheck;
+  readonly access: Pick<AccessControl, "requirePermission">;
   /**
    * Who may manage whom: acting on another user's entries and sessions (a
    * minted token is theirs to use) needs holding everything they hold.
@@ -361,7 +362,7 @@ export class VaultService {
         violations: [{ field: "user_id", description: "required for service accounts" }],
       });
     }
-    if (id !== own) await this.deps.requirePermission(caller.principal, permission);
+    if (id !== own) await this.deps.access.requirePermission(caller.principal, permission);
     const user = await this.deps.users.getUser(id);
     if (user === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
     if (id !== own && permission === WRITE) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { AuditLog, type Caller } from "../../../src/domain/audit/audit-log.ts";
+import type { Actor } from "../../../src/domain/actor.ts";
+import { AuditLog } from "../../../src/domain/audit/audit-log.ts";
 import { AccessControl } from "../../../src/domain/roles/access-control.ts";
 import { USER_ROLE } from "../../../src/domain/roles/permissions.ts";
 import { PrivilegeCeiling } from "../../../src/domain/roles/privilege-ceiling.ts";
@@ -99,7 +100,7 @@ export class IdentityWorld {
   }
 
   /** The user as a signed-in caller. */
-  caller(user: { id: string }, kind: "user" | "service_account" = "user"): Caller {
+  caller(user: { id: string }, kind: "user" | "service_account" = "user"): Actor {
     return {
       principal: {
         kind,
