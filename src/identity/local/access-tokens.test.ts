@@ -2,27 +2,11 @@ import { createHmac } from "node:crypto";
 import { base64url, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MemorySigningKeyStore } from "../../../test/support/fakes/memory-signing-key-store.ts";
 import { DomainError } from "../../domain/errors.ts";
-import type { SigningKeyStore, StoredSigningKey } from "../../domain/ports/signing-key-store.ts";
 import { AccessTokens } from "./access-tokens.ts";
 import { Sealer } from "./sealer.ts";
 import { SigningKeyRing } from "./signing-key-ring.ts";
-
-/** The signing_keys table, in memory. */
-class MemorySigningKeyStore implements SigningKeyStore {
-  readonly keys = new Map<number, StoredSigningKey>();
-  async unexpired(now: Date) {
-    return [...this.keys.values()].filter((key) => key.expiresAt > now);
-  }
-  async insert(key: StoredSigningKey) {
-    if (this.keys.has(key.generation)) return false;
-    this.keys.set(key.generation, key);
-    return true;
-  }
-  async deleteExpiredBefore(time: Date) {
-    for (const [generation, key] of this.keys) if (key.expiresAt < time) this.keys.delete(generation);
-  }
-}
 
 const ISSUER = "https://gatehouse.test";
 const AUDIENCE = "gatehouse";
