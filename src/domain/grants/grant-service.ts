@@ -2,8 +2,8 @@ import type { Actor } from "../actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
+import type { PermissionGuard } from "../ports/permission-guard.ts";
 import type { Principal } from "../principal.ts";
-import type { AccessControl } from "../roles/access-control.ts";
 import type { Grant, GrantHolder, GrantRepository, ListedGrant } from "./grant-repository.ts";
 
 /**
@@ -28,14 +28,14 @@ export interface EffectiveGrant extends ListedGrant {
 export class GrantService {
   private readonly repository: GrantRepository;
   private readonly accessChanges: AccessChangeNotifier;
-  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly access: PermissionGuard;
   private readonly audit: Pick<AuditLog, "record">;
   private readonly ceiling: ManagementCheck;
 
   constructor(deps: {
     repository: GrantRepository;
     accessChanges: AccessChangeNotifier;
-    access: Pick<AccessControl, "requirePermission">;
+    access: PermissionGuard;
     audit: Pick<AuditLog, "record">;
     /** Who may manage whom: a grants.write holder still cannot change a more privileged account's grants. */
     ceiling: ManagementCheck;

@@ -3,7 +3,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import type { Grant, ListedGrant } from "../grants/grant-repository.ts";
 import type { GrantService } from "../grants/grant-service.ts";
 import type { Page } from "../pagination.ts";
-import type { AccessControl } from "../roles/access-control.ts";
+import type { PermissionGuard } from "../ports/permission-guard.ts";
 import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import type { ServiceAccount } from "../service-accounts/service-account.ts";
 import type { ServiceAccountService } from "../service-accounts/service-account-service.ts";
@@ -20,14 +20,14 @@ export interface ServiceAccountView {
 export class ServiceAccountAdmin {
   private readonly accounts: ServiceAccountService;
   private readonly grants: GrantService;
-  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly access: PermissionGuard;
   private readonly audit: Pick<AuditLog, "record">;
   private readonly ceiling: Pick<PrivilegeCeiling, "requireMayManage">;
 
   constructor(deps: {
     accounts: ServiceAccountService;
     grants: GrantService;
-    access: Pick<AccessControl, "requirePermission">;
+    access: PermissionGuard;
     audit: Pick<AuditLog, "record">;
     /** Who may manage whom: only someone holding every grant of a service account may change, rotate or delete it. */
     ceiling: Pick<PrivilegeCeiling, "requireMayManage">;

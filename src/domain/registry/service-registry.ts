@@ -3,7 +3,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { type Page, pageSize } from "../pagination.ts";
 import type { RegistryChangeNotifier } from "../ports/access-changes.ts";
-import type { AccessControl } from "../roles/access-control.ts";
+import type { PermissionGuard } from "../ports/permission-guard.ts";
 import { DEFAULT_SERVICE_ROLES, type ServiceRecord, type ServiceStatus } from "./service-record.ts";
 import type { ServiceChanges, ServiceRepository } from "./service-repository.ts";
 
@@ -23,13 +23,13 @@ export interface CreateServiceInput {
 export class ServiceRegistry {
   private readonly repository: ServiceRepository;
   private readonly changes: RegistryChangeNotifier;
-  private readonly access: Pick<AccessControl, "requirePermission">;
+  private readonly access: PermissionGuard;
   private readonly audit: Pick<AuditLog, "record">;
 
   constructor(deps: {
     repository: ServiceRepository;
     changes: RegistryChangeNotifier;
-    access: Pick<AccessControl, "requirePermission">;
+    access: PermissionGuard;
     audit: Pick<AuditLog, "record">;
   }) {
     this.repository = deps.repository;

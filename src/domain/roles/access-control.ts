@@ -1,4 +1,5 @@
 import { DomainError } from "../errors.ts";
+import type { PermissionGuard } from "../ports/permission-guard.ts";
 import type { Principal } from "../principal.ts";
 import type { RoleRepository } from "./role-repository.ts";
 
@@ -8,7 +9,7 @@ import type { RoleRepository } from "./role-repository.ts";
  * on the very next call, on every replica. Service accounts hold no RBAC
  * roles: their access is through service grants, not Gatehouse permissions.
  */
-export class AccessControl {
+export class AccessControl implements PermissionGuard {
   private readonly roles: Pick<RoleRepository, "permissionsOfUser">;
 
   constructor(roles: Pick<RoleRepository, "permissionsOfUser">) {

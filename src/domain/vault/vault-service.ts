@@ -3,8 +3,8 @@ import type { AuditLog, AuditNote } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { IdentityProvider, SessionInfo } from "../ports/identity-provider.ts";
+import type { PermissionGuard } from "../ports/permission-guard.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
-import type { AccessControl } from "../roles/access-control.ts";
 import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import { identityRef } from "../users/identity-ref.ts";
 import type { User } from "../users/user.ts";
@@ -48,7 +48,7 @@ export interface VaultServiceDeps {
   readonly sessions: Pick<IdentityProvider, "listSessions" | "endSession">;
   readonly users: Pick<UserRepository, "getUser" | "recordFailedSignIn">;
   readonly revocations: RevocationStore;
-  readonly access: Pick<AccessControl, "requirePermission">;
+  readonly access: PermissionGuard;
   /**
    * Who may manage whom: acting on another user's entries and sessions (a
    * minted token is theirs to use) needs holding everything they hold.
