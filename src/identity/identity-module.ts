@@ -140,6 +140,8 @@ export async function createIdentityModule(deps: IdentityModuleDeps): Promise<Id
     passwordPolicy,
     changes,
     grants,
+    // AuthService owns the reset tokens and is built next.
+    invitations: { invite: (user) => auth.invite(user) },
   });
   const auth = new AuthService({
     settings: {

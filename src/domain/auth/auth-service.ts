@@ -19,7 +19,7 @@ import type { PasswordPolicy } from "../users/password-policy.ts";
 import type { User } from "../users/user.ts";
 import type { UserRepository, UserTokenRepository } from "../users/user-repository.ts";
 import { requireUserPrincipal } from "../users/user-service.ts";
-import { emailVerificationMail, passwordResetMail } from "./emails.ts";
+import { emailVerificationMail, invitationMail, passwordResetMail } from "./emails.ts";
 
 /** An unauthenticated call's origin: for sessions, rate limits and the audit log. */
 export interface RequestInfo extends AuditActor {
@@ -73,6 +73,9 @@ export type LoginResult = { readonly tokens: IssuedTokens } | { readonly mfaChal
  * background).
  */
 const FORGOT_PASSWORD_MIN_MS = 250;
+
+/** How long an invitation's set-password link works (longer than a reset: the person may be away). */
+export const INVITATION_TTL_SECONDS = 72 * 3600;
 
 const unauthenticated = (reason: string, message: string) =>
   new DomainError("unauthenticated", reason, message);
@@ -375,6 +378,34 @@ export class AuthService {
         await this.sleep(Math.max(0, started + FORGOT_PASSWORD_MIN_MS - this.now()));
       }
     });
+  }
+
+  /**
+   * Mails a new account without a password a link to choose one: a reset token
+   * (ResetPassword spends it, as for a forgotten password), or under a provider
+   * that mails its own links (Keycloak), its UPDATE_PASSWORD action.
+   */
+  async invite(user: User): Promise<void> {
+    if (this.deps.provider.sendAccountActionEmail) {
+      await this.deps.provider.sendAccountActionEmail(identityRef(user), "password_reset");
+      return;
+    }
+    const token = newOpaqueToken();
+    await this.deps.userTokens.issue(
+      user.id,
+      "password_reset",
+      hashOpaqueToken(token),
+      new Date(this.now() + INVITATION_TTL_SECONDS * 1000),
+    );
+    await this.deps.mailer.send(
+      invitationMail({
+        to: user.email,
+        userId: user.id,
+        resetUrl: this.deps.settings.passwordResetUrl,
+        token,
+        ttlHours: INVITATION_TTL_SECONDS / 3600,
+      }),
+    );
   }
 
   resetPassword(input: { resetToken: string; newPassword: string }, request: RequestInfo): Promise<void> {
