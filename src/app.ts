@@ -233,6 +233,9 @@ export async function startGatehouse(
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
+    // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
+    // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
+    jsonOptions: { ignoreUnknownFields: false, alwaysEmitImplicit: true },
   }) as HttpHandler;
   const grpcFastPath = config.server.grpcFastPath
     ? createGrpcFastPath({

@@ -45,7 +45,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   let drained: (() => void) | undefined;
 
   const allowOrigin = (origin: string | undefined): string | undefined => {
-    if (origin === undefined || options.corsOrigins.length === 0) return undefined;
+    // "null" is what sandboxed iframes, file: pages and some redirects send: any page can
+    // claim it, so no setting allows it, not even "*".
+    if (origin === undefined || origin === "null" || options.corsOrigins.length === 0) return undefined;
     if (options.corsOrigins.includes("*")) return origin;
     return options.corsOrigins.includes(origin) ? origin : undefined;
   };
