@@ -42,6 +42,7 @@ import { createFastRoutes, createRoutes, type Handlers } from "./rpc/routes.ts";
 import { clientAddress } from "./server/client-address.ts";
 import { createGrpcFastPath } from "./server/grpc-fast-path.ts";
 import { type HttpHandler, type RunningServer, startHttpServer } from "./server/http-server.ts";
+import { REQUEST_COMPRESSIONS } from "./server/request-compression.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "./server/reset-password-page.ts";
 
 export interface Gatehouse {
@@ -236,6 +237,8 @@ export async function startGatehouse(
     // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
     // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
     jsonOptions: { ignoreUnknownFields: false, alwaysEmitImplicit: true },
+    // Undecodable compressed bytes are INVALID_ARGUMENT, never INTERNAL.
+    acceptCompression: [...REQUEST_COMPRESSIONS],
   }) as HttpHandler;
   const grpcFastPath = config.server.grpcFastPath
     ? createGrpcFastPath({

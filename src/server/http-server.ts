@@ -4,6 +4,7 @@ import net from "node:net";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.ts";
 import type { GrpcFastPath } from "./grpc-fast-path.ts";
+import { ACCEPTED_ENCODINGS } from "./request-compression.ts";
 
 export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -72,6 +73,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         response.end();
         return;
       }
+    }
+    // The gRPC spec: answering a compressed request (UNIMPLEMENTED for an encoding we lack)
+    // names the encodings we accept. Connect drops that header from its errors' metadata.
+    const encoding = request.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") {
+      response.setHeader("grpc-accept-encoding", ACCEPTED_ENCODINGS);
     }
     const path = (request.url ?? "/").split("?")[0]!;
     const plain = options.plainRoutes.get(path);
