@@ -61,6 +61,24 @@ describe("Connect JSON requests and responses", () => {
     expect(page).toEqual({ events: [], nextPageToken: "" });
   });
 
+  it("VerifyToken names the service by slug as well as by id, not both", async () => {
+    const service = await createService(server.url, admin);
+    const token = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+    const bySlug = await ok(server.url, `${AUTH}/VerifyToken`, { token, serviceSlug: service.slug });
+    const byId = await ok(server.url, `${AUTH}/VerifyToken`, { token, serviceId: service.id });
+    expect(bySlug.serviceAccess).toEqual(byId.serviceAccess);
+    expect(bySlug.serviceAccess).toMatchObject({ serviceId: service.id, serviceStatus: "active" });
+    expect(
+      await fails(server.url, `${AUTH}/VerifyToken`, {
+        token,
+        serviceId: service.id,
+        serviceSlug: service.slug,
+      }),
+    ).toMatchObject({ code: "invalid_argument" });
+    const unknown = await ok(server.url, `${AUTH}/VerifyToken`, { token, serviceSlug: "no-such-service" });
+    expect(unknown.serviceAccess).toMatchObject({ granted: false, denialReason: "unknown_service" });
+  });
+
   it('never allows the "null" origin, even with CORS_ORIGINS=*', async () => {
     const call = (origin: string) =>
       fetch(`${server.url}/${AUTH}/Login`, {

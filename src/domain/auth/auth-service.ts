@@ -433,8 +433,13 @@ export class AuthService {
     });
   }
 
+  /**
+   * The client-credentials grant. `scope` (space-separated) goes to a provider
+   * that knows scopes (Keycloak); the built-in provider issues no scoped tokens
+   * and refuses a scope rather than drop it.
+   */
   clientCredentialsToken(
-    input: { clientId: string; clientSecret: string },
+    input: { clientId: string; clientSecret: string; scope: string },
     request: RequestInfo,
   ): Promise<IssuedTokens> {
     return this.deps.audit.track(
@@ -443,9 +448,21 @@ export class AuthService {
         const { provider } = this.deps;
         if (provider.clientCredentialsGrant !== undefined) {
           // The provider holds the client secrets (Keycloak).
-          const issued = await provider.clientCredentialsGrant(input.clientId, input.clientSecret, "");
+          const issued = await provider.clientCredentialsGrant(
+            input.clientId,
+            input.clientSecret,
+            input.scope,
+          );
           note.actor(issued.serviceAccountId, "service_account");
           return issued;
+        }
+        if (input.scope.trim() !== "") {
+          throw new DomainError(
+            "invalid_argument",
+            "scope_not_supported",
+            "the built-in provider issues no scoped tokens: leave scope empty",
+            { violations: [{ field: "scope", description: "scopes are not supported by this provider" }] },
+          );
         }
         const account = await this.deps.serviceAccounts.verify(input.clientId, input.clientSecret);
         note.actor(account.id, "service_account");

@@ -321,7 +321,8 @@ export declare type VerifyTokenRequest = Message<"gatehouse.v1.VerifyTokenReques
   token: string;
 
   /**
-   * The service asking, by id; when empty, only the token and account are checked.
+   * The service asking, by id (or by slug in service_slug; at most one of the
+   * two). When both are empty, only the token and account are checked.
    *
    * @generated from field: string service_id = 2;
    */
@@ -333,6 +334,13 @@ export declare type VerifyTokenRequest = Message<"gatehouse.v1.VerifyTokenReques
    * @generated from field: string required_role = 3;
    */
   requiredRole: string;
+
+  /**
+   * The service asking, by slug (as Envoy routes name it), instead of service_id.
+   *
+   * @generated from field: string service_slug = 4;
+   */
+  serviceSlug: string;
 };
 
 /**
@@ -508,7 +516,9 @@ export declare type ClientCredentialsTokenRequest = Message<"gatehouse.v1.Client
   clientSecret: string;
 
   /**
-   * Optional space-separated scopes.
+   * Optional space-separated scopes, passed to Keycloak under
+   * IDENTITY_PROVIDER=keycloak. The built-in provider issues no scoped tokens
+   * and refuses a non-empty scope (INVALID_ARGUMENT scope_not_supported).
    *
    * @generated from field: string scope = 3;
    */
@@ -897,7 +907,8 @@ export declare const AuthService: GenService<{
   },
   /**
    * OAuth client-credentials grant for service accounts (service-to-service
-   * calls). Errors: UNAUTHENTICATED (unknown client or wrong secret).
+   * calls). Errors: UNAUTHENTICATED (unknown client or wrong secret),
+   * INVALID_ARGUMENT scope_not_supported (a scope under the built-in provider).
    *
    * @generated from rpc gatehouse.v1.AuthService.ClientCredentialsToken
    */
