@@ -439,7 +439,7 @@ export class AuthService {
    * and refuses a scope rather than drop it.
    */
   clientCredentialsToken(
-    input: { clientId: string; clientSecret: string; scope: string },
+    input: { clientId: string; clientSecret: string; scope?: string },
     request: RequestInfo,
   ): Promise<IssuedTokens> {
     return this.deps.audit.track(
@@ -451,12 +451,12 @@ export class AuthService {
           const issued = await provider.clientCredentialsGrant(
             input.clientId,
             input.clientSecret,
-            input.scope,
+            input.scope ?? "",
           );
           note.actor(issued.serviceAccountId, "service_account");
           return issued;
         }
-        if (input.scope.trim() !== "") {
+        if ((input.scope ?? "").trim() !== "") {
           throw new DomainError(
             "invalid_argument",
             "scope_not_supported",
