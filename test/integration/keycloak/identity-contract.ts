@@ -361,5 +361,30 @@ export function describeIdentityContract(harness: ProviderHarness): void {
       });
       expect(wrong).toMatchObject({ code: "unauthenticated", reason: "invalid_client" });
     });
+
+    it("honours a client-credentials scope (Keycloak) or refuses it (built-in), never drops it", async () => {
+      const account = await harness.serviceAccount(gatehouse, adminToken);
+      const request = {
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        scope: "orders:read",
+      };
+      if (harness.name === "keycloak") {
+        // Keycloak decides: a scope the client may not have is refused as such, not ignored.
+        expect(await fails(url, `${AUTH}/ClientCredentialsToken`, request)).toMatchObject({
+          code: "invalid_argument",
+          reason: "invalid_scope",
+        });
+        // A wrong secret is still just that.
+        expect(
+          await fails(url, `${AUTH}/ClientCredentialsToken`, { ...request, clientSecret: "not-the-secret" }),
+        ).toMatchObject({ code: "unauthenticated", reason: "invalid_client" });
+      } else {
+        expect(await fails(url, `${AUTH}/ClientCredentialsToken`, request)).toMatchObject({
+          code: "invalid_argument",
+          reason: "scope_not_supported",
+        });
+      }
+    });
   });
 }

@@ -517,7 +517,8 @@ export declare type ClientCredentialsTokenRequest = Message<"gatehouse.v1.Client
 
   /**
    * Optional space-separated scopes, passed to Keycloak under
-   * IDENTITY_PROVIDER=keycloak. The built-in provider issues no scoped tokens
+   * IDENTITY_PROVIDER=keycloak (INVALID_ARGUMENT invalid_scope for a scope the
+   * client may not have). The built-in provider issues no scoped tokens
    * and refuses a non-empty scope (INVALID_ARGUMENT scope_not_supported).
    *
    * @generated from field: string scope = 3;
