@@ -346,7 +346,7 @@ export function describeIdentityContract(harness: ProviderHarness): void {
       expect(me.user.mfaEnabled).toBe(true);
     });
 
-    it("issues client-credentials tokens to service accounts, verified as such; a wrong secret is refused", async () => {
+    it("issues client-credentials tokens to service accounts, verified as such; a wrong secret or a scope is refused", async () => {
       const account = await harness.serviceAccount(gatehouse, adminToken);
       const issued = await ok(url, `${AUTH}/ClientCredentialsToken`, {
         clientId: account.clientId,
@@ -360,10 +360,8 @@ export function describeIdentityContract(harness: ProviderHarness): void {
         clientSecret: "not-the-secret",
       });
       expect(wrong).toMatchObject({ code: "unauthenticated", reason: "invalid_client" });
-    });
 
-    it("honours a client-credentials scope (Keycloak) or refuses it (built-in), never drops it", async () => {
-      const account = await harness.serviceAccount(gatehouse, adminToken);
+      // A scope is honoured (Keycloak decides) or refused (built-in provider), never dropped.
       const request = {
         clientId: account.clientId,
         clientSecret: account.clientSecret,
