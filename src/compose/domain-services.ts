@@ -100,21 +100,6 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     audit,
     ceiling,
   });
-  const users = new UserService({
-    users: repositories.users,
-    userTokens: repositories.userTokens,
-    roles: repositories.roles,
-    businessRoles: repositories.businessRoles,
-    accounts,
-    provider,
-    revocations,
-    access,
-    ceiling,
-    audit,
-    passwordPolicy,
-    changes,
-    grants,
-  });
   const auth = new AuthService({
     settings: {
       signupEnabled: identity.signupEnabled,
@@ -149,6 +134,23 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     mailer: deps.mailer,
     audit,
     changes,
+  });
+  const users = new UserService({
+    users: repositories.users,
+    userTokens: repositories.userTokens,
+    roles: repositories.roles,
+    businessRoles: repositories.businessRoles,
+    accounts,
+    provider,
+    revocations,
+    access,
+    ceiling,
+    audit,
+    passwordPolicy,
+    changes,
+    grants,
+    // Inviting (CreateUser without a password) mails a set-password link: AuthService owns those tokens.
+    invitations: auth,
   });
   const roles = new RoleService({ roles: repositories.roles, access, audit, changes });
   const businessRoles = new BusinessRoleService({

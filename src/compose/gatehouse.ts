@@ -29,6 +29,7 @@ import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
+import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
 import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
@@ -174,6 +175,11 @@ export async function startGatehouse(
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
+    // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
+    // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
+    jsonOptions: { ignoreUnknownFields: false, alwaysEmitImplicit: true },
+    // Undecodable compressed bytes are INVALID_ARGUMENT, never INTERNAL.
+    acceptCompression: [...REQUEST_COMPRESSIONS],
   }) as HttpHandler;
   const grpcFastPath = config.server.grpcFastPath
     ? createGrpcFastPath({

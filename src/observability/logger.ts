@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { serializeError } from "./error-serializer.ts";
 
 export type { Logger };
 
@@ -40,6 +41,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       level,
       base: { service: "gatehouse" },
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      serializers: { err: serializeError },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -6,6 +6,7 @@ import type { ConnectionLimits } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GrpcFastPath } from "./grpc-fast-path.ts";
 import type { HttpHandler } from "./http-handler.ts";
+import { ACCEPTED_ENCODINGS } from "./request-compression.ts";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -44,7 +45,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   let drained: (() => void) | undefined;
 
   const allowOrigin = (origin: string | undefined): string | undefined => {
-    if (origin === undefined || options.corsOrigins.length === 0) return undefined;
+    // "null" is what sandboxed iframes, file: pages and some redirects send: any page can
+    // claim it, so no setting allows it, not even "*".
+    if (origin === undefined || origin === "null" || options.corsOrigins.length === 0) return undefined;
     if (options.corsOrigins.includes("*")) return origin;
     return options.corsOrigins.includes(origin) ? origin : undefined;
   };
@@ -69,6 +72,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         response.end();
         return;
       }
+    }
+    // The gRPC spec: answering a compressed request (UNIMPLEMENTED for an encoding we lack)
+    // names the encodings we accept. Connect drops that header from its errors' metadata.
+    const encoding = request.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") {
+      response.setHeader("grpc-accept-encoding", ACCEPTED_ENCODINGS);
     }
     const path = (request.url ?? "/").split("?")[0]!;
     const plain = options.plainRoutes.get(path);

@@ -266,10 +266,10 @@ describe.each(BACKENDS)("services registry, grants and service accounts (%s)", (
       admin,
     );
     expect(regranted.grants ?? []).toEqual([]);
-    // Proto3 JSON leaves out false booleans: `granted` is absent when access is denied.
+    // Implicit values are written out: `granted: false` is there for plain-JSON callers.
     const denied = (await ok(url, `${AUTH}/VerifyToken`, { token: second, serviceId: service.id }))
       .serviceAccess;
-    expect(denied.granted ?? false).toBe(false);
+    expect(denied.granted).toBe(false);
     expect(denied.denialReason).toBe("no_grant");
 
     await ok(url, `${REGISTRY}/UpdateServiceAccount`, { serviceAccountId: id, disabled: true }, admin);
@@ -312,7 +312,7 @@ describe.each(BACKENDS)("services registry, grants and service accounts (%s)", (
       admin,
     );
     const denied = (await verify()).serviceAccess;
-    expect(denied.granted ?? false).toBe(false);
+    expect(denied.granted).toBe(false);
     expect(denied).toMatchObject({ serviceStatus: "disabled", denialReason: "service_disabled" });
     await ok(url, `${USERS}/SetServiceGrants`, { userId: plainUserId, grants: [] }, admin);
   });

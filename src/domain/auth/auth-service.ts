@@ -20,7 +20,7 @@ import type { PasswordPolicy } from "../users/password-policy.ts";
 import type { User } from "../users/user.ts";
 import type { UserRepository, UserTokenRepository } from "../users/user-repository.ts";
 import { requireUserPrincipal } from "../users/user-service.ts";
-import { emailVerificationMail, passwordResetMail } from "./emails.ts";
+import { emailVerificationMail, invitationMail, passwordResetMail } from "./emails.ts";
 import { type SignInThrottle, throttled } from "./sign-in-throttle.ts";
 
 /** An unauthenticated call's origin: for sessions, rate limits and the audit log. */
@@ -75,6 +75,9 @@ export type LoginResult = { readonly tokens: IssuedTokens } | { readonly mfaChal
  * background).
  */
 const FORGOT_PASSWORD_MIN_MS = 250;
+
+/** How long an invitation's set-password link works (longer than a reset: the person may be away). */
+export const INVITATION_TTL_SECONDS = 72 * 3600;
 
 const unauthenticated = (reason: string, message: string) =>
   new DomainError("unauthenticated", reason, message);
@@ -399,6 +402,34 @@ export class AuthService {
     });
   }
 
+  /**
+   * Mails a new account without a password a link to choose one: a reset token
+   * (ResetPassword spends it, as for a forgotten password), or under a provider
+   * that mails its own links (Keycloak), its UPDATE_PASSWORD action.
+   */
+  async invite(user: User): Promise<void> {
+    if (this.deps.provider.sendAccountActionEmail) {
+      await this.deps.provider.sendAccountActionEmail(identityRef(user), "password_reset");
+      return;
+    }
+    const token = newOpaqueToken();
+    await this.deps.userTokens.issue(
+      user.id,
+      "password_reset",
+      hashOpaqueToken(token),
+      new Date(this.now() + INVITATION_TTL_SECONDS * 1000),
+    );
+    await this.deps.mailer.send(
+      invitationMail({
+        to: user.email,
+        userId: user.id,
+        resetUrl: this.deps.settings.passwordResetUrl,
+        token,
+        ttlHours: INVITATION_TTL_SECONDS / 3600,
+      }),
+    );
+  }
+
   resetPassword(input: { resetToken: string; newPassword: string }, request: RequestInfo): Promise<void> {
     return this.deps.audit.track({ action: "auth.password_reset", actor: request }, async (note) => {
       const tokenHash = hashOpaqueToken(input.resetToken);
@@ -428,8 +459,13 @@ export class AuthService {
     });
   }
 
+  /**
+   * The client-credentials grant. `scope` (space-separated) goes to a provider
+   * that knows scopes (Keycloak); the built-in provider issues no scoped tokens
+   * and refuses a scope rather than drop it.
+   */
   clientCredentialsToken(
-    input: { clientId: string; clientSecret: string },
+    input: { clientId: string; clientSecret: string; scope?: string },
     request: RequestInfo,
   ): Promise<IssuedTokens> {
     return this.deps.audit.track(
@@ -438,9 +474,21 @@ export class AuthService {
         const { provider } = this.deps;
         if (provider.clientCredentialsGrant !== undefined) {
           // The provider holds the client secrets (Keycloak).
-          const issued = await provider.clientCredentialsGrant(input.clientId, input.clientSecret, "");
+          const issued = await provider.clientCredentialsGrant(
+            input.clientId,
+            input.clientSecret,
+            input.scope ?? "",
+          );
           note.actor(issued.serviceAccountId, "service_account");
           return issued;
+        }
+        if ((input.scope ?? "").trim() !== "") {
+          throw new DomainError(
+            "invalid_argument",
+            "scope_not_supported",
+            "the built-in provider issues no scoped tokens: leave scope empty",
+            { violations: [{ field: "scope", description: "scopes are not supported by this provider" }] },
+          );
         }
         const account = await this.deps.serviceAccounts.verify(input.clientId, input.clientSecret);
         note.actor(account.id, "service_account");

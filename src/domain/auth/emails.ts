@@ -31,6 +31,32 @@ export function passwordResetMail(input: {
   };
 }
 
+/** A new account without a password: the link sets the first one (a password-reset token). */
+export function invitationMail(input: {
+  to: string;
+  userId: string;
+  resetUrl: string;
+  token: string;
+  ttlHours: number;
+}): MailMessage {
+  return {
+    to: input.to,
+    userId: input.userId,
+    purpose: "invitation",
+    subject: "Your Gatehouse account: choose a password",
+    text: [
+      "An administrator created a Gatehouse account for you.",
+      "",
+      `To choose its password, open this link within ${input.ttlHours} hours:`,
+      withToken(input.resetUrl, input.token),
+      "",
+      `Or enter this reset code: ${input.token}`,
+      "",
+      "The link works once. If you did not expect this mail, ignore it.",
+    ].join("\n"),
+  };
+}
+
 export function emailVerificationMail(input: {
   to: string;
   userId: string;

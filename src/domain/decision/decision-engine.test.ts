@@ -38,13 +38,17 @@ const service = (overrides: Partial<ServiceRecord> = {}): ServiceRecord => ({
   ...overrides,
 });
 
-/** Verifies "token:<name>" by table lookup, counting calls. */
+const b64 = (text: string) => Buffer.from(text).toString("base64url");
+/** A canonical compact JWS standing for `name`; the signature segment is `signature`'s encoding. */
+const jws = (name: string, signature = name) => `e30.${b64(name)}.${b64(signature)}`;
+
+/** Verifies jws(<name>) by looking the name up in a table, counting calls. */
 class TableVerifier implements AccessTokenVerifier {
   readonly table = new Map<string, AccessTokenClaims | DomainError>();
   calls = 0;
   async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
     this.calls++;
-    const entry = this.table.get(token);
+    const entry = this.table.get(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
     if (entry === undefined) throw new DomainError("unauthenticated", "invalid_signature", "bad signature");
     if (entry instanceof DomainError) throw entry;
     return entry;
@@ -128,7 +132,11 @@ describe("DecisionEngine", () => {
   });
 
   const decide = (token: string | undefined, extra: object = {}) =>
-    engine.decide({ token, service: { key: "billing" }, ...extra });
+    engine.decide({
+      token: token === undefined ? undefined : jws(token),
+      service: { key: "billing" },
+      ...extra,
+    });
 
   it("allows a valid token with a grant and reports the highest role", async () => {
     const decision = await decide("good");
@@ -142,9 +150,11 @@ describe("DecisionEngine", () => {
       { host: "billing.internal:8443" },
       { host: "legacy.internal" },
     ]) {
-      expect(await engine.decide({ token: "good", service: selector })).toMatchObject({ outcome: "allowed" });
+      expect(await engine.decide({ token: jws("good"), service: selector })).toMatchObject({
+        outcome: "allowed",
+      });
     }
-    expect(await engine.decide({ token: "good", service: { host: "other.internal" } })).toMatchObject({
+    expect(await engine.decide({ token: jws("good"), service: { host: "other.internal" } })).toMatchObject({
       outcome: "denied",
       reason: "unknown_service",
     });
@@ -183,6 +193,32 @@ describe("DecisionEngine", () => {
     expect(await decide("forged")).toMatchObject({ outcome: "unauthenticated", reason: "invalid_signature" });
     expect(await decide("forged")).toMatchObject({ outcome: "unauthenticated", reason: "invalid_signature" });
     expect(verifier.calls).toBe(1);
+  });
+
+  it("refuses every non-canonical encoding of a valid token without asking the verifier", async () => {
+    const token = jws("good"); // "e30.Z29vZA.Z29vZA": the last segment ends in 2 bits of padding
+    const lastValue = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(
+      token.at(-1)!,
+    );
+    const flipped = `${token.slice(0, -1)}${"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[lastValue ^ 1]}`;
+    const variants = [
+      `${token}==`,
+      `${token}=`,
+      flipped,
+      token.replace("Z29vZA.", "Z29vZB."),
+      `${token}.`,
+      token.replace(/\./, ".."),
+      `e30+.${token.slice(4)}`,
+      token.replace(/^e30\./, "e30AA."),
+    ];
+    for (const variant of variants) {
+      expect(await engine.decide({ token: variant, service: { key: "billing" } }), variant).toMatchObject({
+        outcome: "unauthenticated",
+        reason: "malformed_token",
+      });
+    }
+    expect(verifier.calls).toBe(0);
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" });
   });
 
   it("verifies a token once, then answers from memory until it expires", async () => {
@@ -234,7 +270,7 @@ describe("DecisionEngine", () => {
     expect(second).not.toBe(first);
     expect(await decide("good", { requiredRole: "viewer" })).toBe(second);
     expect(await decide("good", { requiredRole: "owner" })).toMatchObject({ reason: "insufficient_role" });
-    expect(await engine.decide({ token: "good", service: { key: "svc-a" } })).not.toBe(first);
+    expect(await engine.decide({ token: jws("good"), service: { key: "svc-a" } })).not.toBe(first);
     expect(verifier.calls).toBe(1);
   });
 
@@ -249,7 +285,7 @@ describe("DecisionEngine", () => {
       },
       { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
     );
-    const question = { token: "good", service: { key: "billing" } };
+    const question = { token: jws("good"), service: { key: "billing" } };
     expect(await shortLived.decide(question)).toMatchObject({ outcome: "allowed" });
     // Changed without an announcement: only the subject cache's lifetime bounds how long it shows.
     access.users.set("u1", subject({}));
@@ -277,14 +313,15 @@ describe("DecisionEngine", () => {
   });
 
   it("remembers by the whole token: another token with the same signature is decided afresh", async () => {
-    verifier.table.set("header.payload.sig", claims());
-    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
-    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
-    expect(await decide("header.tampered.sig")).toMatchObject({
+    verifier.table.set("payload", claims());
+    const decideToken = (token: string) => engine.decide({ token, service: { key: "billing" } });
+    expect(await decideToken(jws("payload", "sig"))).toMatchObject({ outcome: "allowed" });
+    expect(await decideToken(jws("payload", "sig"))).toMatchObject({ outcome: "allowed" });
+    expect(await decideToken(jws("tampered", "sig"))).toMatchObject({
       outcome: "unauthenticated",
       reason: "invalid_signature",
     });
-    expect(await decide("header.payload.sig")).toMatchObject({ outcome: "allowed" });
+    expect(await decideToken(jws("payload", "sig"))).toMatchObject({ outcome: "allowed" });
   });
 
   it("drops every remembered answer on any change, also one about another subject", async () => {

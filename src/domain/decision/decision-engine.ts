@@ -4,6 +4,7 @@ import { isDomainError } from "../errors.ts";
 import { highestRole, roleRank, type ServiceRecord } from "../registry/service-record.ts";
 import type { RevocationRegistry } from "../revocation/revocation-registry.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../tokens/access-token.ts";
+import { isCanonicalCompactJws } from "../tokens/compact-jws.ts";
 import type { AccessDirectory } from "./access-directory.ts";
 import type { ServiceDirectory } from "./service-directory.ts";
 import type { SubjectAccess } from "./subject-access.ts";
@@ -67,6 +68,11 @@ const PERMANENT_REASONS = new Set([
   "token_expired",
 ]);
 const NEGATIVE_CACHE_TTL_MS = 60_000;
+
+const NON_CANONICAL: VerificationFailure = {
+  reason: "malformed_token",
+  message: "the access token is not in its canonical encoding",
+};
 
 /** Hot (token, service, role) questions whose answers are remembered whole; see DecisionEngine.decide. */
 const MAX_REMEMBERED_DECISIONS = 10_000;
@@ -262,6 +268,11 @@ export class DecisionEngine {
         return { verified: { failure: TOKEN_EXPIRED }, seenBefore: true };
       }
       return { verified: cached, seenBefore: true };
+    }
+    // Only on a miss: a cached entry was canonical when it was verified (or is a failure).
+    if (!isCanonicalCompactJws(token)) {
+      this.tokens?.set(key, { failure: NON_CANONICAL }, { ttl: NEGATIVE_CACHE_TTL_MS });
+      return { verified: { failure: NON_CANONICAL }, seenBefore: false };
     }
     try {
       const claims = await this.verifier.verifyAccessToken(token);

@@ -9,6 +9,9 @@ import { UserService } from "./user-service.ts";
 
 const NEW_PASSWORD = "Brand-new-pass-77";
 
+/** Who was invited (CreateUser without a password), in order. */
+const invited: string[] = [];
+
 function userService(world: IdentityWorld): { users: UserService; grants: GrantService } {
   const grants = new GrantService({
     repository: world.grants,
@@ -31,6 +34,11 @@ function userService(world: IdentityWorld): { users: UserService; grants: GrantS
     passwordPolicy: world.passwordPolicy,
     changes: world.changes,
     grants,
+    invitations: {
+      async invite(user) {
+        invited.push(user.id);
+      },
+    },
   });
   return { users, grants };
 }
@@ -43,6 +51,7 @@ describe("UserService", () => {
 
   beforeEach(async () => {
     world = new IdentityWorld();
+    invited.length = 0;
     ({ users: service, grants: grantService } = userService(world));
     admin = await world.person({ roles: [ADMIN_ROLE] });
   });
@@ -125,6 +134,26 @@ describe("UserService", () => {
   });
 
   describe("create", () => {
+    it("invites a user created without a password, and only then", async () => {
+      const base = { emailVerified: false, profile: {}, roles: [] };
+      const withPassword = await service.create(as(admin), {
+        ...base,
+        username: "with-password",
+        email: "with-password@example.test",
+        password: NEW_PASSWORD,
+      });
+      expect(invited).toEqual([]);
+      const invitee = await service.create(as(admin), {
+        ...base,
+        username: "invitee",
+        email: "invitee@example.test",
+        password: undefined,
+      });
+      expect(invited).toEqual([invitee.id]);
+      expect(withPassword.id).not.toBe(invitee.id);
+      expect(lastAudit()).toMatchObject({ action: "users.create", details: { invited: "true" } });
+    });
+
     it("creates at the provider and locally with the user role by default, audited with its id", async () => {
       const user = await service.create(as(admin), {
         username: "dana",

@@ -44,6 +44,8 @@ export interface UserServiceDeps {
   readonly passwordPolicy: PasswordPolicy;
   readonly changes: AccessChangeNotifier;
   readonly grants: EffectiveGrantSource;
+  /** Mails an account created without a password a link to choose one. */
+  readonly invitations: { invite(user: User): Promise<void> };
   readonly now?: () => number;
 }
 
@@ -122,6 +124,11 @@ export class UserService {
         }
         const user = await this.deps.accounts.create({ ...input, roles });
         note.target("user", user.id);
+        // Without a password the account is an invitation: its owner chooses one through the mailed link.
+        if (input.password === undefined) {
+          await this.deps.invitations.invite(user);
+          note.detail("invited", "true");
+        }
         return user;
       },
     );

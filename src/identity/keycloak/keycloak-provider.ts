@@ -420,6 +420,18 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     try {
       tokens = await this.deps.oidc.clientCredentialsGrant({ clientId, clientSecret }, scope);
     } catch (error) {
+      // Keycloak checks the client before the scope: invalid_scope means good credentials, a scope not granted.
+      if (
+        error instanceof OAuthRejection &&
+        error.error === "invalid_scope" &&
+        account !== undefined &&
+        !account.disabled
+      ) {
+        throw new DomainError("invalid_argument", "invalid_scope", "the client may not ask for that scope", {
+          violations: [{ field: "scope", description: "not a scope this client may ask for" }],
+          cause: error,
+        });
+      }
       if (error instanceof OAuthRejection) throw invalidClient();
       throw error;
     }

@@ -1,16 +1,20 @@
 import { createHmac } from "node:crypto";
-import { base64url, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { base64url, compactVerify, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemorySigningKeyStore } from "../../../test/support/fakes/memory-signing-key-store.ts";
 import { DomainError } from "../../domain/errors.ts";
 import { AccessTokens } from "./access-tokens.ts";
+import { withLowS } from "./ecdsa-low-s.ts";
 import { Sealer } from "./sealer.ts";
 import { SigningKeyRing } from "./signing-key-ring.ts";
 
 const ISSUER = "https://gatehouse.test";
 const AUDIENCE = "gatehouse";
 const DAY = 86_400_000;
+
+/** The order of P-256. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 async function rejection(promise: Promise<unknown>): Promise<{ kind: string; reason: string }> {
   try {
@@ -71,7 +75,8 @@ describe("the built-in provider's access tokens", () => {
       ...claims,
     })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid, ...header })
-      .sign(key);
+      .sign(key)
+      .then(withLowS);
   }
 
   it("accepts its own tokens and reports their claims", async () => {
@@ -97,6 +102,30 @@ describe("the built-in provider's access tokens", () => {
       sessionId: "",
       clientId: "billing",
     });
+  });
+
+  it("signs with the low s only, and refuses a signature's high-s twin", async () => {
+    for (let i = 0; i < 40; i++) {
+      const signature = Buffer.from((await userToken()).token.split(".")[2]!, "base64url");
+      // Without normalising, WebCrypto's s is above n/2 about half the time.
+      expect(BigInt(`0x${signature.subarray(32).toString("hex")}`) <= P256_N / 2n).toBe(true);
+    }
+    const issued = await userToken();
+    const [header, payload, signature] = issued.token.split(".") as [string, string, string];
+    const bytes = Buffer.from(signature, "base64url");
+    const highS = P256_N - BigInt(`0x${bytes.subarray(32).toString("hex")}`);
+    bytes.set(Buffer.from(highS.toString(16).padStart(64, "0"), "hex"), 32);
+    const twin = `${header}.${payload}.${bytes.toString("base64url")}`;
+    // A real twin: the signature verifies under our key…
+    const { kid } = await ring.signingKey();
+    const key = await ring.verificationKey(kid);
+    await expect(compactVerify(twin, key!)).resolves.toBeDefined();
+    // …but it is not our token.
+    expect(await rejection(tokens.verifyAccessToken(twin))).toEqual({
+      kind: "unauthenticated",
+      reason: "malformed_token",
+    });
+    await tokens.verifyAccessToken(issued.token);
   });
 
   it("rejects a forged signature", async () => {

@@ -3,6 +3,7 @@ import { decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose
 import { DomainError } from "../../domain/errors.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../../domain/tokens/access-token.ts";
 import { accessTokenError } from "../jose-errors.ts";
+import { isLowS, withLowS } from "./ecdsa-low-s.ts";
 import { SIGNING_ALGORITHM, type SigningKeyRing } from "./signing-key-ring.ts";
 
 /** RFC 9068's media type for JWT access tokens, in the `typ` header. */
@@ -65,7 +66,8 @@ export class AccessTokens implements AccessTokenVerifier {
       .setNotBefore(issuedAt)
       .setExpirationTime(expiresAt)
       .setJti(tokenId)
-      .sign(key);
+      .sign(key)
+      .then(withLowS);
     return { token, expiresAt: new Date(expiresAt * 1000), tokenId };
   }
 
@@ -100,6 +102,11 @@ export class AccessTokens implements AccessTokenVerifier {
       }));
     } catch (error) {
       throw accessTokenError(error);
+    }
+    // The high-s twin of a valid signature verifies too (after the signature check, so that a
+    // forgery still reads as one): only the low-s form we sign with is the token.
+    if (!isLowS(token.slice(token.lastIndexOf(".") + 1))) {
+      throw fail("malformed_token", "the access token's signature is not in its canonical form");
     }
     const kind = payload[KIND_CLAIM];
     const sessionId = payload.sid;

@@ -108,7 +108,7 @@ export function createAuthHandler(deps: {
 
     async clientCredentialsToken(request, context) {
       const tokens = await auth.clientCredentialsToken(
-        { clientId: request.clientId, clientSecret: request.clientSecret },
+        { clientId: request.clientId, clientSecret: request.clientSecret, scope: request.scope },
         callInfo(context),
       );
       return { tokens: toTokenSet(tokens) };

@@ -20,9 +20,11 @@ import { toUserMessage } from "../mappers/user-mapper.ts";
  */
 export function createVerifyTokenHandler(engine: DecisionEngine) {
   return async (request: VerifyTokenRequest, _context: HandlerContext): Promise<VerifyTokenResponse> => {
+    // The engine resolves a key as an id or a slug; the request's rules allow one of the two.
+    const serviceKey = request.serviceId !== "" ? request.serviceId : request.serviceSlug;
     const decision = await engine.decide({
       token: request.token,
-      service: request.serviceId === "" ? undefined : { key: request.serviceId },
+      service: serviceKey === "" ? undefined : { key: serviceKey },
       requiredRole: request.requiredRole,
     });
     if (decision.outcome === "unauthenticated") {
@@ -39,7 +41,7 @@ export function createVerifyTokenHandler(engine: DecisionEngine) {
               clients: [decision.claims.clientId],
             },
       serviceAccess:
-        request.serviceId === ""
+        serviceKey === ""
           ? undefined
           : {
               serviceId: decision.service?.id ?? request.serviceId,

@@ -1,7 +1,26 @@
+import { createRegistry } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { Interceptor } from "@connectrpc/connect";
 import { DomainError } from "../../domain/errors.ts";
+import { file_gatehouse_v1_validation } from "../../gen/gatehouse/v1/validation_pb.js";
+
+const compiled = new Map<string, RegExp>();
+
+/**
+ * Schema patterns matched with the platform RegExp instead of the default RE2
+ * port, which is ~10× slower on an 8 KB VerifyToken token (the hot path). The
+ * patterns come only from our protos (nothing builds one from input), and they
+ * are simple classes with bounded repeats, so backtracking cannot blow up.
+ */
+function nativeRegexMatch(pattern: string, against: string): boolean {
+  let regex = compiled.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(pattern, "u");
+    compiled.set(pattern, regex);
+  }
+  return regex.test(against);
+}
 
 /**
  * Enforces the protovalidate rules written in our protos on every unary
@@ -9,7 +28,11 @@ import { DomainError } from "../../domain/errors.ts";
  * BadRequest detail naming each bad field.
  */
 export function validationInterceptor(): Interceptor {
-  const validator = createValidator();
+  // Our predefined rules (no control characters…) must be registered, or the validator refuses them.
+  const validator = createValidator({
+    registry: createRegistry(file_gatehouse_v1_validation),
+    regexMatch: nativeRegexMatch,
+  });
   return (next) => async (request) => {
     if (!request.stream) {
       const result = validator.validate(request.method.input, request.message);

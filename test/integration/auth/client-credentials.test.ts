@@ -59,6 +59,18 @@ describe.each(BACKENDS)("service accounts and client credentials (%s)", (backend
       ok(server.url, `${REGISTRY}/DeleteServiceAccount`, { serviceAccountId: id }, admin),
   };
 
+  it("refuses a scope rather than drop it (the built-in provider issues no scoped tokens)", async () => {
+    const { account, clientSecret } = await accounts.create(uniqueName("scoped"));
+    expect(
+      await fails(server.url, `${AUTH}/ClientCredentialsToken`, {
+        clientId: account.clientId,
+        clientSecret,
+        scope: "orders:read",
+      }),
+    ).toMatchObject({ code: "invalid_argument", reason: "scope_not_supported" });
+    await token(account.clientId, clientSecret);
+  });
+
   it("issues service-account tokens for the right secret only, and audits both", async () => {
     const { account, clientSecret } = await accounts.create(uniqueName("billing"));
     expect(account.clientId).toBe(account.name);

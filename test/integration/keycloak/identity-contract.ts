@@ -346,7 +346,7 @@ export function describeIdentityContract(harness: ProviderHarness): void {
       expect(me.user.mfaEnabled).toBe(true);
     });
 
-    it("issues client-credentials tokens to service accounts, verified as such; a wrong secret is refused", async () => {
+    it("issues client-credentials tokens to service accounts, verified as such; a wrong secret or a scope is refused", async () => {
       const account = await harness.serviceAccount(gatehouse, adminToken);
       const issued = await ok(url, `${AUTH}/ClientCredentialsToken`, {
         clientId: account.clientId,
@@ -360,6 +360,29 @@ export function describeIdentityContract(harness: ProviderHarness): void {
         clientSecret: "not-the-secret",
       });
       expect(wrong).toMatchObject({ code: "unauthenticated", reason: "invalid_client" });
+
+      // A scope is honoured (Keycloak decides) or refused (built-in provider), never dropped.
+      const request = {
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        scope: "orders:read",
+      };
+      if (harness.name === "keycloak") {
+        // Keycloak decides: a scope the client may not have is refused as such, not ignored.
+        expect(await fails(url, `${AUTH}/ClientCredentialsToken`, request)).toMatchObject({
+          code: "invalid_argument",
+          reason: "invalid_scope",
+        });
+        // A wrong secret is still just that.
+        expect(
+          await fails(url, `${AUTH}/ClientCredentialsToken`, { ...request, clientSecret: "not-the-secret" }),
+        ).toMatchObject({ code: "unauthenticated", reason: "invalid_client" });
+      } else {
+        expect(await fails(url, `${AUTH}/ClientCredentialsToken`, request)).toMatchObject({
+          code: "invalid_argument",
+          reason: "scope_not_supported",
+        });
+      }
     });
   });
 }

@@ -175,9 +175,15 @@ describe.each(BACKENDS)("token vault, built-in provider (%s)", (backend) => {
     const alice = await signUpAndLogin(gh.url);
     const bob = await signUpAndLogin(gh.url);
     await storeToken(gh.url, alice.tokens.accessToken, "reports", alice.tokens.refreshToken);
+    // Each request with only its own fields: unknown JSON fields are refused.
     const forAlice = { userId: alice.id, purpose: "reports" };
-    for (const method of ["GetAccessToken", "ListVaultEntries", "ListSessions", "RevokeOfflineToken"]) {
-      expect(await fails(gh.url, `${VAULT}/${method}`, forAlice, bob.tokens.accessToken)).toMatchObject({
+    for (const [method, request] of [
+      ["GetAccessToken", forAlice],
+      ["ListVaultEntries", { userId: alice.id }],
+      ["ListSessions", { userId: alice.id }],
+      ["RevokeOfflineToken", forAlice],
+    ] as const) {
+      expect(await fails(gh.url, `${VAULT}/${method}`, request, bob.tokens.accessToken)).toMatchObject({
         code: "permission_denied",
         reason: "missing_permission",
       });

@@ -349,12 +349,16 @@ export declare const LogoutEverywhereResponseSchema: GenMessage<LogoutEverywhere
  */
 export declare type VerifyTokenRequest = Message<"gatehouse.v1.VerifyTokenRequest"> & {
   /**
+   * No control characters (as a pattern rather than the shared rule: this
+   * call is on the hot path, and a pattern costs less than a CEL rule).
+   *
    * @generated from field: string token = 1;
    */
   token: string;
 
   /**
-   * The service asking, by id; when empty, only the token and account are checked.
+   * The service asking, by id (or by slug in service_slug; at most one of the
+   * two). When both are empty, only the token and account are checked.
    *
    * @generated from field: string service_id = 2;
    */
@@ -366,6 +370,13 @@ export declare type VerifyTokenRequest = Message<"gatehouse.v1.VerifyTokenReques
    * @generated from field: string required_role = 3;
    */
   requiredRole: string;
+
+  /**
+   * The service asking, by slug (as Envoy routes name it), instead of service_id.
+   *
+   * @generated from field: string service_slug = 4;
+   */
+  serviceSlug: string;
 };
 
 /**
@@ -541,7 +552,10 @@ export declare type ClientCredentialsTokenRequest = Message<"gatehouse.v1.Client
   clientSecret: string;
 
   /**
-   * Optional space-separated scopes.
+   * Optional space-separated scopes, passed to Keycloak under
+   * IDENTITY_PROVIDER=keycloak (INVALID_ARGUMENT invalid_scope for a scope the
+   * client may not have). The built-in provider issues no scoped tokens
+   * and refuses a non-empty scope (INVALID_ARGUMENT scope_not_supported).
    *
    * @generated from field: string scope = 3;
    */
@@ -971,7 +985,8 @@ export declare const AuthService: GenService<{
   },
   /**
    * OAuth client-credentials grant for service accounts (service-to-service
-   * calls). Errors: UNAUTHENTICATED (unknown client or wrong secret).
+   * calls). Errors: UNAUTHENTICATED (unknown client or wrong secret),
+   * INVALID_ARGUMENT scope_not_supported (a scope under the built-in provider).
    *
    * @generated from rpc gatehouse.v1.AuthService.ClientCredentialsToken
    */

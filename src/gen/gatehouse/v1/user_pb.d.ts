@@ -27,8 +27,10 @@ export declare type CreateUserRequest = Message<"gatehouse.v1.CreateUserRequest"
   email: string;
 
   /**
-   * Optional initial password; without one the user must use ForgotPassword
-   * (or Keycloak's UPDATE_PASSWORD email) to set it.
+   * Optional initial password. Without one the account is an invitation:
+   * Gatehouse mails the user a link (a password-reset token, valid 72 hours;
+   * under IDENTITY_PROVIDER=keycloak, Keycloak's UPDATE_PASSWORD email) to
+   * choose it, and nobody can sign in to it before.
    *
    * @generated from field: string password = 3;
    */
