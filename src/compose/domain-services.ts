@@ -100,6 +100,18 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     audit,
     ceiling,
   });
+  const throttle = new SignInThrottle({
+    store: deps.store,
+    users: repositories.users,
+    settings: {
+      sourceThreshold: identity.lockoutSourceThreshold,
+      accountThreshold: identity.lockoutThreshold,
+      lockoutSeconds: identity.lockoutSeconds,
+    },
+    // The message only: the error of a failed coordination-store call carries no secret, but keep it small.
+    warn: (message, error) =>
+      deps.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, message),
+  });
   const auth = new AuthService({
     settings: {
       signupEnabled: identity.signupEnabled,
@@ -115,21 +127,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     accounts,
     provider,
     serviceAccounts: serviceAccountService,
-    throttle: new SignInThrottle({
-      store: deps.store,
-      users: repositories.users,
-      settings: {
-        sourceThreshold: identity.lockoutSourceThreshold,
-        accountThreshold: identity.lockoutThreshold,
-        lockoutSeconds: identity.lockoutSeconds,
-      },
-      // The message only: the error of a failed coordination-store call carries no secret, but keep it small.
-      warn: (message, error) =>
-        deps.logger.warn(
-          { err: { message: error instanceof Error ? error.message : String(error) } },
-          message,
-        ),
-    }),
+    throttle,
     passwordPolicy,
     mailer: deps.mailer,
     audit,
@@ -187,9 +185,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     changes,
     settings: {
       sessionRevocationMs: (identity.longestAccessTokenSeconds + config.decision.clockSkewSeconds) * 1000,
-      lockoutThreshold: identity.lockoutThreshold,
-      lockoutSeconds: identity.lockoutSeconds,
     },
+    throttle,
     onMint: (source) => metrics.vaultMints.inc({ source }),
   });
 

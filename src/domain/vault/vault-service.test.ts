@@ -77,6 +77,8 @@ describe("VaultService", () => {
   let revokedSessions: string[];
   let sources: MintSource[];
   let failedSignIns: string[];
+  /** Accounts the throttle admits only with a one-time code, and for how long. */
+  let throttledFor: Map<string, number>;
   /** Users the fake privilege ceiling says hold more than the admin. */
   let abovePrivileges: Set<string>;
 
@@ -114,8 +116,14 @@ describe("VaultService", () => {
         async getUser(id) {
           return [alice, bob, admin].find((candidate) => candidate.id === id);
         },
-        async recordFailedSignIn(userId) {
-          failedSignIns.push(userId);
+      },
+      throttle: {
+        async admit(attempt) {
+          const wait = throttledFor.get(attempt.userId ?? "");
+          return wait === undefined ? { kind: "open" } : { kind: "mfa_only", retryAfterMs: wait };
+        },
+        async failed(attempt) {
+          failedSignIns.push(`${attempt.userId}@${attempt.ip}`);
           return { lockedUntil: undefined };
         },
       },
@@ -153,7 +161,7 @@ describe("VaultService", () => {
         createLogger("silent"),
       ),
       changes: { async subjectChanged() {}, async everySubjectChanged() {} },
-      settings: { sessionRevocationMs: 60_000, lockoutThreshold: 5, lockoutSeconds: 60 },
+      settings: { sessionRevocationMs: 60_000 },
       onMint: (source) => sources.push(source),
     });
 
@@ -176,6 +184,7 @@ describe("VaultService", () => {
     revokedSessions = [];
     sources = [];
     failedSignIns = [];
+    throttledFor = new Map();
     abovePrivileges = new Set();
   });
 
@@ -353,7 +362,7 @@ describe("VaultService", () => {
       vault.requestOfflineToken(caller(alice.id), { purpose: "sync", password: "nope", totpCode: undefined }),
     );
     expect([wrong.kind, wrong.reason]).toEqual(["unauthenticated", "invalid_credentials"]);
-    expect(failedSignIns).toEqual([alice.id]);
+    expect(failedSignIns).toEqual([`${alice.id}@${caller(alice.id).ip}`]);
     const entry = await vault.requestOfflineToken(caller(alice.id), {
       purpose: "sync",
       password: tokens.password,
@@ -367,6 +376,27 @@ describe("VaultService", () => {
     expect(await entryOf(alice, "sync")).toBeUndefined();
     await vault.revokeOfflineToken(caller(alice.id), { userId: "", clientId: "", purpose: "sync" });
     expect(tokens.revoked).toHaveLength(1);
+  });
+
+  it("asks the sign-in throttle, not the account lock: refused only where the throttle refuses", async () => {
+    const vault = service();
+    throttledFor.set(alice.id, 90_000);
+    const refused = await failure(
+      vault.requestOfflineToken(caller(alice.id), {
+        purpose: "sync",
+        password: tokens.password,
+        totpCode: undefined,
+      }),
+    );
+    expect([refused.kind, refused.reason]).toEqual(["resource_exhausted", "sign_in_throttled"]);
+    expect(failedSignIns).toEqual([]);
+    throttledFor.delete(alice.id);
+    const entry = await vault.requestOfflineToken(caller(alice.id), {
+      purpose: "sync",
+      password: tokens.password,
+      totpCode: undefined,
+    });
+    expect(entry.tokenType).toBe("offline");
   });
 
   it("revokes a session at the provider and in the revocation state, and marks its entries dead", async () => {

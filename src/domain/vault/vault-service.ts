@@ -1,5 +1,6 @@
 import type { Actor } from "../actor.ts";
 import type { AuditLog, AuditNote } from "../audit/audit-log.ts";
+import { type SignInThrottle, throttled } from "../auth/sign-in-throttle.ts";
 import { DomainError } from "../errors.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type { IdentityProvider, SessionInfo } from "../ports/identity-provider.ts";
@@ -29,9 +30,6 @@ export interface VaultCaller extends Actor {
 export interface VaultSettings {
   /** How long a revoked session's access tokens stay refused: their longest lifetime plus clock skew. */
   readonly sessionRevocationMs: number;
-  /** Failed password checks (RequestOfflineToken) count towards the sign-in lockout. */
-  readonly lockoutThreshold: number;
-  readonly lockoutSeconds: number;
 }
 
 /**
@@ -46,7 +44,9 @@ export interface VaultServiceDeps {
   readonly entries: VaultEntryRepository;
   readonly tokens: VaultTokenProvider;
   readonly sessions: Pick<IdentityProvider, "listSessions" | "endSession">;
-  readonly users: Pick<UserRepository, "getUser" | "recordFailedSignIn">;
+  readonly users: Pick<UserRepository, "getUser">;
+  /** RequestOfflineToken re-checks the password: throttled and counted like a sign-in. */
+  readonly throttle: Pick<SignInThrottle, "admit" | "failed">;
   readonly revocations: RevocationStore;
   readonly access: PermissionGuard;
   /**
@@ -254,12 +254,12 @@ export class VaultService {
       const user = await this.target(caller, "", WRITE);
       const identity = this.identity(note, user.id, "", input.purpose);
       this.requireKeys();
-      if (user.lockedUntil !== undefined && user.lockedUntil.getTime() > this.now()) {
-        throw new DomainError(
-          "permission_denied",
-          "account_locked",
-          "the account is locked after failed sign-ins",
-        );
+      // The sign-in throttle, not the account lock alone: a stranger's failures from elsewhere must not
+      // keep the signed-in owner (a source the account knows) from this call.
+      const attempt = { userId: user.id, login: "", ip: caller.ip };
+      const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: user.lockedUntil });
+      if (admission.kind === "mfa_only" && input.totpCode === undefined) {
+        throw throttled("account", admission.retryAfterMs);
       }
       const outcome = await this.deps.tokens.requestOffline(
         identityRef(user),
@@ -272,7 +272,7 @@ export class VaultService {
             violations: [{ field: "totp_code", description: "required: the account has MFA on" }],
           });
         }
-        await this.countFailure(user.id, caller);
+        await this.countFailure(attempt, caller);
         throw new DomainError(
           "unauthenticated",
           outcome.reason,
@@ -507,22 +507,21 @@ export class VaultService {
     }
   }
 
-  /** Like a failed sign-in: counts towards the lockout. */
-  private async countFailure(userId: string, caller: VaultCaller): Promise<void> {
-    const { lockoutThreshold, lockoutSeconds } = this.deps.settings;
-    const { lockedUntil } = await this.deps.users.recordFailedSignIn(userId, {
-      threshold: lockoutThreshold,
-      lockSeconds: lockoutSeconds,
-    });
+  /** Like a failed sign-in: counts towards the throttle and the lockout. */
+  private async countFailure(
+    attempt: { userId: string; login: string; ip: string },
+    caller: VaultCaller,
+  ): Promise<void> {
+    const { lockedUntil } = await this.deps.throttle.failed(attempt);
     if (lockedUntil === undefined) return;
     await this.deps.audit.record({
       action: "auth.lockout",
       result: "success",
       actor: caller,
       targetKind: "user",
-      targetId: userId,
+      targetId: attempt.userId,
       details: { locked_until: lockedUntil.toISOString() },
     });
-    await this.deps.changes.subjectChanged(userId);
+    await this.deps.changes.subjectChanged(attempt.userId);
   }
 }

@@ -18,6 +18,7 @@ import {
   USERS,
   uniqueName,
 } from "../../support/identity.ts";
+import { newVaultKey, VAULT, vaultEnv } from "../../support/vault.ts";
 
 const SENSITIVE_LIMIT = 8;
 const PER_IP_LIMIT = 60;
@@ -59,6 +60,7 @@ describe.each(BACKENDS)("sign-in lockout and throttling (%s)", (backend) => {
         LOCKOUT_SOURCE_THRESHOLD: String(SOURCE_THRESHOLD),
         LOCKOUT_SECONDS: String(LOCKOUT_SECONDS),
         SMTP_URL: mail.url,
+        ...vaultEnv({ k1: newVaultKey() }, "k1"),
       },
     });
     admin = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
@@ -126,6 +128,31 @@ describe.each(BACKENDS)("sign-in lockout and throttling (%s)", (backend) => {
       ...Array(ACCOUNT_THRESHOLD).fill("invalid_credentials"),
       "sign_in_throttled",
     ]);
+  });
+
+  it("a stranger's failures do not keep the signed-in owner from re-checking the password (RequestOfflineToken)", async () => {
+    const home = newAddress();
+    const user = await userAt(home);
+    for (let attempt = 0; attempt < ACCOUNT_THRESHOLD; attempt++) {
+      await login({ login: user.username, password: WRONG }, newAddress());
+    }
+    expect((await ok(server.url, `${USERS}/GetUser`, { userId: user.id }, admin)).user.status).toBe(
+      "USER_STATUS_LOCKED",
+    );
+    const request = (from: string) =>
+      postJson(
+        server.url,
+        `${VAULT}/RequestOfflineToken`,
+        { purpose: uniqueName("sync"), password: user.password },
+        { authorization: `Bearer ${user.tokens.accessToken}`, "x-forwarded-for": from },
+      );
+    // The owner at home gets the offline token; the same call from a source the account does not know
+    // is throttled, like a sign-in from there.
+    const atHome = await request(home);
+    expect(atHome.status).toBe(200);
+    expect((atHome.body.entry as { tokenType: string }).tokenType).toBe("VAULT_TOKEN_TYPE_OFFLINE");
+    const elsewhere = await request(newAddress());
+    expect(elsewhere.body.code).toBe("resource_exhausted");
   });
 
   it("a stranger's failures do not lock the owner out: known sources, a one-time code and a reset link get through", async () => {
