@@ -102,6 +102,7 @@ export async function startGatehouse(
     access: accessServices.access,
     audit: accessServices.audit,
     changes,
+    metrics,
   });
   const mailer =
     config.smtp.url === undefined
@@ -188,6 +189,7 @@ export async function startGatehouse(
   ]);
 
   const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
+  identity.eventPoller?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -199,6 +201,7 @@ export async function startGatehouse(
         stopping = true;
         beginShutdown();
         readiness.stop();
+        await identity.eventPoller?.close();
         await server.close();
         await feed.close();
         revocations.close();

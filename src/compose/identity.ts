@@ -5,9 +5,11 @@ import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
+import { IdentityEventPoller } from "../domain/sync/identity-event-poller.ts";
 import { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
+import { KeycloakEventSource } from "../identity/keycloak/keycloak-event-source.ts";
 import { KeycloakMfaChallenges } from "../identity/keycloak/keycloak-mfa-challenges.ts";
 import { KeycloakOidc } from "../identity/keycloak/keycloak-oidc.ts";
 import { KeycloakIdentityProvider } from "../identity/keycloak/keycloak-provider.ts";
@@ -24,6 +26,7 @@ import { Sealer } from "../identity/local/sealer.ts";
 import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
 import { Totp } from "../identity/local/totp.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
 import type { Repositories } from "./storage.ts";
@@ -37,6 +40,7 @@ export interface IdentityDeps {
   readonly access: AccessControl;
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
+  readonly metrics: Metrics;
 }
 
 /** What the chosen identity provider brings: the provider port and the adapters that only it can build. */
@@ -48,6 +52,8 @@ export interface Identity {
   readonly keycloakSync: UserSyncService | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
+  readonly eventPoller: IdentityEventPoller | undefined;
 }
 
 export function createIdentity(deps: IdentityDeps): Promise<Identity> {
@@ -105,6 +111,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
     plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+    eventPoller: undefined,
   };
 }
 
@@ -173,10 +180,32 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     },
     logger: logger.child({ component: "keycloak" }),
   });
+  const { metrics } = deps;
+  const eventPoller = new IdentityEventPoller({
+    source: new KeycloakEventSource(admin),
+    cursor: repositories.eventCursor,
+    store,
+    sync,
+    sessions: provider,
+    revocations: deps.revocations,
+    logger: logger.child({ component: "keycloak-events" }),
+    settings: {
+      pollMs: settings.eventsPollMs,
+      retentionMs: settings.eventsRetentionSeconds * 1000,
+      sessionRevocationMs: (settings.maxTokenLifetimeSeconds + config.decision.clockSkewSeconds) * 1000,
+    },
+    onApplied: (kind, lagMs) => {
+      metrics.keycloakEventsApplied.inc({ kind });
+      metrics.keycloakEventLag.set(lagMs / 1000);
+    },
+    onGap: () => metrics.keycloakEventGaps.inc(),
+    onFailure: (stage) => metrics.keycloakEventFailures.inc({ stage }),
+  });
   return {
     provider,
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId),
     keycloakSync: sync,
     plainRoutes: new Map(),
+    eventPoller,
   };
 }

@@ -151,6 +151,10 @@ export interface KeycloakProviderConfig {
   /** The realm's SSO session idle timeout and max lifespan, to report when sessions expire. */
   readonly sessionIdleSeconds: number;
   readonly sessionMaxSeconds: number;
+  /** How often the realm's admin and user events are polled (one replica polls); 0 turns the poller off. */
+  readonly eventsPollMs: number;
+  /** The realm's event retention: a cursor older than this means events were lost (a full reconcile runs). */
+  readonly eventsRetentionSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -330,6 +334,11 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
     }),
     sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
     sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
+    eventsPollMs: read.int("KEYCLOAK_EVENTS_POLL_MS", 2000, { min: 0, max: 3_600_000 }),
+    eventsRetentionSeconds: read.int("KEYCLOAK_EVENTS_RETENTION_SECONDS", 604_800, {
+      min: 60,
+      max: 31_536_000,
+    }),
   };
 }
 

@@ -13,6 +13,10 @@ export class Metrics {
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
   readonly vaultMints: Counter<"source">;
+  readonly keycloakEventsApplied: Counter<"kind">;
+  readonly keycloakEventLag: Gauge;
+  readonly keycloakEventGaps: Counter;
+  readonly keycloakEventFailures: Counter<"stage">;
   private readonly collectors: Array<() => void> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
@@ -54,6 +58,28 @@ export class Metrics {
       name: "gatehouse_vault_mints_total",
       help: "TokenVault.GetAccessToken calls by how they are served: a provider round trip (provider), joining one under way in this process (joined), or taking the token another replica minted meanwhile (replica).",
       labelNames: ["source"],
+      registers: [this.registry],
+    });
+    this.keycloakEventsApplied = new Counter({
+      name: "gatehouse_keycloak_events_applied_total",
+      help: "Keycloak admin and user events applied by this replica's poller, by what they did.",
+      labelNames: ["kind"],
+      registers: [this.registry],
+    });
+    this.keycloakEventLag = new Gauge({
+      name: "gatehouse_keycloak_event_lag_seconds",
+      help: "Time from the last applied Keycloak event happening to Gatehouse applying it.",
+      registers: [this.registry],
+    });
+    this.keycloakEventGaps = new Counter({
+      name: "gatehouse_keycloak_event_gaps_total",
+      help: "Full reconciles run because the event cursor was older than Keycloak's event retention.",
+      registers: [this.registry],
+    });
+    this.keycloakEventFailures = new Counter({
+      name: "gatehouse_keycloak_event_failures_total",
+      help: "Keycloak event polls that failed (poll) and events that could not be applied and were skipped (apply).",
+      labelNames: ["stage"],
       registers: [this.registry],
     });
   }
