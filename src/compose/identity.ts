@@ -3,6 +3,7 @@ import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
 import { IdentityEventPoller } from "../domain/sync/identity-event-poller.ts";
@@ -10,6 +11,7 @@ import { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
 import { KeycloakEventSource } from "../identity/keycloak/keycloak-event-source.ts";
+import { KeycloakLogoutTokens } from "../identity/keycloak/keycloak-logout-tokens.ts";
 import { KeycloakMfaChallenges } from "../identity/keycloak/keycloak-mfa-challenges.ts";
 import { KeycloakOidc } from "../identity/keycloak/keycloak-oidc.ts";
 import { KeycloakIdentityProvider } from "../identity/keycloak/keycloak-provider.ts";
@@ -27,6 +29,7 @@ import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
 import { Totp } from "../identity/local/totp.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { BACKCHANNEL_LOGOUT_PATH, backchannelLogoutRoute } from "../server/backchannel-logout-route.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
 import type { Repositories } from "./storage.ts";
@@ -181,6 +184,17 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     logger: logger.child({ component: "keycloak" }),
   });
   const { metrics } = deps;
+  const sessionRevocationMs = (settings.maxTokenLifetimeSeconds + config.decision.clockSkewSeconds) * 1000;
+  const backchannelLogout = new BackchannelLogout({
+    verifier: new KeycloakLogoutTokens(oidc, verifier, {
+      audiences: settings.backchannelLogoutClients,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    }),
+    store,
+    revocations: deps.revocations,
+    linkedUserIdFor: (externalId) => sync.linkedUserIdFor(externalId),
+    sessionRevocationMs,
+  });
   const eventPoller = new IdentityEventPoller({
     source: new KeycloakEventSource(admin),
     cursor: repositories.eventCursor,
@@ -192,7 +206,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     settings: {
       pollMs: settings.eventsPollMs,
       retentionMs: settings.eventsRetentionSeconds * 1000,
-      sessionRevocationMs: (settings.maxTokenLifetimeSeconds + config.decision.clockSkewSeconds) * 1000,
+      sessionRevocationMs,
     },
     onApplied: (kind, lagMs) => {
       metrics.keycloakEventsApplied.inc({ kind });
@@ -205,7 +219,12 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     provider,
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId),
     keycloakSync: sync,
-    plainRoutes: new Map(),
+    plainRoutes: new Map([
+      [
+        BACKCHANNEL_LOGOUT_PATH,
+        backchannelLogoutRoute(backchannelLogout, logger.child({ component: "backchannel-logout" })),
+      ],
+    ]),
     eventPoller,
   };
 }

@@ -155,6 +155,8 @@ export interface KeycloakProviderConfig {
   readonly eventsPollMs: number;
   /** The realm's event retention: a cursor older than this means events were lost (a full reconcile runs). */
   readonly eventsRetentionSeconds: number;
+  /** Realm clients whose back-channel logout tokens are accepted (the token's `aud`). */
+  readonly backchannelLogoutClients: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -339,6 +341,10 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
       min: 60,
       max: 31_536_000,
     }),
+    backchannelLogoutClients: read.list("KEYCLOAK_BACKCHANNEL_LOGOUT_CLIENTS", [
+      read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
+      "gatehouse-web",
+    ]),
   };
 }
 
