@@ -222,7 +222,10 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     plainRoutes: new Map([
       [
         BACKCHANNEL_LOGOUT_PATH,
-        backchannelLogoutRoute(backchannelLogout, logger.child({ component: "backchannel-logout" })),
+        backchannelLogoutRoute(
+          (token) => backchannelLogout.handle(token),
+          logger.child({ component: "backchannel-logout" }),
+        ),
       ],
     ]),
     eventPoller,

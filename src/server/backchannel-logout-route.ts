@@ -1,10 +1,15 @@
-import { isDomainError } from "../domain/errors.ts";
-import type { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { HttpHandler, HttpRequest, HttpResponse } from "./http-handler.ts";
 
 /** Where the realm's clients post logout tokens (their `backchannel.logout.url`). */
 export const BACKCHANNEL_LOGOUT_PATH = "/oidc/backchannel-logout";
+
+/** What the receiver made of a logout token (the domain's BackchannelLogout.handle). */
+export type LogoutTokenHandler = (logoutToken: string) => Promise<{
+  readonly outcome: "revoked" | "refused" | "unavailable";
+  readonly reason?: string;
+  readonly message?: string;
+}>;
 
 /** A logout token is a JWT of a few hundred bytes; anything far larger is not one. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -45,7 +50,7 @@ function readBody(request: HttpRequest): Promise<string | undefined> {
  * replayed…), 503 while the realm's keys cannot be fetched. The token is
  * never logged.
  */
-export function backchannelLogoutRoute(logout: BackchannelLogout, logger: Logger): HttpHandler {
+export function backchannelLogoutRoute(handle: LogoutTokenHandler, logger: Logger): HttpHandler {
   return (request, response) => {
     if (request.method !== "POST") {
       response.setHeader("allow", "POST");
@@ -66,17 +71,19 @@ export function backchannelLogoutRoute(logout: BackchannelLogout, logger: Logger
         answer(response, 400, { error: "invalid_request", error_description: "logout_token is required" });
         return;
       }
-      await logout.receive(token);
-      answer(response, 200);
-    })().catch((error: unknown) => {
-      if (isDomainError(error) && error.kind === "invalid_argument") {
-        logger.warn({ reason: error.reason }, "back-channel logout refused");
-        answer(response, 400, { error: "invalid_request", error_description: error.message });
-        return;
+      const result = await handle(token);
+      if (result.outcome === "revoked") {
+        answer(response, 200);
+      } else if (result.outcome === "refused") {
+        logger.warn({ reason: result.reason }, "back-channel logout refused");
+        answer(response, 400, { error: "invalid_request", error_description: result.message ?? "" });
+      } else {
+        logger.warn({ reason: result.reason }, "back-channel logout: the provider's keys are unreachable");
+        answer(response, 503, { error: "temporarily_unavailable" });
       }
-      const unavailable = isDomainError(error) && error.kind === "unavailable";
+    })().catch((error: unknown) => {
       logger.error({ err: error }, "back-channel logout failed");
-      answer(response, unavailable ? 503 : 500, { error: "server_error" });
+      answer(response, 500, { error: "server_error" });
     });
   };
 }

@@ -1,4 +1,4 @@
-import { DomainError } from "../errors.ts";
+import { DomainError, isDomainError } from "../errors.ts";
 import type { CoordinationStore } from "../ports/coordination-store.ts";
 import type { RevocationStore } from "./revocation-store.ts";
 
@@ -50,6 +50,30 @@ export class BackchannelLogout {
   constructor(deps: BackchannelLogoutDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * The receiver's answer: revoked, refused (any check failed: nothing was
+   * revoked), or unavailable (the provider's keys cannot be fetched now).
+   * Other failures throw.
+   */
+  async handle(
+    logoutToken: string,
+  ): Promise<{
+    readonly outcome: "revoked" | "refused" | "unavailable";
+    readonly reason?: string;
+    readonly message?: string;
+  }> {
+    try {
+      await this.receive(logoutToken);
+      return { outcome: "revoked" };
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      if (error.kind === "invalid_argument")
+        return { outcome: "refused", reason: error.reason, message: error.message };
+      if (error.kind === "unavailable") return { outcome: "unavailable", reason: error.reason };
+      throw error;
+    }
   }
 
   async receive(logoutToken: string): Promise<void> {
