@@ -19,6 +19,7 @@ import { KeycloakSubjects } from "../identity/keycloak/keycloak-subjects.ts";
 import { KeycloakTokenVerifier } from "../identity/keycloak/keycloak-token-verifier.ts";
 import { KeycloakUserDirectory } from "../identity/keycloak/keycloak-user-directory.ts";
 import { KeycloakVaultTokens } from "../identity/keycloak/keycloak-vault-tokens.ts";
+import { SpentRefreshTokens } from "../identity/keycloak/spent-refresh-tokens.ts";
 import { AccessTokens } from "../identity/local/access-tokens.ts";
 import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts";
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
@@ -159,8 +160,10 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
       timeoutMs: settings.timeoutMs,
     },
   );
+  const spentRefreshTokens = new SpentRefreshTokens(store, config.decision.clockSkewSeconds);
   const provider = new KeycloakIdentityProvider({
     oidc,
+    spentRefreshTokens,
     admin,
     verifier,
     users: sync,
@@ -217,7 +220,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
   });
   return {
     provider,
-    vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId),
+    vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
     plainRoutes: new Map([
       [

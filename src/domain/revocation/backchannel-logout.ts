@@ -57,9 +57,7 @@ export class BackchannelLogout {
    * revoked), or unavailable (the provider's keys cannot be fetched now).
    * Other failures throw.
    */
-  async handle(
-    logoutToken: string,
-  ): Promise<{
+  async handle(logoutToken: string): Promise<{
     readonly outcome: "revoked" | "refused" | "unavailable";
     readonly reason?: string;
     readonly message?: string;
