@@ -148,6 +148,24 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     changes: deps.changes,
     logger: logger.child({ component: "keycloak-sync" }),
     pageSize: settings.syncPageSize,
+    onUserSynced: (outcome) => deps.metrics.keycloakUsersSynced.inc({ outcome }),
+    onFailure: (source) => deps.metrics.keycloakSyncFailures.inc({ source }),
+  });
+  // The shared state (any replica's last run) is read from the database at each scrape.
+  deps.metrics.onCollect(async () => {
+    try {
+      const lastRun = await repositories.syncState.lastRun();
+      if (lastRun !== undefined) {
+        deps.metrics.keycloakLastSyncTime.set(lastRun.finishedAt.getTime() / 1000);
+        for (const outcome of ["created", "updated", "unchanged", "disabled", "failed"] as const)
+          deps.metrics.keycloakLastSyncUsers.set({ outcome }, lastRun[outcome]);
+      }
+      deps.metrics.keycloakSyncFailuresSinceLastRun.set(
+        await repositories.syncState.failuresSince(lastRun?.finishedAt ?? new Date(0)),
+      );
+    } catch (error) {
+      logger.warn({ err: error }, "reading the keycloak sync state for /metrics failed");
+    }
   });
   const serviceAccounts = repositories.serviceAccounts;
   const verifier = new KeycloakTokenVerifier(

@@ -37,6 +37,9 @@ export interface UserSyncDeps {
   readonly logger: Logger;
   /** Users per page, remote and local. */
   readonly pageSize: number;
+  /** Observability hooks: each user brought in step, and each failure by where it happened. */
+  readonly onUserSynced?: (outcome: "created" | "updated" | "unchanged") => void;
+  readonly onFailure?: (source: SyncFailureSource | "full") => void;
   readonly now?: () => number;
 }
 
@@ -299,6 +302,7 @@ export class UserSyncService {
       if (outcome !== undefined) counts[outcome] += 1;
     } catch (error) {
       counts.failed += 1;
+      this.deps.onFailure?.("full");
       this.deps.logger.warn(
         { err: error, externalId, userId, reason: reasonOf(error) },
         "keycloak sync: a user failed in a full run",
@@ -360,6 +364,12 @@ export class UserSyncService {
    * used) is linked rather than duplicated.
    */
   private async importUser(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
+    const imported = await this.importUserRecord(remote);
+    this.deps.onUserSynced?.(imported.outcome);
+    return imported;
+  }
+
+  private async importUserRecord(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
     const { users, links } = this.deps;
     const linkedId = await links.findUserIdByExternalId(remote.externalId);
     let local = linkedId === undefined ? undefined : await users.getUser(linkedId);
@@ -469,6 +479,7 @@ export class UserSyncService {
     error: unknown,
   ): Promise<void> {
     const reason = reasonOf(error);
+    this.deps.onFailure?.(source);
     this.deps.logger.warn({ err: error, source, externalId, userId, reason }, "keycloak sync failure");
     await this.deps.state
       .recordFailure({ source, externalId, userId, reason })

@@ -212,6 +212,41 @@ describe("Keycloak user sync", () => {
     expect((await status(false)).failuresSince ?? 0).toBe(0);
   });
 
+  it("reports the sync on /metrics: the last run (any replica's) and this replica's counts", async () => {
+    await createThroughGatehouse();
+    const run = await sync(replica.url);
+    const scrape = async (base: string) => (await fetch(`${base}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((row) => row.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    // The replica that did not run it reads the shared state.
+    const other = await scrape(url);
+    expect(value(other, "gatehouse_keycloak_sync_last_run_timestamp_seconds")).toBe(
+      new Date(run.finishTime).getTime() / 1000,
+    );
+    for (const [outcome, count] of Object.entries(counts(run))) {
+      expect(value(other, `gatehouse_keycloak_sync_last_run_users{outcome="${outcome}"}`), outcome).toBe(
+        count,
+      );
+    }
+    expect(value(other, "gatehouse_keycloak_sync_failures_since_last_run")).toBe(0);
+    const ran = await scrape(replica.url);
+    expect(value(ran, 'gatehouse_keycloak_users_synced_total{outcome="unchanged"}')).toBeGreaterThanOrEqual(
+      Number(counts(run).unchanged),
+    );
+
+    // A failure outside a run: a sign-in whose Keycloak user clashes with a linked local user.
+    const local = await createThroughGatehouse();
+    await editInKeycloak(local.externalId, (current) => ({ ...current, email: `moved-${local.email}` }));
+    const clashing = uniqueName("clash");
+    await realm.createUser({ username: clashing, email: local.email, password: PASSWORD });
+    await fails(url, `${AUTH}/Login`, { login: clashing, password: PASSWORD });
+    const after = await scrape(url);
+    expect(value(after, "gatehouse_keycloak_sync_failures_since_last_run")).toBe(1);
+    expect(value(after, 'gatehouse_keycloak_sync_failures_total{source="login"}')).toBeGreaterThanOrEqual(1);
+  });
+
   it("checks permissions: users.sync to sync, users.read for the status", async () => {
     const user = await createThroughGatehouse();
     const token = (await ok(url, `${AUTH}/Login`, { login: user.username, password: PASSWORD })).tokens
