@@ -65,6 +65,8 @@ export class IdentityEventPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** Warn once when polling starts failing, and say when it recovers (not every round). */
+  private failing = false;
 
   constructor(deps: IdentityEventPollerDeps) {
     this.deps = deps;
@@ -79,9 +81,15 @@ export class IdentityEventPoller {
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.running = this.pollOnce()
+        .then(() => {
+          if (this.failing) this.deps.logger.info("keycloak events: polling works again");
+          this.failing = false;
+        })
         .catch((error: unknown) => {
           this.deps.onFailure?.("poll");
-          this.deps.logger.warn({ err: error, reason: reasonOf(error) }, "keycloak events: poll failed");
+          if (!this.failing)
+            this.deps.logger.warn({ err: error, reason: reasonOf(error) }, "keycloak events: poll failed");
+          this.failing = true;
         })
         .finally(() => {
           this.running = undefined;

@@ -71,10 +71,10 @@ type Timed<T> = {
  * skipped: Gatehouse applied those writes when it made them.
  */
 export class KeycloakEventSource implements IdentityEventSource {
-  private readonly admin: KeycloakAdmin;
+  private readonly admin: Pick<KeycloakAdmin, "getJson" | "serviceAccountUserId">;
   private ownUserId: string | undefined;
 
-  constructor(admin: KeycloakAdmin) {
+  constructor(admin: Pick<KeycloakAdmin, "getJson" | "serviceAccountUserId">) {
     this.admin = admin;
   }
 
