@@ -139,6 +139,37 @@ describe("Keycloak events", () => {
     );
   });
 
+  it("denies on the other replica a session the user ended at Keycloak's own logout (LOGOUT event)", async () => {
+    const { user } = await signedInUser();
+    const response = await fetch(`${realm.issuer}/protocol/openid-connect/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "password",
+        client_id: KEYCLOAK_CLIENT_ID,
+        client_secret: KEYCLOAK_CLIENT_SECRET,
+        username: user.username,
+        password: PASSWORD,
+        scope: "openid",
+      }),
+    });
+    const tokens = (await response.json()) as { access_token: string; id_token: string };
+    expect(await check(tokens.access_token)).toBe(0);
+    const logout = await fetch(
+      `${realm.issuer}/protocol/openid-connect/logout?${new URLSearchParams({ id_token_hint: tokens.id_token, client_id: KEYCLOAK_CLIENT_ID })}`,
+    );
+    expect(logout.status).toBe(200);
+    const ms = await until(async () => (await check(tokens.access_token)) === 16, "LOGOUT");
+    console.info(`logout at Keycloak → denied on the other replica after ${ms.toFixed(0)} ms (event poll)`);
+  });
+
+  it("refuses every token of a user an admin signed out everywhere in Keycloak", async () => {
+    const { user, tokens } = await signedInUser();
+    expect(await check(tokens.accessToken)).toBe(0);
+    expect((await realm.admin("POST", `/users/${user.externalId}/logout`)).status).toBe(204);
+    const ms = await until(async () => (await check(tokens.accessToken)) === 16, "sign out everywhere");
+    console.info(`admin "sign out" in Keycloak → denied on the other replica after ${ms.toFixed(0)} ms`);
+  });
+
   it("denies a user disabled in Keycloak, and allows them again once re-enabled", async () => {
     const { user, tokens } = await signedInUser();
     expect(await check(tokens.accessToken)).toBe(0);
@@ -157,6 +188,18 @@ describe("Keycloak events", () => {
     expect(await verifies(fresh)).toBe(true);
     console.info(
       `user re-enabled in Keycloak → allowed on the other replica after ${allowedMs.toFixed(0)} ms`,
+    );
+  });
+
+  it("disables locally, and denies, a user deleted in Keycloak", async () => {
+    const { user, tokens } = await signedInUser();
+    expect(await check(tokens.accessToken)).toBe(0);
+    expect((await realm.admin("DELETE", `/users/${user.externalId}`)).status).toBe(204);
+    const ms = await until(async () => (await check(tokens.accessToken)) === 16, "deleted");
+    const found = await ok(second.url, `${USERS}/GetUser`, { userId: user.id }, admin);
+    expect(found.user.status).toBe("USER_STATUS_DISABLED");
+    console.info(
+      `user deleted in Keycloak → disabled and denied on the other replica after ${ms.toFixed(0)} ms`,
     );
   });
 
