@@ -4,8 +4,17 @@ import { postJson } from "../../support/connect-json.ts";
 import { createService, setGrants } from "../../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import { grpc, grpcAddress, loadService, unary } from "../../support/grpc-stubs.ts";
-import { AUTH, IDENTITY_ENV, ok, TEST_ADMIN, USERS, uniqueName } from "../../support/identity.ts";
 import {
+  AUTH,
+  IDENTITY_ENV,
+  ok,
+  startMailCatcher,
+  TEST_ADMIN,
+  USERS,
+  uniqueName,
+} from "../../support/identity.ts";
+import {
+  completeKeycloakPasswordReset,
   createTestRealm,
   ensureKeycloak,
   KEYCLOAK_CLIENT_ID,
@@ -230,6 +239,30 @@ describe("Keycloak events", () => {
     const sessions = await realm.admin("GET", `/users/${user.externalId}/sessions`);
     expect(sessions.body).toEqual([]);
     console.info(`password reset in Keycloak → sessions ended, denied after ${ms.toFixed(0)} ms`);
+  });
+
+  it("ends the sessions from before a password reset done through Keycloak's mailed link", async () => {
+    const catcher = await startMailCatcher();
+    try {
+      await realm.setSmtpPort(Number(new URL(catcher.url).port));
+      const { user, tokens } = await signedInUser();
+      expect(await check(tokens.accessToken)).toBe(0);
+      const email = `${user.username}@example.test`;
+      await ok(first.url, `${AUTH}/ForgotPassword`, { email });
+      const mail = await catcher.waitFor(
+        (m) => m.to.includes(email) && m.text.includes("login-actions/action-token"),
+      );
+      await completeKeycloakPasswordReset(mail.text, "Reset-horse-battery-9");
+      const ms = await until(async () => (await check(tokens.accessToken)) === 16, "forgot password");
+      console.info(`password reset at Keycloak's page → old session denied after ${ms.toFixed(0)} ms`);
+      const fresh = await ok(second.url, `${AUTH}/Login`, {
+        login: user.username,
+        password: "Reset-horse-battery-9",
+      });
+      expect(await check(fresh.tokens.accessToken)).toBe(0);
+    } finally {
+      await catcher.close();
+    }
   });
 
   it("runs a full reconcile when the cursor is older than Keycloak keeps events, and says so in /metrics", async () => {
