@@ -5,7 +5,7 @@ import { Identity1763800001000 } from "./1763800001000-identity.ts";
 import { ServiceGrants1763800002000 } from "./1763800002000-service-grants.ts";
 import { KeycloakSync1763800003000 } from "./1763800003000-keycloak-sync.ts";
 import { TokenVault1763800004000 } from "./1763800004000-token-vault.ts";
-import { KeycloakEvents1763800005100 } from "./1763800005100-keycloak-events.ts";
+import { KeycloakEvents1763800006000 } from "./1763800006000-keycloak-events.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -19,5 +19,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   ServiceGrants1763800002000,
   KeycloakSync1763800003000,
   TokenVault1763800004000,
-  KeycloakEvents1763800005100,
+  KeycloakEvents1763800006000,
 ];

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  * so that a restart or another replica goes on from there (and a cursor not
  * polled for longer than Keycloak keeps events shows the gap).
  */
-export class KeycloakEvents1763800005100 implements MigrationInterface {
-  name = "KeycloakEvents1763800005100";
+export class KeycloakEvents1763800006000 implements MigrationInterface {
+  name = "KeycloakEvents1763800006000";
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`CREATE TABLE keycloak_event_cursor (
