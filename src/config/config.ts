@@ -315,6 +315,13 @@ function readLocalProvider(read: EnvReader, database: DatabaseConfig): LocalProv
   };
 }
 
+/** 0 turns the poller off; below 100 ms it would poll Keycloak's admin API in a hot loop. */
+function readEventsPollMs(read: EnvReader): number {
+  const value = read.int("KEYCLOAK_EVENTS_POLL_MS", 2000, { min: 0, max: 3_600_000 });
+  if (value > 0 && value < 100) read.fail("KEYCLOAK_EVENTS_POLL_MS must be 0 (off) or at least 100");
+  return value;
+}
+
 function readKeycloak(read: EnvReader): KeycloakProviderConfig {
   const url = read.url("KEYCLOAK_URL", ["http:", "https:"]);
   const clientSecret = read.optionalString("KEYCLOAK_CLIENT_SECRET");
@@ -336,7 +343,7 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
     }),
     sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
     sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
-    eventsPollMs: read.int("KEYCLOAK_EVENTS_POLL_MS", 2000, { min: 0, max: 3_600_000 }),
+    eventsPollMs: readEventsPollMs(read),
     eventsRetentionSeconds: read.int("KEYCLOAK_EVENTS_RETENTION_SECONDS", 604_800, {
       min: 60,
       max: 31_536_000,
