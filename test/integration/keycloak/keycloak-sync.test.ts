@@ -212,6 +212,62 @@ describe("Keycloak user sync", () => {
     expect((await status(false)).failuresSince ?? 0).toBe(0);
   });
 
+  it("applies Keycloak's values for every field in a full run (the conflict rule), so drift reaches zero", async () => {
+    const user = await createThroughGatehouse({
+      middleName: "M",
+      phone: "+1 555 0100",
+      telegram: "@old",
+      organization: "Old Org",
+      department: "Ops",
+      title: "Engineer",
+      links: { links: [{ label: "home", url: "https://old.example.test" }] },
+    });
+    await editInKeycloak(user.externalId, (current) => ({
+      ...current,
+      email: `changed-${user.email}`,
+      emailVerified: true,
+      firstName: "New",
+      lastName: "Name",
+      attributes: {
+        ...current.attributes,
+        middle_name: ["N"],
+        phone: ["+1 555 0199"],
+        telegram: ["@new"],
+        organization: ["New Org"],
+        department: ["Sales"],
+        title: ["Lead"],
+        links: [JSON.stringify({ label: "work", url: "https://new.example.test" })],
+      },
+    }));
+    const before = (await status(true)).differing ?? [];
+    expect(before.find((entry: { userId: string }) => entry.userId === user.id)?.fields).toEqual([
+      "email",
+      "email_verified",
+      "first_name",
+      "last_name",
+      "middle_name",
+      "phone",
+      "telegram",
+      "organization",
+      "department",
+      "title",
+      "links",
+    ]);
+    await sync();
+    expect((await status(true)).differing ?? []).toEqual([]);
+    expect((await ok(url, `${USERS}/GetUser`, { userId: user.id }, adminToken)).user).toMatchObject({
+      email: `changed-${user.email}`,
+      firstName: "New",
+      middleName: "N",
+      phone: "+1 555 0199",
+      telegram: "@new",
+      organization: "New Org",
+      department: "Sales",
+      title: "Lead",
+      links: [{ label: "work", url: "https://new.example.test" }],
+    });
+  });
+
   it("reports the sync on /metrics: the last run (any replica's) and this replica's counts", async () => {
     await createThroughGatehouse();
     const run = await sync(replica.url);
