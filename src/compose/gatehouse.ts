@@ -103,6 +103,7 @@ export async function startGatehouse(
     access: accessServices.access,
     audit: accessServices.audit,
     changes,
+    metrics,
   });
   const mailer =
     config.smtp.url === undefined
@@ -197,6 +198,7 @@ export async function startGatehouse(
   ]);
 
   const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
+  identity.eventPoller?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -208,6 +210,7 @@ export async function startGatehouse(
         stopping = true;
         beginShutdown();
         readiness.stop();
+        await identity.eventPoller?.close();
         await server.close();
         await feed.close();
         revocations.close();

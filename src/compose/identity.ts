@@ -3,11 +3,15 @@ import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
+import { IdentityEventPoller } from "../domain/sync/identity-event-poller.ts";
 import { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
+import { KeycloakEventSource } from "../identity/keycloak/keycloak-event-source.ts";
+import { KeycloakLogoutTokens } from "../identity/keycloak/keycloak-logout-tokens.ts";
 import { KeycloakMfaChallenges } from "../identity/keycloak/keycloak-mfa-challenges.ts";
 import { KeycloakOidc } from "../identity/keycloak/keycloak-oidc.ts";
 import { KeycloakIdentityProvider } from "../identity/keycloak/keycloak-provider.ts";
@@ -15,6 +19,7 @@ import { KeycloakSubjects } from "../identity/keycloak/keycloak-subjects.ts";
 import { KeycloakTokenVerifier } from "../identity/keycloak/keycloak-token-verifier.ts";
 import { KeycloakUserDirectory } from "../identity/keycloak/keycloak-user-directory.ts";
 import { KeycloakVaultTokens } from "../identity/keycloak/keycloak-vault-tokens.ts";
+import { SpentRefreshTokens } from "../identity/keycloak/spent-refresh-tokens.ts";
 import { AccessTokens } from "../identity/local/access-tokens.ts";
 import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts";
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
@@ -24,6 +29,8 @@ import { Sealer } from "../identity/local/sealer.ts";
 import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
 import { Totp } from "../identity/local/totp.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { BACKCHANNEL_LOGOUT_PATH, backchannelLogoutRoute } from "../server/backchannel-logout-route.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
 import type { Repositories } from "./storage.ts";
@@ -37,6 +44,7 @@ export interface IdentityDeps {
   readonly access: AccessControl;
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
+  readonly metrics: Metrics;
 }
 
 /** What the chosen identity provider brings: the provider port and the adapters that only it can build. */
@@ -48,6 +56,8 @@ export interface Identity {
   readonly keycloakSync: UserSyncService | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
+  readonly eventPoller: IdentityEventPoller | undefined;
 }
 
 export function createIdentity(deps: IdentityDeps): Promise<Identity> {
@@ -106,6 +116,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
     plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+    eventPoller: undefined,
   };
 }
 
@@ -138,6 +149,24 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     changes: deps.changes,
     logger: logger.child({ component: "keycloak-sync" }),
     pageSize: settings.syncPageSize,
+    onUserSynced: (outcome) => deps.metrics.keycloakUsersSynced.inc({ outcome }),
+    onFailure: (source) => deps.metrics.keycloakSyncFailures.inc({ source }),
+  });
+  // The shared state (any replica's last run) is read from the database at each scrape.
+  deps.metrics.onCollect(async () => {
+    try {
+      const lastRun = await repositories.syncState.lastRun();
+      if (lastRun !== undefined) {
+        deps.metrics.keycloakLastSyncTime.set(lastRun.finishedAt.getTime() / 1000);
+        for (const outcome of ["created", "updated", "unchanged", "disabled", "failed"] as const)
+          deps.metrics.keycloakLastSyncUsers.set({ outcome }, lastRun[outcome]);
+      }
+      deps.metrics.keycloakSyncFailuresSinceLastRun.set(
+        await repositories.syncState.failuresSince(lastRun?.finishedAt ?? new Date(0)),
+      );
+    } catch (error) {
+      logger.warn({ err: error }, "reading the keycloak sync state for /metrics failed");
+    }
   });
   const serviceAccounts = repositories.serviceAccounts;
   const verifier = new KeycloakTokenVerifier(
@@ -150,8 +179,10 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
       timeoutMs: settings.timeoutMs,
     },
   );
+  const spentRefreshTokens = new SpentRefreshTokens(store, config.decision.clockSkewSeconds);
   const provider = new KeycloakIdentityProvider({
     oidc,
+    spentRefreshTokens,
     admin,
     verifier,
     users: sync,
@@ -174,10 +205,51 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     },
     logger: logger.child({ component: "keycloak" }),
   });
+  const { metrics } = deps;
+  const sessionRevocationMs = (settings.maxTokenLifetimeSeconds + config.decision.clockSkewSeconds) * 1000;
+  const backchannelLogout = new BackchannelLogout({
+    verifier: new KeycloakLogoutTokens(oidc, verifier, {
+      audiences: settings.backchannelLogoutClients,
+      clockSkewSeconds: config.decision.clockSkewSeconds,
+    }),
+    store,
+    revocations: deps.revocations,
+    linkedUserIdFor: (externalId) => sync.linkedUserIdFor(externalId),
+    sessionRevocationMs,
+  });
+  const eventPoller = new IdentityEventPoller({
+    source: new KeycloakEventSource(admin),
+    cursor: repositories.eventCursor,
+    store,
+    sync,
+    sessions: provider,
+    revocations: deps.revocations,
+    logger: logger.child({ component: "keycloak-events" }),
+    settings: {
+      pollMs: settings.eventsPollMs,
+      retentionMs: settings.eventsRetentionSeconds * 1000,
+      sessionRevocationMs,
+    },
+    onApplied: (kind, lagMs) => {
+      metrics.keycloakEventsApplied.inc({ kind });
+      metrics.keycloakEventLag.set(lagMs / 1000);
+    },
+    onGap: () => metrics.keycloakEventGaps.inc(),
+    onFailure: (stage) => metrics.keycloakEventFailures.inc({ stage }),
+  });
   return {
     provider,
-    vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId),
+    vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
-    plainRoutes: new Map(),
+    plainRoutes: new Map([
+      [
+        BACKCHANNEL_LOGOUT_PATH,
+        backchannelLogoutRoute(
+          (token) => backchannelLogout.handle(token),
+          logger.child({ component: "backchannel-logout" }),
+        ),
+      ],
+    ]),
+    eventPoller,
   };
 }

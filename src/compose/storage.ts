@@ -6,6 +6,7 @@ import { SqlBusinessRoleRepository } from "../persistence/business-role-reposito
 import { ChangeLogRepository } from "../persistence/change-log-repository.ts";
 import { SqlCredentialRepository } from "../persistence/credential-repository.ts";
 import { openDataSource } from "../persistence/data-source.ts";
+import { SqlEventCursorRepository } from "../persistence/event-cursor-repository.ts";
 import { SqlGrantRepository } from "../persistence/grant-repository.ts";
 import { SqlRoleRepository } from "../persistence/role-repository.ts";
 import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
@@ -36,6 +37,7 @@ export interface Repositories {
   readonly credentials: SqlCredentialRepository;
   readonly signingKeys: SqlSigningKeyRepository;
   readonly syncState: SqlSyncStateRepository;
+  readonly eventCursor: SqlEventCursorRepository;
   readonly vault: SqlVaultRepository;
 }
 
@@ -67,6 +69,7 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
     credentials: new SqlCredentialRepository(sql),
     signingKeys: new SqlSigningKeyRepository(sql),
     syncState: new SqlSyncStateRepository(sql),
+    eventCursor: new SqlEventCursorRepository(sql),
     vault: new SqlVaultRepository(sql, {
       embedded,
       // The embedded database is one connection; the vault's lock permits only matter on a pool.

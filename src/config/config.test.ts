@@ -78,6 +78,21 @@ describe("loadConfig", () => {
     expect(message).not.toContain("hunter2");
   });
 
+  it("polls Keycloak's events every 2 s by default, off at 0, and refuses a hot loop", () => {
+    const keycloak = {
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_URL: "http://kc.test",
+      KEYCLOAK_CLIENT_SECRET: "s",
+    };
+    const pollMs = (env: Record<string, string>) => {
+      const provider = loadConfig({ ...keycloak, ...env }).identity.provider;
+      return provider.kind === "keycloak" ? provider.eventsPollMs : undefined;
+    };
+    expect(pollMs({})).toBe(2000);
+    expect(pollMs({ KEYCLOAK_EVENTS_POLL_MS: "0" })).toBe(0);
+    expect(() => pollMs({ KEYCLOAK_EVENTS_POLL_MS: "5" })).toThrow(/KEYCLOAK_EVENTS_POLL_MS/);
+  });
+
   it("accepts the seed's 64-hex vault key and a rotation keyring", () => {
     const single = loadConfig({ AUTH_MANAGER_TOKEN_VAULT_ENCRYPTION_KEY: "ab".repeat(32) });
     expect(single.vault.activeKeyId).toBe("default");

@@ -159,6 +159,12 @@ export interface KeycloakProviderConfig {
   /** The realm's SSO session idle timeout and max lifespan, to report when sessions expire. */
   readonly sessionIdleSeconds: number;
   readonly sessionMaxSeconds: number;
+  /** How often the realm's admin and user events are polled (one replica polls); 0 turns the poller off. */
+  readonly eventsPollMs: number;
+  /** The realm's event retention: a cursor older than this means events were lost (a full reconcile runs). */
+  readonly eventsRetentionSeconds: number;
+  /** Realm clients whose back-channel logout tokens are accepted (the token's `aud`). */
+  readonly backchannelLogoutClients: readonly string[];
 }
 
 export interface ConnectionLimits {
@@ -364,6 +370,13 @@ function readLocalProvider(read: EnvReader, database: DatabaseConfig): LocalProv
   };
 }
 
+/** 0 turns the poller off; below 100 ms it would poll Keycloak's admin API in a hot loop. */
+function readEventsPollMs(read: EnvReader): number {
+  const value = read.int("KEYCLOAK_EVENTS_POLL_MS", 2000, { min: 0, max: 3_600_000 });
+  if (value > 0 && value < 100) read.fail("KEYCLOAK_EVENTS_POLL_MS must be 0 (off) or at least 100");
+  return value;
+}
+
 function readKeycloak(read: EnvReader): KeycloakProviderConfig {
   const url = read.url("KEYCLOAK_URL", ["http:", "https:"]);
   const clientSecret = read.optionalString("KEYCLOAK_CLIENT_SECRET");
@@ -385,6 +398,15 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
     }),
     sessionIdleSeconds: read.int("KEYCLOAK_SESSION_IDLE_SECONDS", 1800, { min: 60, max: 31_536_000 }),
     sessionMaxSeconds: read.int("KEYCLOAK_SESSION_MAX_SECONDS", 36_000, { min: 60, max: 31_536_000 }),
+    eventsPollMs: readEventsPollMs(read),
+    eventsRetentionSeconds: read.int("KEYCLOAK_EVENTS_RETENTION_SECONDS", 604_800, {
+      min: 60,
+      max: 31_536_000,
+    }),
+    backchannelLogoutClients: read.list("KEYCLOAK_BACKCHANNEL_LOGOUT_CLIENTS", [
+      read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
+      "gatehouse-web",
+    ]),
   };
 }
 

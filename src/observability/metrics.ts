@@ -13,7 +13,16 @@ export class Metrics {
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
   readonly vaultMints: Counter<"source">;
-  private readonly collectors: Array<() => void> = [];
+  readonly keycloakEventsApplied: Counter<"kind">;
+  readonly keycloakEventLag: Gauge;
+  readonly keycloakEventGaps: Counter;
+  readonly keycloakEventFailures: Counter<"stage">;
+  readonly keycloakUsersSynced: Counter<"outcome">;
+  readonly keycloakSyncFailures: Counter<"source">;
+  readonly keycloakLastSyncTime: Gauge;
+  readonly keycloakLastSyncUsers: Gauge<"outcome">;
+  readonly keycloakSyncFailuresSinceLastRun: Gauge;
+  private readonly collectors: Array<() => void | Promise<void>> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
 
@@ -56,6 +65,56 @@ export class Metrics {
       labelNames: ["source"],
       registers: [this.registry],
     });
+    this.keycloakEventsApplied = new Counter({
+      name: "gatehouse_keycloak_events_applied_total",
+      help: "Keycloak admin and user events applied by this replica's poller, by what they did.",
+      labelNames: ["kind"],
+      registers: [this.registry],
+    });
+    this.keycloakEventLag = new Gauge({
+      name: "gatehouse_keycloak_event_lag_seconds",
+      help: "Time from the last applied Keycloak event happening to Gatehouse applying it.",
+      registers: [this.registry],
+    });
+    this.keycloakEventGaps = new Counter({
+      name: "gatehouse_keycloak_event_gaps_total",
+      help: "Full reconciles run because the event cursor was older than Keycloak's event retention.",
+      registers: [this.registry],
+    });
+    this.keycloakEventFailures = new Counter({
+      name: "gatehouse_keycloak_event_failures_total",
+      help: "Keycloak event polls that failed (poll) and events that could not be applied and were skipped (apply).",
+      labelNames: ["stage"],
+      registers: [this.registry],
+    });
+    this.keycloakUsersSynced = new Counter({
+      name: "gatehouse_keycloak_users_synced_total",
+      help: "Keycloak users brought into the local records by this replica (sign-in, events, full sync), by outcome.",
+      labelNames: ["outcome"],
+      registers: [this.registry],
+    });
+    this.keycloakSyncFailures = new Counter({
+      name: "gatehouse_keycloak_sync_failures_total",
+      help: "Keycloak sync failures on this replica, by where they happened (login, provision, push, full).",
+      labelNames: ["source"],
+      registers: [this.registry],
+    });
+    this.keycloakLastSyncTime = new Gauge({
+      name: "gatehouse_keycloak_sync_last_run_timestamp_seconds",
+      help: "When the last full Keycloak sync finished (any replica; read from the database at scrape).",
+      registers: [this.registry],
+    });
+    this.keycloakLastSyncUsers = new Gauge({
+      name: "gatehouse_keycloak_sync_last_run_users",
+      help: "The last full Keycloak sync's result: users by outcome (created, updated, unchanged, disabled, failed).",
+      labelNames: ["outcome"],
+      registers: [this.registry],
+    });
+    this.keycloakSyncFailuresSinceLastRun = new Gauge({
+      name: "gatehouse_keycloak_sync_failures_since_last_run",
+      help: "Sync failures outside full runs since the last full sync (any replica; read from the database at scrape).",
+      registers: [this.registry],
+    });
   }
 
   /** Counts one decision; called for every Check, so the labelled child is looked up once. */
@@ -70,13 +129,13 @@ export class Metrics {
   }
 
   /** Runs just before each scrape, to sample gauges of state owned elsewhere. */
-  onCollect(collector: () => void): void {
+  onCollect(collector: () => void | Promise<void>): void {
     this.collectors.push(collector);
   }
 
   /** The Prometheus text exposition. */
   async render(): Promise<string> {
-    for (const collector of this.collectors) collector();
+    await Promise.all(this.collectors.map((collector) => collector()));
     return this.registry.metrics();
   }
 }

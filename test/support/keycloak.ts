@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { Secret, TOTP } from "otpauth";
 import {
   ensureKeycloak as ensureRunning,
+  KEYCLOAK_CLIENT_ID,
   type KeycloakInstance,
   keycloakEnvironment,
   SHARED_KEYCLOAK,
@@ -76,6 +77,8 @@ export interface TestRealm {
   }): Promise<string>;
   /** Changes the realm's SMTP port (e.g. to a mail catcher started by the test). */
   setSmtpPort(port: number): Promise<void>;
+  /** Points the back-channel logout URL of the realm's two clients at `url` ("" turns it off). */
+  setBackchannelLogoutUrl(url: string): Promise<void>;
   delete(): Promise<void>;
 }
 
@@ -92,7 +95,10 @@ export async function createTestRealm(
   const name = `gh-test-${randomBytes(5).toString("hex")}`;
   const template = await readFile(REALM_FILE, "utf8");
   const realm = JSON.parse(
-    template.replace(/\$\{KEYCLOAK_SMTP_PORT:1025\}/g, String(options.smtpPort ?? 1025)),
+    template
+      .replace(/\$\{KEYCLOAK_SMTP_PORT:1025\}/g, String(options.smtpPort ?? 1025))
+      // No back-channel logout unless the test points it at its Gatehouse (setBackchannelLogoutUrl).
+      .replace(/\$\{GATEHOUSE_BACKCHANNEL_LOGOUT_URL:[^}]*\}/g, ""),
   ) as Record<string, any>;
   realm.realm = name;
   for (const client of options.extraClients ?? []) {
@@ -184,6 +190,16 @@ export async function createTestRealm(
         smtpServer: { ...realm.smtpServer, port: String(port) },
       });
       if (response.status !== 204) throw new Error(`smtp port: HTTP ${response.status}`);
+    },
+    async setBackchannelLogoutUrl(url) {
+      for (const clientId of [KEYCLOAK_CLIENT_ID, "gatehouse-web"]) {
+        const [client] = (await adminFetch("GET", `${base}/clients?clientId=${clientId}`)).body;
+        const response = await adminFetch("PUT", `${base}/clients/${client.id}`, {
+          ...client,
+          attributes: { ...client.attributes, "backchannel.logout.url": url },
+        });
+        if (response.status !== 204) throw new Error(`backchannel logout url: HTTP ${response.status}`);
+      }
     },
     async delete() {
       await adminFetch("DELETE", base).catch(() => {});

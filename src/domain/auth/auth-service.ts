@@ -372,6 +372,8 @@ export class AuthService {
     const { settings } = this.deps;
     return this.deps.audit.track({ action: "auth.password_forgot", actor: request }, async (note) => {
       try {
+        // Asked for every address alike, so UNAVAILABLE says nothing about the account.
+        await this.deps.provider.ensureReachable?.();
         const user = await this.deps.users.findByEmail(email);
         if (user !== undefined && user.status !== "disabled" && this.deps.provider.sendAccountActionEmail) {
           // The provider mails its own reset link (Keycloak's UPDATE_PASSWORD action).

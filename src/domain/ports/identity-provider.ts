@@ -250,6 +250,14 @@ export interface IdentityProvider extends AccessTokenVerifier {
     purpose: "password_reset" | "email_verification",
   ): Promise<void>;
 
+  /**
+   * Throws unavailable while the provider cannot be reached (one round
+   * trip). For calls that must not answer success for work the provider
+   * would silently drop, whoever the account (ForgotPassword). Absent for
+   * the built-in provider.
+   */
+  ensureReachable?(): Promise<void>;
+
   /** Stops timers; the data source and stores are closed by their owner. */
   close(): Promise<void>;
 }

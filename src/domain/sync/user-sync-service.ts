@@ -38,6 +38,9 @@ export interface UserSyncDeps {
   readonly logger: Logger;
   /** Users per page, remote and local. */
   readonly pageSize: number;
+  /** Observability hooks: each user brought in step, and each failure by where it happened. */
+  readonly onUserSynced?: (outcome: "created" | "updated" | "unchanged") => void;
+  readonly onFailure?: (source: SyncFailureSource | "full") => void;
   readonly now?: () => number;
 }
 
@@ -207,6 +210,45 @@ export class UserSyncService {
     }
   }
 
+  // --- Applied from the provider's events (src/domain/sync/identity-event-poller.ts) ---
+
+  /**
+   * A Keycloak user changed: the local record follows (a user gone from
+   * Keycloak meanwhile is treated as deleted). Users Gatehouse has not seen
+   * are left for their first sign-in or token, as before.
+   */
+  async applyRemoteChange(externalId: string): Promise<boolean> {
+    const userId = await this.deps.links.findUserIdByExternalId(externalId);
+    if (userId === undefined) return false;
+    const remote = await this.deps.remote.get(externalId);
+    if (remote === undefined) return this.applyRemoteDeletion(externalId);
+    return (await this.importUser(remote)).outcome !== "unchanged";
+  }
+
+  /** A Keycloak user was deleted: the local user is disabled and their tokens refused at once. */
+  async applyRemoteDeletion(externalId: string): Promise<boolean> {
+    const userId = await this.deps.links.findUserIdByExternalId(externalId);
+    const user = userId === undefined ? undefined : await this.deps.users.getUser(userId);
+    if (user === undefined || user.status === "disabled") return false;
+    await this.deps.users.update(user.id, { status: "disabled" });
+    await this.endAccess(user.id);
+    await this.deps.changes.subjectChanged(user.id);
+    return true;
+  }
+
+  /**
+   * A full sync started by Gatehouse itself (a gap in the event stream);
+   * undefined when another run holds the lock (that run reconciles as well).
+   */
+  async reconcile(): Promise<SyncRun | undefined> {
+    try {
+      return await this.runFullSync();
+    } catch (error) {
+      if (reasonOf(error) === "sync_in_progress") return undefined;
+      throw error;
+    }
+  }
+
   // --- The full sync ---
 
   private async runFullSync(): Promise<SyncRun> {
@@ -261,6 +303,7 @@ export class UserSyncService {
       if (outcome !== undefined) counts[outcome] += 1;
     } catch (error) {
       counts.failed += 1;
+      this.deps.onFailure?.("full");
       this.deps.logger.warn(
         { err: error, externalId, userId, reason: reasonOf(error) },
         "keycloak sync: a user failed in a full run",
@@ -322,6 +365,12 @@ export class UserSyncService {
    * used) is linked rather than duplicated.
    */
   private async importUser(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
+    const imported = await this.importUserRecord(remote);
+    this.deps.onUserSynced?.(imported.outcome);
+    return imported;
+  }
+
+  private async importUserRecord(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
     const { users, links } = this.deps;
     const linkedId = await links.findUserIdByExternalId(remote.externalId);
     let local = linkedId === undefined ? undefined : await users.getUser(linkedId);
@@ -357,7 +406,9 @@ export class UserSyncService {
       if (remote.mfaEnabled) await links.setMfaEnabled(user.id, true);
       return { userId: user.id, outcome: "created" };
     }
-    const changes = identityChanges(local, remote);
+    // One rule wherever Keycloak is read (sign-in, events, full sync): Keycloak's values win. Gatehouse
+    // writes metadata to Keycloak before its own record, so this keeps Gatehouse's writes too.
+    const changes = { ...identityChanges(local, remote), ...metadataChanges(local, remote) };
     if (Object.keys(changes).length > 0) {
       await users.update(local.id, changes);
       if (changes.status === "disabled") await this.endAccess(local.id);
@@ -429,6 +480,7 @@ export class UserSyncService {
     error: unknown,
   ): Promise<void> {
     const reason = reasonOf(error);
+    this.deps.onFailure?.(source);
     this.deps.logger.warn({ err: error, source, externalId, userId, reason }, "keycloak sync failure");
     await this.deps.state
       .recordFailure({ source, externalId, userId, reason })
@@ -479,6 +531,24 @@ function metadataOf(user: User): UserMetadata {
   };
 }
 
+/** The metadata fields whose Keycloak attribute differs from the local value, as changes to the local record. */
+function metadataChanges(local: User, remote: RemoteUser): UserChanges {
+  const current = metadataOf(local);
+  const changes: Record<string, unknown> = {};
+  for (const key of Object.keys(METADATA_FIELD_NAMES) as Array<keyof UserMetadata>) {
+    if (!sameMetadata(key, current, remote.metadata)) changes[key] = remote.metadata[key];
+  }
+  return changes as UserChanges;
+}
+
+function sameMetadata(key: keyof UserMetadata, a: UserMetadata, b: UserMetadata): boolean {
+  if (key !== "links") return a[key] === b[key];
+  return (
+    a.links.length === b.links.length &&
+    a.links.every((link, i) => link.label === b.links[i]?.label && link.url === b.links[i]?.url)
+  );
+}
+
 /** The identity fields Keycloak owns that differ locally, as changes to the local record. */
 function identityChanges(local: User, remote: RemoteUser): UserChanges {
   const changes: { -readonly [K in keyof UserChanges]: UserChanges[K] } = {};
@@ -510,15 +580,7 @@ export function differingFields(local: User, remote: RemoteUser): string[] {
   if (local.mfaEnabled !== remote.mfaEnabled) fields.push("mfa_enabled");
   const metadata = metadataOf(local);
   for (const key of Object.keys(METADATA_FIELD_NAMES) as Array<keyof UserMetadata>) {
-    const same =
-      key === "links"
-        ? metadata.links.length === remote.metadata.links.length &&
-          metadata.links.every(
-            (link, i) =>
-              link.label === remote.metadata.links[i]?.label && link.url === remote.metadata.links[i]?.url,
-          )
-        : metadata[key] === remote.metadata[key];
-    if (!same) fields.push(METADATA_FIELD_NAMES[key]);
+    if (!sameMetadata(key, metadata, remote.metadata)) fields.push(METADATA_FIELD_NAMES[key]);
   }
   return fields;
 }

@@ -1,5 +1,6 @@
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js";
+import { decodeJwt } from "jose";
 import { DomainError } from "../../domain/errors.ts";
 import type { IdentityFields } from "../../domain/ports/identity-provider.ts";
 import type { RemoteUser } from "../../domain/sync/sync-ports.ts";
@@ -8,7 +9,7 @@ import {
   mergeMetadataIntoAttributes,
   metadataFromAttributes,
 } from "./keycloak-attributes.ts";
-import { fromAdminError, responseStatus } from "./keycloak-errors.ts";
+import { fromAdminError, isUnreachable, keycloakUnavailable, responseStatus } from "./keycloak-errors.ts";
 import type { KeycloakConnection, KeycloakOidc } from "./keycloak-oidc.ts";
 
 /** A Keycloak user as Gatehouse reads it: the sync's view plus the raw attributes. */
@@ -49,6 +50,7 @@ export class KeycloakAdmin {
   private readonly oidc: KeycloakOidc;
   /** Gatehouse's own client, whose offline tokens revokeOfflineTokens ends. */
   private readonly clientId: string;
+  private readonly connection: KeycloakConnection;
   private readonly now: () => number;
   private token: { value: string; expiresAt: number } | undefined;
   private pendingToken: Promise<string> | undefined;
@@ -56,6 +58,7 @@ export class KeycloakAdmin {
   constructor(connection: KeycloakConnection, oidc: KeycloakOidc, now: () => number = Date.now) {
     this.oidc = oidc;
     this.clientId = connection.clientId;
+    this.connection = connection;
     this.now = now;
     this.client = new KcAdminClient({
       baseUrl: connection.url,
@@ -95,6 +98,50 @@ export class KeycloakAdmin {
         }
       }
       throw fromAdminError(error, what);
+    }
+  }
+
+  /** The Keycloak user id of Gatehouse's own service account (the `sub` of its admin token). */
+  async serviceAccountUserId(): Promise<string> {
+    const sub = decodeJwt(await this.accessToken()).sub;
+    return typeof sub === "string" ? sub : "";
+  }
+
+  /**
+   * A JSON GET under the realm's admin API (paths the admin client does not
+   * cover with every query parameter, e.g. events with `direction`).
+   */
+  async getJson<T>(path: string, query: URLSearchParams, what: string): Promise<T> {
+    const url = `${this.connection.url}/admin/realms/${encodeURIComponent(this.connection.realm)}/${path}?${query}`;
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          headers: { authorization: `Bearer ${await this.accessToken()}`, accept: "application/json" },
+          signal: AbortSignal.timeout(this.connection.timeoutMs),
+        });
+      } catch (error) {
+        if (error instanceof DomainError) throw error;
+        if (isUnreachable(error) || (error instanceof Error && error.name === "TimeoutError"))
+          throw keycloakUnavailable(error);
+        throw new DomainError("internal", "identity_provider_error", `Keycloak: could not ${what}`, {
+          cause: error,
+        });
+      }
+      if (response.status === 401 && attempt === 0) {
+        await response.body?.cancel();
+        this.token = undefined;
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        if (response.status >= 500)
+          throw keycloakUnavailable(new Error(`${what}: Keycloak answered ${response.status}`));
+        throw new DomainError("internal", "identity_provider_error", `Keycloak: could not ${what}`, {
+          cause: new Error(`HTTP ${response.status}`),
+        });
+      }
+      return (await response.json()) as T;
     }
   }
 

@@ -205,6 +205,18 @@ export class KeycloakOidc {
     );
   }
 
+  /** One round trip to the realm (its public metadata); throws unavailable when Keycloak does not answer. */
+  async ping(): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.issuer, { signal: AbortSignal.timeout(this.connection.timeoutMs) });
+    } catch (error) {
+      throw keycloakUnavailable(error);
+    }
+    await response.body?.cancel();
+    if (!response.ok) throw keycloakUnavailable(new Error(`the realm answered ${response.status}`));
+  }
+
   async revoke(token: string, hint: "access_token" | "refresh_token"): Promise<void> {
     const configuration = await this.configuration();
     try {

@@ -21,6 +21,7 @@ import type { KeycloakAdmin, KeycloakSession, KeycloakUser } from "./keycloak-ad
 import type { KeycloakMfaChallenges } from "./keycloak-mfa-challenges.ts";
 import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";
 import { PendingSignIns } from "./pending-sign-ins.ts";
+import type { SpentRefreshTokens } from "./spent-refresh-tokens.ts";
 
 export interface KeycloakProviderSettings {
   /** The longest access-token lifetime the realm issues: how long a revoked session is remembered. */
@@ -55,6 +56,8 @@ export interface KeycloakProviderDeps {
   ) => Promise<{ readonly id: string; readonly disabled: boolean } | undefined>;
   readonly challenges: KeycloakMfaChallenges;
   readonly revocations: RevocationStore;
+  /** Refresh tokens already spent: any later presentation is reuse. */
+  readonly spentRefreshTokens: SpentRefreshTokens;
   /** sid → Keycloak user id, shared by replicas (to end or describe a session known only by id). */
   readonly sessionOwners: {
     set(sessionId: string, externalId: string, ttlMs: number): Promise<void>;
@@ -111,6 +114,10 @@ export class KeycloakIdentityProvider implements IdentityProvider {
 
   async close(): Promise<void> {
     this.pending.close();
+  }
+
+  ensureReachable(): Promise<void> {
+    return this.deps.oidc.ping();
   }
 
   verifyAccessToken(token: string): Promise<AccessTokenClaims> {
@@ -262,11 +269,16 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   }
 
   async refresh(refreshToken: string, _client: ClientInfo): Promise<RefreshResult> {
+    const spend = await this.deps.spentRefreshTokens.spend(refreshToken);
+    if (!spend.fresh) return this.reusedRefreshToken(refreshToken, spend.sessionId);
     let tokens: KeycloakTokens;
     try {
       tokens = await this.deps.oidc.refreshGrant(refreshToken);
     } catch (error) {
-      if (!(error instanceof OAuthRejection)) throw error;
+      if (!(error instanceof OAuthRejection)) {
+        await spend.release().catch(() => {});
+        throw error;
+      }
       return this.rejectedRefresh(error, refreshToken);
     }
     const externalId = subjectOf(tokens.accessToken);
@@ -290,6 +302,32 @@ export class KeycloakIdentityProvider implements IdentityProvider {
         ? undefined
         : await this.deps.users.linkedUserIdFor(claims.sub).catch(() => undefined);
     return { ok: false, reason, userId, sessionId: claims?.sid };
+  }
+
+  /**
+   * A refresh token Gatehouse spent before is presented again: someone holds
+   * a copy. The session ends in Keycloak (admin API) and mesh-wide.
+   */
+  private async reusedRefreshToken(refreshToken: string, sessionId: string): Promise<RefreshResult> {
+    const claims = unverifiedClaims(refreshToken);
+    if (sessionId !== "") {
+      await this.deps.admin.deleteSession(sessionId);
+      await this.revokeSessionTokens(sessionId);
+    }
+    this.deps.logger.warn(
+      { sessionId },
+      "keycloak: a spent refresh token was presented again; session ended",
+    );
+    const userId =
+      claims?.sub === undefined
+        ? undefined
+        : await this.deps.users.linkedUserIdFor(claims.sub).catch(() => undefined);
+    return {
+      ok: false,
+      reason: "refresh_token_reused",
+      userId,
+      sessionId: sessionId === "" ? undefined : sessionId,
+    };
   }
 
   /** Every access token of the session is refused from now on, on every replica. */

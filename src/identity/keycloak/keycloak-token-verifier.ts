@@ -140,6 +140,11 @@ export class KeycloakTokenVerifier implements AccessTokenVerifier {
     }
   }
 
+  /** The realm's keys, cached, for other tokens Keycloak signs (back-channel logout tokens). */
+  keys(): (header: JWSHeaderParameters, token: FlattenedJWSInput) => ReturnType<RemoteJWKSet> {
+    return (header, token) => this.key(header, token);
+  }
+
   /** The verification key for a token: jose's cached remote set, or the last keys fetched while Keycloak is away. */
   private async key(header: JWSHeaderParameters, token: FlattenedJWSInput) {
     if (this.remote === undefined) {

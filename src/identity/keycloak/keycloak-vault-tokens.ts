@@ -9,6 +9,7 @@ import type {
 } from "../../domain/vault/vault-token-provider.ts";
 import { type KeycloakOidc, type KeycloakTokens, OAuthRejection } from "./keycloak-oidc.ts";
 import { refreshFailure } from "./keycloak-provider.ts";
+import type { SpentRefreshTokens } from "./spent-refresh-tokens.ts";
 
 type Oidc = Pick<KeycloakOidc, "passwordGrant" | "refreshGrant" | "introspect" | "revoke">;
 
@@ -28,10 +29,12 @@ const misconfigured = (cause: unknown) =>
 export class KeycloakVaultTokens implements VaultTokenProvider {
   readonly ownClientId: string;
   private readonly oidc: Oidc;
+  private readonly spent: Pick<SpentRefreshTokens, "record"> | undefined;
 
-  constructor(oidc: Oidc, ownClientId: string) {
+  constructor(oidc: Oidc, ownClientId: string, spent?: Pick<SpentRefreshTokens, "record">) {
     this.oidc = oidc;
     this.ownClientId = ownClientId;
+    this.spent = spent;
   }
 
   subjectOf(user: { readonly externalId: string }): string {
@@ -78,6 +81,8 @@ export class KeycloakVaultTokens implements VaultTokenProvider {
       }
       throw misconfigured(error);
     }
+    // The stored copy is spent: presenting it to Refresh later is reuse.
+    await this.spent?.record(token).catch(() => {});
     const claims = decodeJwt(tokens.accessToken);
     return {
       ok: true,

@@ -6,6 +6,7 @@ import { ServiceGrants1763800002000 } from "./1763800002000-service-grants.ts";
 import { KeycloakSync1763800003000 } from "./1763800003000-keycloak-sync.ts";
 import { TokenVault1763800004000 } from "./1763800004000-token-vault.ts";
 import { SessionLastSeen1763800005500 } from "./1763800005500-session-last-seen.ts";
+import { KeycloakEvents1763800006000 } from "./1763800006000-keycloak-events.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -20,4 +21,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   KeycloakSync1763800003000,
   TokenVault1763800004000,
   SessionLastSeen1763800005500,
+  KeycloakEvents1763800006000,
 ];

@@ -90,8 +90,9 @@ describe("Keycloak stopped mid-test", () => {
     await expectUnavailable(`${USERS}/SyncFromKeycloak`, {}, adminToken);
     await expectUnavailable(`${USERS}/GetSyncStatus`, { includeDrift: true }, adminToken);
     expect((await ok(url, `${USERS}/GetSyncStatus`, {}, adminToken)).driftComputed ?? false).toBe(false);
-    // ForgotPassword answers the same whatever happens to the mail.
-    await ok(url, `${AUTH}/ForgotPassword`, { email: `${user.username}@example.test` });
+    // ForgotPassword cannot have Keycloak send the mail: UNAVAILABLE, for a known and an unknown address alike.
+    await expectUnavailable(`${AUTH}/ForgotPassword`, { email: `${user.username}@example.test` });
+    await expectUnavailable(`${AUTH}/ForgotPassword`, { email: `nobody-${user.username}@example.test` });
   });
 
   it("writes nothing locally when Keycloak, written first, is down", async () => {

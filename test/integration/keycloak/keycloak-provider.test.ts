@@ -7,6 +7,7 @@ import { createRepositories } from "../../../src/compose/storage.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { IGNORE_ACCESS_CHANGES } from "../../../src/domain/ports/access-changes.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
+import { Metrics } from "../../../src/observability/metrics.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
   AUTH,
@@ -374,6 +375,7 @@ describe("Keycloak identity provider", () => {
         },
         ...createAccessServices(repositories, logger),
         changes: IGNORE_ACCESS_CHANGES,
+        metrics: new Metrics(),
       });
     });
     afterAll(async () => {

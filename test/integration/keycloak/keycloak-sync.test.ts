@@ -19,8 +19,9 @@ describe("Keycloak user sync", () => {
 
   beforeAll(async () => {
     realm = await createTestRealm(await ensureKeycloak());
-    // Small pages, so that a run crosses several.
-    const env = { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_SYNC_PAGE_SIZE: "3" };
+    // Small pages, so that a run crosses several. The event poller is off: these tests count what a
+    // full run finds, and the poller would apply the Keycloak edits they make first.
+    const env = { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_SYNC_PAGE_SIZE: "3", KEYCLOAK_EVENTS_POLL_MS: "0" };
     gatehouse = await startTestGatehouse({ backend: "postgres", env });
     replica = await startTestGatehouse({ backend: "postgres", shareWith: gatehouse });
     url = gatehouse.url;
@@ -209,6 +210,97 @@ describe("Keycloak user sync", () => {
     // The run updated the local copy to its moved address; the clash is gone for the next run.
     expect(counts(await sync())).toMatchObject({ created: 1, failed: 0 });
     expect((await status(false)).failuresSince ?? 0).toBe(0);
+  });
+
+  it("applies Keycloak's values for every field in a full run (the conflict rule), so drift reaches zero", async () => {
+    const user = await createThroughGatehouse({
+      middleName: "M",
+      phone: "+1 555 0100",
+      telegram: "@old",
+      organization: "Old Org",
+      department: "Ops",
+      title: "Engineer",
+      links: { links: [{ label: "home", url: "https://old.example.test" }] },
+    });
+    await editInKeycloak(user.externalId, (current) => ({
+      ...current,
+      email: `changed-${user.email}`,
+      emailVerified: true,
+      firstName: "New",
+      lastName: "Name",
+      attributes: {
+        ...current.attributes,
+        middle_name: ["N"],
+        phone: ["+1 555 0199"],
+        telegram: ["@new"],
+        organization: ["New Org"],
+        department: ["Sales"],
+        title: ["Lead"],
+        links: [JSON.stringify({ label: "work", url: "https://new.example.test" })],
+      },
+    }));
+    const before = (await status(true)).differing ?? [];
+    expect(before.find((entry: { userId: string }) => entry.userId === user.id)?.fields).toEqual([
+      "email",
+      "email_verified",
+      "first_name",
+      "last_name",
+      "middle_name",
+      "phone",
+      "telegram",
+      "organization",
+      "department",
+      "title",
+      "links",
+    ]);
+    await sync();
+    expect((await status(true)).differing ?? []).toEqual([]);
+    expect((await ok(url, `${USERS}/GetUser`, { userId: user.id }, adminToken)).user).toMatchObject({
+      email: `changed-${user.email}`,
+      firstName: "New",
+      middleName: "N",
+      phone: "+1 555 0199",
+      telegram: "@new",
+      organization: "New Org",
+      department: "Sales",
+      title: "Lead",
+      links: [{ label: "work", url: "https://new.example.test" }],
+    });
+  });
+
+  it("reports the sync on /metrics: the last run (any replica's) and this replica's counts", async () => {
+    await createThroughGatehouse();
+    const run = await sync(replica.url);
+    const scrape = async (base: string) => (await fetch(`${base}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((row) => row.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    // The replica that did not run it reads the shared state.
+    const other = await scrape(url);
+    expect(value(other, "gatehouse_keycloak_sync_last_run_timestamp_seconds")).toBe(
+      new Date(run.finishTime).getTime() / 1000,
+    );
+    for (const [outcome, count] of Object.entries(counts(run))) {
+      expect(value(other, `gatehouse_keycloak_sync_last_run_users{outcome="${outcome}"}`), outcome).toBe(
+        count,
+      );
+    }
+    expect(value(other, "gatehouse_keycloak_sync_failures_since_last_run")).toBe(0);
+    const ran = await scrape(replica.url);
+    expect(value(ran, 'gatehouse_keycloak_users_synced_total{outcome="unchanged"}')).toBeGreaterThanOrEqual(
+      Number(counts(run).unchanged),
+    );
+
+    // A failure outside a run: a sign-in whose Keycloak user clashes with a linked local user.
+    const local = await createThroughGatehouse();
+    await editInKeycloak(local.externalId, (current) => ({ ...current, email: `moved-${local.email}` }));
+    const clashing = uniqueName("clash");
+    await realm.createUser({ username: clashing, email: local.email, password: PASSWORD });
+    await fails(url, `${AUTH}/Login`, { login: clashing, password: PASSWORD });
+    const after = await scrape(url);
+    expect(value(after, "gatehouse_keycloak_sync_failures_since_last_run")).toBe(1);
+    expect(value(after, 'gatehouse_keycloak_sync_failures_total{source="login"}')).toBeGreaterThanOrEqual(1);
   });
 
   it("checks permissions: users.sync to sync, users.read for the status", async () => {
