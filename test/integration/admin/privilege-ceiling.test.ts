@@ -156,8 +156,9 @@ describe("who may manage whom (postgres)", () => {
       ),
     ).toMatchObject({ code: "permission_denied", reason: "privilege_escalation" });
     const me = await ok(server.url, `${AUTH}/GetMe`, {}, assigner.token);
-    expect(me.user.businessRoleIds).toBeUndefined();
-    expect(me.grants).toBeUndefined();
+    // Connect JSON writes out empty lists (alwaysEmitImplicit).
+    expect(me.user.businessRoleIds).toEqual([]);
+    expect(me.grants).toEqual([]);
     // Nor may a roles.write holder raise a bundle it holds.
     const author = await holderOf(["roles.write"]);
     expect(
@@ -185,7 +186,7 @@ describe("who may manage whom (postgres)", () => {
     const newcomer = await signUpAndLogin(server.url);
     expect(
       (await ok(server.url, `${AUTH}/GetMe`, {}, newcomer.tokens.accessToken)).permissions,
-    ).toBeUndefined();
+    ).toEqual([]);
   });
 
   it("refuses a services.write holder a service account that holds a role it lacks", async () => {
@@ -240,6 +241,6 @@ describe("who may manage whom (postgres)", () => {
       ),
     ).toMatchObject(refused);
     const listed = await ok(server.url, `${USERS}/ListServiceGrants`, { userId: victim.id }, admin);
-    expect(listed.directGrants).toBeUndefined();
+    expect(listed.directGrants).toEqual([]);
   });
 });
