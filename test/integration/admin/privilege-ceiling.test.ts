@@ -184,9 +184,7 @@ describe("who may manage whom (postgres)", () => {
       ),
     ).toMatchObject({ code: "failed_precondition", reason: "built_in_role" });
     const newcomer = await signUpAndLogin(server.url);
-    expect(
-      (await ok(server.url, `${AUTH}/GetMe`, {}, newcomer.tokens.accessToken)).permissions,
-    ).toEqual([]);
+    expect((await ok(server.url, `${AUTH}/GetMe`, {}, newcomer.tokens.accessToken)).permissions).toEqual([]);
   });
 
   it("refuses a services.write holder a service account that holds a role it lacks", async () => {
