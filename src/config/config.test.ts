@@ -90,6 +90,35 @@ describe("loadConfig", () => {
     expect(loadConfig({}).server.connections.http2MaxConcurrentStreams).toBe(256);
   });
 
+  it("reads TLS: cert and key together, client auth needing a CA, require by default with one", () => {
+    expect(loadConfig({}).server.tls).toBeUndefined();
+    expect(() => loadConfig({ TLS_CERT_FILE: "/c.pem" })).toThrow(
+      /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+    );
+    expect(() =>
+      loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_AUTH: "require" }),
+    ).toThrow(/TLS_CLIENT_AUTH=require needs TLS_CLIENT_CA_FILE/);
+    expect(() => loadConfig({ TLS_CLIENT_CA_FILE: "/ca.pem" })).toThrow(
+      /need TLS_CERT_FILE and TLS_KEY_FILE/,
+    );
+    const tls = loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_CA_FILE: "/ca.pem" })
+      .server.tls;
+    expect(tls).toMatchObject({
+      certFile: "/c.pem",
+      keyFile: "/k.pem",
+      clientCaFile: "/ca.pem",
+      clientAuth: "require",
+    });
+  });
+
+  it("reads MANAGEMENT_PORT: unset means the API port serves the ops routes", () => {
+    expect(loadConfig({}).server.managementPort).toBeUndefined();
+    expect(loadConfig({ MANAGEMENT_PORT: "9090" }).server.managementPort).toBe(9090);
+    expect(() => loadConfig({ PORT: "9090", MANAGEMENT_PORT: "9090" })).toThrow(
+      /MANAGEMENT_PORT must differ from PORT/,
+    );
+  });
+
   it("is documented: every variable it reads appears in the README's configuration table", () => {
     const root = resolve(import.meta.dirname, "../..");
     const source = readFileSync(resolve(root, "src/config/config.ts"), "utf8");

@@ -15,6 +15,10 @@ export interface Config {
     readonly grpcFastPath: boolean;
     /** Bounds on what a connection may hold open without making progress (slow clients, slow-loris). */
     readonly connections: ConnectionLimits;
+    /** TLS on the API port (ALPN h2 and http/1.1); undefined: cleartext (h2c and HTTP/1.1). */
+    readonly tls: TlsConfig | undefined;
+    /** A separate plain-HTTP port for /metrics, /healthz and /readyz; undefined: they are on the API port. */
+    readonly managementPort: number | undefined;
   };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
   readonly database: DatabaseConfig;
@@ -170,6 +174,17 @@ export interface ConnectionLimits {
   readonly http2MaxConcurrentStreams: number;
 }
 
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle client certificates must chain to (mTLS); required unless clientAuth is "none". */
+  readonly clientCaFile: string | undefined;
+  /** "none": no client certificate asked; "optional": asked, and verified when one is sent; "require": refused without one. */
+  readonly clientAuth: "none" | "optional" | "require";
+  /** How often the certificate, key and CA files are checked for changes (reloaded without restart). */
+  readonly reloadIntervalMs: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -222,6 +237,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
       grpcFastPath: read.bool("GRPC_FAST_PATH", true),
       connections: readConnectionLimits(read),
+      tls: readTls(read),
+      managementPort: readManagementPort(read, port),
     },
     log: {
       level: read.oneOf(
@@ -366,6 +383,39 @@ function readConnectionLimits(read: EnvReader): ConnectionLimits {
     read.fail("HTTP1_HEADERS_TIMEOUT_MS must not exceed HTTP1_REQUEST_TIMEOUT_MS");
   }
   return limits;
+}
+
+function readTls(read: EnvReader): TlsConfig | undefined {
+  const certFile = read.optionalString("TLS_CERT_FILE");
+  const keyFile = read.optionalString("TLS_KEY_FILE");
+  const clientCaFile = read.optionalString("TLS_CLIENT_CA_FILE");
+  const clientAuth = read.oneOf(
+    "TLS_CLIENT_AUTH",
+    ["none", "optional", "require"] as const,
+    clientCaFile === undefined ? "none" : "require",
+  );
+  const reloadIntervalMs = read.int("TLS_RELOAD_INTERVAL_MS", 10_000, { min: 10, max: 3_600_000 });
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined || clientAuth !== "none") {
+      read.fail("TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS_CERT_FILE and TLS_KEY_FILE");
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    read.fail("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+    return undefined;
+  }
+  if (clientAuth !== "none" && clientCaFile === undefined) {
+    read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
+  }
+  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+}
+
+function readManagementPort(read: EnvReader, apiPort: number): number | undefined {
+  if (read.optionalString("MANAGEMENT_PORT") === undefined) return undefined;
+  const port = read.int("MANAGEMENT_PORT", 0, { min: 0, max: 65535 });
+  if (port !== 0 && port === apiPort) read.fail("MANAGEMENT_PORT must differ from PORT");
+  return port;
 }
 
 /** KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex characters or base64. */
