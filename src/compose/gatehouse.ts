@@ -27,6 +27,7 @@ import { clientAddress } from "../server/client-address.ts";
 import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
+import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
@@ -38,6 +39,8 @@ import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
   readonly server: RunningServer;
+  /** The management port's server (MANAGEMENT_PORT), when configured. */
+  readonly management: RunningServer | undefined;
   readonly dataSource: DataSource;
   readonly store: CoordinationStore;
   /** Drains in-flight calls, then closes the server, the database and Redis. */
@@ -181,17 +184,38 @@ export async function startGatehouse(
         clientCodes: CLIENT_CODES,
       })
     : undefined;
+  const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
+  // With a management port, probes and metrics are served there only.
+  const management =
+    config.server.managementPort === undefined
+      ? undefined
+      : await startManagementServer({
+          host: config.server.host,
+          port: config.server.managementPort,
+          routes: ops,
+          logger,
+        });
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     [RESET_PASSWORD_PATH, resetPasswordPage()],
-    ...opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics }),
+    ...(management === undefined ? ops : []),
   ]);
 
-  const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
+  const server = await startHttpServer({
+    ...config.server,
+    logger,
+    plainRoutes,
+    rpcHandler,
+    grpcFastPath,
+  }).catch(async (error: unknown) => {
+    await management?.close();
+    throw error;
+  });
 
   let closing: Promise<void> | undefined;
   return {
     server,
+    management,
     dataSource,
     store,
     close() {
@@ -200,6 +224,7 @@ export async function startGatehouse(
         beginShutdown();
         readiness.stop();
         await server.close();
+        await management?.close();
         await feed.close();
         revocations.close();
         await identity.provider.close();
