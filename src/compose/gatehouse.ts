@@ -21,6 +21,7 @@ import { authenticationInterceptor } from "../rpc/interceptors/authentication.ts
 import { errorMappingInterceptor, toConnectError } from "../rpc/interceptors/error-mapping.ts";
 import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
 import { CLIENT_CODES, requestContextInterceptor } from "../rpc/interceptors/request-context.ts";
+import { rpcMetricsInterceptor } from "../rpc/interceptors/rpc-metrics.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
@@ -51,6 +52,16 @@ export interface Gatehouse {
 export interface GatehouseHooks {
   /** Wraps the token vault's provider port (e.g. to count provider round trips). */
   readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+}
+
+/** The pg Pool under TypeORM's PostgreSQL driver (absent on the embedded database). */
+function postgresPool(
+  dataSource: DataSource,
+): { totalCount: number; idleCount: number; waitingCount: number } | undefined {
+  const master = (dataSource.driver as { master?: { totalCount?: unknown } }).master;
+  return typeof master?.totalCount === "number"
+    ? (master as { totalCount: number; idleCount: number; waitingCount: number })
+    : undefined;
 }
 
 /** The largest request message any protocol accepts. */
@@ -126,6 +137,14 @@ export async function startGatehouse(
   metrics.onCollect(() => {
     metrics.cachedTokens.set(services.engine.cachedTokens());
     metrics.revocationsHeld.set(revocations.size());
+    metrics.changeFeedLag.set(feed.lagSeconds());
+    metrics.coordinationStoreUp.set(store.isHealthy() ? 1 : 0);
+    const pool = postgresPool(dataSource);
+    if (pool !== undefined) {
+      metrics.databasePoolConnections.set({ state: "idle" }, pool.idleCount);
+      metrics.databasePoolConnections.set({ state: "active" }, pool.totalCount - pool.idleCount);
+      metrics.databasePoolWaiting.set(pool.waitingCount);
+    }
   });
 
   await services.roles.ensureBuiltInRoles();
@@ -148,17 +167,21 @@ export async function startGatehouse(
     logger.child({ component: "readiness" }),
   );
   readiness.start();
+  metrics.onCollect(() => metrics.databaseUp.set(readiness.ready ? 1 : 0));
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
   const rpcHandler = connectNodeAdapter({
     routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
     interceptors: [
+      rpcMetricsInterceptor(metrics.rpc),
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
       validationInterceptor(),
       rateLimitInterceptor(
-        new RateLimiter(store, logger.child({ component: "rate-limit" })),
+        new RateLimiter(store, logger.child({ component: "rate-limit" }), () =>
+          metrics.rateLimitRejections.inc(),
+        ),
         config.rateLimit,
       ),
       authenticationInterceptor(new DecisionAuthenticator(services.engine)),
@@ -182,6 +205,7 @@ export async function startGatehouse(
         logger,
         toConnectError,
         clientCodes: CLIENT_CODES,
+        rpcMetrics: metrics.rpc,
       })
     : undefined;
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });

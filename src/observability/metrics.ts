@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { RpcMetrics } from "./rpc-metrics.ts";
 
 /**
  * Prometheus metrics, served at /metrics. Labels are bounded sets (outcome,
@@ -13,12 +14,22 @@ export class Metrics {
   readonly cachedSubjects: Gauge;
   readonly revocationsHeld: Gauge;
   readonly vaultMints: Counter<"source">;
+  /** Per-RPC requests and durations (Connect's interceptor and the gRPC fast path). */
+  readonly rpc = new RpcMetrics();
+  readonly rateLimitRejections: Counter;
+  readonly changeFeedLag: Gauge;
+  readonly databaseUp: Gauge;
+  readonly coordinationStoreUp: Gauge;
+  readonly databasePoolConnections: Gauge<"state">;
+  readonly databasePoolWaiting: Gauge;
   private readonly collectors: Array<() => void> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "gatehouse_" });
+    // Unprefixed: process_* and nodejs_* are the names stock Node.js dashboards and alerts query.
+    collectDefaultMetrics({ register: this.registry });
+    this.rpc.register(this.registry);
     this.decisions = new Counter({
       name: "gatehouse_decisions_total",
       help: "Access decisions (Check, VerifyToken and Gatehouse's own RPCs) by outcome and reason.",
@@ -54,6 +65,37 @@ export class Metrics {
       name: "gatehouse_vault_mints_total",
       help: "TokenVault.GetAccessToken calls by how they are served: a provider round trip (provider), joining one under way in this process (joined), or taking the token another replica minted meanwhile (replica).",
       labelNames: ["source"],
+      registers: [this.registry],
+    });
+    this.rateLimitRejections = new Counter({
+      name: "gatehouse_rate_limit_rejections_total",
+      help: "Calls refused with RESOURCE_EXHAUSTED because a rate limit (per IP, or per IP and account on sign-in calls) was exceeded.",
+      registers: [this.registry],
+    });
+    this.changeFeedLag = new Gauge({
+      name: "gatehouse_change_feed_lag_seconds",
+      help: "Seconds since this replica last read the change log from the database (the backstop poll); grows without bound while the database is unreachable.",
+      registers: [this.registry],
+    });
+    this.databaseUp = new Gauge({
+      name: "gatehouse_database_up",
+      help: "1 while the database answers the readiness query, 0 while it does not.",
+      registers: [this.registry],
+    });
+    this.coordinationStoreUp = new Gauge({
+      name: "gatehouse_coordination_store_up",
+      help: "1 while the coordination store (Redis, or the in-process one) is healthy.",
+      registers: [this.registry],
+    });
+    this.databasePoolConnections = new Gauge({
+      name: "gatehouse_database_pool_connections",
+      help: "PostgreSQL pool connections by state (idle, active; at most DATABASE_POOL_SIZE).",
+      labelNames: ["state"],
+      registers: [this.registry],
+    });
+    this.databasePoolWaiting = new Gauge({
+      name: "gatehouse_database_pool_waiting",
+      help: "Queries waiting for a PostgreSQL pool connection (saturation).",
       registers: [this.registry],
     });
   }

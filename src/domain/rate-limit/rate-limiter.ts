@@ -18,10 +18,13 @@ export interface RateLimit {
 export class RateLimiter {
   private readonly store: CoordinationStore;
   private readonly logger: Logger;
+  private readonly onRejected: () => void;
 
-  constructor(store: CoordinationStore, logger: Logger) {
+  /** `onRejected` runs for every call refused (for metrics). */
+  constructor(store: CoordinationStore, logger: Logger, onRejected: () => void = () => {}) {
     this.store = store;
     this.logger = logger;
+    this.onRejected = onRejected;
   }
 
   /** Counts one call against every limit; throws resource_exhausted (with when to retry) if any is exceeded. */
@@ -44,6 +47,7 @@ export class RateLimiter {
       if (count > limit.limit) retryAfterMs = Math.max(retryAfterMs, resetInMs);
     }
     if (retryAfterMs > 0) {
+      this.onRejected();
       const seconds = Math.ceil(retryAfterMs / 1000);
       throw new DomainError(
         "resource_exhausted",
