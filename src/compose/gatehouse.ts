@@ -15,6 +15,7 @@ import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts
 import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
+import { createTracing } from "../observability/tracing.ts";
 import { kPeer } from "../rpc/context.ts";
 import { createEnvoyCheck } from "../rpc/handlers/authorization-handler.ts";
 import { authenticationInterceptor } from "../rpc/interceptors/authentication.ts";
@@ -22,6 +23,7 @@ import { errorMappingInterceptor, toConnectError } from "../rpc/interceptors/err
 import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
 import { CLIENT_CODES, requestContextInterceptor } from "../rpc/interceptors/request-context.ts";
 import { rpcMetricsInterceptor } from "../rpc/interceptors/rpc-metrics.ts";
+import { tracingInterceptor } from "../rpc/interceptors/tracing.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
@@ -171,10 +173,12 @@ export async function startGatehouse(
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
+  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
   const rpcHandler = connectNodeAdapter({
     routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
     interceptors: [
       rpcMetricsInterceptor(metrics.rpc),
+      ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
       validationInterceptor(),
@@ -198,16 +202,19 @@ export async function startGatehouse(
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
   }) as HttpHandler;
-  const grpcFastPath = config.server.grpcFastPath
-    ? createGrpcFastPath({
-        routes: createFastRoutes(envoyCheck, healthSource),
-        readMaxBytes: READ_MAX_BYTES,
-        logger,
-        toConnectError,
-        clientCodes: CLIENT_CODES,
-        rpcMetrics: metrics.rpc,
-      })
-    : undefined;
+  // With tracing on, Check goes through Connect, where its span is made from the full CheckRequest
+  // (the fast path decodes only the fields the decision needs); off, the fast path is untouched.
+  const grpcFastPath =
+    config.server.grpcFastPath && tracing === undefined
+      ? createGrpcFastPath({
+          routes: createFastRoutes(envoyCheck, healthSource),
+          readMaxBytes: READ_MAX_BYTES,
+          logger,
+          toConnectError,
+          clientCodes: CLIENT_CODES,
+          rpcMetrics: metrics.rpc,
+        })
+      : undefined;
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
   // With a management port, probes and metrics are served there only.
   const management =
@@ -249,6 +256,7 @@ export async function startGatehouse(
         readiness.stop();
         await server.close();
         await management?.close();
+        await tracing?.shutdown();
         await feed.close();
         revocations.close();
         await identity.provider.close();

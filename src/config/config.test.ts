@@ -119,6 +119,24 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads tracing: off unless an OTLP endpoint is set; the base endpoint gets /v1/traces", () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }).tracing).toEqual({
+      tracesUrl: "http://collector:4318/v1/traces",
+      serviceName: "gatehouse",
+      sampleRatio: 1,
+    });
+    const specific = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://traces.example/otlp",
+      TRACING_SAMPLE_RATIO: "0.01",
+    }).tracing;
+    expect(specific).toMatchObject({ tracesUrl: "https://traces.example/otlp", sampleRatio: 0.01 });
+    expect(() =>
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", TRACING_SAMPLE_RATIO: "2" }),
+    ).toThrow(/TRACING_SAMPLE_RATIO must be a number from 0 to 1/);
+  });
+
   it("is documented: every variable it reads appears in the README's configuration table", () => {
     const root = resolve(import.meta.dirname, "../..");
     const source = readFileSync(resolve(root, "src/config/config.ts"), "utf8");

@@ -20,6 +20,8 @@ export interface Config {
     /** A separate plain-HTTP port for /metrics, /healthz and /readyz; undefined: they are on the API port. */
     readonly managementPort: number | undefined;
   };
+  /** OpenTelemetry tracing (OTLP over HTTP); undefined: off, and no span is ever made. */
+  readonly tracing: TracingConfig | undefined;
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
   readonly database: DatabaseConfig;
   /** redis://… to share revocation, rate limits and cache invalidation between replicas. */
@@ -185,6 +187,14 @@ export interface TlsConfig {
   readonly reloadIntervalMs: number;
 }
 
+export interface TracingConfig {
+  /** Where spans are exported (OTLP over HTTP, JSON): the collector's /v1/traces URL. */
+  readonly tracesUrl: string;
+  readonly serviceName: string;
+  /** Share of new traces recorded (0–1); a caller's sampled trace is always continued. */
+  readonly sampleRatio: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -240,6 +250,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       tls: readTls(read),
       managementPort: readManagementPort(read, port),
     },
+    tracing: readTracing(read),
     log: {
       level: read.oneOf(
         "LOG_LEVEL",
@@ -409,6 +420,20 @@ function readTls(read: EnvReader): TlsConfig | undefined {
     read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
   }
   return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+}
+
+function readTracing(read: EnvReader): TracingConfig | undefined {
+  const tracesUrl = read.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ["http:", "https:"]);
+  const baseUrl = read.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const serviceName = read.string("OTEL_SERVICE_NAME", "gatehouse");
+  const ratioText = read.string("TRACING_SAMPLE_RATIO", "1");
+  const sampleRatio = Number(ratioText);
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) {
+    read.fail(`TRACING_SAMPLE_RATIO must be a number from 0 to 1 (got "${ratioText}")`);
+  }
+  // As the OpenTelemetry spec says: the signal-specific URL is used as is, the base one gets /v1/traces.
+  const url = tracesUrl ?? (baseUrl === undefined ? undefined : `${baseUrl.replace(/\/+$/, "")}/v1/traces`);
+  return url === undefined ? undefined : { tracesUrl: url, serviceName, sampleRatio };
 }
 
 function readManagementPort(read: EnvReader, apiPort: number): number | undefined {
