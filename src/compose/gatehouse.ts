@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
@@ -170,6 +172,18 @@ export async function startGatehouse(
   );
   readiness.start();
   metrics.onCollect(() => metrics.databaseUp.set(readiness.ready ? 1 : 0));
+  const tlsConfig = config.server.tls;
+  if (tlsConfig !== undefined) {
+    // Read from the file at each scrape, so it follows the reloads (src/server/tls-credentials.ts).
+    metrics.onCollect(() => {
+      try {
+        const certificate = new X509Certificate(readFileSync(tlsConfig.certFile));
+        metrics.tlsCertificateExpiry.set(Date.parse(certificate.validTo) / 1000);
+      } catch {
+        // Mid-rotation or unreadable: keep the last value; the reload logs the problem.
+      }
+    });
+  }
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);

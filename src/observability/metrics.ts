@@ -22,6 +22,7 @@ export class Metrics {
   readonly coordinationStoreUp: Gauge;
   readonly databasePoolConnections: Gauge<"state">;
   readonly databasePoolWaiting: Gauge;
+  readonly tlsCertificateExpiry: Gauge;
   private readonly collectors: Array<() => void> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
@@ -96,6 +97,11 @@ export class Metrics {
     this.databasePoolWaiting = new Gauge({
       name: "gatehouse_database_pool_waiting",
       help: "Queries waiting for a PostgreSQL pool connection (saturation).",
+      registers: [this.registry],
+    });
+    this.tlsCertificateExpiry = new Gauge({
+      name: "gatehouse_tls_certificate_expiry_timestamp_seconds",
+      help: "When the API port's TLS certificate (TLS_CERT_FILE, as on disk now) expires, in Unix seconds; absent without TLS.",
       registers: [this.registry],
     });
   }

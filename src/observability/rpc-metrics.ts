@@ -80,8 +80,8 @@ const DURATION_HELP =
 
 /**
  * Per-RPC RED metrics, for Connect's calls and the gRPC fast path alike:
- * `gatehouse_rpc_requests_total{service,method,code}` and the histogram
- * `gatehouse_rpc_duration_seconds{service,method,code}` (time until the
+ * `gatehouse_rpc_requests_total{grpc_service,grpc_method,grpc_code}` and the histogram
+ * `gatehouse_rpc_duration_seconds{grpc_service,grpc_method,grpc_code}` (time until the
  * answer, or for a stream until its first response is ready).
  */
 export class RpcMetrics {
@@ -101,10 +101,12 @@ export class RpcMetrics {
 
   /** Adds both metrics to a registry; their values are read at scrape time. */
   register(registry: Registry): void {
+    // grpc_* as go-grpc-prometheus names them; a plain `service` label would collide with the
+    // target label the Prometheus Operator adds (the Kubernetes Service), and be renamed exported_service.
     const labels = (series: RpcSeries) => ({
-      service: series.service,
-      method: series.method,
-      code: series.code,
+      grpc_service: series.service,
+      grpc_method: series.method,
+      grpc_code: series.code,
     });
     registry.registerMetric({
       name: "gatehouse_rpc_requests_total",

@@ -40,13 +40,13 @@ describe.each(BACKENDS)("/metrics after real calls (%s)", (backend) => {
   });
 
   it("counts each RPC by service, method and code, on the fast path and through Connect alike", () => {
-    const health = 'service="grpc.health.v1.Health",method="Check"';
-    expect(sample(text, `gatehouse_rpc_requests_total{${health},code="OK"}`)).toBe(3);
-    expect(sample(text, `gatehouse_rpc_requests_total{${health},code="NotFound"}`)).toBe(1);
-    expect(sample(text, `gatehouse_rpc_duration_seconds_count{${health},code="OK"}`)).toBe(3);
-    expect(sample(text, `gatehouse_rpc_duration_seconds_bucket{${health},code="OK",le="+Inf"}`)).toBe(3);
-    const login = 'service="gatehouse.v1.AuthService",method="Login"';
-    expect(sample(text, `gatehouse_rpc_requests_total{${login},code="ResourceExhausted"}`)).toBe(1);
+    const health = 'grpc_service="grpc.health.v1.Health",grpc_method="Check"';
+    expect(sample(text, `gatehouse_rpc_requests_total{${health},grpc_code="OK"}`)).toBe(3);
+    expect(sample(text, `gatehouse_rpc_requests_total{${health},grpc_code="NotFound"}`)).toBe(1);
+    expect(sample(text, `gatehouse_rpc_duration_seconds_count{${health},grpc_code="OK"}`)).toBe(3);
+    expect(sample(text, `gatehouse_rpc_duration_seconds_bucket{${health},grpc_code="OK",le="+Inf"}`)).toBe(3);
+    const login = 'grpc_service="gatehouse.v1.AuthService",grpc_method="Login"';
+    expect(sample(text, `gatehouse_rpc_requests_total{${login},grpc_code="ResourceExhausted"}`)).toBe(1);
     expect(sample(text, "gatehouse_rate_limit_rejections_total")).toBe(1);
   });
 

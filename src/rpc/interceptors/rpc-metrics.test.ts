@@ -32,28 +32,30 @@ describe("rpcMetricsInterceptor", () => {
     await client.check({ service: "" });
     await expect(client.check({ service: "nope" })).rejects.toThrow();
     const text = await registry.metrics();
-    const labels = 'service="grpc.health.v1.Health",method="Check"';
+    const labels = 'grpc_service="grpc.health.v1.Health",grpc_method="Check"';
     expect(text).toContain("# TYPE gatehouse_rpc_requests_total counter");
     expect(text).toContain("# TYPE gatehouse_rpc_duration_seconds histogram");
-    expect(line(text, `gatehouse_rpc_requests_total{${labels},code="OK"}`)).toMatch(/ 2$/);
-    expect(line(text, `gatehouse_rpc_requests_total{${labels},code="NotFound"}`)).toMatch(/ 1$/);
-    expect(line(text, `gatehouse_rpc_duration_seconds_count{${labels},code="OK"}`)).toMatch(/ 2$/);
-    expect(line(text, `gatehouse_rpc_duration_seconds_bucket{${labels},code="OK",le="+Inf"}`)).toMatch(/ 2$/);
+    expect(line(text, `gatehouse_rpc_requests_total{${labels},grpc_code="OK"}`)).toMatch(/ 2$/);
+    expect(line(text, `gatehouse_rpc_requests_total{${labels},grpc_code="NotFound"}`)).toMatch(/ 1$/);
+    expect(line(text, `gatehouse_rpc_duration_seconds_count{${labels},grpc_code="OK"}`)).toMatch(/ 2$/);
+    expect(line(text, `gatehouse_rpc_duration_seconds_bucket{${labels},grpc_code="OK",le="+Inf"}`)).toMatch(
+      / 2$/,
+    );
     // Cumulative buckets: each at least the one before it.
     const buckets = text
       .split("\n")
-      .filter((l) => l.startsWith(`gatehouse_rpc_duration_seconds_bucket{${labels},code="OK"`))
+      .filter((l) => l.startsWith(`gatehouse_rpc_duration_seconds_bucket{${labels},grpc_code="OK"`))
       .map((l) => Number(l.split(" ").at(-1)));
     expect(buckets.length).toBeGreaterThan(10);
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]!);
     expect(
-      Number(line(text, `gatehouse_rpc_duration_seconds_sum{${labels},code="OK"}`)!.split(" ")[1]),
+      Number(line(text, `gatehouse_rpc_duration_seconds_sum{${labels},grpc_code="OK"}`)!.split(" ")[1]),
     ).toBeGreaterThan(0);
   });
 
   it("shows no series for codes an RPC never answered", async () => {
     const { client, registry } = serve();
     await client.check({ service: "" });
-    expect(await registry.metrics()).not.toContain('code="NotFound"');
+    expect(await registry.metrics()).not.toContain('grpc_code="NotFound"');
   });
 });
