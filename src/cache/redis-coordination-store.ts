@@ -30,7 +30,8 @@ export class RedisCoordinationStore implements CoordinationStore {
 
   private readonly prefix: string;
 
-  constructor(url: string, prefix: string, logger: Logger) {
+  /** `tls`: for rediss:// URLs, e.g. the CA the server's certificate must chain to. */
+  constructor(url: string, prefix: string, logger: Logger, tls?: { readonly ca: Buffer }) {
     this.logger = logger;
     this.prefix = prefix;
     const options = {
@@ -39,6 +40,7 @@ export class RedisCoordinationStore implements CoordinationStore {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+      ...(tls === undefined ? {} : { tls: { ca: tls.ca } }),
     };
     this.client = new Redis(url, options);
     // EVALSHA with a fallback to EVAL: the script text is not sent on every call.

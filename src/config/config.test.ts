@@ -137,6 +137,15 @@ describe("loadConfig", () => {
     ).toThrow(/TRACING_SAMPLE_RATIO must be a number from 0 to 1/);
   });
 
+  it("reads REDIS_TLS_CA_FILE only with a rediss:// REDIS_URL", () => {
+    expect(() => loadConfig({ REDIS_URL: "redis://r:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
+      /REDIS_TLS_CA_FILE needs a rediss:\/\/ REDIS_URL/,
+    );
+    expect(loadConfig({ REDIS_URL: "rediss://r:6380", REDIS_TLS_CA_FILE: "/ca.pem" }).redis.tlsCaFile).toBe(
+      "/ca.pem",
+    );
+  });
+
   it("is documented: every variable it reads appears in the README's configuration table", () => {
     const root = resolve(import.meta.dirname, "../..");
     const source = readFileSync(resolve(root, "src/config/config.ts"), "utf8");

@@ -29,6 +29,8 @@ export interface Config {
     readonly url: string | undefined;
     /** Prefix of every key and channel, so several deployments (or test runs) can share one Redis. */
     readonly keyPrefix: string;
+    /** CA bundle (PEM) the server certificate of a rediss:// Redis must chain to; undefined: the system's CAs. */
+    readonly tlsCaFile: string | undefined;
   };
   readonly identity: {
     /** Which identity provider runs, with the settings only it has. */
@@ -262,6 +264,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     redis: {
       url: read.url("REDIS_URL", ["redis:", "rediss:"]),
       keyPrefix: read.string("REDIS_KEY_PREFIX", "gatehouse:"),
+      tlsCaFile: readRedisTlsCa(read),
     },
     identity: {
       provider: providerConfig,
@@ -420,6 +423,15 @@ function readTls(read: EnvReader): TlsConfig | undefined {
     read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
   }
   return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+}
+
+function readRedisTlsCa(read: EnvReader): string | undefined {
+  const caFile = read.optionalString("REDIS_TLS_CA_FILE");
+  const url = read.optionalString("REDIS_URL");
+  if (caFile !== undefined && !(url ?? "").startsWith("rediss:")) {
+    read.fail("REDIS_TLS_CA_FILE needs a rediss:// REDIS_URL");
+  }
+  return caFile;
 }
 
 function readTracing(read: EnvReader): TracingConfig | undefined {
