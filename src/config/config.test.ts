@@ -137,6 +137,18 @@ describe("loadConfig", () => {
     ).toThrow(/TRACING_SAMPLE_RATIO must be a number from 0 to 1/);
   });
 
+  it("reads DATABASE_SSL_CA_FILE only with DATABASE_URL", () => {
+    expect(() => loadConfig({ DATABASE_SSL_CA_FILE: "/ca.pem" })).toThrow(
+      /DATABASE_SSL_CA_FILE needs DATABASE_URL/,
+    );
+    const database = loadConfig({
+      DATABASE_URL: "postgres://db/gatehouse",
+      KEY_ENCRYPTION_KEY: "ab".repeat(32),
+      DATABASE_SSL_CA_FILE: "/ca.pem",
+    }).database;
+    expect(database).toMatchObject({ kind: "postgres", sslCaFile: "/ca.pem" });
+  });
+
   it("reads REDIS_TLS_CA_FILE only with a rediss:// REDIS_URL", () => {
     expect(() => loadConfig({ REDIS_URL: "redis://r:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
       /REDIS_TLS_CA_FILE needs a rediss:\/\/ REDIS_URL/,

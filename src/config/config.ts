@@ -113,6 +113,8 @@ export type DatabaseConfig =
       /** postgres://… */
       readonly url: string;
       readonly poolSize: number;
+      /** CA bundle (PEM) the server's certificate must chain to: then TLS is required and verified. */
+      readonly sslCaFile?: string | undefined;
     }
   | {
       readonly kind: "embedded";
@@ -332,7 +334,9 @@ function readDatabase(read: EnvReader): DatabaseConfig {
   const dataDir = read.string("DATA_DIR", "./data");
   // At least 2: a vault mint holds one connection while the refresh it makes needs another.
   const poolSize = read.int("DATABASE_POOL_SIZE", 10, { min: 2, max: 200 });
-  return url === undefined ? { kind: "embedded", dataDir } : { kind: "postgres", url, poolSize };
+  const sslCaFile = read.optionalString("DATABASE_SSL_CA_FILE");
+  if (sslCaFile !== undefined && url === undefined) read.fail("DATABASE_SSL_CA_FILE needs DATABASE_URL");
+  return url === undefined ? { kind: "embedded", dataDir } : { kind: "postgres", url, poolSize, sslCaFile };
 }
 
 function readLocalProvider(read: EnvReader, database: DatabaseConfig): LocalProviderConfig {

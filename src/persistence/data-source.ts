@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource } from "typeorm";
 import { PGliteDriver } from "typeorm-pglite";
@@ -31,6 +31,10 @@ export async function openDataSource(config: DatabaseConfig): Promise<DataSource
       url: config.url,
       poolSize: config.poolSize,
       extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 },
+      // TLS required, the certificate verified against this CA and the host name (sslmode=verify-full).
+      ...(config.sslCaFile === undefined
+        ? {}
+        : { ssl: { ca: readFileSync(config.sslCaFile), rejectUnauthorized: true } }),
     });
   } else {
     const dataDir = resolve(config.dataDir, "pglite");
