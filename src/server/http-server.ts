@@ -156,9 +156,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
       else h1.emit("connection", socket);
     });
-    secure.on("tlsClientError", (error) =>
-      options.logger.debug({ err: { message: error.message } }, "TLS handshake failed"),
-    );
+    // Includes the handshake timeout; with a listener here Node leaves the socket open, so close it.
+    secure.on("tlsClientError", (error, socket) => {
+      options.logger.debug({ err: { message: error.message } }, "TLS handshake failed");
+      socket.destroy();
+    });
     stopWatching = watchTlsFiles(config, options.logger.child({ component: "tls" }), (files) =>
       secure.setSecureContext(files),
     );

@@ -1,4 +1,5 @@
 import { copyFile, readFile } from "node:fs/promises";
+import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import tls from "node:tls";
 import { createClient } from "@connectrpc/connect";
@@ -53,7 +54,12 @@ describe("TLS on the API port", () => {
     await copyFile(pki.serverKey, keyFile);
     server = await startTestGatehouse({
       backend: "embedded",
-      env: { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, TLS_RELOAD_INTERVAL_MS: "50" },
+      env: {
+        TLS_CERT_FILE: certFile,
+        TLS_KEY_FILE: keyFile,
+        TLS_RELOAD_INTERVAL_MS: "50",
+        CONNECTION_SNIFF_TIMEOUT_MS: "300",
+      },
     });
   });
   afterAll(async () => {
@@ -98,6 +104,15 @@ describe("TLS on the API port", () => {
       const response = await createClient(Health, transport).check({ service: "" });
       expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     }
+  });
+
+  it("closes a connection that never finishes its TLS handshake (within CONNECTION_SNIFF_TIMEOUT_MS)", {
+    timeout: 15_000,
+  }, async () => {
+    const socket = net.connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    expect(socket.bytesRead).toBe(0);
   });
 
   it("refuses a client that does not trust the certificate (no cleartext fallback)", async () => {
