@@ -28,9 +28,9 @@ async function scrape(
   const gauge = (name: string) =>
     Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "m").exec(text)?.[1] ?? Number.NaN);
   return {
-    heapUsed: gauge("gatehouse_nodejs_heap_size_used_bytes"),
-    heapTotal: gauge("gatehouse_nodejs_heap_size_total_bytes"),
-    external: gauge("gatehouse_nodejs_external_memory_bytes"),
+    heapUsed: gauge("nodejs_heap_size_used_bytes"),
+    heapTotal: gauge("nodejs_heap_size_total_bytes"),
+    external: gauge("nodejs_external_memory_bytes"),
     cachedTokens: gauge("gatehouse_decision_cached_tokens"),
   };
 }

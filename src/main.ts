@@ -16,7 +16,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.log.level);
   const gatehouse = await startGatehouse(config, logger);
-  logger.info({ url: gatehouse.server.url, provider: config.identity.provider }, "gatehouse started");
+  logger.info(
+    {
+      url: gatehouse.server.url,
+      managementUrl: gatehouse.management?.url,
+      provider: config.identity.provider,
+    },
+    "gatehouse started",
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

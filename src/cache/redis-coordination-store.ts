@@ -59,7 +59,14 @@ export class RedisCoordinationStore implements CoordinationStore {
 
   private readonly prefix: string;
 
-  constructor(url: string, prefix: string, logger: Logger, commandTimeoutMs = 1000) {
+  /** `tls`: for rediss:// URLs, e.g. the CA the server's certificate must chain to. */
+  constructor(
+    url: string,
+    prefix: string,
+    logger: Logger,
+    commandTimeoutMs = 1000,
+    tls?: { readonly ca: Buffer },
+  ) {
     this.logger = logger;
     this.prefix = prefix;
     const options = {
@@ -71,6 +78,7 @@ export class RedisCoordinationStore implements CoordinationStore {
       // A command whose caller was told it failed must not run later, after a reconnect.
       autoResendUnfulfilledCommands: false,
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+      ...(tls === undefined ? {} : { tls: { ca: tls.ca } }),
     };
     this.client = new Redis(url, options);
     // EVALSHA with a fallback to EVAL: the script text is not sent on every call.

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { MemoryCoordinationStore } from "../cache/memory-coordination-store.ts";
 import { RedisCoordinationStore } from "../cache/redis-coordination-store.ts";
 import type { Config } from "../config/config.ts";
@@ -16,6 +17,7 @@ export async function openCoordinationStore(
     config.keyPrefix,
     logger.child({ component: "redis" }),
     commandTimeoutMs,
+    config.tlsCaFile === undefined ? undefined : { ca: readFileSync(config.tlsCaFile) },
   );
   await store.connect();
   return store;

@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
@@ -15,18 +17,22 @@ import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts
 import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
+import { createTracing } from "../observability/tracing.ts";
 import { kPeer } from "../rpc/context.ts";
 import { createEnvoyCheck } from "../rpc/handlers/authorization-handler.ts";
 import { authenticationInterceptor } from "../rpc/interceptors/authentication.ts";
 import { errorMappingInterceptor, toConnectError } from "../rpc/interceptors/error-mapping.ts";
 import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
 import { CLIENT_CODES, requestContextInterceptor } from "../rpc/interceptors/request-context.ts";
+import { rpcMetricsInterceptor } from "../rpc/interceptors/rpc-metrics.ts";
+import { tracingInterceptor } from "../rpc/interceptors/tracing.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
 import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
+import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
@@ -39,6 +45,8 @@ import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
   readonly server: RunningServer;
+  /** The management port's server (MANAGEMENT_PORT), when configured. */
+  readonly management: RunningServer | undefined;
   readonly dataSource: DataSource;
   readonly store: CoordinationStore;
   /** Drains in-flight calls, then closes the server, the database and Redis. */
@@ -49,6 +57,16 @@ export interface Gatehouse {
 export interface GatehouseHooks {
   /** Wraps the token vault's provider port (e.g. to count provider round trips). */
   readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+}
+
+/** The pg Pool under TypeORM's PostgreSQL driver (absent on the embedded database). */
+function postgresPool(
+  dataSource: DataSource,
+): { totalCount: number; idleCount: number; waitingCount: number } | undefined {
+  const master = (dataSource.driver as { master?: { totalCount?: unknown } }).master;
+  return typeof master?.totalCount === "number"
+    ? (master as { totalCount: number; idleCount: number; waitingCount: number })
+    : undefined;
 }
 
 /** The largest request message any protocol accepts. */
@@ -127,6 +145,14 @@ export async function startGatehouse(
   metrics.onCollect(() => {
     metrics.cachedTokens.set(services.engine.cachedTokens());
     metrics.revocationsHeld.set(revocations.size());
+    metrics.changeFeedLag.set(feed.lagSeconds());
+    metrics.coordinationStoreUp.set(store.isHealthy() ? 1 : 0);
+    const pool = postgresPool(dataSource);
+    if (pool !== undefined) {
+      metrics.databasePoolConnections.set({ state: "idle" }, pool.idleCount);
+      metrics.databasePoolConnections.set({ state: "active" }, pool.totalCount - pool.idleCount);
+      metrics.databasePoolWaiting.set(pool.waitingCount);
+    }
   });
 
   await services.roles.ensureBuiltInRoles();
@@ -150,17 +176,35 @@ export async function startGatehouse(
     logger.child({ component: "readiness" }),
   );
   readiness.start();
+  metrics.onCollect(() => metrics.databaseUp.set(readiness.ready ? 1 : 0));
+  const tlsConfig = config.server.tls;
+  if (tlsConfig !== undefined) {
+    // Read from the file at each scrape, so it follows the reloads (src/server/tls-credentials.ts).
+    metrics.onCollect(() => {
+      try {
+        const certificate = new X509Certificate(readFileSync(tlsConfig.certFile));
+        metrics.tlsCertificateExpiry.set(Date.parse(certificate.validTo) / 1000);
+      } catch {
+        // Mid-rotation or unreadable: keep the last value; the reload logs the problem.
+      }
+    });
+  }
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
+  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
   const rpcHandler = connectNodeAdapter({
     routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
     interceptors: [
+      rpcMetricsInterceptor(metrics.rpc),
+      ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
       validationInterceptor(),
       rateLimitInterceptor(
-        new RateLimiter(store, logger.child({ component: "rate-limit" })),
+        new RateLimiter(store, logger.child({ component: "rate-limit" }), {
+          onRejected: () => metrics.rateLimitRejections.inc(),
+        }),
         config.rateLimit,
       ),
       authenticationInterceptor(new DecisionAuthenticator(services.engine)),
@@ -182,27 +226,52 @@ export async function startGatehouse(
     // Undecodable compressed bytes are INVALID_ARGUMENT, never INTERNAL.
     acceptCompression: [...REQUEST_COMPRESSIONS],
   }) as HttpHandler;
-  const grpcFastPath = config.server.grpcFastPath
-    ? createGrpcFastPath({
-        routes: createFastRoutes(envoyCheck, healthSource),
-        readMaxBytes: READ_MAX_BYTES,
-        logger,
-        toConnectError,
-        clientCodes: CLIENT_CODES,
-      })
-    : undefined;
+  // With tracing on, Check goes through Connect, where its span is made from the full CheckRequest
+  // (the fast path decodes only the fields the decision needs); off, the fast path is untouched.
+  const grpcFastPath =
+    config.server.grpcFastPath && tracing === undefined
+      ? createGrpcFastPath({
+          routes: createFastRoutes(envoyCheck, healthSource),
+          readMaxBytes: READ_MAX_BYTES,
+          logger,
+          toConnectError,
+          clientCodes: CLIENT_CODES,
+          rpcMetrics: metrics.rpc,
+        })
+      : undefined;
+  const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
+  // With a management port, probes and metrics are served there only.
+  const management =
+    config.server.managementPort === undefined
+      ? undefined
+      : await startManagementServer({
+          host: config.server.host,
+          port: config.server.managementPort,
+          routes: ops,
+          logger,
+        });
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     [RESET_PASSWORD_PATH, resetPasswordPage()],
-    ...opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics }),
+    ...(management === undefined ? ops : []),
   ]);
 
-  const server = await startHttpServer({ ...config.server, logger, plainRoutes, rpcHandler, grpcFastPath });
+  const server = await startHttpServer({
+    ...config.server,
+    logger,
+    plainRoutes,
+    rpcHandler,
+    grpcFastPath,
+  }).catch(async (error: unknown) => {
+    await management?.close();
+    throw error;
+  });
   identity.eventPoller?.start();
 
   let closing: Promise<void> | undefined;
   return {
     server,
+    management,
     dataSource,
     store,
     close() {
@@ -212,6 +281,8 @@ export async function startGatehouse(
         readiness.stop();
         await identity.eventPoller?.close();
         await server.close();
+        await management?.close();
+        await tracing?.shutdown();
         await feed.close();
         revocations.close();
         await identity.provider.close();

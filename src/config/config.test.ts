@@ -114,6 +114,74 @@ describe("loadConfig", () => {
     expect(loadConfig({}).server.connections.http2MaxConcurrentStreams).toBe(256);
   });
 
+  it("reads TLS: cert and key together, client auth needing a CA, require by default with one", () => {
+    expect(loadConfig({}).server.tls).toBeUndefined();
+    expect(() => loadConfig({ TLS_CERT_FILE: "/c.pem" })).toThrow(
+      /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+    );
+    expect(() =>
+      loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_AUTH: "require" }),
+    ).toThrow(/TLS_CLIENT_AUTH=require needs TLS_CLIENT_CA_FILE/);
+    expect(() => loadConfig({ TLS_CLIENT_CA_FILE: "/ca.pem" })).toThrow(
+      /need TLS_CERT_FILE and TLS_KEY_FILE/,
+    );
+    const tls = loadConfig({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_CA_FILE: "/ca.pem" })
+      .server.tls;
+    expect(tls).toMatchObject({
+      certFile: "/c.pem",
+      keyFile: "/k.pem",
+      clientCaFile: "/ca.pem",
+      clientAuth: "require",
+    });
+  });
+
+  it("reads MANAGEMENT_PORT: unset means the API port serves the ops routes", () => {
+    expect(loadConfig({}).server.managementPort).toBeUndefined();
+    expect(loadConfig({ MANAGEMENT_PORT: "9090" }).server.managementPort).toBe(9090);
+    expect(() => loadConfig({ PORT: "9090", MANAGEMENT_PORT: "9090" })).toThrow(
+      /MANAGEMENT_PORT must differ from PORT/,
+    );
+  });
+
+  it("reads tracing: off unless an OTLP endpoint is set; the base endpoint gets /v1/traces", () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }).tracing).toEqual({
+      tracesUrl: "http://collector:4318/v1/traces",
+      serviceName: "gatehouse",
+      sampleRatio: 1,
+    });
+    const specific = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://traces.example/otlp",
+      TRACING_SAMPLE_RATIO: "0.01",
+    }).tracing;
+    expect(specific).toMatchObject({ tracesUrl: "https://traces.example/otlp", sampleRatio: 0.01 });
+    expect(() =>
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", TRACING_SAMPLE_RATIO: "2" }),
+    ).toThrow(/TRACING_SAMPLE_RATIO must be a number from 0 to 1/);
+  });
+
+  it("reads DATABASE_SSL_CA_FILE only with DATABASE_URL", () => {
+    expect(() => loadConfig({ DATABASE_SSL_CA_FILE: "/ca.pem" })).toThrow(
+      /DATABASE_SSL_CA_FILE needs DATABASE_URL/,
+    );
+    const database = loadConfig({
+      DATABASE_URL: "postgres://db/gatehouse",
+      KEY_ENCRYPTION_KEY: "ab".repeat(32),
+      DATABASE_SSL_CA_FILE: "/ca.pem",
+    }).database;
+    expect(database).toMatchObject({ kind: "postgres", sslCaFile: "/ca.pem" });
+  });
+
+  it("reads REDIS_TLS_CA_FILE only with a rediss:// REDIS_URL", () => {
+    expect(() => loadConfig({ REDIS_URL: "redis://r:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
+      /REDIS_TLS_CA_FILE needs a rediss:\/\/ REDIS_URL/,
+    );
+    expect(loadConfig({ REDIS_URL: "rediss://r:6380", REDIS_TLS_CA_FILE: "/ca.pem" }).redis.tlsCaFile).toBe(
+      "/ca.pem",
+    );
+  });
+
   it("is documented: every variable it reads appears in the README's configuration table", () => {
     const root = resolve(import.meta.dirname, "../..");
     const source = readFileSync(resolve(root, "src/config/config.ts"), "utf8");

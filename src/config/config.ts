@@ -15,7 +15,13 @@ export interface Config {
     readonly grpcFastPath: boolean;
     /** Bounds on what a connection may hold open without making progress (slow clients, slow-loris). */
     readonly connections: ConnectionLimits;
+    /** TLS on the API port (ALPN h2 and http/1.1); undefined: cleartext (h2c and HTTP/1.1). */
+    readonly tls: TlsConfig | undefined;
+    /** A separate plain-HTTP port for /metrics, /healthz and /readyz; undefined: they are on the API port. */
+    readonly managementPort: number | undefined;
   };
+  /** OpenTelemetry tracing (OTLP over HTTP); undefined: off, and no span is ever made. */
+  readonly tracing: TracingConfig | undefined;
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent" };
   readonly database: DatabaseConfig;
   /** redis://… to share revocation, rate limits and cache invalidation between replicas. */
@@ -23,6 +29,8 @@ export interface Config {
     readonly url: string | undefined;
     /** Prefix of every key and channel, so several deployments (or test runs) can share one Redis. */
     readonly keyPrefix: string;
+    /** CA bundle (PEM) the server certificate of a rediss:// Redis must chain to; undefined: the system's CAs. */
+    readonly tlsCaFile: string | undefined;
   };
   readonly identity: {
     /** Which identity provider runs, with the settings only it has. */
@@ -111,6 +119,8 @@ export type DatabaseConfig =
       /** postgres://… */
       readonly url: string;
       readonly poolSize: number;
+      /** CA bundle (PEM) the server's certificate must chain to: then TLS is required and verified. */
+      readonly sslCaFile?: string | undefined;
     }
   | {
       readonly kind: "embedded";
@@ -204,6 +214,25 @@ function readDependencyTimeouts(read: EnvReader): DependencyTimeouts {
 }
 // --- end of dependency deadlines
 
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle client certificates must chain to (mTLS); required unless clientAuth is "none". */
+  readonly clientCaFile: string | undefined;
+  /** "none": no client certificate asked; "optional": asked, and verified when one is sent; "require": refused without one. */
+  readonly clientAuth: "none" | "optional" | "require";
+  /** How often the certificate, key and CA files are checked for changes (reloaded without restart). */
+  readonly reloadIntervalMs: number;
+}
+
+export interface TracingConfig {
+  /** Where spans are exported (OTLP over HTTP, JSON): the collector's /v1/traces URL. */
+  readonly tracesUrl: string;
+  readonly serviceName: string;
+  /** Share of new traces recorded (0–1); a caller's sampled trace is always continued. */
+  readonly sampleRatio: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -259,7 +288,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       shutdownGraceMs: read.int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 600_000 }),
       grpcFastPath: read.bool("GRPC_FAST_PATH", true),
       connections: readConnectionLimits(read),
+      tls: readTls(read),
+      managementPort: readManagementPort(read, port),
     },
+    tracing: readTracing(read),
     log: {
       level: read.oneOf(
         "LOG_LEVEL",
@@ -271,6 +303,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     redis: {
       url: read.url("REDIS_URL", ["redis:", "rediss:"]),
       keyPrefix: read.string("REDIS_KEY_PREFIX", "gatehouse:"),
+      tlsCaFile: readRedisTlsCa(read),
     },
     identity: {
       provider: providerConfig,
@@ -344,7 +377,9 @@ function readDatabase(read: EnvReader): DatabaseConfig {
   const dataDir = read.string("DATA_DIR", "./data");
   // At least 2: a vault mint holds one connection while the refresh it makes needs another.
   const poolSize = read.int("DATABASE_POOL_SIZE", 10, { min: 2, max: 200 });
-  return url === undefined ? { kind: "embedded", dataDir } : { kind: "postgres", url, poolSize };
+  const sslCaFile = read.optionalString("DATABASE_SSL_CA_FILE");
+  if (sslCaFile !== undefined && url === undefined) read.fail("DATABASE_SSL_CA_FILE needs DATABASE_URL");
+  return url === undefined ? { kind: "embedded", dataDir } : { kind: "postgres", url, poolSize, sslCaFile };
 }
 
 function readLocalProvider(read: EnvReader, database: DatabaseConfig): LocalProviderConfig {
@@ -425,6 +460,62 @@ function readConnectionLimits(read: EnvReader): ConnectionLimits {
     read.fail("HTTP1_HEADERS_TIMEOUT_MS must not exceed HTTP1_REQUEST_TIMEOUT_MS");
   }
   return limits;
+}
+
+function readTls(read: EnvReader): TlsConfig | undefined {
+  const certFile = read.optionalString("TLS_CERT_FILE");
+  const keyFile = read.optionalString("TLS_KEY_FILE");
+  const clientCaFile = read.optionalString("TLS_CLIENT_CA_FILE");
+  const clientAuth = read.oneOf(
+    "TLS_CLIENT_AUTH",
+    ["none", "optional", "require"] as const,
+    clientCaFile === undefined ? "none" : "require",
+  );
+  const reloadIntervalMs = read.int("TLS_RELOAD_INTERVAL_MS", 10_000, { min: 10, max: 3_600_000 });
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined || clientAuth !== "none") {
+      read.fail("TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS_CERT_FILE and TLS_KEY_FILE");
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    read.fail("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+    return undefined;
+  }
+  if (clientAuth !== "none" && clientCaFile === undefined) {
+    read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
+  }
+  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+}
+
+function readRedisTlsCa(read: EnvReader): string | undefined {
+  const caFile = read.optionalString("REDIS_TLS_CA_FILE");
+  const url = read.optionalString("REDIS_URL");
+  if (caFile !== undefined && !(url ?? "").startsWith("rediss:")) {
+    read.fail("REDIS_TLS_CA_FILE needs a rediss:// REDIS_URL");
+  }
+  return caFile;
+}
+
+function readTracing(read: EnvReader): TracingConfig | undefined {
+  const tracesUrl = read.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ["http:", "https:"]);
+  const baseUrl = read.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const serviceName = read.string("OTEL_SERVICE_NAME", "gatehouse");
+  const ratioText = read.string("TRACING_SAMPLE_RATIO", "1");
+  const sampleRatio = Number(ratioText);
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) {
+    read.fail(`TRACING_SAMPLE_RATIO must be a number from 0 to 1 (got "${ratioText}")`);
+  }
+  // As the OpenTelemetry spec says: the signal-specific URL is used as is, the base one gets /v1/traces.
+  const url = tracesUrl ?? (baseUrl === undefined ? undefined : `${baseUrl.replace(/\/+$/, "")}/v1/traces`);
+  return url === undefined ? undefined : { tracesUrl: url, serviceName, sampleRatio };
+}
+
+function readManagementPort(read: EnvReader, apiPort: number): number | undefined {
+  if (read.optionalString("MANAGEMENT_PORT") === undefined) return undefined;
+  const port = read.int("MANAGEMENT_PORT", 0, { min: 0, max: 65535 });
+  if (port !== 0 && port === apiPort) read.fail("MANAGEMENT_PORT must differ from PORT");
+  return port;
 }
 
 /** KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex characters or base64. */

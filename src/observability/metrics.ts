@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { RpcMetrics } from "./rpc-metrics.ts";
 
 /**
  * Prometheus metrics, served at /metrics. Labels are bounded sets (outcome,
@@ -22,12 +23,23 @@ export class Metrics {
   readonly keycloakLastSyncTime: Gauge;
   readonly keycloakLastSyncUsers: Gauge<"outcome">;
   readonly keycloakSyncFailuresSinceLastRun: Gauge;
+  /** Per-RPC requests and durations (Connect's interceptor and the gRPC fast path). */
+  readonly rpc = new RpcMetrics();
+  readonly rateLimitRejections: Counter;
+  readonly changeFeedLag: Gauge;
+  readonly databaseUp: Gauge;
+  readonly coordinationStoreUp: Gauge;
+  readonly databasePoolConnections: Gauge<"state">;
+  readonly databasePoolWaiting: Gauge;
+  readonly tlsCertificateExpiry: Gauge;
   private readonly collectors: Array<() => void | Promise<void>> = [];
   /** One child per (outcome, reason): a labelled inc() validates and hashes its labels every call. */
   private readonly decisionCounters = new Map<string, Counter.Internal>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "gatehouse_" });
+    // Unprefixed: process_* and nodejs_* are the names stock Node.js dashboards and alerts query.
+    collectDefaultMetrics({ register: this.registry });
+    this.rpc.register(this.registry);
     this.decisions = new Counter({
       name: "gatehouse_decisions_total",
       help: "Access decisions (Check, VerifyToken and Gatehouse's own RPCs) by outcome and reason.",
@@ -113,6 +125,42 @@ export class Metrics {
     this.keycloakSyncFailuresSinceLastRun = new Gauge({
       name: "gatehouse_keycloak_sync_failures_since_last_run",
       help: "Sync failures outside full runs since the last full sync (any replica; read from the database at scrape).",
+      registers: [this.registry],
+    });
+    this.rateLimitRejections = new Counter({
+      name: "gatehouse_rate_limit_rejections_total",
+      help: "Calls refused with RESOURCE_EXHAUSTED because a rate limit (per IP, or per IP and account on sign-in calls) was exceeded.",
+      registers: [this.registry],
+    });
+    this.changeFeedLag = new Gauge({
+      name: "gatehouse_change_feed_lag_seconds",
+      help: "Seconds since this replica last read the change log from the database (the backstop poll); grows without bound while the database is unreachable.",
+      registers: [this.registry],
+    });
+    this.databaseUp = new Gauge({
+      name: "gatehouse_database_up",
+      help: "1 while the database answers the readiness query, 0 while it does not.",
+      registers: [this.registry],
+    });
+    this.coordinationStoreUp = new Gauge({
+      name: "gatehouse_coordination_store_up",
+      help: "1 while the coordination store (Redis, or the in-process one) is healthy.",
+      registers: [this.registry],
+    });
+    this.databasePoolConnections = new Gauge({
+      name: "gatehouse_database_pool_connections",
+      help: "PostgreSQL pool connections by state (idle, active; at most DATABASE_POOL_SIZE).",
+      labelNames: ["state"],
+      registers: [this.registry],
+    });
+    this.databasePoolWaiting = new Gauge({
+      name: "gatehouse_database_pool_waiting",
+      help: "Queries waiting for a PostgreSQL pool connection (saturation).",
+      registers: [this.registry],
+    });
+    this.tlsCertificateExpiry = new Gauge({
+      name: "gatehouse_tls_certificate_expiry_timestamp_seconds",
+      help: "When the API port's TLS certificate (TLS_CERT_FILE, as on disk now) expires, in Unix seconds; absent without TLS.",
       registers: [this.registry],
     });
   }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource } from "typeorm";
 import { PGliteDriver } from "typeorm-pglite";
@@ -42,6 +42,11 @@ export async function openDataSource(
     return dataSource;
   }
   const acquireMs = timeouts?.databaseAcquireMs ?? 5000;
+  // TLS required, the certificate verified against this CA and the host name (sslmode=verify-full).
+  const ssl =
+    config.sslCaFile === undefined
+      ? {}
+      : { ssl: { ca: readFileSync(config.sslCaFile), rejectUnauthorized: true } };
   // Migrations (and waiting for another replica's) may rightly take longer than any request
   // should: they run on a short-lived pool of their own, without the statement deadline.
   const migrator = new DataSource({
@@ -50,6 +55,7 @@ export async function openDataSource(
     // Two: the advisory lock holds one connection while the migrations run on another.
     poolSize: 2,
     extra: { connectionTimeoutMillis: acquireMs },
+    ...ssl,
   });
   await migrator.initialize();
   try {
@@ -69,6 +75,7 @@ export async function openDataSource(
         ? {}
         : { statement_timeout: statementMs, query_timeout: statementMs + CLIENT_TIMEOUT_MARGIN_MS }),
     },
+    ...ssl,
   });
   await dataSource.initialize();
   return dataSource;

@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "../observability/logger.ts";
 import { requestIdFrom } from "../observability/request-id.ts";
+import type { RpcMethodSeries, RpcMetrics, RpcSeries } from "../observability/rpc-metrics.ts";
 import type { HttpRequest, HttpResponse } from "./http-handler.ts";
 
 /**
@@ -33,6 +34,8 @@ export interface GrpcFastPathOptions {
   readonly toConnectError: (error: unknown, logger: Logger) => ConnectError;
   /** Codes logged at warn (the caller's fault); any other failure is logged at error. */
   readonly clientCodes: ReadonlySet<Code>;
+  /** Per-RPC metrics, shared with Connect's interceptor so both paths add to the same series. */
+  readonly rpcMetrics?: RpcMetrics;
 }
 
 /** Returns true when it took the request; false leaves it to Connect. */
@@ -57,6 +60,15 @@ export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boo
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
+  // Series resolved now, so a call only adds to numbers (see RpcSeries).
+  const seriesOf = new Map<FastUnaryRoute, { method: RpcMethodSeries; ok: RpcSeries }>();
+  if (options.rpcMetrics !== undefined) {
+    for (const route of options.routes) {
+      const [service, method] = route.path.slice(1).split("/") as [string, string];
+      const series = options.rpcMetrics.method(service, method);
+      seriesOf.set(route, { method: series, ok: series.ok() });
+    }
+  }
   // Handlers that answer alike return the same object (createCheckResponder): frame it once.
   const framed = new WeakMap<object, Buffer>();
   const frameOnce = (route: FastUnaryRoute, output: object): Buffer => {
@@ -70,6 +82,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
 
   const serve = (route: FastUnaryRoute, request: Http2ServerRequest, response: Http2ServerResponse) => {
     const started = performance.now();
+    const series = seriesOf.get(route);
     const incomingId = request.headers["x-request-id"];
     const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
     const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
@@ -102,6 +115,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
         code: Code[failure.code],
         ms: Math.round(performance.now() - started),
       };
+      series?.method.code(failure.code).observe((performance.now() - started) / 1000);
       if (options.clientCodes.has(failure.code)) options.logger.warn(fields, "rpc failed");
       else options.logger.error(fields, "rpc failed");
       return trailersFor(failure);
@@ -114,7 +128,10 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     });
     request.once("end", () => {
       void answer().then(
-        (body) => send(response, requestId, OK_TRAILERS, body),
+        (body) => {
+          send(response, requestId, OK_TRAILERS, body);
+          series?.ok.observe((performance.now() - started) / 1000);
+        },
         (error: unknown) => send(response, requestId, fail(error)),
       );
     });

@@ -1,12 +1,14 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import tls from "node:tls";
 import { cors as connectCors } from "@connectrpc/connect";
-import type { ConnectionLimits } from "../config/config.ts";
+import type { ConnectionLimits, TlsConfig } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GrpcFastPath } from "./grpc-fast-path.ts";
 import type { HttpHandler } from "./http-handler.ts";
 import { ACCEPTED_ENCODINGS } from "./request-compression.ts";
+import { readTlsFiles, watchTlsFiles } from "./tls-credentials.ts";
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -21,6 +23,8 @@ export interface HttpServerOptions {
   readonly rpcHandler: HttpHandler;
   /** Takes the plain gRPC calls it serves before Connect sees them (src/server/grpc-fast-path.ts). */
   readonly grpcFastPath?: GrpcFastPath;
+  /** Serve TLS (ALPN h2 and http/1.1) instead of cleartext. */
+  readonly tls?: TlsConfig | undefined;
 }
 
 export interface RunningServer {
@@ -37,7 +41,9 @@ const H2_PREFACE_START = Buffer.from("PRI ");
  * sidecars and grpc-js, and Connect/gRPC-web over h2) and HTTP/1.1 (browsers:
  * Connect JSON and gRPC-web). The first bytes of each connection say which:
  * an HTTP/2 connection starts with the "PRI * HTTP/2.0" preface, which no
- * HTTP/1 request line can.
+ * HTTP/1 request line can. With TLS, ALPN says which instead (h2, or
+ * http/1.1 also for clients that offer none), and the handshake must finish
+ * within the sniff timeout.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   let inFlight = 0;
@@ -121,11 +127,56 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     session.setTimeout(limits.http2IdleTimeoutMs, () => session.close());
   });
   const sockets = new Set<net.Socket>();
-
-  const tcp = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => {});
+  };
+
+  let stopWatching = () => {};
+  let listener: net.Server;
+  if (options.tls === undefined) {
+    listener = net.createServer((socket) => {
+      track(socket);
+      sniff(socket);
+    });
+  } else {
+    const config = options.tls;
+    const secure = tls.createServer({
+      ...readTlsFiles(config),
+      ALPNProtocols: ["h2", "http/1.1"],
+      handshakeTimeout: limits.sniffTimeoutMs,
+      requestCert: config.clientAuth !== "none",
+      rejectUnauthorized: config.clientAuth === "require",
+    });
+    // "connection" is the TCP socket (closed on shutdown), "secureConnection" the TLS one on top.
+    secure.on("connection", track);
+    secure.on("secureConnection", (socket: tls.TLSSocket) => {
+      socket.on("error", () => {});
+      // "optional": a client may send no certificate, but one it sends must verify.
+      if (
+        config.clientAuth === "optional" &&
+        !socket.authorized &&
+        socket.getPeerCertificate().raw !== undefined
+      ) {
+        socket.destroy();
+        return;
+      }
+      if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+      else h1.emit("connection", socket);
+    });
+    // Includes the handshake timeout; with a listener here Node leaves the socket open, so close it.
+    secure.on("tlsClientError", (error, socket) => {
+      options.logger.debug({ err: { message: error.message } }, "TLS handshake failed");
+      socket.destroy();
+    });
+    stopWatching = watchTlsFiles(config, options.logger.child({ component: "tls" }), (files) =>
+      secure.setSecureContext(files),
+    );
+    listener = secure;
+  }
+
+  function sniff(socket: net.Socket): void {
     // Until its first bytes say which protocol it speaks, a connection belongs to no server
     // and no server's timeouts apply to it: without this, one that sends nothing stays forever.
     const onSniffTimeout = () => socket.destroy();
@@ -151,24 +202,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
     };
     socket.on("data", onData);
-  });
+  }
 
   await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(options.port, options.host, () => {
-      tcp.off("error", reject);
+    listener.once("error", reject);
+    listener.listen(options.port, options.host, () => {
+      listener.off("error", reject);
       resolve();
     });
   });
-  const address = tcp.address() as net.AddressInfo;
+  const address = listener.address() as net.AddressInfo;
   const displayHost = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
-  options.logger.info({ port: address.port, host: options.host }, "listening (h2c, HTTP/1.1)");
+  options.logger.info(
+    { port: address.port, host: options.host },
+    options.tls === undefined ? "listening (h2c, HTTP/1.1)" : "listening (TLS: h2, HTTP/1.1)",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      tcp.close();
+      listener.close();
+      stopWatching();
       // HTTP/2: GOAWAY lets clients finish open streams and open no new ones.
       for (const session of sessions) session.close();
       h1.closeIdleConnections();
@@ -187,5 +242,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     return closing;
   };
 
-  return { port: address.port, url: `http://${displayHost}:${address.port}`, close };
+  return {
+    port: address.port,
+    url: `${options.tls === undefined ? "http" : "https"}://${displayHost}:${address.port}`,
+    close,
+  };
 }

@@ -132,6 +132,13 @@ describe.each(["overlays/production", "overlays/embedded-dev"])("the Gatehouse D
     expect(container.startupProbe.httpGet.path).toBe("/healthz");
     expect(container.livenessProbe.httpGet.path).toBe("/healthz");
     expect(container.readinessProbe.httpGet.path).toBe("/readyz");
+    // On the management port (MANAGEMENT_PORT), where the ops routes are served once it is set.
+    const management = container.ports.find(
+      (p: Json) => p.containerPort === Number(configMap.data.MANAGEMENT_PORT),
+    );
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      expect(container[probe].httpGet.port, probe).toBe(management.name);
+    }
   });
 
   it("gives SIGTERM's drain its time: terminationGracePeriodSeconds > preStop sleep + SHUTDOWN_GRACE_MS", () => {
@@ -177,22 +184,31 @@ describe.each(["overlays/production", "overlays/embedded-dev"])("the Gatehouse D
   it("is served by a Service speaking h2c, scraped by the ServiceMonitor, reached only through the NetworkPolicy's peers", () => {
     const service = find(manifests, "Service", "gatehouse");
     expect(matches(service.spec.selector, podLabels)).toBe(true);
-    const [port] = service.spec.ports;
+    const [port, managementPort] = service.spec.ports;
     expect(port.appProtocol).toBe("kubernetes.io/h2c");
     const containerPort = container.ports.find((p: Json) => p.name === port.targetPort);
     expect(containerPort.containerPort).toBe(Number(configMap.data.PORT));
+    const managementContainerPort = container.ports.find((p: Json) => p.name === managementPort.targetPort);
+    expect(managementContainerPort.containerPort).toBe(Number(configMap.data.MANAGEMENT_PORT));
 
     const monitor = find(manifests, "ServiceMonitor");
     expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
-    expect(monitor.spec.endpoints.map((e: Json) => [e.port, e.path])).toEqual([[port.name, "/metrics"]]);
+    expect(monitor.spec.endpoints.map((e: Json) => [e.port, e.path])).toEqual([
+      [managementPort.name, "/metrics"],
+    ]);
 
     const policy = find(manifests, "NetworkPolicy");
     expect(matches(policy.spec.podSelector.matchLabels, podLabels)).toBe(true);
     expect(policy.spec.policyTypes).toEqual(["Ingress"]);
-    for (const rule of policy.spec.ingress) {
-      expect(rule.from.length).toBeGreaterThan(0);
-      expect(rule.ports).toEqual([{ protocol: "TCP", port: containerPort.containerPort }]);
-    }
+    const [api, monitoring] = policy.spec.ingress;
+    expect(policy.spec.ingress).toHaveLength(2);
+    for (const rule of policy.spec.ingress) expect(rule.from.length).toBeGreaterThan(0);
+    expect(api.ports).toEqual([{ protocol: "TCP", port: containerPort.containerPort }]);
+    // Prometheus reaches the metrics, not the API.
+    expect(monitoring.ports).toEqual([{ protocol: "TCP", port: managementContainerPort.containerPort }]);
+    expect(monitoring.from).toEqual([
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+    ]);
     // The example workload's pods carry the label that admits sidecars.
     const sidecarPeer = policy.spec.ingress[0].from.find((peer: Json) => peer.podSelector !== undefined);
     const billing = find(render("examples/billing"), "Deployment", "billing");

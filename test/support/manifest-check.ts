@@ -36,6 +36,10 @@ const MODELS: Record<string, Model> = {
     "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor",
     "ServiceMonitor",
   ),
+  "monitoring.coreos.com/v1/PrometheusRule": model(
+    "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule",
+    "PrometheusRule",
+  ),
 };
 
 function model(module: string, className: string): Model {

@@ -62,6 +62,8 @@ export class ChangeFeed {
   /** Ids applied recently, with their creation time, to skip duplicates from polling. */
   private readonly seen = new Map<string, number>();
   private pollFrom: Date = new Date(0);
+  /** Local clock (epoch ms) of the last successful read of the change log: the feed's lag is now minus this. */
+  private lastReadAt = Date.now();
   private pollTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
@@ -120,6 +122,11 @@ export class ChangeFeed {
         "change feed: publish failed; replicas will poll it",
       );
     }
+  }
+
+  /** Seconds since the change log was last read successfully (at start, or by a poll). */
+  lagSeconds(now = Date.now()): number {
+    return Math.max(0, (now - this.lastReadAt) / 1000);
   }
 
   async close(): Promise<void> {
@@ -181,6 +188,7 @@ export class ChangeFeed {
       const events = await this.log.since(new Date(this.pollFrom.getTime() - POLL_OVERLAP_MS));
       for (const event of events) this.apply(event, event.createdAt.getTime());
       this.pollFrom = now;
+      this.lastReadAt = Date.now();
       // Forget ids that can no longer come back through the overlap window.
       const horizon = now.getTime() - 2 * POLL_OVERLAP_MS - this.options.pollIntervalMs;
       for (const [id, createdAt] of this.seen) if (createdAt < horizon) this.seen.delete(id);

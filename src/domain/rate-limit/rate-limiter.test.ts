@@ -56,7 +56,7 @@ describe("RateLimiter", () => {
   it("keeps limiting in process while the coordination store fails (the insurance)", async () => {
     let now = 1_000_000;
     const { store, calls } = unreachable(true);
-    const limiter = new RateLimiter(store, silent, new LocalWindowCounter({ now: () => now }));
+    const limiter = new RateLimiter(store, silent, { insurance: new LocalWindowCounter({ now: () => now }) });
     const limits = [{ key: "Login:account:a", limit: 3, windowMs: 60_000 }];
     for (let i = 0; i < 3; i++) await limiter.consume(limits);
     expect(calls.increment).toBe(3);

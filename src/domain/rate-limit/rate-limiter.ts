@@ -21,12 +21,19 @@ export class RateLimiter {
   private readonly store: CoordinationStore;
   private readonly logger: Logger;
   private readonly insurance: LocalWindowCounter;
+  private readonly onRejected: () => void;
   private warned = false;
 
-  constructor(store: CoordinationStore, logger: Logger, insurance = new LocalWindowCounter()) {
+  /** `onRejected` runs for every call refused (for metrics); `insurance` decides while the store is unreachable. */
+  constructor(
+    store: CoordinationStore,
+    logger: Logger,
+    options: { readonly onRejected?: () => void; readonly insurance?: LocalWindowCounter } = {},
+  ) {
     this.store = store;
     this.logger = logger;
-    this.insurance = insurance;
+    this.insurance = options.insurance ?? new LocalWindowCounter();
+    this.onRejected = options.onRejected ?? (() => {});
   }
 
   /** Counts one call against every limit; throws resource_exhausted (with when to retry) if any is exceeded. */
@@ -53,6 +60,7 @@ export class RateLimiter {
       if (count > limit.limit) retryAfterMs = Math.max(retryAfterMs, resetInMs);
     }
     if (retryAfterMs > 0) {
+      this.onRejected();
       const seconds = Math.ceil(retryAfterMs / 1000);
       throw new DomainError(
         "resource_exhausted",

@@ -1,0 +1,131 @@
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson } from "../support/connect-json.ts";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Array<{ key: string; value: Record<string, unknown> }>;
+}
+
+/** A minimal OTLP/HTTP trace receiver: takes JSON ExportTraceServiceRequests and keeps every span. */
+async function startOtlpReceiver() {
+  const bodies: string[] = [];
+  const contentTypes: string[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      if (request.url === "/v1/traces" && request.method === "POST") {
+        bodies.push(Buffer.concat(chunks).toString());
+        contentTypes.push(String(request.headers["content-type"]));
+      }
+      response.setHeader("content-type", "application/json");
+      response.end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bodies,
+    contentTypes,
+    spans(): ReceivedSpan[] {
+      return bodies.flatMap((body) =>
+        (JSON.parse(body).resourceSpans ?? []).flatMap((resource: any) =>
+          resource.scopeSpans.flatMap((scope: any) => scope.spans as ReceivedSpan[]),
+        ),
+      );
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+const SECRET_TOKEN = `secret-${hex(16)}`;
+
+describe("tracing to an OTLP/HTTP receiver", () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let server: TestGatehouse;
+  const meshTrace = { traceId: hex(16), spanId: hex(8) };
+  const callerTrace = { traceId: hex(16), spanId: hex(8) };
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    server = await startTestGatehouse({
+      backend: "embedded",
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "gatehouse-under-test" },
+    });
+    const Authorization = loadService(
+      "envoy/service/auth/v3/external_auth.proto",
+      "envoy.service.auth.v3.Authorization",
+    );
+    const authz = new Authorization(grpcAddress(server.url), grpc.credentials.createInsecure());
+    try {
+      // The request Envoy authorizes carries the mesh's traceparent (and a bearer token that must not leak).
+      const headers = {
+        ":authority": "gateway.internal",
+        ":method": "GET",
+        ":path": "/invoices",
+        traceparent: `00-${meshTrace.traceId}-${meshTrace.spanId}-01`,
+        authorization: `Bearer ${SECRET_TOKEN}`,
+      };
+      const response: any = await unary(authz, "check", {
+        attributes: {
+          request: { http: { method: "GET", headers, path: "/invoices", host: "gateway.internal" } },
+        },
+      });
+      expect(response.status.code).not.toBe(0);
+    } finally {
+      authz.close();
+    }
+    // A Connect call continues the trace of its own traceparent header.
+    const health = await postJson(
+      server.url,
+      "grpc.health.v1.Health/Check",
+      { service: "" },
+      {
+        traceparent: `00-${callerTrace.traceId}-${callerTrace.spanId}-01`,
+      },
+    );
+    expect(health.status).toBe(200);
+    // Stopping flushes the batch to the receiver.
+    await server.stop();
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it("exports Check's span under the mesh request's trace id, as a child of its span", () => {
+    const check = receiver.spans().find((span) => span.name === "envoy.service.auth.v3.Authorization/Check");
+    expect(check).toBeDefined();
+    expect(check!.traceId).toBe(meshTrace.traceId);
+    expect(check!.parentSpanId).toBe(meshTrace.spanId);
+    expect(check!.kind).toBe(2); // SPAN_KIND_SERVER
+    const attributes = Object.fromEntries(check!.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+    expect(attributes).toMatchObject({
+      "rpc.service": "envoy.service.auth.v3.Authorization",
+      "rpc.method": "Check",
+    });
+    expect(attributes["gatehouse.check.status_code"]).toBe(16);
+  });
+
+  it("continues a Connect caller's trace from its traceparent header", () => {
+    const span = receiver.spans().find((candidate) => candidate.name === "grpc.health.v1.Health/Check");
+    expect(span?.traceId).toBe(callerTrace.traceId);
+    expect(span?.parentSpanId).toBe(callerTrace.spanId);
+  });
+
+  it("names the service, and never exports a token or a header", () => {
+    const everything = receiver.bodies.join("\n");
+    expect(everything).toContain("gatehouse-under-test");
+    expect(everything).not.toContain(SECRET_TOKEN);
+    expect(everything.toLowerCase()).not.toContain("bearer");
+    expect(everything).not.toContain("gateway.internal");
+  });
+});
