@@ -144,6 +144,7 @@ export async function startGatehouse(
   });
   metrics.onCollect(() => {
     metrics.cachedTokens.set(services.engine.cachedTokens());
+    metrics.cachedSubjects.set(services.engine.cachedSubjects());
     metrics.revocationsHeld.set(revocations.size());
     metrics.changeFeedLag.set(feed.lagSeconds());
     metrics.coordinationStoreUp.set(store.isHealthy() ? 1 : 0);

@@ -187,6 +187,11 @@ export class DecisionEngine {
     return this.tokens?.size ?? 0;
   }
 
+  /** Subjects whose status and grants are held in memory. */
+  cachedSubjects(): number {
+    return this.access.size();
+  }
+
   /** Answers remembered whole (see decide). */
   rememberedDecisions(): number {
     return this.decisions?.size ?? 0;
