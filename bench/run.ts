@@ -20,6 +20,7 @@ import { keycloakSync } from "./keycloak-sync.ts";
 import { loginIsolation } from "./login-isolation.ts";
 import { memory } from "./memory.ts";
 import { revocation } from "./revocation.ts";
+import { serviceChange } from "./service-change.ts";
 import type { BenchContext, Benchmark, BenchmarkResult } from "./support/benchmark.ts";
 import { RESULTS_DIR } from "./support/gatehouse-server.ts";
 import { describeMachine } from "./support/machine.ts";
@@ -34,6 +35,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   verifyToken,
   keycloakIntrospection,
   revocation,
+  serviceChange,
   loginIsolation,
   usersAtScale,
   keycloakSync,

@@ -6,6 +6,7 @@ import type { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import type { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { AccessDirectory } from "../domain/decision/access-directory.ts";
 import { DecisionEngine } from "../domain/decision/decision-engine.ts";
+import { servedOnReturn } from "../domain/decision/served-on-return.ts";
 import { ServiceDirectory } from "../domain/decision/service-directory.ts";
 import { GrantService } from "../domain/grants/grant-service.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
@@ -159,9 +160,14 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     audit,
     changes,
   });
+  const services = new ServiceDirectory(
+    () => repositories.services.all(),
+    config.envoy.hostServices,
+    deps.feed,
+  );
   const registry = new ServiceRegistry({
     repository: repositories.services,
-    changes,
+    changes: servedOnReturn(changes, services),
     access,
     audit,
   });
@@ -199,7 +205,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
         maxEntries: config.decision.subjectCacheSize,
         ttlMs: config.decision.subjectCacheTtlSeconds * 1000,
       }),
-      services: new ServiceDirectory(() => repositories.services.all(), config.envoy.hostServices, deps.feed),
+      services,
       changes: deps.feed,
     },
     {

@@ -58,8 +58,11 @@ class TableVerifier implements AccessTokenVerifier {
 class TableAccess implements AccessRepository {
   readonly users = new Map<string, SubjectAccess>();
   loads = 0;
+  /** While set, loading a subject waits for it. */
+  gate: Promise<void> | undefined;
   async loadUser(id: string) {
     this.loads++;
+    await this.gate;
     return this.users.get(id);
   }
   async loadServiceAccount(id: string) {
@@ -84,14 +87,12 @@ describe("DecisionEngine", () => {
   let feed: ChangeFeed;
   let revocations: RevocationRegistry;
   let engine: DecisionEngine;
+  let directory: ServiceDirectory;
   let store: MemoryCoordinationStore;
   let now: number;
-  /** While set, loading the service registry waits for it. */
-  let servicesGate: Promise<void> | undefined;
 
   beforeEach(async () => {
     now = NOW;
-    servicesGate = undefined;
     verifier = new TableVerifier();
     access = new TableAccess();
     services = [service()];
@@ -103,19 +104,13 @@ describe("DecisionEngine", () => {
       degradedPollIntervalMs: 1000,
     });
     revocations = new RevocationRegistry(feed, 3_600_000, () => now);
+    directory = new ServiceDirectory(async () => services, new Map([["legacy.internal", "billing"]]), feed);
     engine = new DecisionEngine(
       {
         verifier,
         revocations,
         access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
-        services: new ServiceDirectory(
-          async () => {
-            await servicesGate;
-            return services;
-          },
-          new Map([["legacy.internal", "billing"]]),
-          feed,
-        ),
+        services: directory,
         changes: feed,
       },
       { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
@@ -184,9 +179,55 @@ describe("DecisionEngine", () => {
   });
 
   it("denies a disabled service even to a holder of a grant", async () => {
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" });
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" }); // remembered
     services = [service({ status: "disabled" })];
     await feed.publish({ kind: "services_changed", key: "*", value: 0, expiresAt: now + 1000 });
+    await directory.whenCurrent();
+    // Swapped in: the remembered answer made from the old directory is gone too.
     expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "service_disabled" });
+  });
+
+  it("decides from the directory in place while the registry reloads, and forgets those answers at the swap", async () => {
+    let release!: () => void;
+    let gate: Promise<void> | undefined;
+    const gated = new ServiceDirectory(
+      async () => {
+        const snapshot = services;
+        await gate;
+        return snapshot;
+      },
+      new Map(),
+      feed,
+    );
+    const gatedEngine = new DecisionEngine(
+      {
+        verifier,
+        revocations,
+        access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
+        services: gated,
+        changes: feed,
+      },
+      { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
+    );
+    const question = { token: jws("good"), service: { key: "billing" } };
+    expect(await gatedEngine.decide(question)).toMatchObject({ outcome: "allowed" });
+    gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    services = [service({ status: "disabled" })];
+    await feed.publish({ kind: "services_changed", key: "*", value: 0, expiresAt: now + 1000 });
+    // The reload is held: decisions go on from the directory in place (and are remembered)…
+    expect(await gatedEngine.decide(question)).toMatchObject({ outcome: "allowed" });
+    expect(await gatedEngine.decide(question)).toMatchObject({ outcome: "allowed" });
+    expect(gatedEngine.rememberedDecisions()).toBe(1);
+    release();
+    await gated.whenCurrent();
+    // …until the swap, which drops what was remembered from the old directory.
+    expect(await gatedEngine.decide(question)).toMatchObject({
+      outcome: "denied",
+      reason: "service_disabled",
+    });
   });
 
   it("rejects invalid tokens with the verifier's reason and remembers permanent failures", async () => {
@@ -298,12 +339,12 @@ describe("DecisionEngine", () => {
   it("does not remember an answer made while a change arrived", async () => {
     await decide("good", { requiredRole: "viewer" }); // the token is seen before the next call
     let release!: () => void;
-    servicesGate = new Promise((resolve) => {
+    access.gate = new Promise((resolve) => {
       release = resolve;
     });
-    await feed.publish({ kind: "services_changed", key: "*", value: 0, expiresAt: now + 1000 });
+    await feed.publish({ kind: "access_changed", key: "u1", value: 0, expiresAt: now + 1000 });
     const inFlight = decide("good");
-    await new Promise((resolve) => setTimeout(resolve, 10)); // verified, not revoked, registry loading
+    await new Promise((resolve) => setTimeout(resolve, 10)); // verified, not revoked, subject loading
     await revocations.revokeSession("s1", new Date(now + 300_000));
     release();
     // The call in flight answers from what it read before the change…

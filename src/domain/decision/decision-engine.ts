@@ -149,6 +149,10 @@ export class DecisionEngine {
     deps.changes.onChange(() => {
       this.generation++;
     });
+    // The directory swaps a reloaded registry in after the change was heard: answers made meanwhile go too.
+    deps.services.onSwap(() => {
+      this.generation++;
+    });
   }
 
   /**
