@@ -21,6 +21,10 @@ export interface KeycloakInstance {
   readonly cacheRoot?: string;
   /** KEYCLOAK_KEEP_DATA=1: keep users between starts instead of importing the realm afresh. */
   readonly keepData?: boolean;
+  /** KEYCLOAK_HOSTNAME: the public URL (issuer) the server announces; default its own URL. */
+  readonly hostname?: string;
+  /** KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC=true: back-channel URLs follow the request (as in compose). */
+  readonly backchannelDynamic?: boolean;
 }
 
 /** The shared dev/CI instance (`KEYCLOAK_KEEP_RUNNING=1 keycloak/keycloak.sh start`). */
@@ -36,6 +40,8 @@ function scriptEnv(instance: KeycloakInstance): NodeJS.ProcessEnv {
     ...(instance.name === "" ? {} : { KEYCLOAK_INSTANCE: instance.name }),
     ...(instance.cacheRoot === undefined ? {} : { GATEHOUSE_CACHE: instance.cacheRoot }),
     ...(instance.keepData === true ? { KEYCLOAK_KEEP_DATA: "1" } : {}),
+    ...(instance.hostname === undefined ? {} : { KEYCLOAK_HOSTNAME: instance.hostname }),
+    ...(instance.backchannelDynamic === true ? { KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC: "true" } : {}),
   };
 }
 

@@ -18,10 +18,14 @@
 #   KEYCLOAK_START_TIMEOUT   seconds to wait for /health/ready (default 300)
 #   KEYCLOAK_KEEP_DATA=1     keep the dev-file (H2) database between starts; by default every
 #                            `start` wipes it so the realm is imported from scratch
+#   KEYCLOAK_SMTP_HOST       SMTP host put into the realm at import time (default 127.0.0.1)
 #   KEYCLOAK_SMTP_PORT       SMTP port put into the realm at import time (default 1025)
 #   KEYCLOAK_INSTANCE        run a separate, named instance (own copy, data, pid, log and lock under
 #                            $GATEHOUSE_CACHE/keycloak-<version>/instances/<name>/); give it its own
 #                            KEYCLOAK_PORT and KEYCLOAK_MGMT_PORT
+#   KEYCLOAK_HOSTNAME        the public URL Keycloak announces (its issuer; default the KEYCLOAK_URL below)
+#   KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC=true   back-channel URLs (token, JWKS, ...) follow the
+#                            request, as docker-compose.yml runs it (default false)
 #   KEYCLOAK_HEAP            JVM heap options (default "-Xms256m -Xmx768m")
 #   KEYCLOAK_JAVA_HOME       JDK to run Keycloak with (default: $JAVA_HOME, else `java` on PATH)
 #   KC_BOOTSTRAP_ADMIN_USERNAME / KC_BOOTSTRAP_ADMIN_PASSWORD   master-realm admin (default admin/admin)
@@ -270,6 +274,7 @@ do_start() {
   # 9>&-: do not hand the lock fd to the long-running server.
   KC_BOOTSTRAP_ADMIN_USERNAME="${KC_BOOTSTRAP_ADMIN_USERNAME:-admin}" \
   KC_BOOTSTRAP_ADMIN_PASSWORD="${KC_BOOTSTRAP_ADMIN_PASSWORD:-admin}" \
+  KEYCLOAK_SMTP_HOST="${KEYCLOAK_SMTP_HOST:-127.0.0.1}" \
   KEYCLOAK_SMTP_PORT="${KEYCLOAK_SMTP_PORT:-1025}" \
   JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP" \
   setsid "$RUN_HOME/bin/kc.sh" start --optimized \
@@ -277,7 +282,8 @@ do_start() {
     --http-host=127.0.0.1 \
     --http-port="$KEYCLOAK_PORT" \
     --http-management-port="$KEYCLOAK_MGMT_PORT" \
-    --hostname="$KEYCLOAK_URL" \
+    --hostname="${KEYCLOAK_HOSTNAME:-$KEYCLOAK_URL}" \
+    --hostname-backchannel-dynamic="${KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC:-false}" \
     --hostname-strict=true \
     --cache=local \
     --import-realm \

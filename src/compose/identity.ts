@@ -131,6 +131,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
   const connection = {
     url: settings.url,
     realm: settings.realm,
+    issuer: settings.issuer,
     clientId: settings.clientId,
     clientSecret: settings.clientSecret,
     timeoutMs: settings.timeoutMs,

@@ -156,6 +156,11 @@ export interface KeycloakProviderConfig {
   readonly kind: "keycloak";
   readonly url: string;
   readonly realm: string;
+  /**
+   * The realm's public issuer when Keycloak's hostname differs from KEYCLOAK_URL (compose:
+   * browsers use localhost, Gatehouse the container name); undefined: KEYCLOAK_URL/realms/<realm>.
+   */
+  readonly issuer: string | undefined;
   readonly clientId: string;
   readonly clientSecret: string;
   /** "local": verify access tokens against the realm JWKS; "introspection": ask Keycloak each time. */
@@ -422,6 +427,7 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
     kind: "keycloak",
     url: (url ?? "").replace(/\/+$/, ""),
     realm: read.string("KEYCLOAK_REALM", "gatehouse"),
+    issuer: read.url("KEYCLOAK_ISSUER", ["http:", "https:"])?.replace(/\/+$/, ""),
     clientId: read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
     clientSecret: clientSecret ?? "",
     verifyMode: read.oneOf("KEYCLOAK_VERIFY_MODE", ["local", "introspection"] as const, "local"),

@@ -52,6 +52,34 @@ describe("docker-compose.yml", () => {
     expect(compose.services.envoy.volumes).toContain("./deploy/envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro");
   });
 
+  it("with IDENTITY_PROVIDER=keycloak: Gatehouse reaches Keycloak in the network and expects its public issuer", () => {
+    const gatehouse = compose.services.gatehouse.environment;
+    const keycloak = compose.services.keycloak;
+    const command: string[] = keycloak.command;
+    expect(
+      command.some((option) => option.startsWith("--hostname")),
+      "hostname set through KC_ env",
+    ).toBe(false);
+    const port = /--http-port=(\d+)/.exec(command.join(" "))?.[1];
+    expect(new URL(gatehouse.KEYCLOAK_URL).host).toBe(`keycloak:${port}`);
+    expect(keycloak.environment.KC_HOSTNAME_BACKCHANNEL_DYNAMIC).toBe("true");
+    expect(new URL(keycloak.environment.KC_HOSTNAME).port).toBe(port);
+    expect(keycloak.ports).toContain(`${port}:${port}`);
+    expect(gatehouse.KEYCLOAK_ISSUER).toBe(
+      `${keycloak.environment.KC_HOSTNAME}/realms/${gatehouse.KEYCLOAK_REALM}`,
+    );
+  });
+
+  it("points the realm's SMTP server at the mail catcher, not the Keycloak container's loopback", () => {
+    const realm = readFileSync(resolve(ROOT, "keycloak/realm-gatehouse.json"), "utf8");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Keycloak's import placeholder, literally
+    expect(JSON.parse(realm).smtpServer.host).toBe("${KEYCLOAK_SMTP_HOST:127.0.0.1}");
+    const keycloak = compose.services.keycloak.environment;
+    expect(keycloak.KEYCLOAK_SMTP_HOST).toBe("mailpit");
+    const mailpit = new URL(compose.services.gatehouse.environment.SMTP_URL);
+    expect(`${keycloak.KEYCLOAK_SMTP_HOST}:${keycloak.KEYCLOAK_SMTP_PORT}`).toBe(mailpit.host);
+  });
+
   it("tags the image it builds with the package's version", () => {
     const { version } = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8"));
     expect(compose.services.gatehouse.build).toBe(".");

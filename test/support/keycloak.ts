@@ -96,6 +96,7 @@ export async function createTestRealm(
   const template = await readFile(REALM_FILE, "utf8");
   const realm = JSON.parse(
     template
+      .replace(/\$\{KEYCLOAK_SMTP_HOST:127\.0\.0\.1\}/g, "127.0.0.1")
       .replace(/\$\{KEYCLOAK_SMTP_PORT:1025\}/g, String(options.smtpPort ?? 1025))
       // No back-channel logout unless the test points it at its Gatehouse (setBackchannelLogoutUrl).
       .replace(/\$\{GATEHOUSE_BACKCHANNEL_LOGOUT_URL:[^}]*\}/g, ""),

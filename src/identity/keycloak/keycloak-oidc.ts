@@ -6,6 +6,11 @@ export interface KeycloakConnection {
   /** Base URL of the server, e.g. http://127.0.0.1:8180. */
   readonly url: string;
   readonly realm: string;
+  /**
+   * The realm's issuer as Keycloak announces it, when its hostname is not `url` (a fixed public
+   * hostname with backchannel-dynamic URLs, e.g. compose); default `<url>/realms/<realm>`.
+   */
+  readonly issuer?: string | undefined;
   /** The confidential client Gatehouse itself uses (password, refresh, logout, introspection). */
   readonly clientId: string;
   readonly clientSecret: string;
@@ -55,14 +60,18 @@ export const realmIssuer = (connection: Pick<KeycloakConnection, "url" | "realm"
  * Gatehouse starts (and recovers) while Keycloak is down.
  */
 export class KeycloakOidc {
+  /** The `iss` of the realm's tokens. */
   readonly issuer: string;
+  /** Where Gatehouse reaches the realm (`<url>/realms/<realm>`): discovery and ping go here. */
+  private readonly realmUrl: string;
   private readonly connection: KeycloakConnection;
   private readonly now: () => number;
   private discovered: Promise<client.Configuration> | undefined;
 
   constructor(connection: KeycloakConnection, now: () => number = Date.now) {
     this.connection = connection;
-    this.issuer = realmIssuer(connection);
+    this.realmUrl = realmIssuer(connection);
+    this.issuer = connection.issuer ?? this.realmUrl;
     this.now = now;
   }
 
@@ -78,10 +87,16 @@ export class KeycloakOidc {
   }
 
   private async discover(clientId: string, clientSecret: string): Promise<client.Configuration> {
-    const insecure = new URL(this.issuer).protocol === "http:";
+    const insecure = new URL(this.realmUrl).protocol === "http:";
+    // Discovery from the back-channel URL: a metadata URL given in full is not checked against
+    // the URL it came from, so the announced issuer is compared with the configured one here.
+    const discoveryUrl =
+      this.issuer === this.realmUrl
+        ? new URL(this.issuer)
+        : new URL(`${this.realmUrl}/.well-known/openid-configuration`);
     try {
       const configuration = await client.discovery(
-        new URL(this.issuer),
+        discoveryUrl,
         clientId,
         undefined,
         client.ClientSecretPost(clientSecret),
@@ -92,7 +107,32 @@ export class KeycloakOidc {
         },
       );
       configuration.timeout = Math.ceil(this.connection.timeoutMs / 1000);
-      return configuration;
+      const metadata = configuration.serverMetadata();
+      if (metadata.issuer !== this.issuer) {
+        throw new DomainError(
+          "internal",
+          "keycloak_issuer_mismatch",
+          "Keycloak announces another issuer than Gatehouse expects (KEYCLOAK_ISSUER, Keycloak's hostname)",
+          { cause: new Error(`announced ${metadata.issuer}, expected ${this.issuer}`) },
+        );
+      }
+      if (this.issuer === this.realmUrl) return configuration;
+      // Keycloak's backchannel-dynamic hostname still announces some endpoints Gatehouse calls
+      // (logout, revocation) under the public name, which need not resolve where Gatehouse runs.
+      const backchannel: Record<string, unknown> = { ...metadata };
+      for (const [key, value] of Object.entries(metadata)) {
+        if (key !== "issuer" && typeof value === "string" && value.startsWith(`${this.issuer}/`))
+          backchannel[key] = `${this.realmUrl}${value.slice(this.issuer.length)}`;
+      }
+      const rewritten = new client.Configuration(
+        backchannel as client.ServerMetadata,
+        clientId,
+        undefined,
+        client.ClientSecretPost(clientSecret),
+      );
+      rewritten.timeout = configuration.timeout;
+      if (insecure) client.allowInsecureRequests(rewritten);
+      return rewritten;
     } catch (error) {
       throw this.failure(error, "discovery");
     }
@@ -108,7 +148,7 @@ export class KeycloakOidc {
       client.ClientSecretPost(clientSecret),
     );
     configuration.timeout = base.timeout;
-    if (new URL(this.issuer).protocol === "http:") client.allowInsecureRequests(configuration);
+    if (new URL(this.realmUrl).protocol === "http:") client.allowInsecureRequests(configuration);
     return configuration;
   }
 
@@ -209,7 +249,7 @@ export class KeycloakOidc {
   async ping(): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(this.issuer, { signal: AbortSignal.timeout(this.connection.timeoutMs) });
+      response = await fetch(this.realmUrl, { signal: AbortSignal.timeout(this.connection.timeoutMs) });
     } catch (error) {
       throw keycloakUnavailable(error);
     }
