@@ -367,4 +367,35 @@ describe("DecisionEngine", () => {
     expect(verifiedRatio).toBeLessThanOrEqual(0.5);
     expect(engine.cachedTokens()).toBe(100);
   });
+
+  it("keeps answering repeated questions whole with 1.5× the remembered answers' capacity in rotation", async () => {
+    // 50 tokens (all in the token cache) × 3 questions each = 150 questions over 100 remembered answers.
+    const tokens = Array.from({ length: 50 }, (_, i) => `asked${i}`);
+    for (const token of tokens) verifier.table.set(token, claims({ tokenId: token }));
+    const questions = tokens.flatMap((token) => [
+      { token, extra: {} },
+      { token, extra: { requiredRole: "viewer" } },
+      { token, extra: { service: { host: "billing.internal" } } },
+    ]);
+    const last = new Map<(typeof questions)[number], unknown>();
+    for (let round = 0; round < 2; round++)
+      for (const question of questions) last.set(question, await decide(question.token, question.extra));
+    let remembered = 0;
+    const replays = 4;
+    for (let round = 0; round < replays; round++) {
+      for (const question of questions) {
+        const decision = await decide(question.token, question.extra);
+        expect(decision).toMatchObject({ outcome: "allowed" });
+        if (decision === last.get(question)) remembered++;
+        last.set(question, decision);
+      }
+    }
+    const ratio = remembered / (replays * questions.length);
+    // A plain LRU of 100 answers never answered one of these from memory (ratio 0).
+    console.log(
+      `150 questions over 100 remembered answers, ${replays} replays: ${ratio.toFixed(3)} answered whole`,
+    );
+    expect(ratio).toBeGreaterThanOrEqual(0.4);
+    expect(engine.rememberedDecisions()).toBeLessThanOrEqual(100);
+  });
 });

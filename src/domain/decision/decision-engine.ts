@@ -1,5 +1,4 @@
 import { hash } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import { isDomainError } from "../errors.ts";
 import { highestRole, roleRank, type ServiceRecord } from "../registry/service-record.ts";
 import type { RevocationRegistry } from "../revocation/revocation-registry.ts";
@@ -87,8 +86,7 @@ interface RememberedDecision {
   readonly decision: Decision;
   /** The change generation it was made in: any later change makes it stale. */
   readonly generation: number;
-  /** Engine clock (ms) until which it holds: the token's expiry, the subject cache's lifetime. */
-  readonly validUntil: number;
+  // Until when it holds (the token's expiry, the subject cache's lifetime) is its deadline in the cache.
 }
 
 export interface DecisionEngineOptions {
@@ -119,7 +117,8 @@ export class DecisionEngine {
    * TinyLFU admission, so a working set larger than the cache keeps hitting.
    */
   private readonly tokens: SieveCache<string, Verification> | undefined;
-  private readonly decisions: LRUCache<string, RememberedDecision> | undefined;
+  /** SIEVE with admission too: more hot questions than it holds still hit on the part that fits. */
+  private readonly decisions: SieveCache<string, RememberedDecision> | undefined;
   /** Bumped by every change the feed delivers (revocations, access, services). */
   private generation = 0;
   private readonly skewMs: number;
@@ -150,9 +149,10 @@ export class DecisionEngine {
         : undefined;
     this.decisions =
       options.tokenCacheSize > 0
-        ? new LRUCache<string, RememberedDecision>({
-            max: Math.min(options.tokenCacheSize, MAX_REMEMBERED_DECISIONS),
-          })
+        ? new SieveCache<string, RememberedDecision>(
+            Math.min(options.tokenCacheSize, MAX_REMEMBERED_DECISIONS),
+            { hash: questionHash },
+          )
         : undefined;
     deps.changes.onChange(() => {
       this.generation++;
@@ -169,13 +169,14 @@ export class DecisionEngine {
    */
   async decide(input: DecisionInput): Promise<Decision> {
     const key = questionKey(input);
-    const remembered = key === undefined ? undefined : this.decisions?.get(key);
+    const now = this.now();
+    // Past its validUntil (the entry's deadline) get() answers nothing.
+    const remembered = key === undefined ? undefined : this.decisions?.get(key, now);
     let decision: Decision;
     if (
       remembered !== undefined &&
       remembered.token === input.token &&
-      remembered.generation === this.generation &&
-      remembered.validUntil > this.now()
+      remembered.generation === this.generation
     ) {
       decision = remembered.decision;
     } else {
@@ -183,7 +184,7 @@ export class DecisionEngine {
       const made = await this.evaluate(input);
       decision = made.decision;
       if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
-        this.decisions?.set(key, { token: input.token!, decision, generation, validUntil: made.validUntil });
+        this.decisions?.set(key, { token: input.token!, decision, generation }, made.validUntil, this.now());
       }
     }
     this.onDecision?.(decision);
@@ -312,6 +313,17 @@ function questionKey(input: DecisionInput): string | undefined {
         ? `k${input.service.key}`
         : `h${input.service.host}`;
   return `${signature}\n${service}\n${input.requiredRole ?? ""}`;
+}
+
+/**
+ * The sketch's hash for a question key: the last eight characters of the
+ * token's signature (random in any real token) and the key's length.
+ */
+function questionHash(key: string): number {
+  const end = key.indexOf("\n");
+  let hashed = 0x811c9dc5 ^ key.length;
+  for (let i = Math.max(0, end - 8); i < end; i++) hashed = Math.imul(hashed ^ key.charCodeAt(i), 0x01000193);
+  return hashed;
 }
 
 /** The sketch's hash for a digest key: its first four bytes, already uniform. */
