@@ -398,4 +398,25 @@ describe("DecisionEngine", () => {
     expect(ratio).toBeGreaterThanOrEqual(0.4);
     expect(engine.rememberedDecisions()).toBeLessThanOrEqual(100);
   });
+
+  it("remembers nothing with a cache size of 0: every call verifies", async () => {
+    const uncached = new DecisionEngine(
+      {
+        verifier,
+        revocations,
+        access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
+        services: new ServiceDirectory(async () => services, new Map(), feed),
+        changes: feed,
+      },
+      { tokenCacheSize: 0, clockSkewSeconds: 30, now: () => now },
+    );
+    for (let i = 0; i < 3; i++) {
+      expect(await uncached.decide({ token: jws("good"), service: { key: "billing" } })).toMatchObject({
+        outcome: "allowed",
+      });
+    }
+    expect(verifier.calls).toBe(3);
+    expect(uncached.cachedTokens()).toBe(0);
+    expect(uncached.rememberedDecisions()).toBe(0);
+  });
 });
