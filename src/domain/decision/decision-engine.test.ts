@@ -392,4 +392,72 @@ describe("DecisionEngine", () => {
     }
     expect(engine.cachedTokens()).toBeLessThanOrEqual(100);
   });
+
+  it("keeps answering from memory with 1.5× the token cache's size in rotation", async () => {
+    const tokens = Array.from({ length: 150 }, (_, i) => `cycle${i}`);
+    for (const token of tokens) verifier.table.set(token, claims({ tokenId: token }));
+    for (const token of tokens) await decide(token);
+    const before = verifier.calls;
+    const replays = 4;
+    for (let round = 0; round < replays; round++) for (const token of tokens) await decide(token);
+    const verifiedRatio = (verifier.calls - before) / (replays * tokens.length);
+    // A plain LRU of 100 entries verified every one of these calls (ratio 1).
+    console.log(
+      `150 tokens over a cache of 100, ${replays} replays: ${verifiedRatio.toFixed(3)} of calls verified`,
+    );
+    expect(verifiedRatio).toBeLessThanOrEqual(0.5);
+    expect(engine.cachedTokens()).toBe(100);
+  });
+
+  it("keeps answering repeated questions whole with 1.5× the remembered answers' capacity in rotation", async () => {
+    // 50 tokens (all in the token cache) × 3 questions each = 150 questions over 100 remembered answers.
+    const tokens = Array.from({ length: 50 }, (_, i) => `asked${i}`);
+    for (const token of tokens) verifier.table.set(token, claims({ tokenId: token }));
+    const questions = tokens.flatMap((token) => [
+      { token, extra: {} },
+      { token, extra: { requiredRole: "viewer" } },
+      { token, extra: { service: { host: "billing.internal" } } },
+    ]);
+    const last = new Map<(typeof questions)[number], unknown>();
+    for (let round = 0; round < 2; round++)
+      for (const question of questions) last.set(question, await decide(question.token, question.extra));
+    let remembered = 0;
+    const replays = 4;
+    for (let round = 0; round < replays; round++) {
+      for (const question of questions) {
+        const decision = await decide(question.token, question.extra);
+        expect(decision).toMatchObject({ outcome: "allowed" });
+        if (decision === last.get(question)) remembered++;
+        last.set(question, decision);
+      }
+    }
+    const ratio = remembered / (replays * questions.length);
+    // A plain LRU of 100 answers never answered one of these from memory (ratio 0).
+    console.log(
+      `150 questions over 100 remembered answers, ${replays} replays: ${ratio.toFixed(3)} answered whole`,
+    );
+    expect(ratio).toBeGreaterThanOrEqual(0.4);
+    expect(engine.rememberedDecisions()).toBeLessThanOrEqual(100);
+  });
+
+  it("remembers nothing with a cache size of 0: every call verifies", async () => {
+    const uncached = new DecisionEngine(
+      {
+        verifier,
+        revocations,
+        access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
+        services: new ServiceDirectory(async () => services, new Map(), feed),
+        changes: feed,
+      },
+      { tokenCacheSize: 0, clockSkewSeconds: 30, now: () => now },
+    );
+    for (let i = 0; i < 3; i++) {
+      expect(await uncached.decide({ token: jws("good"), service: { key: "billing" } })).toMatchObject({
+        outcome: "allowed",
+      });
+    }
+    expect(verifier.calls).toBe(3);
+    expect(uncached.cachedTokens()).toBe(0);
+    expect(uncached.rememberedDecisions()).toBe(0);
+  });
 });

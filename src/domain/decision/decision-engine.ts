@@ -1,5 +1,4 @@
 import { hash } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import { isDomainError } from "../errors.ts";
 import { highestRole, roleRank, type ServiceRecord } from "../registry/service-record.ts";
 import type { RevocationRegistry } from "../revocation/revocation-registry.ts";
@@ -7,6 +6,7 @@ import type { AccessTokenClaims, AccessTokenVerifier } from "../tokens/access-to
 import { isCanonicalCompactJws } from "../tokens/compact-jws.ts";
 import type { AccessDirectory } from "./access-directory.ts";
 import type { ServiceDirectory } from "./service-directory.ts";
+import { SieveCache } from "./sieve-cache.ts";
 import type { SubjectAccess } from "./subject-access.ts";
 
 /** Which service a request is for: by id or slug, or by the request's host. */
@@ -51,12 +51,10 @@ export type Decision = Unauthenticated | Authenticated;
  * tokens filled DECISION_CACHE_SIZE entries with gigabytes (see BENCHMARKS.md).
  */
 type VerificationFailure = { readonly reason: string; readonly message: string };
-type CachedVerification = { readonly claims: AccessTokenClaims } | { readonly failure: VerificationFailure };
-
-const TOKEN_EXPIRED: VerificationFailure = {
-  reason: "token_expired",
-  message: "the access token has expired",
-};
+/** Claims or a failure, stored as they are (no wrapper object per entry). */
+type Verification = AccessTokenClaims | VerificationFailure;
+const isFailure = (verification: Verification): verification is VerificationFailure =>
+  "reason" in verification;
 
 /** Failures that depend only on the token's bytes: safe to remember. */
 const PERMANENT_REASONS = new Set([
@@ -68,6 +66,11 @@ const PERMANENT_REASONS = new Set([
   "token_expired",
 ]);
 const NEGATIVE_CACHE_TTL_MS = 60_000;
+
+const TOKEN_EXPIRED: VerificationFailure = {
+  reason: "token_expired",
+  message: "the access token has expired",
+};
 
 const NON_CANONICAL: VerificationFailure = {
   reason: "malformed_token",
@@ -83,8 +86,7 @@ interface RememberedDecision {
   readonly decision: Decision;
   /** The change generation it was made in: any later change makes it stale. */
   readonly generation: number;
-  /** Engine clock (ms) until which it holds: the token's expiry, the subject cache's lifetime. */
-  readonly validUntil: number;
+  // Until when it holds (the token's expiry, the subject cache's lifetime) is its deadline in the cache.
 }
 
 export interface DecisionEngineOptions {
@@ -110,8 +112,13 @@ export class DecisionEngine {
   private readonly revocations: RevocationRegistry;
   private readonly access: AccessDirectory;
   private readonly services: ServiceDirectory;
-  private readonly tokens: LRUCache<string, CachedVerification> | undefined;
-  private readonly decisions: LRUCache<string, RememberedDecision> | undefined;
+  /**
+   * Keyed by the token's SHA-256 as a 32-character one-byte string; SIEVE with
+   * TinyLFU admission, so a working set larger than the cache keeps hitting.
+   */
+  private readonly tokens: SieveCache<string, Verification> | undefined;
+  /** SIEVE with admission too: more hot questions than it holds still hit on the part that fits. */
+  private readonly decisions: SieveCache<string, RememberedDecision> | undefined;
   /** Bumped by every change the feed delivers (revocations, access, services). */
   private generation = 0;
   private readonly skewMs: number;
@@ -138,13 +145,14 @@ export class DecisionEngine {
     this.onDecision = options.onDecision;
     this.tokens =
       options.tokenCacheSize > 0
-        ? new LRUCache<string, CachedVerification>({ max: options.tokenCacheSize, ttlAutopurge: false })
+        ? new SieveCache<string, Verification>(options.tokenCacheSize, { hash: digestHash })
         : undefined;
     this.decisions =
       options.tokenCacheSize > 0
-        ? new LRUCache<string, RememberedDecision>({
-            max: Math.min(options.tokenCacheSize, MAX_REMEMBERED_DECISIONS),
-          })
+        ? new SieveCache<string, RememberedDecision>(
+            Math.min(options.tokenCacheSize, MAX_REMEMBERED_DECISIONS),
+            { hash: questionHash },
+          )
         : undefined;
     deps.changes.onChange(() => {
       this.generation++;
@@ -165,13 +173,14 @@ export class DecisionEngine {
    */
   async decide(input: DecisionInput): Promise<Decision> {
     const key = questionKey(input);
-    const remembered = key === undefined ? undefined : this.decisions?.get(key);
+    const now = this.now();
+    // Past its validUntil (the entry's deadline) get() answers nothing.
+    const remembered = key === undefined ? undefined : this.decisions?.get(key, now);
     let decision: Decision;
     if (
       remembered !== undefined &&
       remembered.token === input.token &&
-      remembered.generation === this.generation &&
-      remembered.validUntil > this.now()
+      remembered.generation === this.generation
     ) {
       decision = remembered.decision;
     } else {
@@ -179,7 +188,7 @@ export class DecisionEngine {
       const made = await this.evaluate(input);
       decision = made.decision;
       if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
-        this.decisions?.set(key, { token: input.token!, decision, generation, validUntil: made.validUntil });
+        this.decisions?.set(key, { token: input.token!, decision, generation }, made.validUntil, this.now());
       }
     }
     this.onDecision?.(decision);
@@ -215,15 +224,15 @@ export class DecisionEngine {
       };
     }
     const { verified, seenBefore } = await this.verify(input.token);
-    if ("failure" in verified) {
-      const { reason, message } = verified.failure;
+    if (isFailure(verified)) {
+      const { reason, message } = verified;
       const remember = seenBefore && PERMANENT_REASONS.has(reason);
       return {
         decision: unauthenticated(reason, message),
         validUntil: remember ? this.now() + NEGATIVE_CACHE_TTL_MS : undefined,
       };
     }
-    const claims = verified.claims;
+    const claims = verified;
     const expiry = claims.expiresAt * 1000 + this.skewMs;
     const revoked = this.revocations.reasonFor(claims);
     if (revoked !== undefined) {
@@ -269,31 +278,29 @@ export class DecisionEngine {
   }
 
   /** The token's verification, and whether it was remembered from an earlier request. */
-  private async verify(token: string): Promise<{ verified: CachedVerification; seenBefore: boolean }> {
-    const key = this.tokens === undefined ? "" : hash("sha256", token, "base64");
-    const cached = this.tokens?.get(key);
-    if (cached !== undefined) {
-      if ("claims" in cached && cached.claims.expiresAt * 1000 + this.skewMs <= this.now()) {
-        return { verified: { failure: TOKEN_EXPIRED }, seenBefore: true };
-      }
-      return { verified: cached, seenBefore: true };
-    }
+  private async verify(token: string): Promise<{ verified: Verification; seenBefore: boolean }> {
+    const key = this.tokens === undefined ? "" : hash("sha256", token, "binary");
+    // An entry's deadline is the token's expiry (with the skew): expired claims are never returned.
+    const cached = this.tokens?.get(key, this.now());
+    if (cached !== undefined) return { verified: cached, seenBefore: true };
     // Only on a miss: a cached entry was canonical when it was verified (or is a failure).
     if (!isCanonicalCompactJws(token)) {
-      this.tokens?.set(key, { failure: NON_CANONICAL }, { ttl: NEGATIVE_CACHE_TTL_MS });
-      return { verified: { failure: NON_CANONICAL }, seenBefore: false };
+      this.tokens?.set(key, NON_CANONICAL, this.now() + NEGATIVE_CACHE_TTL_MS, this.now());
+      return { verified: NON_CANONICAL, seenBefore: false };
     }
     try {
       const claims = await this.verifier.verifyAccessToken(token);
-      const ttl = claims.expiresAt * 1000 + this.skewMs - this.now();
-      if (ttl > 0) this.tokens?.set(key, { claims }, { ttl });
-      return { verified: { claims }, seenBefore: false };
+      const expiry = claims.expiresAt * 1000 + this.skewMs;
+      // The verifier checks `exp` on its own clock; the engine's (the cache's) is the one that counts here.
+      if (expiry <= this.now()) return { verified: TOKEN_EXPIRED, seenBefore: false };
+      this.tokens?.set(key, claims, expiry, this.now());
+      return { verified: claims, seenBefore: false };
     } catch (error) {
       if (!isDomainError(error) || error.kind !== "unauthenticated") throw error;
       const failure: VerificationFailure = { reason: error.reason, message: error.message };
       if (PERMANENT_REASONS.has(error.reason))
-        this.tokens?.set(key, { failure }, { ttl: NEGATIVE_CACHE_TTL_MS });
-      return { verified: { failure }, seenBefore: false };
+        this.tokens?.set(key, failure, this.now() + NEGATIVE_CACHE_TTL_MS, this.now());
+      return { verified: failure, seenBefore: false };
     }
   }
 }
@@ -315,6 +322,22 @@ function questionKey(input: DecisionInput): string | undefined {
         ? `k${input.service.key}`
         : `h${input.service.host}`;
   return `${signature}\n${service}\n${input.requiredRole ?? ""}`;
+}
+
+/**
+ * The sketch's hash for a question key: the last eight characters of the
+ * token's signature (random in any real token) and the key's length.
+ */
+function questionHash(key: string): number {
+  const end = key.indexOf("\n");
+  let hashed = 0x811c9dc5 ^ key.length;
+  for (let i = Math.max(0, end - 8); i < end; i++) hashed = Math.imul(hashed ^ key.charCodeAt(i), 0x01000193);
+  return hashed;
+}
+
+/** The sketch's hash for a digest key: its first four bytes, already uniform. */
+function digestHash(key: string): number {
+  return key.charCodeAt(0) | (key.charCodeAt(1) << 8) | (key.charCodeAt(2) << 16) | (key.charCodeAt(3) << 24);
 }
 
 function unauthenticated(reason: string, message: string): Unauthenticated {
