@@ -4,7 +4,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, grpc, unary } from "../support/grpc-stubs.ts";
 import type { Manifest } from "../support/kustomize.ts";
 import { schemaProblems, unknownFieldProblems } from "../support/manifest-check.ts";
 import { createTestPki, type TestPki } from "../support/test-certificates.ts";
@@ -108,11 +108,7 @@ describe("deploy/observability", () => {
         env: { TLS_CERT_FILE: pki.serverCert, TLS_KEY_FILE: pki.serverKey, MANAGEMENT_PORT: "0" },
       });
       const credentials = grpc.credentials.createSsl(readFileSync(pki.caCert));
-      const Authorization = loadService(
-        "envoy/service/auth/v3/external_auth.proto",
-        "envoy.service.auth.v3.Authorization",
-      );
-      const authz = new Authorization(grpcAddress(server.url), credentials);
+      const authz = authorizationClient(server.url, credentials);
       try {
         // A denied Check: a decision, an RPC series with its histogram.
         await unary(authz, "check", {

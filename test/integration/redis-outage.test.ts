@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, type grpc, unary } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 import { PrivateRedis } from "../support/private-redis.ts";
 
@@ -45,11 +45,7 @@ describe("Redis outage (two replicas on PostgreSQL and a Redis of the test's own
       admin,
     );
     tokens = await loginTokens(first.url, username, "Victim-pass-123!");
-    const Authorization = loadService(
-      "envoy/service/auth/v3/external_auth.proto",
-      "envoy.service.auth.v3.Authorization",
-    );
-    authz = new Authorization(grpcAddress(second.url), grpc.credentials.createInsecure());
+    authz = authorizationClient(second.url);
   });
 
   afterAll(async () => {

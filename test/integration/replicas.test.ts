@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatehouseProcess, startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
-import { grpc, loadService, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, type grpc, unary } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { createTestDatabase, postgresRedisTestEnvironment } from "../support/services.ts";
 
@@ -29,11 +29,7 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
       }),
     };
     [first, second] = await Promise.all([startGatehouseProcess({ env }), startGatehouseProcess({ env })]);
-    const Authorization = loadService(
-      "envoy/service/auth/v3/external_auth.proto",
-      "envoy.service.auth.v3.Authorization",
-    );
-    checkOnSecond = new Authorization(`127.0.0.1:${second.port}`, grpc.credentials.createInsecure());
+    checkOnSecond = authorizationClient(second.url);
     admin = (await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
     service = await createService(first.url, admin);
   });

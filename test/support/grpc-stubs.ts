@@ -80,3 +80,15 @@ export async function errorReason(error: grpc.ServiceError): Promise<string | un
   }
   return undefined;
 }
+
+/** A grpc-js client of Envoy's `Authorization` service (ext_authz Check) on a Gatehouse at `url`. */
+export function authorizationClient(
+  url: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client {
+  const Authorization = loadService(
+    "envoy/service/auth/v3/external_auth.proto",
+    "envoy.service.auth.v3.Authorization",
+  );
+  return new Authorization(grpcAddress(url), credentials);
+}

@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { errorReason, grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import {
+  authorizationClient,
+  errorReason,
+  grpc,
+  grpcAddress,
+  loadService,
+  unary,
+} from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
 /**
@@ -131,11 +138,7 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
     const expiry = JSON.parse(Buffer.from(t.expired.split(".")[1]!, "base64url").toString()).exp as number;
     while (Date.now() / 1000 <= expiry + 1) await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const Authorization = loadService(
-      "envoy/service/auth/v3/external_auth.proto",
-      "envoy.service.auth.v3.Authorization",
-    );
-    authz = new Authorization(grpcAddress(server.url), grpc.credentials.createInsecure());
+    authz = authorizationClient(server.url);
     const AuthService = loadService("gatehouse/v1/auth.proto", "gatehouse.v1.AuthService");
     auth = new AuthService(grpcAddress(server.url), grpc.credentials.createInsecure());
   });

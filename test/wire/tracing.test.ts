@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson } from "../support/connect-json.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { grpc, grpcAddress, loadService, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, unary } from "../support/grpc-stubs.ts";
 
 interface ReceivedSpan {
   traceId: string;
@@ -61,11 +61,7 @@ describe("tracing to an OTLP/HTTP receiver", () => {
       backend: "embedded",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "gatehouse-under-test" },
     });
-    const Authorization = loadService(
-      "envoy/service/auth/v3/external_auth.proto",
-      "envoy.service.auth.v3.Authorization",
-    );
-    const authz = new Authorization(grpcAddress(server.url), grpc.credentials.createInsecure());
+    const authz = authorizationClient(server.url);
     try {
       // The request Envoy authorizes carries the mesh's traceparent (and a bearer token that must not leak).
       const headers = {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson } from "../../support/connect-json.ts";
 import { createService, setGrants } from "../../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
-import { grpc, grpcAddress, loadService, unary } from "../../support/grpc-stubs.ts";
+import { authorizationClient, type grpc, unary } from "../../support/grpc-stubs.ts";
 import {
   AUTH,
   IDENTITY_ENV,
@@ -49,11 +49,7 @@ describe("Keycloak events", () => {
       await ok(first.url, `${AUTH}/Login`, { login: TEST_ADMIN.username, password: TEST_ADMIN.password })
     ).tokens.accessToken;
     service = await createService(first.url, admin);
-    const Authorization = loadService(
-      "envoy/service/auth/v3/external_auth.proto",
-      "envoy.service.auth.v3.Authorization",
-    );
-    authz = new Authorization(grpcAddress(second.url), grpc.credentials.createInsecure());
+    authz = authorizationClient(second.url);
   });
   afterAll(async () => {
     authz?.close();
