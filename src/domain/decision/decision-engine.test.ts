@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryChangeLog } from "../../../test/support/fakes/memory-change-log.ts";
+import { serviceRecord } from "../../../test/support/fakes/service-record.ts";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { ChangeFeed } from "../change-feed/change-feed.ts";
@@ -24,19 +25,7 @@ const claims = (overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims =
   ...overrides,
 });
 
-const service = (overrides: Partial<ServiceRecord> = {}): ServiceRecord => ({
-  id: "svc-a",
-  slug: "billing",
-  displayName: "Billing",
-  description: "",
-  audience: "billing",
-  status: "active",
-  roles: ["viewer", "editor", "owner"],
-  hosts: ["billing.internal"],
-  createdAt: new Date(NOW),
-  updatedAt: new Date(NOW),
-  ...overrides,
-});
+const service = serviceRecord;
 
 const b64 = (text: string) => Buffer.from(text).toString("base64url");
 /** A canonical compact JWS standing for `name`; the signature segment is `signature`'s encoding. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MemoryChangeLog } from "../../../test/support/fakes/memory-change-log.ts";
+import { serviceRecord } from "../../../test/support/fakes/service-record.ts";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { ChangeFeed } from "../change-feed/change-feed.ts";
@@ -8,19 +9,7 @@ import type { ServiceRecord } from "../registry/service-record.ts";
 import { servedOnReturn } from "./served-on-return.ts";
 import { ServiceDirectory } from "./service-directory.ts";
 
-const service = (overrides: Partial<ServiceRecord> = {}): ServiceRecord => ({
-  id: "svc-a",
-  slug: "billing",
-  displayName: "Billing",
-  description: "",
-  audience: "billing",
-  status: "active",
-  roles: ["viewer", "editor", "owner"],
-  hosts: ["billing.internal"],
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-  ...overrides,
-});
+const service = serviceRecord;
 
 /** A registry whose every `all()` waits until the test answers it. */
 class DeferredRegistry {
