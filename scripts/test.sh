@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install.sh
+scripts/install-chromium.sh
 
 # Keycloak takes 30-45 s to start: start it now, in the background, while the checks below run,
 # and wait for it before the tests. A Keycloak this run started is stopped at the end (unless
