@@ -31,8 +31,13 @@ const FORBIDDEN: ReadonlyArray<{ from: string; to: readonly string[]; why: strin
   },
   {
     from: "server",
-    to: ["domain", "identity", "persistence", "cache", "rpc", "compose"],
+    to: ["domain", "identity", "persistence", "cache", "rpc", "compose", "web"],
     why: "transport only",
+  },
+  {
+    from: "web",
+    to: ["identity", "persistence", "cache", "mail", "rpc", "compose"],
+    why: "hosted pages call the domain, like handlers",
   },
 ];
 
