@@ -139,6 +139,14 @@ ${submitButton("Create account")}
       if (hasErrors(invalid)) {
         const fieldsWithWords = new Map(invalid.fields);
         if (fieldsWithWords.has("username")) fieldsWithWords.set("username", USERNAME_RULE);
+        // An empty field gets a request, not protovalidate's "must be at least 1 characters".
+        for (const spec of fields(values)) {
+          const empty =
+            spec.name === "password" ? password === "" : values[spec.name as keyof SignUpValues] === "";
+          if (fieldsWithWords.has(spec.name) && empty) {
+            fieldsWithWords.set(spec.name, `enter your ${spec.label.toLowerCase()}`);
+          }
+        }
         return form(page, values, { fields: fieldsWithWords, form: [] }, returnTo, 400);
       }
       let result: { emailVerificationRequired: boolean };

@@ -229,6 +229,11 @@ describe("hosted account pages over HTTP (PostgreSQL, Redis, real SMTP)", () => 
         expect(textOf(refused.html, `field-${name}-error`)).not.toBe("");
       }
       expect(textOf(refused.html, "field-password-error")).toContain("at least 8 characters");
+      // The summary lists the problems in the form's order.
+      const summary = /<div class="summary"[\s\S]*?<\/div>/.exec(refused.html)?.[0] ?? "";
+      const order = ["email", "username", "password"].map((name) => summary.indexOf(`#field-${name}`));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(order[0]).toBeGreaterThan(0);
       expect(refused.html).toContain('href="#field-email"');
       expect(refused.html).toContain('value="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"');
       expect(refused.html).not.toContain("<script>");
