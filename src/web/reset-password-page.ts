@@ -63,7 +63,7 @@ export function resetPasswordPage(deps: HostedPageDeps): HttpHandler {
     shell.send(page.request, page.response, {
       status,
       title: "Choose a new password",
-      lede: "Signing in with the new password ends every session of the old one.",
+      lede: "Setting it signs your account out everywhere it is signed in.",
       body: html`${errorSummary(errors, labels)}
 <form method="post" action="${RESET_PASSWORD_PATH}" novalidate>
 ${csrfInput(token)}<input type="hidden" name="reset_token" value="${resetToken}">

@@ -164,6 +164,26 @@ describe("hosted account pages over HTTP (PostgreSQL, Redis, real SMTP)", () => 
       expect(mail.mails.some((m) => m.to.includes(user.email))).toBe(false);
     });
 
+    it("accepts on one replica a form another replica served (the key is shared through Redis)", async () => {
+      const replica = await startTestGatehouse({
+        backend: "postgres",
+        shareWith: server,
+        env: { PORT: "0" },
+      });
+      try {
+        const user = await verifiedUser();
+        const browser = new PageClient(server.url);
+        const form = await browser.get("/forgot-password");
+        const other = new PageClient(replica.url);
+        other.setCookie("gatehouse_csrf", browser.cookie("gatehouse_csrf")!);
+        const sent = await other.post("/forgot-password", { ...hiddenFields(form.html), email: user.email });
+        expect(sent.status).toBe(200);
+        await mail.waitFor((m) => m.to.includes(user.email));
+      } finally {
+        await replica.stop();
+      }
+    });
+
     it("refuses a form that is not urlencoded", async () => {
       const response = await fetch(`${server.url}/signup`, {
         method: "POST",
