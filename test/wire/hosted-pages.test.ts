@@ -111,6 +111,19 @@ describe("hosted account pages over HTTP (PostgreSQL, Redis, real SMTP)", () => 
       expect((await fetch(`${server.url}/assets/pages-0000000000000000.css`)).status).not.toBe(200);
     });
 
+    it("answers HEAD with the headers only, and other methods with 405 and Allow", async () => {
+      const head = await fetch(`${server.url}/forgot-password`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(await head.text()).toBe("");
+      const put = await fetch(`${server.url}/signup`, { method: "PUT" });
+      expect(put.status).toBe(405);
+      expect(put.headers.get("allow")).toBe("GET, HEAD, POST");
+      const post = await fetch(`${server.url}/verify-email`, { method: "POST" });
+      expect(post.status).toBe(405);
+      expect(post.headers.get("allow")).toBe("GET, HEAD");
+    });
+
     it("escapes the configured product name like every other value", async () => {
       const page = await new PageClient(server.url).get("/forgot-password");
       expect(page.html).toContain("<title>Forgot your password? — Acme &lt;Cloud&gt;</title>");
