@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  * stored as its SHA-256 (NULL for a client without one), like service-account
  * secrets: 256 random bits need no slow hash.
  */
-export class OidcClients1763800007500 implements MigrationInterface {
-  name = "OidcClients1763800007500";
+export class OidcClients1763800007000 implements MigrationInterface {
+  name = "OidcClients1763800007000";
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`
