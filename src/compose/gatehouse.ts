@@ -36,9 +36,12 @@ import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
+import { CsrfGuard } from "../server/pages/csrf.ts";
+import { PageShell } from "../server/pages/page-shell.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
+import { sharedCsrfKeys } from "../web/shared-csrf-key.ts";
 import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
 import { createHandlers } from "./handlers.ts";
@@ -257,8 +260,14 @@ export async function startGatehouse(
           routes: ops,
           logger,
         });
+  // The hosted pages' layout, headers and CSRF guard (the OpenID Provider's pages use it too).
+  const pages = new PageShell(
+    config.branding,
+    new CsrfGuard(sharedCsrfKeys(store), { secure: config.identity.issuer.startsWith("https:") }),
+  );
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
+    ...pages.routes(),
     [RESET_PASSWORD_PATH, resetPasswordPage()],
     ...(management === undefined ? ops : []),
   ]);

@@ -265,9 +265,13 @@ export class SqlSessionRepository implements SessionStore {
 
   async findRefreshToken(
     tokenHash: string,
-  ): Promise<{ session: SessionRecord; expiresAt: Date; rotated: boolean; userActive: boolean } | undefined> {
+  ): Promise<
+    | { session: SessionRecord; expiresAt: Date; rotated: boolean; userActive: boolean; grant?: TokenGrant }
+    | undefined
+  > {
     const rows = await this.sql.query<RotationRow>(
-      `SELECT ${S_COLUMNS}, rt.expires_at AS token_expires_at, rt.rotated_at, u.status AS user_status
+      `SELECT ${S_COLUMNS}, rt.expires_at AS token_expires_at, rt.rotated_at, rt.grant_json,
+              u.status AS user_status
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
@@ -281,6 +285,7 @@ export class SqlSessionRepository implements SessionStore {
       expiresAt: new Date(row.token_expires_at),
       rotated: row.rotated_at !== null,
       userActive: row.user_status === "active",
+      ...(row.grant_json === null ? {} : { grant: row.grant_json }),
     };
   }
 

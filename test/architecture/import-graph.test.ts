@@ -37,7 +37,7 @@ const FORBIDDEN: ReadonlyArray<{
   },
   {
     from: "server",
-    to: ["domain", "identity", "persistence", "cache", "rpc", "compose"],
+    to: ["domain", "identity", "persistence", "cache", "rpc", "compose", "web"],
     why: "transport only",
     except: ["server/oidc"],
   },
@@ -46,6 +46,11 @@ const FORBIDDEN: ReadonlyArray<{
     from: "server/oidc",
     to: ["identity", "persistence", "cache", "mail", "rpc", "compose"],
     why: "HTTP handlers call the domain",
+  },
+  {
+    from: "web",
+    to: ["identity", "persistence", "cache", "mail", "rpc", "compose"],
+    why: "hosted pages call the domain, like handlers",
   },
 ];
 

@@ -140,6 +140,7 @@ export interface SessionStore {
         readonly expiresAt: Date;
         readonly rotated: boolean;
         readonly userActive: boolean;
+        readonly grant?: TokenGrant;
       }
     | undefined
   >;

@@ -221,6 +221,7 @@ export class MemorySessionStore implements SessionStore {
       expiresAt: stored.expiresAt,
       rotated: stored.rotatedAt !== undefined,
       userActive: !this.inactiveUsers.has(session.userId),
+      ...(stored.grant === undefined ? {} : { grant: stored.grant }),
     };
   }
 
