@@ -16,6 +16,7 @@ import { bootstrapAdministrator } from "../domain/users/bootstrap-admin.ts";
 import { requireKeysForStoredEntries } from "../domain/vault/key-rotation.ts";
 import { VaultKeyring } from "../domain/vault/vault-keyring.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
 import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
@@ -46,6 +47,7 @@ import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
 import { createHandlers } from "./handlers.ts";
 import { createIdentity } from "./identity.ts";
+import { oidcTokenEndpoints } from "./oidc-token-endpoints.ts";
 import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
@@ -64,6 +66,8 @@ export interface Gatehouse {
 export interface GatehouseHooks {
   /** Wraps the token vault's provider port (e.g. to count provider round trips). */
   readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+  /** Hands over the built-in provider (e.g. to issue a relying party's tokens without the browser flow). */
+  readonly onLocalProvider?: (provider: LocalIdentityProvider) => void;
 }
 
 /** The pg Pool under TypeORM's PostgreSQL driver (absent on the embedded database). */
@@ -130,6 +134,7 @@ export async function startGatehouse(
     changes,
     metrics,
   });
+  if (identity.provider instanceof LocalIdentityProvider) hooks.onLocalProvider?.(identity.provider);
   const mailer =
     config.smtp.url === undefined
       ? new UnconfiguredMailer(logger.child({ component: "mail" }))
@@ -269,6 +274,15 @@ export async function startGatehouse(
     ...identity.plainRoutes,
     ...pages.routes(),
     [RESET_PASSWORD_PATH, resetPasswordPage()],
+    ...oidcTokenEndpoints({
+      config,
+      engine: services.engine,
+      clients: services.oidcClientDirectory,
+      sessions: repositories.sessions,
+      provider: identity.provider,
+      revocations,
+      store,
+    }),
     ...(management === undefined ? ops : []),
   ]);
 

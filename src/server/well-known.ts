@@ -36,6 +36,23 @@ export function wellKnownRoutes(issuer: string, jwks: () => { keys: JWK[] }): Ma
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["ES256"],
     token_endpoint_auth_methods_supported: ["client_secret_post"],
+    // RFC 7662 and RFC 7009 (src/server/oidc/token-management-routes.ts).
+    introspection_endpoint: `${issuer}/oidc/introspect`,
+    introspection_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+    ],
+    revocation_endpoint: `${issuer}/oidc/revoke`,
+    revocation_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+      "none",
+    ],
+    // OIDC Back-Channel Logout 1.0: logout tokens carry `sid` (src/domain/oidc/backchannel-logout-dispatcher.ts).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     claims_supported: ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "client_id", "azp", "gh_kind"],
   };
   return new Map([
