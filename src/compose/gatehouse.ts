@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
+import { BackchannelLogoutDispatcher } from "../domain/oidc/backchannel-logout-dispatcher.ts";
 import { registerConsoleClient } from "../domain/oidc/console-client.ts";
 import type { OidcClientDirectory } from "../domain/oidc/oidc-client.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
@@ -17,6 +18,7 @@ import { requireKeysForStoredEntries } from "../domain/vault/key-rotation.ts";
 import { VaultKeyring } from "../domain/vault/vault-keyring.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
+import { FetchLogoutTokenSender } from "../identity/local/logout-token-sender.ts";
 import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
@@ -168,6 +170,20 @@ export async function startGatehouse(
     }
   });
 
+  // OIDC Back-Channel Logout to the relying parties of a session that ended (any door: the feed).
+  const backchannelLogout =
+    identity.logoutTokens === undefined
+      ? undefined
+      : new BackchannelLogoutDispatcher({
+          sessions: repositories.sessionClients,
+          clients: services.oidcClientDirectory,
+          signer: identity.logoutTokens,
+          sender: new FetchLogoutTokenSender(),
+          store,
+          issuer: config.identity.issuer,
+          warn: (message, details) => logger.warn({ component: "backchannel-logout", ...details }, message),
+        });
+  if (backchannelLogout !== undefined) feed.onChange((event) => backchannelLogout.onChange(event));
   await services.roles.ensureBuiltInRoles();
   // The console signs in through the built-in OpenID Provider as a first-party public client.
   await registerConsoleClient(config.identity.issuer, repositories.oidcClients);
@@ -312,6 +328,7 @@ export async function startGatehouse(
         readiness.stop();
         await identity.eventPoller?.close();
         await server.close();
+        await backchannelLogout?.close();
         await management?.close();
         await tracing?.shutdown();
         await feed.close();

@@ -3,6 +3,7 @@ import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import type { LogoutTokenSigner } from "../domain/ports/logout-tokens.ts";
 import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
@@ -24,6 +25,7 @@ import { AccessTokens } from "../identity/local/access-tokens.ts";
 import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts";
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
 import { LocalVaultTokens } from "../identity/local/local-vault-tokens.ts";
+import { LogoutTokens } from "../identity/local/logout-tokens.ts";
 import { PasswordHasher } from "../identity/local/password-hasher.ts";
 import { Sealer } from "../identity/local/sealer.ts";
 import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
@@ -56,6 +58,8 @@ export interface Identity {
   readonly keycloakSync: UserSyncService | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /** Signs back-channel logout tokens to OIDC clients (built-in provider only). */
+  readonly logoutTokens: LogoutTokenSigner | undefined;
   /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
   readonly eventPoller: IdentityEventPoller | undefined;
 }
@@ -116,6 +120,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
     plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+    logoutTokens: new LogoutTokens({ ES256: keys }),
     eventPoller: undefined,
   };
 }
@@ -242,6 +247,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     provider,
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
+    logoutTokens: undefined,
     plainRoutes: new Map([
       [
         BACKCHANNEL_LOGOUT_PATH,
