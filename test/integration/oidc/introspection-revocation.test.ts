@@ -10,6 +10,7 @@ import {
   ok,
   signUpAndLogin,
   TEST_ADMIN,
+  USERS,
   uniqueName,
 } from "../../support/identity.ts";
 
@@ -147,6 +148,15 @@ describe("OIDC token introspection and revocation (postgres, two replicas)", () 
     const rpA = relyingParty(server.url, appA.clientId, appA.secret);
     expect(await tokenIntrospection(rpA, user.tokens.accessToken)).toEqual({ active: false });
     expect(await tokenIntrospection(rpA, user.tokens.refreshToken)).toEqual({ active: false });
+  });
+
+  it("answers active:false once the subject is disabled, on the other replica too", async () => {
+    const { user, accessToken, refreshToken } = await clientTokens(appA.clientId);
+    const elsewhere = relyingParty(replica.url, appA.clientId, appA.secret);
+    expect((await tokenIntrospection(elsewhere, accessToken)).active).toBe(true);
+    await ok(server.url, `${USERS}/UpdateUser`, { userId: user.id, status: "USER_STATUS_DISABLED" }, admin);
+    await expect.poll(async () => (await tokenIntrospection(elsewhere, accessToken)).active).toBe(false);
+    expect(await tokenIntrospection(elsewhere, refreshToken)).toEqual({ active: false });
   });
 
   it("refuses callers that do not authenticate as a confidential client: 401 invalid_client with WWW-Authenticate", async () => {
