@@ -7,6 +7,8 @@ import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
+import { registerConsoleClient } from "../domain/oidc/console-client.ts";
+import type { OidcClientDirectory } from "../domain/oidc/oidc-client.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
@@ -52,6 +54,8 @@ export interface Gatehouse {
   readonly management: RunningServer | undefined;
   readonly dataSource: DataSource;
   readonly store: CoordinationStore;
+  /** The OpenID Provider's registered clients (for tools and tests that check a client's secret). */
+  readonly oidcClients: OidcClientDirectory;
   /** Drains in-flight calls, then closes the server, the database and Redis. */
   close(): Promise<void>;
 }
@@ -160,6 +164,8 @@ export async function startGatehouse(
   });
 
   await services.roles.ensureBuiltInRoles();
+  // The console signs in through the built-in OpenID Provider as a first-party public client.
+  await registerConsoleClient(config.identity.issuer, repositories.oidcClients);
   if (config.identity.bootstrapAdmin !== undefined) {
     await bootstrapAdministrator(config.identity.bootstrapAdmin, {
       users: repositories.users,
@@ -284,6 +290,7 @@ export async function startGatehouse(
     management,
     dataSource,
     store,
+    oidcClients: services.oidcClientDirectory,
     close() {
       closing ??= (async () => {
         stopping = true;
