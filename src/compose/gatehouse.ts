@@ -46,6 +46,7 @@ import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
 import { createHandlers } from "./handlers.ts";
 import { createIdentity } from "./identity.ts";
+import { openIdProviderRoutes } from "./openid-provider.ts";
 import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
@@ -268,6 +269,21 @@ export async function startGatehouse(
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     ...pages.routes(),
+    ...(identity.openIdProvider === undefined
+      ? []
+      : openIdProviderRoutes({
+          config,
+          parts: identity.openIdProvider,
+          services,
+          clients: services.oidcClientDirectory,
+          users: repositories.users,
+          serviceRepository: repositories.services,
+          store,
+          audit: accessServices.audit,
+          pages,
+          metrics,
+          logger,
+        })),
     [RESET_PASSWORD_PATH, resetPasswordPage()],
     ...(management === undefined ? ops : []),
   ]);
@@ -298,6 +314,7 @@ export async function startGatehouse(
         readiness.stop();
         await identity.eventPoller?.close();
         await server.close();
+        identity.openIdProvider?.stop();
         await management?.close();
         await tracing?.shutdown();
         await feed.close();

@@ -45,7 +45,12 @@ export function wellKnownRoutes(
     grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256", "ES256"],
-    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+    token_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+      "none",
+    ],
     token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
     code_challenge_methods_supported: ["S256"],
     prompt_values_supported: ["none", "login"],

@@ -1,5 +1,5 @@
-import type { OidcClient, OidcClientDirectory } from "./oidc-client.ts";
 import { OAuthError } from "./oauth-error.ts";
+import type { OidcClient, OidcClientDirectory } from "./oidc-client.ts";
 import { isPkceValue } from "./pkce.ts";
 import { SUPPORTED_SCOPES } from "./scopes.ts";
 
@@ -50,7 +50,8 @@ export async function checkAuthorizationRequest(
   const clientId = params.get("client_id");
   if (clientId === undefined || clientId === "") return { ok: false, page: "The request names no client." };
   const client = await deps.clients.find(clientId);
-  if (client === undefined) return { ok: false, page: "The application that sent you here is not registered." };
+  if (client === undefined)
+    return { ok: false, page: "The application that sent you here is not registered." };
   const redirectUri = params.get("redirect_uri");
   // Exact string match against the registered list (RFC 9700 §4.1.3); OIDC makes redirect_uri required.
   if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
@@ -79,13 +80,15 @@ export async function checkAuthorizationRequest(
     return fail(new OAuthError("unsupported_response_type", "only response_type=code is served"));
   }
   const responseMode = params.get("response_mode");
-  if (responseMode !== undefined && responseMode !== "query") return invalid("only response_mode=query is served");
+  if (responseMode !== undefined && responseMode !== "query")
+    return invalid("only response_mode=query is served");
   if (!client.grantTypes.includes("authorization_code")) {
     return fail(new OAuthError("unauthorized_client", "the client may not use the authorization code grant"));
   }
 
   const scopes = [...new Set((params.get("scope") ?? "").split(" ").filter((scope) => scope !== ""))];
-  if (!scopes.includes("openid")) return fail(new OAuthError("invalid_scope", "the scope must include openid"));
+  if (!scopes.includes("openid"))
+    return fail(new OAuthError("invalid_scope", "the scope must include openid"));
   const unknown = scopes.filter(
     (scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope) || !client.scopes.includes(scope),
   );

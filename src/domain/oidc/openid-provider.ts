@@ -12,8 +12,8 @@ import {
   checkAuthorizationRequest,
 } from "./authorization-request.ts";
 import { idTokenClaims } from "./id-token-claims.ts";
-import type { OidcClient, OidcClientDirectory } from "./oidc-client.ts";
 import { OAuthError } from "./oauth-error.ts";
+import type { OidcClient, OidcClientDirectory } from "./oidc-client.ts";
 import { verifierMatches } from "./pkce.ts";
 import { claimsForScopes } from "./scopes.ts";
 
@@ -171,7 +171,10 @@ export class OpenIdProvider {
       session === undefined || (!freshSignIn && (authorization.prompt.includes("login") || tooOld));
     if (mustSignIn) {
       if (authorization.prompt.includes("none")) {
-        return this.errorRedirect(authorization, new OAuthError("login_required", "the user is not signed in"));
+        return this.errorRedirect(
+          authorization,
+          new OAuthError("login_required", "the user is not signed in"),
+        );
       }
       return {
         kind: "sign_in",
@@ -181,7 +184,10 @@ export class OpenIdProvider {
     }
     if (!client.firstParty && !(await this.hasConsent(session!.userId, authorization))) {
       if (authorization.prompt.includes("none")) {
-        return this.errorRedirect(authorization, new OAuthError("consent_required", "the user has not consented"));
+        return this.errorRedirect(
+          authorization,
+          new OAuthError("consent_required", "the user has not consented"),
+        );
       }
       return { kind: "consent", pendingId: await this.savePending(authorization, client) };
     }
@@ -229,7 +235,9 @@ export class OpenIdProvider {
         });
         return {
           kind: "redirect" as const,
-          location: authorizationRedirect(authorization.redirectUri, this.issuer, authorization.state, { code }),
+          location: authorizationRedirect(authorization.redirectUri, this.issuer, authorization.state, {
+            code,
+          }),
         };
       },
     );
@@ -251,9 +259,17 @@ export class OpenIdProvider {
   // --- The token endpoint ---
 
   /** RFC 6749 §4.1.3 and RFC 7636 §4.6, for an authenticated (or public, identified) client. */
-  exchangeCode(client: OidcClient, form: ReadonlyMap<string, string>, request: Requester): Promise<TokenResponse> {
+  exchangeCode(
+    client: OidcClient,
+    form: ReadonlyMap<string, string>,
+    request: Requester,
+  ): Promise<TokenResponse> {
     return this.deps.audit.track(
-      { action: "oidc.token", actor: request, details: { client_id: client.clientId, grant_type: "authorization_code" } },
+      {
+        action: "oidc.token",
+        actor: request,
+        details: { client_id: client.clientId, grant_type: "authorization_code" },
+      },
       async (note) => {
         if (!client.grantTypes.includes("authorization_code")) {
           throw new OAuthError("unauthorized_client", "the client may not use the authorization code grant");
@@ -312,7 +328,11 @@ export class OpenIdProvider {
     request: Requester & { readonly userAgent: string },
   ): Promise<TokenResponse> {
     return this.deps.audit.track(
-      { action: "oidc.token", actor: request, details: { client_id: client.clientId, grant_type: "refresh_token" } },
+      {
+        action: "oidc.token",
+        actor: request,
+        details: { client_id: client.clientId, grant_type: "refresh_token" },
+      },
       async (note) => {
         if (!client.grantTypes.includes("refresh_token")) {
           throw new OAuthError("unauthorized_client", "the client may not use the refresh token grant");
@@ -446,7 +466,10 @@ export class OpenIdProvider {
         return id === undefined ? undefined : this.deps.clients.find(id);
       })();
       const postLogout = params.get("post_logout_redirect_uri");
-      if (postLogout !== undefined && (client === undefined || !client.postLogoutRedirectUris.includes(postLogout))) {
+      if (
+        postLogout !== undefined &&
+        (client === undefined || !client.postLogoutRedirectUris.includes(postLogout))
+      ) {
         return {
           kind: "error_page" as const,
           message: "The application asked to send you to an address it has not registered.",

@@ -40,7 +40,8 @@ export function claimsForScopes(user: User, scopes: readonly string[]): Record<s
       updated_at: Math.floor(user.updatedAt.getTime() / 1000),
     });
   }
-  if (scopes.includes("email")) Object.assign(claims, { email: user.email, email_verified: user.emailVerified });
+  if (scopes.includes("email"))
+    Object.assign(claims, { email: user.email, email_verified: user.emailVerified });
   if (scopes.includes("phone") && user.phone !== "") claims.phone_number = user.phone;
   return claims;
 }

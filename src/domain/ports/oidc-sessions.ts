@@ -28,7 +28,10 @@ export interface OidcSessions {
   /** The grant a refresh token's chain carries, without rotating it; undefined for unknown tokens or Login's. */
   grantOf(refreshToken: string): Promise<TokenGrant | undefined>;
   refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult>;
-  end(sessionId: string, reason: string): Promise<{ readonly sessionId: string; readonly userId: string } | undefined>;
+  end(
+    sessionId: string,
+    reason: string,
+  ): Promise<{ readonly sessionId: string; readonly userId: string } | undefined>;
 }
 
 /** Signs ID tokens with the key rings (RS256 by default, ES256 on the client's setting) and checks hints. */

@@ -26,7 +26,10 @@ export function authorizeRoute(deps: OidcHttpDeps): HttpHandler {
       } catch (error) {
         // Before the client is known a repeated parameter cannot be redirected: an error page.
         const message = error instanceof OAuthError ? error.description : "the request could not be read";
-        sendOutcome(deps, request, response, { kind: "error_page", message: `The request is malformed: ${message}.` });
+        sendOutcome(deps, request, response, {
+          kind: "error_page",
+          message: `The request is malformed: ${message}.`,
+        });
         return;
       }
       const outcome = await deps.oidc.authorize(

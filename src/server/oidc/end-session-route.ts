@@ -1,5 +1,5 @@
-import type { EndSessionOutcome } from "../../domain/oidc/openid-provider.ts";
 import { OAuthError } from "../../domain/oidc/oauth-error.ts";
+import type { EndSessionOutcome } from "../../domain/oidc/openid-provider.ts";
 import type { HttpHandler, HttpRequest, HttpResponse } from "../http-handler.ts";
 import { CSRF_FIELD, csrfInput } from "../pages/csrf.ts";
 import { readForm as readPageForm } from "../pages/form.ts";
@@ -78,7 +78,12 @@ async function send(
   const { shell } = deps;
   switch (outcome.kind) {
     case "error_page":
-      shell.send(request, response, { status: 400, title: "Sign-out request refused", lede: outcome.message, body: html`` });
+      shell.send(request, response, {
+        status: 400,
+        title: "Sign-out request refused",
+        lede: outcome.message,
+        body: html``,
+      });
       return;
     case "confirm": {
       const token = await shell.csrf.issue(request, response);
@@ -103,7 +108,10 @@ ${FORWARDED.filter((name) => params.has(name)).map(
         redirect(response, request.method === "POST" ? 303 : 302, outcome.location);
         return;
       }
-      shell.send(request, response, { title: "You are signed out", body: html`<p>You can close this window.</p>` });
+      shell.send(request, response, {
+        title: "You are signed out",
+        body: html`<p>You can close this window.</p>`,
+      });
       return;
   }
 }

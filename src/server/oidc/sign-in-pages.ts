@@ -35,7 +35,7 @@ function messageOf(error: unknown): { status: number; message: string } | undefi
         message: `Too many attempts. Try again in ${Math.max(1, Math.ceil((error.retryAfterMs ?? 60_000) / 60_000))} minute(s), or reset your password.`,
       };
     case "permission_denied":
-      return { status: 403, message: error.message.charAt(0).toUpperCase() + error.message.slice(1) + "." };
+      return { status: 403, message: `${error.message.charAt(0).toUpperCase() + error.message.slice(1)}.` };
     default:
       return undefined;
   }
@@ -128,7 +128,12 @@ ${submitButton("Verify")}
   }
 
   /** The session is open: remember it in the cookie and carry on with the authorization request. */
-  async function signedIn(request: HttpRequest, response: HttpResponse, pendingId: string, sessionId: string) {
+  async function signedIn(
+    request: HttpRequest,
+    response: HttpResponse,
+    pendingId: string,
+    sessionId: string,
+  ) {
     deps.cookie.set(response, sessionId, deps.sessionMaxLifetimeSeconds);
     const outcome = await deps.oidc.resume(pendingId, sessionId, requesterOf(request, deps.trustedProxyHops));
     sendOutcome(deps, request, response, outcome);
@@ -162,7 +167,15 @@ ${submitButton("Verify")}
       } catch (error) {
         const shown = messageOf(error);
         if (shown === undefined) throw error;
-        return renderSignIn(request, response, pendingId!, pending, { login }, { fields: new Map(), form: [shown.message] }, shown.status);
+        return renderSignIn(
+          request,
+          response,
+          pendingId!,
+          pending,
+          { login },
+          { fields: new Map(), form: [shown.message] },
+          shown.status,
+        );
       }
       if ("mfaChallenge" in result) {
         return renderMfa(request, response, pendingId!, pending, result.mfaChallenge.mfaToken, NO_ERRORS);
@@ -193,7 +206,15 @@ ${submitButton("Verify")}
         const shown = messageOf(error);
         if (shown === undefined) throw error;
         if (isDomainError(error) && error.reason === "invalid_mfa_token") {
-          return renderSignIn(request, response, pendingId!, pending, { login: "" }, { fields: new Map(), form: [shown.message] }, shown.status);
+          return renderSignIn(
+            request,
+            response,
+            pendingId!,
+            pending,
+            { login: "" },
+            { fields: new Map(), form: [shown.message] },
+            shown.status,
+          );
         }
         const errors = { fields: new Map([["code", shown.message]]), form: [] };
         return renderMfa(request, response, pendingId!, pending, mfaToken, errors, shown.status);

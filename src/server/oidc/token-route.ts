@@ -1,6 +1,6 @@
-import type { IssuedTokens } from "../../domain/ports/identity-provider.ts";
 import { isDomainError } from "../../domain/errors.ts";
 import { OAuthError } from "../../domain/oidc/oauth-error.ts";
+import type { IssuedTokens } from "../../domain/ports/identity-provider.ts";
 import type { HttpHandler } from "../http-handler.ts";
 import { authenticateClient, presentedClient } from "./client-authentication.ts";
 import { readForm } from "./form-body.ts";
@@ -40,13 +40,20 @@ export function tokenRoute(deps: OidcHttpDeps): HttpHandler {
         }
         case "client_credentials": {
           if (presented === undefined || !("secret" in presented)) {
-            throw new OAuthError("invalid_client", "authenticate with the service account's client id and secret");
+            throw new OAuthError(
+              "invalid_client",
+              "authenticate with the service account's client id and secret",
+            );
           }
           const scope = form.get("scope");
           let tokens: IssuedTokens;
           try {
             tokens = await deps.auth.clientCredentialsToken(
-              { clientId: presented.clientId, clientSecret: presented.secret, ...(scope === undefined ? {} : { scope }) },
+              {
+                clientId: presented.clientId,
+                clientSecret: presented.secret,
+                ...(scope === undefined ? {} : { scope }),
+              },
               requester,
             );
           } catch (error) {

@@ -28,7 +28,10 @@ export function userInfoRoute(deps: OidcHttpDeps): HttpHandler {
       const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
       if (match === null) {
         response.setHeader("www-authenticate", 'Bearer realm="gatehouse"');
-        sendJson(response, 401, { error: "invalid_token", error_description: "a Bearer access token is required" });
+        sendJson(response, 401, {
+          error: "invalid_token",
+          error_description: "a Bearer access token is required",
+        });
         return;
       }
       const decision = await deps.engine.decide({ token: match[1] });
@@ -44,7 +47,12 @@ export function userInfoRoute(deps: OidcHttpDeps): HttpHandler {
         sendJson(response, 200, await deps.oidc.userInfo(decision.claims.subjectId, decision.claims.scope));
       } catch (error) {
         if (!(error instanceof OAuthError)) throw error;
-        bearerError(response, error.error === "insufficient_scope" ? 403 : 401, error.error, error.description);
+        bearerError(
+          response,
+          error.error === "insufficient_scope" ? 403 : 401,
+          error.error,
+          error.description,
+        );
       }
     })().catch((error: unknown) => {
       deps.logger.error({ err: error }, "userinfo failed");
