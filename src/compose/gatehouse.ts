@@ -50,6 +50,7 @@ import { createAccessServices, createDomainServices } from "./domain-services.ts
 import { createHandlers } from "./handlers.ts";
 import { createIdentity } from "./identity.ts";
 import { oidcTokenEndpoints } from "./oidc-token-endpoints.ts";
+import { openIdProviderRoutes } from "./openid-provider.ts";
 import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
@@ -289,6 +290,21 @@ export async function startGatehouse(
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     ...pages.routes(),
+    ...(identity.openIdProvider === undefined
+      ? []
+      : openIdProviderRoutes({
+          config,
+          parts: identity.openIdProvider,
+          services,
+          clients: services.oidcClientDirectory,
+          users: repositories.users,
+          serviceRepository: repositories.services,
+          store,
+          audit: accessServices.audit,
+          pages,
+          metrics,
+          logger,
+        })),
     [RESET_PASSWORD_PATH, resetPasswordPage()],
     ...oidcTokenEndpoints({
       config,
@@ -329,6 +345,7 @@ export async function startGatehouse(
         await identity.eventPoller?.close();
         await server.close();
         await backchannelLogout?.close();
+        identity.openIdProvider?.stop();
         await management?.close();
         await tracing?.shutdown();
         await feed.close();

@@ -17,6 +17,20 @@ import {
   revocationRoute,
 } from "../server/oidc/token-management-routes.ts";
 
+/** What discovery says of these endpoints and of back-channel logout (backchannel-logout-dispatcher.ts). */
+export function oidcTokenEndpointsMetadata(issuer: string): Record<string, unknown> {
+  const methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+  return {
+    introspection_endpoint: `${issuer}${INTROSPECTION_PATH}`,
+    introspection_endpoint_auth_methods_supported: methods,
+    revocation_endpoint: `${issuer}${REVOCATION_PATH}`,
+    // A public client names itself to revoke its own tokens.
+    revocation_endpoint_auth_methods_supported: [...methods, "none"],
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+  };
+}
+
 /**
  * The OpenID Provider's introspection (RFC 7662) and revocation (RFC 7009)
  * endpoints, built-in provider only: under Keycloak the realm serves its own.

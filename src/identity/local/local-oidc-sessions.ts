@@ -38,7 +38,7 @@ export class LocalOidcSessions implements OidcSessions {
       id: session.id,
       userId: session.userId,
       authTime: session.createdAt,
-      amr: session.authMethods.map((method) => (method === "mfa" ? "otp" : method)),
+      amr: [...session.authMethods],
     };
   }
 
