@@ -156,6 +156,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
         provider,
         sessions: repositories.sessions,
         users: repositories.users,
+        participants: repositories.sessionClients,
       }),
       idTokens: new IdTokens({ RS256: rsaKeys, ES256: keys }, identity.issuer),
       cookieMac: (value) => cookieSealer.mac(value),

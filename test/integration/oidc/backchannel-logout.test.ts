@@ -1,7 +1,9 @@
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../harness/free-port.ts";
 import type { LocalIdentityProvider } from "../../../src/identity/local/local-identity-provider.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import {
@@ -14,9 +16,10 @@ import {
   USERS,
   uniqueName,
 } from "../../support/identity.ts";
+import { HttpBrowser } from "../../support/oidc-browser.ts";
 
 const REGISTRY = "gatehouse.v1.ServiceRegistryService";
-const ISSUER = "https://id.gatehouse.test";
+const REDIRECT = "http://127.0.0.1:9/callback";
 const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 
 interface Received {
@@ -69,20 +72,24 @@ describe("back-channel logout to OIDC clients (postgres, two replicas)", () => {
   let provider: LocalIdentityProvider;
   let admin: string;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  /** The first replica's own URL: the hosted pages need the issuer to be where the browser goes. */
+  let ISSUER: string;
   const answers = new Map<string, (count: number) => number | "hang">();
 
   beforeAll(async () => {
     receiver = await startReceiver((path, count) => answers.get(path)?.(count) ?? 200);
+    const port = await freePort();
+    ISSUER = `http://127.0.0.1:${port}`;
     server = await startTestGatehouse({
       backend: "postgres",
-      env: { ...IDENTITY_ENV, ISSUER },
+      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER },
       hooks: {
         onLocalProvider: (local) => {
           provider = local;
         },
       },
     });
-    replica = await startTestGatehouse({ backend: "postgres", shareWith: server });
+    replica = await startTestGatehouse({ backend: "postgres", shareWith: server, env: { PORT: "0" } });
     admin = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
   });
   afterAll(async () => {
@@ -100,7 +107,8 @@ describe("back-channel logout to OIDC clients (postgres, two replicas)", () => {
       {
         name: "Relying party",
         type: "OIDC_CLIENT_TYPE_CONFIDENTIAL",
-        redirectUris: { uris: ["https://rp.example/callback"] },
+        redirectUris: { uris: [REDIRECT] },
+        firstParty: true,
         scopes: { scopes: ["openid", "offline_access"] },
         backchannelLogoutUri: `${receiver.url}${path}`,
         ...extra,
@@ -146,6 +154,66 @@ describe("back-channel logout to OIDC clients (postgres, two replicas)", () => {
     // Give a late duplicate the time to show (the feed's poll is a backstop to pub/sub).
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(receiver.received(client.path)).toHaveLength(1);
+  });
+
+  it("tells a client that signed the user in through the authorization endpoint without a refresh token", async () => {
+    const client = await registerClient({
+      type: "OIDC_CLIENT_TYPE_PUBLIC",
+      tokenEndpointAuthMethod: "OIDC_TOKEN_ENDPOINT_AUTH_METHOD_NONE",
+      grantTypes: { grantTypes: ["OIDC_GRANT_TYPE_AUTHORIZATION_CODE"] },
+      scopes: { scopes: ["openid"] },
+    });
+    const user = await signUpAndLogin(server.url);
+    const verifier = randomBytes(32).toString("base64url");
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: client.clientId,
+      redirect_uri: REDIRECT,
+      scope: "openid",
+      state: "s",
+      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      code_challenge_method: "S256",
+    });
+    const browser = new HttpBrowser();
+    const signIn = await browser.follow(`${ISSUER}/oidc/authorize?${query}`, ISSUER);
+    const back = await browser.submit(
+      signIn.url,
+      signIn.text,
+      "/signin",
+      { login: user.username, password: user.password },
+      ISSUER,
+    );
+    const code = new URL(back.location!).searchParams.get("code")!;
+    const exchanged = await fetch(`${ISSUER}/oidc/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: REDIRECT,
+        client_id: client.clientId,
+        code_verifier: verifier,
+      }),
+    });
+    const tokens = (await exchanged.json()) as { id_token: string; refresh_token?: string };
+    expect(tokens.refresh_token).toBeUndefined();
+    const sid = (await jwtVerify(tokens.id_token, jwks(), { issuer: ISSUER })).payload.sid;
+
+    // The browser session ends through an administrator's door, on the other replica.
+    await ok(replica.url, `${USERS}/RevokeUserSessions`, { userId: user.id }, admin);
+    await expect
+      .poll(() => receiver.received(client.path).length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
+    const sids = await Promise.all(
+      receiver
+        .received(client.path)
+        .map(
+          async (delivery) =>
+            (await jwtVerify(delivery.logoutToken, jwks(), { issuer: ISSUER, audience: client.clientId }))
+              .payload.sid,
+        ),
+    );
+    expect(sids).toContain(sid);
   });
 
   it("tells the client when an administrator ends the user's sessions (another door)", async () => {
