@@ -43,7 +43,7 @@ import { CsrfGuard } from "../server/pages/csrf.ts";
 import { PageShell } from "../server/pages/page-shell.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
-import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
+import { hostedPageRoutes } from "../web/hosted-page-routes.ts";
 import { sharedCsrfKeys } from "../web/shared-csrf-key.ts";
 import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
@@ -225,6 +225,10 @@ export async function startGatehouse(
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
   const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
+  // One limiter for the RPCs and the hosted forms: a form spends its RPC's budget.
+  const rateLimiter = new RateLimiter(store, logger.child({ component: "rate-limit" }), {
+    onRejected: () => metrics.rateLimitRejections.inc(),
+  });
   const rpcHandler = connectNodeAdapter({
     routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
     interceptors: [
@@ -233,12 +237,7 @@ export async function startGatehouse(
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
       validationInterceptor(),
-      rateLimitInterceptor(
-        new RateLimiter(store, logger.child({ component: "rate-limit" }), {
-          onRejected: () => metrics.rateLimitRejections.inc(),
-        }),
-        config.rateLimit,
-      ),
+      rateLimitInterceptor(rateLimiter, config.rateLimit),
       authenticationInterceptor(new DecisionAuthenticator(services.engine)),
     ],
     contextValues: (request) =>
@@ -290,6 +289,16 @@ export async function startGatehouse(
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
     ...pages.routes(),
+    ...hostedPageRoutes({
+      shell: pages,
+      logger: logger.child({ component: "pages" }),
+      auth: services.auth,
+      passwordPolicy: services.passwordPolicy,
+      limiter: rateLimiter,
+      rateLimit: config.rateLimit,
+      trustedProxyHops: config.server.trustedProxyHops,
+      signupEnabled: config.identity.signupEnabled,
+    }),
     ...(identity.openIdProvider === undefined
       ? []
       : openIdProviderRoutes({
@@ -302,10 +311,9 @@ export async function startGatehouse(
           store,
           audit: accessServices.audit,
           pages,
-          metrics,
+          limiter: rateLimiter,
           logger,
         })),
-    [RESET_PASSWORD_PATH, resetPasswordPage()],
     ...oidcTokenEndpoints({
       config,
       engine: services.engine,

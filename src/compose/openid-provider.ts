@@ -3,11 +3,10 @@ import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { OidcClientDirectory } from "../domain/oidc/oidc-client.ts";
 import { OpenIdProvider } from "../domain/oidc/openid-provider.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
-import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
+import type { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import type { ServiceRepository } from "../domain/registry/service-repository.ts";
 import type { UserRepository } from "../domain/users/user-repository.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { authorizeRoute } from "../server/oidc/authorize-route.ts";
 import { consentRoute } from "../server/oidc/consent-page.ts";
@@ -37,7 +36,8 @@ export interface OpenIdProviderWiring {
   readonly store: CoordinationStore;
   readonly audit: AuditLog;
   readonly pages: PageShell;
-  readonly metrics: Metrics;
+  /** The RPCs' limiter: the forms spend the same budgets. */
+  readonly limiter: RateLimiter;
   readonly logger: Logger;
 }
 
@@ -74,9 +74,7 @@ export function openIdProviderRoutes(wiring: OpenIdProviderWiring): Array<[strin
     engine: services.engine,
     shell: wiring.pages,
     cookie: new SsoCookie({ secure: issuer.startsWith("https:"), mac: parts.cookieMac }),
-    limiter: new RateLimiter(store, logger.child({ component: "rate-limit" }), {
-      onRejected: () => wiring.metrics.rateLimitRejections.inc(),
-    }),
+    limiter: wiring.limiter,
     rateLimit: config.rateLimit,
     clientAuthentication: {
       clients: wiring.clients,

@@ -49,6 +49,31 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the hosted pages' branding: defaults, a #rrggbb accent, an http(s) or same-origin logo", () => {
+    expect(loadConfig({}).branding).toEqual({
+      productName: "Gatehouse",
+      logoUrl: undefined,
+      accentColor: "#2f54eb",
+    });
+    expect(
+      loadConfig({
+        BRANDING_PRODUCT_NAME: "Acme",
+        BRANDING_LOGO_URL: "https://cdn.acme.example/logo.svg",
+        BRANDING_ACCENT_COLOR: "#AA3300",
+      }).branding,
+    ).toEqual({ productName: "Acme", logoUrl: "https://cdn.acme.example/logo.svg", accentColor: "#aa3300" });
+    expect(loadConfig({ BRANDING_LOGO_URL: "/static/logo.png" }).branding.logoUrl).toBe("/static/logo.png");
+    for (const accent of ["red", "#abc", "#12345g", "rgb(1,2,3)"]) {
+      expect(() => loadConfig({ BRANDING_ACCENT_COLOR: accent })).toThrow(
+        /BRANDING_ACCENT_COLOR must be a colour as #rrggbb/,
+      );
+    }
+    for (const logo of ["javascript:alert(1)", "//evil.example/logo.png", "data:image/png;base64,AA"]) {
+      expect(() => loadConfig({ BRANDING_LOGO_URL: logo })).toThrow(/BRANDING_LOGO_URL/);
+    }
+    expect(() => loadConfig({ BRANDING_PRODUCT_NAME: "x".repeat(65) })).toThrow(/BRANDING_PRODUCT_NAME/);
+  });
+
   it("points the mailed links at the issuer by default", () => {
     const config = loadConfig({ PORT: "9090", ISSUER: "https://id.example.com/" });
     expect(config.identity.passwordResetUrl).toBe("https://id.example.com/reset-password");

@@ -75,6 +75,16 @@ export class PasswordPolicy {
     return problems;
   }
 
+  /** The rules in a sentence, for a form to show before anyone types (the hosted sign-up and reset pages). */
+  summary(): string {
+    const { minLength, minCharacterClasses } = this.settings;
+    const mix =
+      minCharacterClasses > 1
+        ? `, mixing at least ${minCharacterClasses} of lower case, upper case, digits and other characters`
+        : "";
+    return `At least ${minLength} characters${mix}; not a common password, and not your username or email.`;
+  }
+
   /** Throws invalid_argument "weak_password" naming `field` when the password breaks the policy. */
   check(password: string, account: { username: string; email: string }, field: string): void {
     const problems = this.problems(password, account);

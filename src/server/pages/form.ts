@@ -83,14 +83,19 @@ export class FocusPlan {
  */
 export function errorSummary(errors: FormErrors, labels: ReadonlyMap<string, string>): Html {
   if (!hasErrors(errors)) return html``;
+  const names = [...labels.keys()];
+  const order = (name: string) => (names.includes(name) ? names.indexOf(name) : names.length);
   const items = [
     ...errors.form.map((message) => html`<li>${message}</li>`),
-    ...[...errors.fields].map(([name, message]) => {
-      const label = labels.get(name);
-      return label === undefined
-        ? html`<li>${message}</li>`
-        : html`<li><a href="#${fieldId(name)}">${label}: ${message}</a></li>`;
-    }),
+    // In the form's order (the labels' order), so the summary reads like the form.
+    ...[...errors.fields]
+      .sort(([a], [b]) => order(a) - order(b))
+      .map(([name, message]) => {
+        const label = labels.get(name);
+        return label === undefined
+          ? html`<li>${message}</li>`
+          : html`<li><a href="#${fieldId(name)}">${label}: ${message}</a></li>`;
+      }),
   ];
   return html`<div class="summary" role="alert" aria-labelledby="summary-title">
 <h2 id="summary-title">${errors.form.length + errors.fields.size === 1 ? "There is a problem" : "There are problems"}</h2>

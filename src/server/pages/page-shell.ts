@@ -98,7 +98,6 @@ ${content.body}
 ${content.after === undefined ? "" : html`<div class="alt">${content.after}</div>`}
 </div>
 </main>
-<footer><p>${productName}</p></footer>
 </body>
 </html>`;
   }

@@ -18,6 +18,9 @@ import { formFields, HttpBrowser, registerClient } from "../../support/oidc-brow
 const REDIRECT = "http://127.0.0.1:9/callback";
 const REGISTRY = "gatehouse.v1.ServiceRegistryService";
 
+/** A response's JSON body, untyped (the tests check its shape). */
+const jsonOf = async (response: Response | Promise<Response>): Promise<any> => (await response).json();
+
 const pkce = () => {
   const verifier = randomBytes(32).toString("base64url");
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
@@ -111,11 +114,11 @@ describe("OpenID Provider security cases", () => {
     const code = callback.searchParams.get("code")!;
     const first = await exchange(code, verifier);
     expect(first.status).toBe(200);
-    const issued = await first.json();
+    const issued = await jsonOf(first);
     await ok(url, `${AUTH}/VerifyToken`, { token: issued.access_token });
     const replay = await exchange(code, verifier);
     expect(replay.status).toBe(400);
-    expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await jsonOf(replay)).toMatchObject({ error: "invalid_grant" });
     expect(await fails(url, `${AUTH}/VerifyToken`, { token: issued.access_token })).toMatchObject({
       reason: "session_revoked",
     });
@@ -124,7 +127,7 @@ describe("OpenID Provider security cases", () => {
       refresh_token: issued.refresh_token,
       client_id: publicClient,
     });
-    expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await jsonOf(refresh)).toMatchObject({ error: "invalid_grant" });
   });
 
   it("a wrong code_verifier is invalid_grant, and so is a missing one", async () => {
@@ -132,7 +135,7 @@ describe("OpenID Provider security cases", () => {
     const { callback } = await codeFor(baseParams(challenge));
     const wrong = await exchange(callback.searchParams.get("code")!, pkce().verifier);
     expect(wrong.status).toBe(400);
-    expect(await wrong.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await jsonOf(wrong)).toMatchObject({ error: "invalid_grant" });
     const second = await codeFor(baseParams(challenge));
     const missing = await token({
       grant_type: "authorization_code",
@@ -140,7 +143,7 @@ describe("OpenID Provider security cases", () => {
       redirect_uri: REDIRECT,
       client_id: publicClient,
     });
-    expect(await missing.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await jsonOf(missing)).toMatchObject({ error: "invalid_grant" });
   });
 
   it("a code is bound to its redirect_uri and client", async () => {
@@ -148,14 +151,14 @@ describe("OpenID Provider security cases", () => {
     const other = (await registerClient(url, admin)).clientId;
     const { callback } = await codeFor(baseParams(challenge));
     const code = callback.searchParams.get("code")!;
-    expect(await (await exchange(code, verifier, { client_id: other })).json()).toMatchObject({
+    expect(await jsonOf(exchange(code, verifier, { client_id: other }))).toMatchObject({
       error: "invalid_grant",
     });
     const again = await codeFor(baseParams(challenge));
     const wrongRedirect = await exchange(again.callback.searchParams.get("code")!, verifier, {
       redirect_uri: "http://127.0.0.1:9/callback/other",
     });
-    expect(await wrongRedirect.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await jsonOf(wrongRedirect)).toMatchObject({ error: "invalid_grant" });
   });
 
   it("a public client without PKCE is refused by a redirect with invalid_request, state and iss", async () => {
@@ -217,7 +220,7 @@ describe("OpenID Provider security cases", () => {
   it("open redirects: post_logout_redirect_uri must be registered for the hinted client; sign-in forms stay on our origin", async () => {
     const { verifier, challenge } = pkce();
     const { callback, browser } = await codeFor(baseParams(challenge));
-    const issued = await (await exchange(callback.searchParams.get("code")!, verifier)).json();
+    const issued = await jsonOf(exchange(callback.searchParams.get("code")!, verifier));
     for (const target of [
       "https://evil.example/",
       "http://127.0.0.1:9/signed-out/x",
@@ -282,7 +285,7 @@ describe("OpenID Provider security cases", () => {
     const browser = new HttpBrowser();
     const signIn = await browser.follow(authorizeUrl(baseParams(challenge)), url);
     const fields = formFields(signIn.text, "/signin");
-    const withoutToken = { ...fields, login: user.username, password: user.password };
+    const withoutToken: Record<string, string> = { ...fields, login: user.username, password: user.password };
     delete withoutToken.csrf_token;
     expect((await browser.request(`${url}/signin`, { form: withoutToken })).status).toBe(403);
     // A token from another browser (another cookie) does not work either.
@@ -385,7 +388,7 @@ describe("OpenID Provider security cases", () => {
     );
     expect(refused.status).toBe(401);
     expect(refused.headers.get("www-authenticate")).toMatch(/^Basic /);
-    expect(await refused.json()).toMatchObject({ error: "invalid_client" });
+    expect(await jsonOf(refused)).toMatchObject({ error: "invalid_client" });
     expect(refused.headers.get("cache-control")).toBe("no-store");
     // Confidential clients may skip PKCE; the code still works with the right secret.
     const { callback } = await codeFor(
@@ -396,14 +399,14 @@ describe("OpenID Provider security cases", () => {
       { authorization: basic(clientSecret) },
     );
     expect(answered.status).toBe(200);
-    const body = await answered.json();
+    const body = await jsonOf(answered);
     expect(body).toMatchObject({ token_type: "Bearer", scope: "openid profile" });
     expect(decodeProtectedHeader(body.id_token).alg).toBe("RS256");
     expect(
       (await token({ grant_type: "password", username: "x" }, { authorization: basic(clientSecret) })).status,
     ).toBe(400);
     expect(
-      await (await token({ grant_type: "password" }, { authorization: basic(clientSecret) })).json(),
+      await jsonOf(token({ grant_type: "password" }, { authorization: basic(clientSecret) })),
     ).toMatchObject({
       error: "unsupported_grant_type",
     });
@@ -413,7 +416,7 @@ describe("OpenID Provider security cases", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(clientSecret) },
       body: "grant_type=authorization_code&code=a&code=b",
     });
-    expect(await twice.json()).toMatchObject({ error: "invalid_request" });
+    expect(await jsonOf(twice)).toMatchObject({ error: "invalid_request" });
   });
 
   it("client_credentials: a service account's id and secret get an access token VerifyToken accepts", async () => {
@@ -429,7 +432,7 @@ describe("OpenID Provider security cases", () => {
       client_secret: created.clientSecret,
     });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await jsonOf(response);
     expect(body.token_type).toBe("Bearer");
     await ok(url, `${AUTH}/VerifyToken`, { token: body.access_token });
     const wrong = await token({
@@ -445,7 +448,7 @@ describe("OpenID Provider security cases", () => {
     await createService(url, admin, { audience });
     const { verifier, challenge } = pkce();
     const { callback } = await codeFor(baseParams(challenge, { resource: audience }));
-    const issued = await (await exchange(callback.searchParams.get("code")!, verifier)).json();
+    const issued = await jsonOf(exchange(callback.searchParams.get("code")!, verifier));
     const aud = decodeJwt(issued.access_token).aud;
     expect(aud).toEqual([audience, "gatehouse"]);
     await ok(url, `${AUTH}/VerifyToken`, { token: issued.access_token });
@@ -460,11 +463,9 @@ describe("OpenID Provider security cases", () => {
       .clientId;
     const { verifier, challenge } = pkce();
     const { callback } = await codeFor(baseParams(challenge, { client_id: es }));
-    const issued = await (
-      await exchange(callback.searchParams.get("code")!, verifier, { client_id: es })
-    ).json();
+    const issued = await jsonOf(exchange(callback.searchParams.get("code")!, verifier, { client_id: es }));
     expect(decodeProtectedHeader(issued.id_token)).toMatchObject({ alg: "ES256", typ: "JWT" });
-    const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json();
+    const jwks = await jsonOf(fetch(`${url}/.well-known/jwks.json`));
     expect(new Set(jwks.keys.map((key: { kty: string }) => key.kty))).toEqual(new Set(["EC", "RSA"]));
     // An ID token is no access token: VerifyToken refuses it.
     expect((await fails(url, `${AUTH}/VerifyToken`, { token: issued.id_token })).status).toBe(401);
