@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
+import { BackchannelLogoutDispatcher } from "../domain/oidc/backchannel-logout-dispatcher.ts";
 import { registerConsoleClient } from "../domain/oidc/console-client.ts";
 import type { OidcClientDirectory } from "../domain/oidc/oidc-client.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
@@ -16,6 +17,8 @@ import { bootstrapAdministrator } from "../domain/users/bootstrap-admin.ts";
 import { requireKeysForStoredEntries } from "../domain/vault/key-rotation.ts";
 import { VaultKeyring } from "../domain/vault/vault-keyring.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
+import { FetchLogoutTokenSender } from "../identity/local/logout-token-sender.ts";
 import { SmtpMailer, UnconfiguredMailer } from "../mail/smtp-mailer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
@@ -46,6 +49,7 @@ import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
 import { createHandlers } from "./handlers.ts";
 import { createIdentity } from "./identity.ts";
+import { oidcTokenEndpoints } from "./oidc-token-endpoints.ts";
 import { openIdProviderRoutes } from "./openid-provider.ts";
 import { openStorage } from "./storage.ts";
 
@@ -65,6 +69,8 @@ export interface Gatehouse {
 export interface GatehouseHooks {
   /** Wraps the token vault's provider port (e.g. to count provider round trips). */
   readonly wrapVaultTokens?: (tokens: VaultTokenProvider) => VaultTokenProvider;
+  /** Hands over the built-in provider (e.g. to issue a relying party's tokens without the browser flow). */
+  readonly onLocalProvider?: (provider: LocalIdentityProvider) => void;
 }
 
 /** The pg Pool under TypeORM's PostgreSQL driver (absent on the embedded database). */
@@ -131,6 +137,7 @@ export async function startGatehouse(
     changes,
     metrics,
   });
+  if (identity.provider instanceof LocalIdentityProvider) hooks.onLocalProvider?.(identity.provider);
   const mailer =
     config.smtp.url === undefined
       ? new UnconfiguredMailer(logger.child({ component: "mail" }))
@@ -164,6 +171,20 @@ export async function startGatehouse(
     }
   });
 
+  // OIDC Back-Channel Logout to the relying parties of a session that ended (any door: the feed).
+  const backchannelLogout =
+    identity.logoutTokens === undefined
+      ? undefined
+      : new BackchannelLogoutDispatcher({
+          sessions: repositories.sessionClients,
+          clients: services.oidcClientDirectory,
+          signer: identity.logoutTokens,
+          sender: new FetchLogoutTokenSender(),
+          store,
+          issuer: config.identity.issuer,
+          warn: (message, details) => logger.warn({ component: "backchannel-logout", ...details }, message),
+        });
+  if (backchannelLogout !== undefined) feed.onChange((event) => backchannelLogout.onChange(event));
   await services.roles.ensureBuiltInRoles();
   // The console signs in through the built-in OpenID Provider as a first-party public client.
   await registerConsoleClient(config.identity.issuer, repositories.oidcClients);
@@ -293,6 +314,15 @@ export async function startGatehouse(
           limiter: rateLimiter,
           logger,
         })),
+    ...oidcTokenEndpoints({
+      config,
+      engine: services.engine,
+      clients: services.oidcClientDirectory,
+      sessions: repositories.sessions,
+      provider: identity.provider,
+      revocations,
+      store,
+    }),
     ...(management === undefined ? ops : []),
   ]);
 
@@ -322,6 +352,7 @@ export async function startGatehouse(
         readiness.stop();
         await identity.eventPoller?.close();
         await server.close();
+        await backchannelLogout?.close();
         identity.openIdProvider?.stop();
         await management?.close();
         await tracing?.shutdown();

@@ -3,6 +3,7 @@ import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import type { LogoutTokenSigner } from "../domain/ports/logout-tokens.ts";
 import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
@@ -26,6 +27,7 @@ import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
 import { LocalOidcSessions } from "../identity/local/local-oidc-sessions.ts";
 import { LocalVaultTokens } from "../identity/local/local-vault-tokens.ts";
+import { LogoutTokens } from "../identity/local/logout-tokens.ts";
 import { PasswordHasher } from "../identity/local/password-hasher.ts";
 import { Sealer } from "../identity/local/sealer.ts";
 import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
@@ -35,6 +37,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import { BACKCHANNEL_LOGOUT_PATH, backchannelLogoutRoute } from "../server/backchannel-logout-route.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
+import { oidcTokenEndpointsMetadata } from "./oidc-token-endpoints.ts";
 import type { Repositories } from "./storage.ts";
 
 export interface IdentityDeps {
@@ -58,6 +61,8 @@ export interface Identity {
   readonly keycloakSync: UserSyncService | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /** Signs back-channel logout tokens to OIDC clients (built-in provider only). */
+  readonly logoutTokens: LogoutTokenSigner | undefined;
   /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
   readonly eventPoller: IdentityEventPoller | undefined;
   /** What the built-in OpenID Provider needs from the built-in provider; undefined under Keycloak. */
@@ -137,15 +142,21 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     provider,
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
-    plainRoutes: wellKnownRoutes(identity.issuer, () => ({
-      keys: [...keys.jwks().keys, ...rsaKeys.jwks().keys],
-    })),
+    plainRoutes: wellKnownRoutes(
+      identity.issuer,
+      () => ({
+        keys: [...keys.jwks().keys, ...rsaKeys.jwks().keys],
+      }),
+      oidcTokenEndpointsMetadata(identity.issuer),
+    ),
+    logoutTokens: new LogoutTokens({ RS256: rsaKeys, ES256: keys }),
     eventPoller: undefined,
     openIdProvider: {
       sessions: new LocalOidcSessions({
         provider,
         sessions: repositories.sessions,
         users: repositories.users,
+        participants: repositories.sessionClients,
       }),
       idTokens: new IdTokens({ RS256: rsaKeys, ES256: keys }, identity.issuer),
       cookieMac: (value) => cookieSealer.mac(value),
@@ -276,6 +287,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     provider,
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
+    logoutTokens: undefined,
     plainRoutes: new Map([
       [
         BACKCHANNEL_LOGOUT_PATH,

@@ -12,6 +12,7 @@ import { SqlOidcClientRepository } from "../persistence/oidc-client-repository.t
 import { SqlRoleRepository } from "../persistence/role-repository.ts";
 import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
 import { SqlServiceRepository } from "../persistence/service-repository.ts";
+import { SqlSessionClientRepository } from "../persistence/session-client-repository.ts";
 import { SqlSessionRepository } from "../persistence/session-repository.ts";
 import { SqlSigningKeyRepository } from "../persistence/signing-key-repository.ts";
 import { Sql } from "../persistence/sql.ts";
@@ -33,6 +34,8 @@ export interface Repositories {
   readonly services: SqlServiceRepository;
   readonly serviceAccounts: SqlServiceAccountRepository;
   readonly oidcClients: SqlOidcClientRepository;
+  /** Which OIDC clients took part in each session (back-channel logout). */
+  readonly sessionClients: SqlSessionClientRepository;
   readonly audit: SqlAuditRepository;
   readonly changeLog: ChangeLogRepository;
   readonly sessions: SqlSessionRepository;
@@ -66,6 +69,7 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
     services: new SqlServiceRepository(sql),
     serviceAccounts: new SqlServiceAccountRepository(sql),
     oidcClients: new SqlOidcClientRepository(sql),
+    sessionClients: new SqlSessionClientRepository(sql),
     audit: new SqlAuditRepository(sql),
     changeLog: new ChangeLogRepository(sql),
     sessions: new SqlSessionRepository(sql),

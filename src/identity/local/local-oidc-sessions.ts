@@ -1,5 +1,6 @@
 import { hashOpaqueToken } from "../../domain/opaque-token.ts";
 import type { ClientInfo } from "../../domain/ports/identity-provider.ts";
+import type { SessionClients } from "../../domain/ports/logout-tokens.ts";
 import type { LiveSession, OidcSessions } from "../../domain/ports/oidc-sessions.ts";
 import type { SessionStore, TokenGrant } from "../../domain/ports/session-store.ts";
 import type { UserRepository } from "../../domain/users/user-repository.ts";
@@ -14,14 +15,18 @@ export class LocalOidcSessions implements OidcSessions {
   private readonly provider: LocalIdentityProvider;
   private readonly sessions: SessionStore;
   private readonly users: UserRepository;
+  private readonly participants: Pick<SessionClients, "record"> | undefined;
   private readonly now: () => number;
 
   constructor(deps: {
     provider: LocalIdentityProvider;
     sessions: SessionStore;
     users: UserRepository;
+    /** Where the clients that got tokens in a session are noted, for back-channel logout. */
+    participants?: Pick<SessionClients, "record">;
     now?: () => number;
   }) {
+    this.participants = deps.participants;
     this.provider = deps.provider;
     this.sessions = deps.sessions;
     this.users = deps.users;
@@ -42,8 +47,11 @@ export class LocalOidcSessions implements OidcSessions {
     };
   }
 
-  issueForClient(sessionId: string, grant: TokenGrant, options: { withRefreshToken: boolean }) {
-    return this.provider.issueForClient(sessionId, grant, options);
+  async issueForClient(sessionId: string, grant: TokenGrant, options: { withRefreshToken: boolean }) {
+    const issued = await this.provider.issueForClient(sessionId, grant, options);
+    // Also without a refresh token: the client is told when the session ends (back-channel logout).
+    if (issued !== undefined) await this.participants?.record(sessionId, grant.clientId);
+    return issued;
   }
 
   async grantOf(refreshToken: string): Promise<TokenGrant | undefined> {

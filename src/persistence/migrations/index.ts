@@ -8,6 +8,7 @@ import { TokenVault1763800004000 } from "./1763800004000-token-vault.ts";
 import { SessionLastSeen1763800005500 } from "./1763800005500-session-last-seen.ts";
 import { KeycloakEvents1763800006000 } from "./1763800006000-keycloak-events.ts";
 import { OidcClients1763800007000 } from "./1763800007000-oidc-clients.ts";
+import { OidcSessionClients1763800007200 } from "./1763800007200-oidc-session-clients.ts";
 import { OpenIdProvider1763800007500 } from "./1763800007500-openid-provider.ts";
 
 /**
@@ -25,5 +26,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   SessionLastSeen1763800005500,
   KeycloakEvents1763800006000,
   OidcClients1763800007000,
+  OidcSessionClients1763800007200,
   OpenIdProvider1763800007500,
 ];
