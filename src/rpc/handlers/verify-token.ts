@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
 import type { Authenticated, DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import { DomainError } from "../../domain/errors.ts";
 import {
@@ -16,10 +15,11 @@ import { toUserMessage } from "../mappers/user-mapper.ts";
  * (seed 003's verify-token). An invalid, expired or revoked token, or an
  * inactive subject, is UNAUTHENTICATED; a valid token without access to the
  * named service succeeds with service_access.granted = false and the reason —
- * the same cases Envoy's Check answers with 401 and 403.
+ * the same cases Envoy's Check answers with 401 and 403. Connect and the fast
+ * paths (gRPC and Connect JSON) serve this same function.
  */
 export function createVerifyTokenHandler(engine: DecisionEngine) {
-  return async (request: VerifyTokenRequest, _context: HandlerContext): Promise<VerifyTokenResponse> => {
+  return async (request: VerifyTokenRequest): Promise<VerifyTokenResponse> => {
     // The engine resolves a key as an id or a slug; the request's rules allow one of the two.
     const serviceKey = request.serviceId !== "" ? request.serviceId : request.serviceSlug;
     const decision = await engine.decide({
