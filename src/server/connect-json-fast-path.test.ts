@@ -43,11 +43,19 @@ describe("createConnectJsonFastPath", () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it("serves a Connect JSON POST itself, with Connect's answers", async () => {
-    const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"token":"t"}' });
+    const ok = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"token":"t"}',
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("content-type")).toBe("application/json");
     expect(await ok.json()).toMatchObject({ principalKind: "user" });
-    const denied = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"token":"bad"}' });
+    const denied = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"token":"bad"}',
+    });
     expect(denied.status).toBe(401);
     expect(await denied.json()).toEqual({ code: "unauthenticated", message: "no" });
     expect(served).toEqual(["t", "bad"]);

@@ -2,10 +2,7 @@ import http from "node:http";
 import { gunzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  VerifyTokenRequestSchema,
-  VerifyTokenResponseSchema,
-} from "../../src/gen/gatehouse/v1/auth_pb.js";
+import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "../../src/gen/gatehouse/v1/auth_pb.js";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { grpcFrame, grpcMessage, rawGrpcCall } from "../support/h2-grpc.ts";
@@ -22,7 +19,11 @@ interface JsonReply {
 }
 
 /** One HTTP/1.1 POST with exactly these headers and bytes, as a plain HTTP client sends it. */
-function postRaw(url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<JsonReply> {
+function postRaw(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
   return new Promise((resolve, reject) => {
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
     const request = http.request(`${url}${VERIFY}`, {
@@ -117,26 +118,35 @@ describe("VerifyToken fast paths (PostgreSQL + Redis)", () => {
     ["bothServiceKeys", 3],
     ["controlCharacter", 3],
     ["tokenTooLong", 3],
-  ] as const)("over gRPC, %s answers as Connect does (status, message, details, body)", async (name, status) => {
-    const [viaFast, viaConnect] = await Promise.all([
-      rawGrpcCall(fast.url, VERIFY, grpcBody(name)),
-      rawGrpcCall(connect.url, VERIFY, grpcBody(name)),
-    ]);
-    expect(viaFast.status).toBe(status);
-    expect(viaConnect.status).toBe(status);
-    expect(viaFast.message).toBe(viaConnect.message);
-    expect(viaFast.trailers["grpc-status-details-bin"]).toEqual(viaConnect.trailers["grpc-status-details-bin"]);
-    if (status === 0) {
-      const response = fromBinary(VerifyTokenResponseSchema, grpcMessage(viaFast.body));
-      expect(response.user?.id).not.toBe("");
-      expect(response).toEqual(fromBinary(VerifyTokenResponseSchema, grpcMessage(viaConnect.body)));
-    } else {
-      expect(viaFast.body.length).toBe(0);
-    }
-  });
+  ] as const)(
+    "over gRPC, %s answers as Connect does (status, message, details, body)",
+    async (name, status) => {
+      const [viaFast, viaConnect] = await Promise.all([
+        rawGrpcCall(fast.url, VERIFY, grpcBody(name)),
+        rawGrpcCall(connect.url, VERIFY, grpcBody(name)),
+      ]);
+      expect(viaFast.status).toBe(status);
+      expect(viaConnect.status).toBe(status);
+      expect(viaFast.message).toBe(viaConnect.message);
+      expect(viaFast.trailers["grpc-status-details-bin"]).toEqual(
+        viaConnect.trailers["grpc-status-details-bin"],
+      );
+      if (status === 0) {
+        const response = fromBinary(VerifyTokenResponseSchema, grpcMessage(viaFast.body));
+        expect(response.user?.id).not.toBe("");
+        expect(response).toEqual(fromBinary(VerifyTokenResponseSchema, grpcMessage(viaConnect.body)));
+      } else {
+        expect(viaFast.body.length).toBe(0);
+      }
+    },
+  );
 
   it.each([
-    ["bytes that are not a VerifyTokenRequest", grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), 3],
+    [
+      "bytes that are not a VerifyTokenRequest",
+      grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])),
+      3,
+    ],
     ["invalid UTF-8 in the token", grpcFrame(Buffer.from([0x0a, 0x02, 0xc3, 0x28])), 3],
   ] as const)("over gRPC, %s answers as Connect does", async (_name, body, status) => {
     const [viaFast, viaConnect] = await Promise.all([
@@ -169,7 +179,7 @@ describe("VerifyToken fast paths (PostgreSQL + Redis)", () => {
     "notJson",
     "notAnObject",
   ])("over Connect JSON, %s answers as Connect does (status, headers, body)", async (name) => {
-    for (const headers of [{}, { "accept-encoding": "gzip, deflate, br" }]) {
+    for (const headers of [{}, { "accept-encoding": "gzip, deflate, br" }] as Record<string, string>[]) {
       const [viaFast, viaConnect] = await Promise.all([
         postRaw(fast.url, json[name]!, headers),
         postRaw(connect.url, json[name]!, headers),
