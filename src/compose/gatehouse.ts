@@ -232,18 +232,19 @@ export async function startGatehouse(
     // Undecodable compressed bytes are INVALID_ARGUMENT, never INTERNAL.
     acceptCompression: [...REQUEST_COMPRESSIONS],
   }) as HttpHandler;
-  // With tracing on, Check goes through Connect, where its span is made from the full CheckRequest
-  // (the fast path decodes only the fields the decision needs); off, the fast path is untouched.
+  // With tracing on the fast paths make the spans Connect's tracing interceptor makes (Check's
+  // parent from the authorized request's traceparent); off, no tracing code runs on them.
   const verifyToken = createVerifyTokenHandler(services.engine);
   const outcomes = { logger, toConnectError, clientCodes: CLIENT_CODES, rpcMetrics: metrics.rpc };
-  const grpcFastPath =
-    config.server.grpcFastPath && tracing === undefined
-      ? createGrpcFastPath({
-          routes: createFastRoutes(envoyCheck, healthSource, verifyToken, validate),
-          readMaxBytes: READ_MAX_BYTES,
-          ...outcomes,
-        })
-      : undefined;
+  const grpcFastPath = config.server.grpcFastPath
+    ? createGrpcFastPath({
+        routes: createFastRoutes(envoyCheck, healthSource, verifyToken, validate, tracing !== undefined),
+        readMaxBytes: READ_MAX_BYTES,
+        tracing,
+        ...outcomes,
+      })
+    : undefined;
+  // It makes no spans: with tracing on, VerifyToken over Connect JSON goes through Connect.
   const jsonFastPath =
     config.server.grpcFastPath && tracing === undefined
       ? createConnectJsonFastPath({
@@ -256,7 +257,7 @@ export async function startGatehouse(
       : undefined;
   const fastPath =
     grpcFastPath === undefined || jsonFastPath === undefined
-      ? undefined
+      ? grpcFastPath
       : (request: HttpRequest, response: HttpResponse) =>
           grpcFastPath(request, response) || jsonFastPath(request, response);
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });

@@ -95,14 +95,21 @@ export function createFastRoutes(
   health: Omit<HealthSource, "serviceNames">,
   verifyToken: VerifyToken,
   validate: RequestValidator,
+  tracing: boolean,
 ): FastUnaryRoute[] {
   return [
     fastUnaryRoute({
       path: `/${Authorization.typeName}/${Authorization.method.check.name}`,
-      decode: checkFactsFromBytes,
+      // The authorized request's trace context is read only when tracing is on.
+      decode: tracing ? (bytes) => checkFactsFromBytes(bytes, true) : checkFactsFromBytes,
       handle: check,
       output: CheckResponseSchema,
       encodeOnce: true,
+      traceCarrier: (facts) =>
+        facts.traceparent === undefined
+          ? undefined
+          : { traceparent: facts.traceparent, tracestate: facts.tracestate },
+      decisionCode: (response) => response.status?.code ?? 0,
     }),
     fastUnaryRoute({
       path: `/${Health.typeName}/${Health.method.check.name}`,

@@ -3,6 +3,8 @@ import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobu
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { requestIdFrom } from "../observability/request-id.ts";
+import { type RpcSpan, startRpcSpan } from "../observability/rpc-span.ts";
+import type { HeaderSource, Tracing } from "../observability/tracing.ts";
 import {
   createFastCallOutcome,
   type FastCallOutcome,
@@ -29,6 +31,10 @@ export interface FastUnaryRoute<I = unknown, O extends DescMessage = DescMessage
    * a new answer per call, where remembering would only cost.
    */
   readonly encodeOnce: boolean;
+  /** With tracing on: the trace context to continue, when not the call's own headers (Check's). */
+  readonly traceCarrier?: (request: I) => HeaderSource | undefined;
+  /** With tracing on: the decision's google.rpc.Code in the answer, a span attribute (Check's). */
+  readonly decisionCode?: (response: MessageShape<O>) => number;
 }
 
 export function fastUnaryRoute<I, O extends DescMessage>(route: FastUnaryRoute<I, O>): FastUnaryRoute {
@@ -39,14 +45,16 @@ export interface GrpcFastPathOptions extends FastCallOutcomeOptions {
   readonly routes: readonly FastUnaryRoute[];
   /** Largest request message accepted (as Connect's readMaxBytes). */
   readonly readMaxBytes: number;
+  /** Tracing, when on: a span per call. Off, nothing of it runs. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** Returns true when it took the request; false leaves it to Connect. */
 export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
 
 /**
- * The mesh's per-request calls (Envoy's ext_authz Check, and gRPC health
- * checks) served straight from node:http2, without Connect's per-call
+ * The mesh's per-request calls (Envoy's ext_authz Check, gRPC health checks,
+ * and the API services' VerifyToken) served straight from node:http2, without Connect's per-call
  * machinery: Connect runs every unary call through async-iterable pipelines,
  * Headers objects and an AbortController whose abort() builds a DOMException
  * with a stack trace, which together cost most of an empty call's CPU (see
@@ -65,6 +73,10 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
   const outcomes = new Map<FastUnaryRoute, FastCallOutcome>(
     options.routes.map((route) => [route, createFastCallOutcome(route.path, options)]),
+  );
+  const tracing = options.tracing;
+  const names = new Map(
+    options.routes.map((route) => [route, route.path.slice(1).split("/") as [string, string]]),
   );
   // Handlers that answer alike return the same object (createCheckResponder): frame it once.
   const framed = new WeakMap<object, Buffer>();
@@ -86,6 +98,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     const chunks: Buffer[] = [];
     let size = 0;
+    let span: RpcSpan | undefined;
 
     const answer = async (): Promise<Buffer> => {
       if (timeout.error !== undefined) throw timeout.error;
@@ -102,7 +115,16 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
       } catch (error) {
         throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
       }
-      return encode(route, await withDeadline(route.handle(input), timeout.timeoutMs));
+      if (tracing !== undefined) {
+        // After decoding, as in Connect, where interceptors see only decoded requests.
+        const [service, method] = names.get(route)!;
+        const carrier = route.traceCarrier?.(input) ?? request.headers;
+        span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
+      }
+      const output = await withDeadline(route.handle(input), timeout.timeoutMs);
+      const body = encode(route, output);
+      span?.end(0, undefined, route.decisionCode?.(output));
+      return body;
     };
 
     request.on("data", (chunk: Buffer) => {
@@ -116,7 +138,11 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
           send(response, requestId, OK_TRAILERS, body);
           outcome.succeeded(started);
         },
-        (error: unknown) => send(response, requestId, trailersFor(outcome.failed(error, requestId, started))),
+        (error: unknown) => {
+          const failure = outcome.failed(error, requestId, started);
+          span?.end(failure.code, Code[failure.code]);
+          send(response, requestId, trailersFor(failure));
+        },
       );
     });
   };
