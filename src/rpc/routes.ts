@@ -123,7 +123,8 @@ export function createFastRoutes(
       decode: (bytes) => fromBinary(VerifyTokenRequestSchema, bytes),
       handle: validated(verifyToken, validate),
       output: VerifyTokenResponseSchema,
-      encodeOnce: false,
+      // A warm VerifyToken answers with the object it answered before (createVerifyTokenHandler).
+      encodeOnce: true,
     }),
   ];
 }

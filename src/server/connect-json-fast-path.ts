@@ -83,6 +83,7 @@ export function createConnectJsonFastPath(options: ConnectJsonFastPathOptions): 
   const limits = { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff };
   const compressMinBytes = options.compressMinBytes ?? 1024;
   const routes = new Map<string, Served>();
+  const written = new WeakMap<object, Uint8Array>();
   for (const route of options.routes) {
     const path = `/${route.method.parent.typeName}/${route.method.name}`;
     const serialization = createMethodSerializationLookup(
@@ -95,7 +96,15 @@ export function createConnectJsonFastPath(options: ConnectJsonFastPathOptions): 
       route,
       path,
       parse: (bytes) => serialization.getI(false).parse(bytes),
-      serialize: (message) => serialization.getO(false).serialize(message as never),
+      serialize: (message) => {
+        // Handlers that answer alike return the same object (a warm VerifyToken): write it once.
+        let bytes = written.get(message as object);
+        if (bytes === undefined) {
+          bytes = serialization.getO(false).serialize(message as never);
+          written.set(message as object, bytes);
+        }
+        return bytes;
+      },
       outcome: createFastCallOutcome(path, options),
     });
   }
