@@ -122,11 +122,18 @@ export function createConnectJsonFastPath(options: ConnectJsonFastPathOptions): 
       "Accept-Encoding",
     ).response;
 
+    // Never rejects: a failure to compress (which no client can cause) ends the stream, logged.
     const reply = async (status: number, body: Uint8Array) => {
       const answer: Record<string, string> = { "content-type": JSON_CONTENT_TYPE, "x-request-id": requestId };
       let bytes = body;
       if (compression !== null && bytes.byteLength >= compressMinBytes) {
-        bytes = await compression.compress(bytes);
+        try {
+          bytes = await compression.compress(bytes);
+        } catch (error) {
+          options.logger.error({ err: error, requestId }, "response compression failed");
+          response.destroy();
+          return;
+        }
         answer["content-encoding"] = compression.name;
       }
       answer["content-length"] = String(bytes.byteLength);
