@@ -25,17 +25,20 @@ import { Metrics } from "../observability/metrics.ts";
 import { createTracing } from "../observability/tracing.ts";
 import { kPeer } from "../rpc/context.ts";
 import { createEnvoyCheck } from "../rpc/handlers/authorization-handler.ts";
+import { createVerifyTokenHandler } from "../rpc/handlers/verify-token.ts";
 import { authenticationInterceptor } from "../rpc/interceptors/authentication.ts";
 import { errorMappingInterceptor, toConnectError } from "../rpc/interceptors/error-mapping.ts";
 import { rateLimitInterceptor } from "../rpc/interceptors/rate-limit.ts";
 import { CLIENT_CODES, requestContextInterceptor } from "../rpc/interceptors/request-context.ts";
+import { createRequestValidator } from "../rpc/interceptors/request-validator.ts";
 import { rpcMetricsInterceptor } from "../rpc/interceptors/rpc-metrics.ts";
 import { tracingInterceptor } from "../rpc/interceptors/tracing.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
-import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
+import { createFastJsonRoutes, createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
+import { createConnectJsonFastPath } from "../server/connect-json-fast-path.ts";
 import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
-import type { HttpHandler } from "../server/http-handler.ts";
+import type { HttpHandler, HttpRequest, HttpResponse } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
@@ -229,6 +232,10 @@ export async function startGatehouse(
   const rateLimiter = new RateLimiter(store, logger.child({ component: "rate-limit" }), {
     onRejected: () => metrics.rateLimitRejections.inc(),
   });
+  const validate = createRequestValidator();
+  // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
+  // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
+  const jsonOptions = { ignoreUnknownFields: false, alwaysEmitImplicit: true };
   const rpcHandler = connectNodeAdapter({
     routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
     interceptors: [
@@ -236,7 +243,7 @@ export async function startGatehouse(
       ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
       requestContextInterceptor(logger),
       errorMappingInterceptor(),
-      validationInterceptor(),
+      validationInterceptor(validate),
       rateLimitInterceptor(rateLimiter, config.rateLimit),
       authenticationInterceptor(new DecisionAuthenticator(services.engine)),
     ],
@@ -251,25 +258,38 @@ export async function startGatehouse(
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
-    // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
-    // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
-    jsonOptions: { ignoreUnknownFields: false, alwaysEmitImplicit: true },
+    jsonOptions,
     // Undecodable compressed bytes are INVALID_ARGUMENT, never INTERNAL.
     acceptCompression: [...REQUEST_COMPRESSIONS],
   }) as HttpHandler;
-  // With tracing on, Check goes through Connect, where its span is made from the full CheckRequest
-  // (the fast path decodes only the fields the decision needs); off, the fast path is untouched.
-  const grpcFastPath =
+  // With tracing on the fast paths make the spans Connect's tracing interceptor makes (Check's
+  // parent from the authorized request's traceparent); off, no tracing code runs on them.
+  const verifyToken = createVerifyTokenHandler(services.engine);
+  const outcomes = { logger, toConnectError, clientCodes: CLIENT_CODES, rpcMetrics: metrics.rpc };
+  const grpcFastPath = config.server.grpcFastPath
+    ? createGrpcFastPath({
+        routes: createFastRoutes(envoyCheck, healthSource, verifyToken, validate, tracing !== undefined),
+        readMaxBytes: READ_MAX_BYTES,
+        tracing,
+        ...outcomes,
+      })
+    : undefined;
+  // It makes no spans: with tracing on, VerifyToken over Connect JSON goes through Connect.
+  const jsonFastPath =
     config.server.grpcFastPath && tracing === undefined
-      ? createGrpcFastPath({
-          routes: createFastRoutes(envoyCheck, healthSource),
+      ? createConnectJsonFastPath({
+          routes: createFastJsonRoutes(verifyToken, validate),
           readMaxBytes: READ_MAX_BYTES,
-          logger,
-          toConnectError,
-          clientCodes: CLIENT_CODES,
-          rpcMetrics: metrics.rpc,
+          jsonOptions,
+          acceptCompression: REQUEST_COMPRESSIONS,
+          ...outcomes,
         })
       : undefined;
+  const fastPath =
+    grpcFastPath === undefined || jsonFastPath === undefined
+      ? grpcFastPath
+      : (request: HttpRequest, response: HttpResponse) =>
+          grpcFastPath(request, response) || jsonFastPath(request, response);
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
   // With a management port, probes and metrics are served there only.
   const management =
@@ -331,7 +351,7 @@ export async function startGatehouse(
     logger,
     plainRoutes,
     rpcHandler,
-    grpcFastPath,
+    fastPath,
   }).catch(async (error: unknown) => {
     await management?.close();
     throw error;

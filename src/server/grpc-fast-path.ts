@@ -2,10 +2,16 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { Logger } from "../observability/logger.ts";
 import { requestIdFrom } from "../observability/request-id.ts";
-import type { RpcMethodSeries, RpcMetrics, RpcSeries } from "../observability/rpc-metrics.ts";
+import { type RpcSpan, startRpcSpan } from "../observability/rpc-span.ts";
+import type { HeaderSource, Tracing } from "../observability/tracing.ts";
+import {
+  createFastCallOutcome,
+  type FastCallOutcome,
+  type FastCallOutcomeOptions,
+} from "./fast-call-outcome.ts";
 import type { HttpRequest, HttpResponse } from "./http-handler.ts";
+import { withDeadline } from "./with-deadline.ts";
 
 /**
  * One unary method on the fast path: its path, how its request bytes are read
@@ -19,31 +25,36 @@ export interface FastUnaryRoute<I = unknown, O extends DescMessage = DescMessage
   readonly decode: (bytes: Uint8Array) => I;
   readonly handle: (request: I) => MessageShape<O> | Promise<MessageShape<O>>;
   readonly output: O;
+  /**
+   * The handler answers alike with the same object (createCheckResponder, the
+   * health answers): frame each such object once. Off for handlers that build
+   * a new answer per call, where remembering would only cost.
+   */
+  readonly encodeOnce: boolean;
+  /** With tracing on: the trace context to continue, when not the call's own headers (Check's). */
+  readonly traceCarrier?: (request: I) => HeaderSource | undefined;
+  /** With tracing on: the decision's google.rpc.Code in the answer, a span attribute (Check's). */
+  readonly decisionCode?: (response: MessageShape<O>) => number;
 }
 
 export function fastUnaryRoute<I, O extends DescMessage>(route: FastUnaryRoute<I, O>): FastUnaryRoute {
   return route as unknown as FastUnaryRoute;
 }
 
-export interface GrpcFastPathOptions {
+export interface GrpcFastPathOptions extends FastCallOutcomeOptions {
   readonly routes: readonly FastUnaryRoute[];
   /** Largest request message accepted (as Connect's readMaxBytes). */
   readonly readMaxBytes: number;
-  readonly logger: Logger;
-  /** The server's one error mapping (src/rpc/interceptors/error-mapping.ts). */
-  readonly toConnectError: (error: unknown, logger: Logger) => ConnectError;
-  /** Codes logged at warn (the caller's fault); any other failure is logged at error. */
-  readonly clientCodes: ReadonlySet<Code>;
-  /** Per-RPC metrics, shared with Connect's interceptor so both paths add to the same series. */
-  readonly rpcMetrics?: RpcMetrics;
+  /** Tracing, when on: a span per call. Off, nothing of it runs. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** Returns true when it took the request; false leaves it to Connect. */
 export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
 
 /**
- * The mesh's per-request calls (Envoy's ext_authz Check, and gRPC health
- * checks) served straight from node:http2, without Connect's per-call
+ * The mesh's per-request calls (Envoy's ext_authz Check, gRPC health checks,
+ * and the API services' VerifyToken) served straight from node:http2, without Connect's per-call
  * machinery: Connect runs every unary call through async-iterable pipelines,
  * Headers objects and an AbortController whose abort() builds a DOMException
  * with a stack trace, which together cost most of an empty call's CPU (see
@@ -60,18 +71,17 @@ export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boo
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
-  // Series resolved now, so a call only adds to numbers (see RpcSeries).
-  const seriesOf = new Map<FastUnaryRoute, { method: RpcMethodSeries; ok: RpcSeries }>();
-  if (options.rpcMetrics !== undefined) {
-    for (const route of options.routes) {
-      const [service, method] = route.path.slice(1).split("/") as [string, string];
-      const series = options.rpcMetrics.method(service, method);
-      seriesOf.set(route, { method: series, ok: series.ok() });
-    }
-  }
+  const outcomes = new Map<FastUnaryRoute, FastCallOutcome>(
+    options.routes.map((route) => [route, createFastCallOutcome(route.path, options)]),
+  );
+  const tracing = options.tracing;
+  const names = new Map(
+    options.routes.map((route) => [route, route.path.slice(1).split("/") as [string, string]]),
+  );
   // Handlers that answer alike return the same object (createCheckResponder): frame it once.
   const framed = new WeakMap<object, Buffer>();
-  const frameOnce = (route: FastUnaryRoute, output: object): Buffer => {
+  const encode = (route: FastUnaryRoute, output: object): Buffer => {
+    if (!route.encodeOnce) return frame(toBinary(route.output, output as MessageShape<DescMessage>));
     let bytes = framed.get(output);
     if (bytes === undefined) {
       bytes = frame(toBinary(route.output, output as MessageShape<DescMessage>));
@@ -82,12 +92,13 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
 
   const serve = (route: FastUnaryRoute, request: Http2ServerRequest, response: Http2ServerResponse) => {
     const started = performance.now();
-    const series = seriesOf.get(route);
+    const outcome = outcomes.get(route)!;
     const incomingId = request.headers["x-request-id"];
     const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
     const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     const chunks: Buffer[] = [];
     let size = 0;
+    let span: RpcSpan | undefined;
 
     const answer = async (): Promise<Buffer> => {
       if (timeout.error !== undefined) throw timeout.error;
@@ -104,21 +115,16 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
       } catch (error) {
         throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
       }
-      return frameOnce(route, await withDeadline(route.handle(input), timeout.timeoutMs));
-    };
-
-    const fail = (error: unknown): Record<string, string> => {
-      const failure = error instanceof ConnectError ? error : options.toConnectError(error, options.logger);
-      const fields = {
-        requestId,
-        rpc: route.path.slice(1),
-        code: Code[failure.code],
-        ms: Math.round(performance.now() - started),
-      };
-      series?.method.code(failure.code).observe((performance.now() - started) / 1000);
-      if (options.clientCodes.has(failure.code)) options.logger.warn(fields, "rpc failed");
-      else options.logger.error(fields, "rpc failed");
-      return trailersFor(failure);
+      if (tracing !== undefined) {
+        // After decoding, as in Connect, where interceptors see only decoded requests.
+        const [service, method] = names.get(route)!;
+        const carrier = route.traceCarrier?.(input) ?? request.headers;
+        span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
+      }
+      const output = await withDeadline(route.handle(input), timeout.timeoutMs);
+      const body = encode(route, output);
+      span?.end(0, undefined, route.decisionCode?.(output));
+      return body;
     };
 
     request.on("data", (chunk: Buffer) => {
@@ -130,9 +136,13 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
       void answer().then(
         (body) => {
           send(response, requestId, OK_TRAILERS, body);
-          series?.ok.observe((performance.now() - started) / 1000);
+          outcome.succeeded(started);
         },
-        (error: unknown) => send(response, requestId, fail(error)),
+        (error: unknown) => {
+          const failure = outcome.failed(error, requestId, started);
+          span?.end(failure.code, Code[failure.code]);
+          send(response, requestId, trailersFor(failure));
+        },
       );
     });
   };
@@ -189,18 +199,6 @@ function frame(message: Uint8Array): Buffer {
   framed.writeUInt32BE(message.length, 1);
   framed.set(message, 5);
   return framed;
-}
-
-function withDeadline<T>(work: T | Promise<T>, timeoutMs: number | undefined): Promise<T> {
-  if (timeoutMs === undefined) return Promise.resolve(work);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-      timeoutMs,
-    );
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** grpc-status and friends, written by Connect's own gRPC code. */

@@ -5,8 +5,7 @@ import tls from "node:tls";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { ConnectionLimits, TlsConfig } from "../config/config.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { GrpcFastPath } from "./grpc-fast-path.ts";
-import type { HttpHandler } from "./http-handler.ts";
+import type { HttpHandler, HttpRequest, HttpResponse } from "./http-handler.ts";
 import { ACCEPTED_ENCODINGS } from "./request-compression.ts";
 import { readTlsFiles, watchTlsFiles } from "./tls-credentials.ts";
 
@@ -21,8 +20,8 @@ export interface HttpServerOptions {
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
   /** Everything else: the Connect adapter. */
   readonly rpcHandler: HttpHandler;
-  /** Takes the plain gRPC calls it serves before Connect sees them (src/server/grpc-fast-path.ts). */
-  readonly grpcFastPath?: GrpcFastPath;
+  /** Takes the calls it serves off Connect (gRPC and Connect JSON fast paths); returns false for the rest. */
+  readonly fastPath?: (request: HttpRequest, response: HttpResponse) => boolean;
   /** Serve TLS (ALPN h2 and http/1.1) instead of cleartext. */
   readonly tls?: TlsConfig | undefined;
 }
@@ -94,7 +93,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       if (draining && inFlight === 0) drained?.();
     });
     if (plain !== undefined) plain(request, response);
-    else if (options.grpcFastPath?.(request, response) !== true) options.rpcHandler(request, response);
+    else if (options.fastPath?.(request, response) !== true) options.rpcHandler(request, response);
   };
 
   const limits = options.connections;

@@ -169,6 +169,46 @@ describe("reading a CheckRequest from its bytes", () => {
     }
   });
 
+  it("reads the trace context only when asked, from the headers map or header_map (raw values too)", () => {
+    const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const fromMap = toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, {
+        attributes: {
+          request: {
+            http: { headers: { traceparent: parent, tracestate: "a=1", authorization: "Bearer x" } },
+          },
+        },
+      }),
+    );
+    expect(checkFactsFromBytes(fromMap).traceparent).toBeUndefined();
+    expect(checkFactsFromBytes(fromMap, true)).toMatchObject({ traceparent: parent, tracestate: "a=1" });
+    const fromHeaderMap = toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, {
+        attributes: {
+          request: {
+            http: {
+              headerMap: {
+                headers: [
+                  { key: "TraceParent", value: "00-old" },
+                  { key: "traceparent", rawValue: Buffer.from(parent) },
+                  { key: "authorization", value: "Bearer x" },
+                ],
+              },
+            },
+          },
+        },
+      }),
+    );
+    const facts = checkFactsFromBytes(fromHeaderMap, true);
+    expect(facts).toMatchObject({ traceparent: parent, tracestate: undefined, authorization: "Bearer x" });
+    // Reading it changes nothing else the decision reads.
+    const { traceparent: _p, tracestate: _s, ...rest } = facts;
+    expect(rest).toEqual(checkFactsFromBytes(fromHeaderMap));
+    expect(checkFactsFromBytes(new Uint8Array(), true).traceparent).toBeUndefined();
+  });
+
   it("reads an empty request as one without token, host or service", () => {
     const facts = checkFactsFromBytes(new Uint8Array());
     expect(facts).toEqual({

@@ -16,6 +16,12 @@ export interface CheckFacts {
   /** context_extensions `service` and `required_role`, set per route in Envoy. */
   readonly service: string | undefined;
   readonly requiredRole: string | undefined;
+  /**
+   * The authorized request's W3C trace context, read only when asked (tracing
+   * on): the headers map's, else header_map's last (value, or raw_value as latin1).
+   */
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 /**
@@ -68,9 +74,9 @@ export function checkFactsOf(request: CheckRequest): CheckFacts {
  * repeated fields append). Strings it reads must be valid UTF-8, as for
  * protobuf-es; fields it skips are not checked.
  */
-export function checkFactsFromBytes(bytes: Uint8Array): CheckFacts {
+export function checkFactsFromBytes(bytes: Uint8Array, readTraceContext = false): CheckFacts {
   const walker = new FieldWalker(bytes);
-  const facts: MutableFacts = { host: "", headerMap: undefined };
+  const facts: MutableFacts = { host: "", headerMap: undefined, trace: readTraceContext ? {} : undefined };
   while (walker.next(bytes.length)) {
     if (walker.is(1)) readAttributes(walker, walker.enter(), facts);
     else walker.skip();
@@ -79,12 +85,19 @@ export function checkFactsFromBytes(bytes: Uint8Array): CheckFacts {
     const values = facts.headerMap?.filter((h) => h.key === name).map((h) => h.value) ?? [];
     return values.length === 0 ? undefined : joinHeaderValues(values);
   };
-  return {
+  const checked = {
     authorization: facts.authorization ?? fromHeaderMap("authorization"),
     authority: facts.authority ?? fromHeaderMap(":authority"),
     host: facts.host,
     service: facts.service,
     requiredRole: facts.requiredRole,
+  };
+  const trace = facts.trace;
+  if (trace === undefined) return checked;
+  return {
+    ...checked,
+    traceparent: trace.traceparent ?? trace.rawTraceparent,
+    tracestate: trace.tracestate ?? trace.rawTracestate,
   };
 }
 
@@ -96,6 +109,10 @@ interface MutableFacts {
   requiredRole?: string;
   /** header_map entries named authorization or :authority, in order (key lower-cased). */
   headerMap: Array<{ key: "authorization" | ":authority"; value: string }> | undefined;
+  /** Only when the trace context is asked for: from the headers map, and from header_map. */
+  trace:
+    | { traceparent?: string; tracestate?: string; rawTraceparent?: string; rawTracestate?: string }
+    | undefined;
 }
 
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -103,6 +120,8 @@ const AUTHORIZATION = ascii("authorization");
 const AUTHORITY = ascii(":authority");
 const SERVICE = ascii("service");
 const REQUIRED_ROLE = ascii("required_role");
+const TRACEPARENT = ascii("traceparent");
+const TRACESTATE = ascii("tracestate");
 
 function readAttributes(walker: FieldWalker, end: number, facts: MutableFacts): void {
   while (walker.next(end)) {
@@ -128,6 +147,10 @@ function readHttp(walker: FieldWalker, end: number, facts: MutableFacts): void {
       const entry = walker.entry(walker.enter(), 2);
       if (walker.sameBytes(entry.key, AUTHORIZATION)) facts.authorization = walker.text(entry.value);
       else if (walker.sameBytes(entry.key, AUTHORITY)) facts.authority = walker.text(entry.value);
+      else if (facts.trace !== undefined) {
+        if (walker.sameBytes(entry.key, TRACEPARENT)) facts.trace.traceparent = walker.text(entry.value);
+        else if (walker.sameBytes(entry.key, TRACESTATE)) facts.trace.tracestate = walker.text(entry.value);
+      }
     } else if (walker.is(5)) facts.host = walker.text(walker.span());
     else if (walker.is(13)) readHeaderMap(walker, walker.enter(), facts);
     else walker.skip();
@@ -142,16 +165,31 @@ function readHeaderMap(walker: FieldWalker, end: number, facts: MutableFacts): v
     }
     // HeaderValue: key = 1, value = 2, raw_value = 3.
     const entry = walker.entry(walker.enter(), 3);
+    if (facts.trace !== undefined) {
+      if (walker.sameBytesIgnoringCase(entry.key, TRACEPARENT)) {
+        facts.trace.rawTraceparent = headerText(walker, entry);
+        continue;
+      }
+      if (walker.sameBytesIgnoringCase(entry.key, TRACESTATE)) {
+        facts.trace.rawTracestate = headerText(walker, entry);
+        continue;
+      }
+    }
     const name = walker.sameBytesIgnoringCase(entry.key, AUTHORIZATION)
       ? "authorization"
       : walker.sameBytesIgnoringCase(entry.key, AUTHORITY)
         ? ":authority"
         : undefined;
     if (name === undefined) continue;
-    const value = walker.text(entry.value);
     facts.headerMap ??= [];
-    facts.headerMap.push({ key: name, value: value !== "" ? value : walker.latin1(entry.raw) });
+    facts.headerMap.push({ key: name, value: headerText(walker, entry) });
   }
+}
+
+/** A HeaderValue's text: its value, or its raw_value (encode_raw_headers) as latin1. */
+function headerText(walker: FieldWalker, entry: Entry): string {
+  const value = walker.text(entry.value);
+  return value !== "" ? value : walker.latin1(entry.raw);
 }
 
 /** Where a length-delimited value lies in the request: [start, end). Empty when absent. */

@@ -1,69 +1,66 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { startRpcSpan } from "../../observability/rpc-span.ts";
 import type { HeaderSource, Tracing } from "../../observability/tracing.ts";
 
 /**
  * A server span per RPC, continuing the caller's trace (W3C traceparent). For
  * Envoy's Check the parent is the traceparent of the request being authorized
  * (CheckRequest.attributes.request.http), so a mesh request's trace shows its
- * authorization step. Attributes are the RPC's name and outcome only: never a
- * header, a token or a message field. Only in the chain when tracing is on.
+ * authorization step; without one there, the call's own. Attributes are the
+ * RPC's name and outcome only: never a header, a token or a message field.
+ * Only in the chain when tracing is on. The gRPC fast path makes the same span.
  */
 export function tracingInterceptor(tracing: Tracing): Interceptor {
   return (next) => async (request) => {
     const isCheck = request.method === Authorization.method.check && !request.stream;
     const carrier = isCheck
-      ? (checkedRequestHeaders(request.message as CheckRequest) ?? request.header)
+      ? (checkedRequestTraceHeaders(request.message as CheckRequest) ?? request.header)
       : request.header;
     const contentType = request.header.get("content-type") ?? "";
-    const span = tracing.tracer.startSpan(
-      `${request.service.typeName}/${request.method.name}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          "rpc.system": contentType.startsWith("application/grpc") ? "grpc" : "connect_rpc",
-          "rpc.service": request.service.typeName,
-          "rpc.method": request.method.name,
-        },
-      },
+    const span = startRpcSpan(
+      tracing,
+      request.service.typeName,
+      request.method.name,
+      contentType.startsWith("application/grpc") ? "grpc" : "connect_rpc",
       tracing.extract(carrier),
     );
     try {
       const response = await next(request);
-      span.setAttribute("rpc.grpc.status_code", 0);
-      if (isCheck && !response.stream) {
-        // google.rpc.Code of the decision (0 allowed, 7 or 16 denied): an outcome, not data.
-        const status = (response.message as { status?: { code?: number } }).status;
-        span.setAttribute("gatehouse.check.status_code", status?.code ?? 0);
-      }
+      const status =
+        isCheck && !response.stream
+          ? ((response.message as { status?: { code?: number } }).status?.code ?? 0)
+          : undefined;
+      span.end(0, undefined, status);
       return response;
     } catch (error) {
       const code = ConnectError.from(error).code;
-      span.setAttribute("rpc.grpc.status_code", code);
-      // The code's name only: an error message may echo what the caller sent.
-      span.setStatus({ code: SpanStatusCode.ERROR, message: Code[code] });
+      span.end(code, Code[code]);
       throw error;
-    } finally {
-      span.end();
     }
   };
 }
 
-/** The authorized request's headers, as Envoy sends them (a map, or header_map with encode_raw_headers). */
-function checkedRequestHeaders(message: CheckRequest): HeaderSource | undefined {
+/**
+ * The authorized request's traceparent and tracestate, as Envoy sends them (the
+ * headers map, or header_map with encode_raw_headers; the last one wins), or
+ * undefined when it carries no traceparent. checkFactsFromBytes reads the same.
+ */
+function checkedRequestTraceHeaders(message: CheckRequest): HeaderSource | undefined {
   const http = message.attributes?.request?.http;
   if (http === undefined) return undefined;
-  if (Object.keys(http.headers).length > 0) return http.headers;
-  const raw = http.headerMap?.headers;
-  if (raw === undefined || raw.length === 0) return undefined;
   const headers: Record<string, string> = {};
-  for (const header of raw) {
+  for (const header of http.headerMap?.headers ?? []) {
     const name = header.key.toLowerCase();
     if (name === "traceparent" || name === "tracestate") {
-      headers[name] = header.value !== "" ? header.value : new TextDecoder().decode(header.rawValue);
+      headers[name] = header.value !== "" ? header.value : Buffer.from(header.rawValue).toString("latin1");
     }
   }
-  return headers;
+  // The headers map, when it has them, as checkFactsOf reads authorization.
+  for (const name of ["traceparent", "tracestate"]) {
+    const value = http.headers[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers.traceparent === undefined ? undefined : headers;
 }
