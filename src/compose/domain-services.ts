@@ -1,3 +1,5 @@
+import { KeyAdministration } from "../domain/keys/key-administration.ts";
+import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import type { Config } from "../config/config.ts";
 import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
@@ -50,6 +52,7 @@ export interface DomainServicesDeps {
   readonly repositories: Repositories;
   readonly accessServices: AccessServices;
   readonly provider: IdentityProvider;
+  readonly signingKeyRotation: SigningKeyRotation | undefined;
   readonly vaultTokens: VaultTokenProvider;
   readonly vaultKeyring: VaultKeyring;
   readonly feed: ChangeFeed;
@@ -74,6 +77,7 @@ export interface DomainServices {
   /** The OpenID Provider's view of them (find, verifySecret). */
   readonly oidcClientDirectory: RegisteredClientDirectory;
   readonly vault: VaultService;
+  readonly keys: KeyAdministration;
   readonly engine: DecisionEngine;
   readonly accounts: AccountFactory;
   readonly passwordPolicy: PasswordPolicy;
@@ -234,6 +238,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     oidcClients,
     oidcClientDirectory,
     vault,
+    keys: new KeyAdministration({ rotation: deps.signingKeyRotation, access, audit }),
     engine,
     accounts,
     passwordPolicy,

@@ -140,6 +140,7 @@ export async function startGatehouse(
     repositories,
     accessServices,
     provider: identity.provider,
+    signingKeyRotation: identity.signingKeyRotation,
     vaultTokens: hooks.wrapVaultTokens?.(identity.vaultTokens) ?? identity.vaultTokens,
     vaultKeyring,
     feed,

@@ -1,3 +1,4 @@
+import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import type { Config, KeycloakProviderConfig, LocalProviderConfig } from "../config/config.ts";
 import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
@@ -56,6 +57,8 @@ export interface Identity {
   readonly vaultTokens: VaultTokenProvider;
   /** UserService's Keycloak sync; undefined under the built-in provider. */
   readonly keycloakSync: UserSyncService | undefined;
+  /** On-demand signing-key rotation; undefined under Keycloak (the realm signs). */
+  readonly signingKeyRotation: SigningKeyRotation | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
   /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
@@ -137,6 +140,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     provider,
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
+    signingKeyRotation: { rotate: async () => [await keys.rotate(), await rsaKeys.rotate()] },
     plainRoutes: wellKnownRoutes(identity.issuer, () => ({
       keys: [...keys.jwks().keys, ...rsaKeys.jwks().keys],
     })),
@@ -276,6 +280,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     provider,
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
+    signingKeyRotation: undefined,
     plainRoutes: new Map([
       [
         BACKCHANNEL_LOGOUT_PATH,

@@ -1,6 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
+import type { KeyAdministration } from "../../domain/keys/key-administration.ts";
 import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import type { UserService } from "../../domain/users/user-service.ts";
 import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
@@ -14,6 +15,7 @@ export function createAuthHandler(deps: {
   auth: AuthDomain;
   users: UserService;
   engine: DecisionEngine;
+  keys: KeyAdministration;
 }): ServiceImpl<typeof AuthService> {
   const { auth, users } = deps;
   return {
@@ -159,6 +161,18 @@ export function createAuthHandler(deps: {
 
     async regenerateRecoveryCodes(request, context) {
       return { recoveryCodes: await auth.regenerateRecoveryCodes(await actorOf(context), request.password) };
+    },
+
+    async rotateSigningKeys(_request, context) {
+      const rotated = await deps.keys.rotateSigningKeys(await actorOf(context));
+      return {
+        keys: rotated.map((key) => ({
+          kid: key.kid,
+          algorithm: key.algorithm,
+          activateTime: timestampFromDate(key.activatesAt),
+          previousRetireTime: timestampFromDate(key.previousRetiresAt),
+        })),
+      };
     },
   };
 }

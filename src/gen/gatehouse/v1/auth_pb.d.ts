@@ -843,6 +843,71 @@ export declare type RegenerateRecoveryCodesResponse = Message<"gatehouse.v1.Rege
 export declare const RegenerateRecoveryCodesResponseSchema: GenMessage<RegenerateRecoveryCodesResponse>;
 
 /**
+ * @generated from message gatehouse.v1.RotateSigningKeysRequest
+ */
+export declare type RotateSigningKeysRequest = Message<"gatehouse.v1.RotateSigningKeysRequest"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeysRequest.
+ * Use `create(RotateSigningKeysRequestSchema)` to create a new message.
+ */
+export declare const RotateSigningKeysRequestSchema: GenMessage<RotateSigningKeysRequest>;
+
+/**
+ * @generated from message gatehouse.v1.RotatedSigningKey
+ */
+export declare type RotatedSigningKey = Message<"gatehouse.v1.RotatedSigningKey"> & {
+  /**
+   * The successor's key id, as in the JWKS and the tokens' `kid`.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * "ES256" or "RS256".
+   *
+   * @generated from field: string algorithm = 2;
+   */
+  algorithm: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp activate_time = 3;
+   */
+  activateTime?: Timestamp | undefined;
+
+  /**
+   * When the key it replaces stops signing.
+   *
+   * @generated from field: google.protobuf.Timestamp previous_retire_time = 4;
+   */
+  previousRetireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotatedSigningKey.
+ * Use `create(RotatedSigningKeySchema)` to create a new message.
+ */
+export declare const RotatedSigningKeySchema: GenMessage<RotatedSigningKey>;
+
+/**
+ * @generated from message gatehouse.v1.RotateSigningKeysResponse
+ */
+export declare type RotateSigningKeysResponse = Message<"gatehouse.v1.RotateSigningKeysResponse"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.RotatedSigningKey keys = 1;
+   */
+  keys: RotatedSigningKey[];
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeysResponse.
+ * Use `create(RotateSigningKeysResponseSchema)` to create a new message.
+ */
+export declare const RotateSigningKeysResponseSchema: GenMessage<RotateSigningKeysResponse>;
+
+/**
  * Authentication: sign-up, sign-in (with MFA), token refresh and revocation,
  * token verification for API services, password recovery, client-credentials
  * tokens for services, and the signed-in user's own profile and MFA.
@@ -1075,6 +1140,22 @@ export declare const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RegenerateRecoveryCodesRequestSchema;
     output: typeof RegenerateRecoveryCodesResponseSchema;
+  },
+  /**
+   * Permission `keys.manage`. Rotates the built-in provider's signing keys now
+   * (each algorithm: ES256, RS256): the successors are published in the JWKS at
+   * once and sign from activate_time, about five minutes on (the JWKS's cache
+   * lifetime), when the current keys retire; what those signed keeps verifying
+   * until it expires, so no token or session breaks. Idempotent while a rotation
+   * is pending. Errors: PERMISSION_DENIED; FAILED_PRECONDITION
+   * "signing_keys_managed_by_provider" under Keycloak (rotate the realm's keys).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.RotateSigningKeys
+   */
+  rotateSigningKeys: {
+    methodKind: "unary";
+    input: typeof RotateSigningKeysRequestSchema;
+    output: typeof RotateSigningKeysResponseSchema;
   },
 }>;
 
