@@ -33,6 +33,10 @@ export const PERMISSIONS = [
     name: "vault.write",
     description: "Act on the token vault entries and sessions of other users within reach",
   },
+  {
+    name: "keys.manage",
+    description: "Rotate the issuer's signing keys and re-encrypt the token vault under its active key",
+  },
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number]["name"];

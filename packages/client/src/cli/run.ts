@@ -132,8 +132,7 @@ export async function runCli(argv: readonly string[], io: Io, env: NodeJS.Proces
     },
   };
   try {
-    await command.run(context);
-    return ExitCode.ok;
+    return (await command.run(context)) ?? ExitCode.ok;
   } catch (error) {
     const status = exitCodeOf(error);
     if (json) io.error(`${JSON.stringify({ error: describe(error), exitCode: status })}\n`);

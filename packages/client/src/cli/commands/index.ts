@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts";
 import { accessCommands } from "./access.ts";
+import { keyCommands } from "./keys.ts";
 import { operationCommands } from "./operations.ts";
 import { registryCommands } from "./registry.ts";
 import { sessionCommands } from "./session.ts";
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   ...accessCommands,
   ...registryCommands,
   ...operationCommands,
+  ...keyCommands,
 ];
