@@ -31,6 +31,7 @@ const CATALOGUE = [
   "audit.read",
   "vault.read",
   "vault.write",
+  "keys.manage",
 ];
 
 describe.each(BACKENDS)("user, role and business-role administration (%s)", (backend) => {
