@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson } from "../support/connect-json.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
@@ -120,6 +121,14 @@ describe("the gatehouse CLI against a running server", () => {
     await json(["users", "set-grants", username, `${slug}:editor`]);
     const grants = await json(["users", "grants", username]);
     expect(grants.effectiveGrants).toEqual([expect.objectContaining({ serviceSlug: slug, role: "editor" })]);
+    await json(["users", "set-password", username], { stdin: "Cli-user-pass-456!\n" });
+    const session = await loginTokens(server.url, username, "Cli-user-pass-456!");
+    const revoked = await json(["users", "revoke-sessions", username]);
+    expect(revoked.sessionsEnded).toBeGreaterThanOrEqual(1);
+    const verify = await postJson(server.url, "gatehouse.v1.AuthService/VerifyToken", {
+      token: session.accessToken,
+    });
+    expect(verify.status).toBe(401);
     const disabled = await json(["users", "disable", username]);
     expect(disabled.status).toBe("USER_STATUS_DISABLED");
     await json(["users", "delete", username]);

@@ -251,6 +251,32 @@ const setRoles: Command = {
   },
 };
 
+const setPassword: Command = {
+  path: ["users", "set-password"],
+  summary: "Set a user's password (read from stdin; their sessions end)",
+  args: "USER",
+  async run(context) {
+    const password = (await context.io.readStdin()).replace(/\r?\n$/, "");
+    if (password === "") throw new UsageError("give the new password on stdin");
+    const clients = context.clients();
+    const userId = await resolveUserId(clients, one(context));
+    await clients.users.setUserPassword({ userId, password });
+    context.print({ userId }, () => `Password set for ${userId}\n`);
+  },
+};
+
+const revokeSessions: Command = {
+  path: ["users", "revoke-sessions"],
+  summary: "End every session of a user, on every replica at once",
+  args: "USER",
+  async run(context) {
+    const clients = context.clients();
+    const userId = await resolveUserId(clients, one(context));
+    const { sessionsEnded } = await clients.users.revokeUserSessions({ userId });
+    context.print({ userId, sessionsEnded }, () => `${sessionsEnded} session(s) ended\n`);
+  },
+};
+
 export const userCommands: readonly Command[] = [
   list,
   get,
@@ -262,4 +288,6 @@ export const userCommands: readonly Command[] = [
   grants,
   setGrants,
   setRoles,
+  setPassword,
+  revokeSessions,
 ];
