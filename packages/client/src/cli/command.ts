@@ -1,6 +1,5 @@
 import type { Clients } from "./connection.ts";
 import type { CredentialsCache } from "./credentials-cache.ts";
-import type { ExitCode } from "./exit-codes.ts";
 
 /** A flag of a command, as `node:util` parseArgs takes it, plus its help text. */
 export interface Flag {
@@ -44,6 +43,5 @@ export interface Command {
   readonly flags?: Readonly<Record<string, Flag>>;
   /** Longer help, after the usage. */
   readonly details?: string;
-  /** Resolves to the exit status when it is not plain success. */
-  run(context: CommandContext): Promise<void | ExitCode>;
+  run(context: CommandContext): Promise<void>;
 }

@@ -132,7 +132,8 @@ export async function runCli(argv: readonly string[], io: Io, env: NodeJS.Proces
     },
   };
   try {
-    return (await command.run(context)) ?? ExitCode.ok;
+    await command.run(context);
+    return ExitCode.ok;
   } catch (error) {
     const status = exitCodeOf(error);
     if (json) io.error(`${JSON.stringify({ error: describe(error), exitCode: status })}\n`);

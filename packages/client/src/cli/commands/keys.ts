@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { ExitCode, UsageError } from "../exit-codes.ts";
+import { UsageError } from "../exit-codes.ts";
 import { fields } from "../output.ts";
 
 export const keyCommands: readonly Command[] = [
@@ -39,7 +39,12 @@ export const keyCommands: readonly Command[] = [
                 ["cannot be opened", step.failedEntryIds.join(" ") || "none"],
               ]),
           );
-          return step.failedEntryIds.length > 0 ? ExitCode.failure : ExitCode.ok;
+          if (step.failedEntryIds.length > 0) {
+            throw new Error(
+              `${step.failedEntryIds.length} entries cannot be opened and stay under their old key`,
+            );
+          }
+          return;
         }
       }
     },
