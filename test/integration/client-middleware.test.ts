@@ -219,6 +219,39 @@ describe("auth middleware (Express, Fastify, Connect) against two replicas", () 
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("session_revoked");
   });
 
+  it("refuses locally a token for another issuer or audience, with Gatehouse's reasons", async () => {
+    const { tokens } = await grantedUser();
+    const client = createGatehouseClient({ baseUrl: a.url });
+    for (const [options, reason] of [
+      [{ issuer: "http://elsewhere.test" }, "wrong_issuer"],
+      [{ issuer: ISSUER, audience: "another-api" }, "wrong_audience"],
+    ] as const) {
+      const strict = createGatehouseAuth({ client, jwksUrl: `${a.url}/.well-known/jwks.json`, ...options });
+      const asked = strict.stats.verifyToken;
+      expect(await strict.authorize(`Bearer ${tokens.accessToken}`)).toMatchObject({ status: 401, reason });
+      expect(strict.stats.verifyToken).toBe(asked);
+      await strict.close();
+    }
+  });
+
+  it("createGatehouseClient over Connect: typed clients for the services, failing over from a dead replica", async () => {
+    const dead = "http://127.0.0.1:1";
+    const client = createGatehouseClient({
+      baseUrl: [dead, a.url],
+      transport: "connect",
+      credentials: { type: "bearer", token: admin },
+      retry: { initialBackoffMs: 10 },
+    });
+    const { permissions } = await client.roles.listPermissions({});
+    expect(permissions.map((permission) => permission.name)).toContain("changes.watch");
+    const { services } = await client.services.listServices({});
+    expect(services.some((entry) => entry.id === service.id)).toBe(true);
+    expect((await client.auth.getMe({})).user?.username).toBe(TEST_ADMIN.username);
+    // A refusal is not retried: it comes back as it was answered.
+    const anonymous = createGatehouseClient({ baseUrl: a.url, transport: "connect" });
+    await expect(anonymous.users.listUsers({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+  });
+
   it("killing the stream's replica: VerifyToken answers meanwhile, then the stream resumes from its cursor without losing a revocation", async () => {
     const kept = await grantedUser();
     const revoked = await grantedUser();
