@@ -112,4 +112,14 @@ describe("ChangeStream", () => {
       expect((await take(iterator, 1))[0]).toMatchObject({ change: { key: `s${i}` } });
     }
   });
+
+  it("ends open streams with unavailable shutting_down when the replica shuts down", async () => {
+    const iterator = stream.watch("", abort.signal);
+    await take(iterator, 2);
+    const pending = iterator.next().catch((error: unknown) => error);
+    stream.close();
+    const failure = await pending;
+    expect(isDomainError(failure) && failure.kind).toBe("unavailable");
+    expect(isDomainError(failure) && failure.reason).toBe("shutting_down");
+  });
 });

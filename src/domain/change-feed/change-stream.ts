@@ -42,6 +42,9 @@ export class ChangeStream {
   private readonly feed: ChangeFeed;
   private readonly log: ChangeLog;
   private readonly options: ChangeStreamOptions;
+  /** Wakes every open watcher (to end it) when the replica shuts down. */
+  private readonly watchers = new Set<() => void>();
+  private closed = false;
 
   constructor(feed: ChangeFeed, log: ChangeLog, options: ChangeStreamOptions) {
     this.feed = feed;
@@ -91,6 +94,7 @@ export class ChangeStream {
     heartbeat.unref();
     const onAbort = () => notify();
     signal.addEventListener("abort", onAbort);
+    this.watchers.add(onAbort);
     try {
       const now = (await this.log.databaseNow()).getTime();
       const reset = from === undefined ? "no_cursor" : this.staleness(from, now);
@@ -110,6 +114,13 @@ export class ChangeStream {
       yield { type: "heartbeat", cursor: current() };
       for (;;) {
         if (signal.aborted) return;
+        if (this.closed) {
+          throw new DomainError(
+            "unavailable",
+            "shutting_down",
+            "this replica is shutting down; resume from the last cursor received",
+          );
+        }
         if (overflowed) {
           throw new DomainError(
             "resource_exhausted",
@@ -130,7 +141,18 @@ export class ChangeStream {
       stop();
       clearInterval(heartbeat);
       signal.removeEventListener("abort", onAbort);
+      this.watchers.delete(onAbort);
     }
+  }
+
+  /**
+   * Ends every stream with unavailable "shutting_down" (and refuses new ones),
+   * so that a draining replica is not held open by its watchers: they resume
+   * from their cursors on another replica.
+   */
+  close(): void {
+    this.closed = true;
+    for (const wake of this.watchers) wake();
   }
 
   /** Why the cursor cannot be resumed from, or undefined when it can. */
