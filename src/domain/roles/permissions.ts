@@ -28,6 +28,10 @@ export const PERMISSIONS = [
     description: "Set the grants on services of users and service accounts within reach",
   },
   { name: "audit.read", description: "Read the audit log" },
+  {
+    name: "changes.watch",
+    description: "Watch the change feed (WatchChanges): revocations and access changes, by id",
+  },
   { name: "vault.read", description: "Read other users' token vault entries and sessions" },
   {
     name: "vault.write",

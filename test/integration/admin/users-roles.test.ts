@@ -29,6 +29,7 @@ const CATALOGUE = [
   "services.write",
   "grants.write",
   "audit.read",
+  "changes.watch",
   "vault.read",
   "vault.write",
   "keys.manage",

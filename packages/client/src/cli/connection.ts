@@ -1,56 +1,26 @@
-import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { AuthService } from "../../../../src/gen/gatehouse/v1/auth_pb.js";
-import { RoleService } from "../../../../src/gen/gatehouse/v1/role_pb.js";
-import { ServiceRegistryService } from "../../../../src/gen/gatehouse/v1/service_registry_pb.js";
-import { TokenVaultService } from "../../../../src/gen/gatehouse/v1/token_vault_pb.js";
-import { UserService } from "../../../../src/gen/gatehouse/v1/user_pb.js";
+import { createGatehouseClient, type GatehouseClient } from "../gatehouse-client.ts";
 import type { CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
 import { NotSignedInError } from "./exit-codes.ts";
 
 /** Refresh this long before the access token expires, so a call never starts with a dying token. */
 const REFRESH_MARGIN_MS = 30_000;
-const DEFAULT_TIMEOUT_MS = 15_000;
+const TIMEOUT_MS = 15_000;
 
-export interface Clients {
-  readonly auth: Client<typeof AuthService>;
-  readonly users: Client<typeof UserService>;
-  readonly roles: Client<typeof RoleService>;
-  readonly registry: Client<typeof ServiceRegistryService>;
-  readonly vault: Client<typeof TokenVaultService>;
-}
+export type Clients = GatehouseClient;
 
 export interface ConnectionOptions {
   readonly server: string;
   readonly transport: "connect" | "grpc";
   readonly cache: CredentialsCache;
-  readonly timeoutMs?: number;
-}
-
-function transportFor(options: ConnectionOptions, interceptors: Interceptor[]): Transport {
-  const common = {
-    baseUrl: options.server,
-    interceptors,
-    defaultTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-  };
-  return options.transport === "grpc"
-    ? createGrpcTransport(common)
-    : createConnectTransport({ ...common, httpVersion: "1.1" });
-}
-
-function clientsOver(transport: Transport): Clients {
-  return {
-    auth: createClient(AuthService, transport),
-    users: createClient(UserService, transport),
-    roles: createClient(RoleService, transport),
-    registry: createClient(ServiceRegistryService, transport),
-    vault: createClient(TokenVaultService, transport),
-  };
 }
 
 /** Clients without credentials: for login itself. */
 export function anonymousClients(options: ConnectionOptions): Clients {
-  return clientsOver(transportFor(options, []));
+  return createGatehouseClient({
+    baseUrl: options.server,
+    transport: options.transport,
+    timeoutMs: TIMEOUT_MS,
+  });
 }
 
 /**
@@ -71,14 +41,21 @@ export function signedInClients(options: ConnectionOptions): Clients {
     await options.cache.put(options.server, refreshed);
     return refreshed;
   };
-  const bearer: Interceptor = (next) => async (request) => {
-    current ??= credentials().finally(() => {
-      current = undefined;
-    });
-    request.header.set("authorization", `Bearer ${(await current).accessToken}`);
-    return next(request);
-  };
-  return clientsOver(transportFor(options, [bearer]));
+  return createGatehouseClient({
+    baseUrl: options.server,
+    transport: options.transport,
+    timeoutMs: TIMEOUT_MS,
+    credentials: {
+      type: "bearer",
+      // One refresh at a time, however many calls a command makes at once.
+      token: async () => {
+        current ??= credentials().finally(() => {
+          current = undefined;
+        });
+        return (await current).accessToken;
+      },
+    },
+  });
 }
 
 export function credentialsFromTokens(tokens: {

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type ServiceGrant, ServiceGrantSchema } from "../../../../src/gen/gatehouse/v1/types_pb.js";
+import { type ServiceGrant, ServiceGrantSchema } from "../gen/gatehouse/v1/types_pb.js";
 import type { Clients } from "./connection.ts";
 import { UsageError } from "./exit-codes.ts";
 
@@ -28,7 +28,7 @@ export async function parseGrants(clients: Clients, pairs: readonly string[]): P
     const role = pair.slice(separator + 1);
     let serviceId = ids.get(slug);
     if (serviceId === undefined) {
-      const { service } = await clients.registry.getService({
+      const { service } = await clients.services.getService({
         key: UUID.test(slug) ? { case: "serviceId", value: slug } : { case: "slug", value: slug },
       });
       serviceId = service!.id;

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema } from "../../../../src/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import type { Command, CommandContext, Flag, Io } from "./command.ts";
 import { COMMANDS } from "./commands/index.ts";
 import { completionScript } from "./completion.ts";

@@ -1,9 +1,5 @@
 import { toJson } from "@bufbuild/protobuf";
-import {
-  BusinessRoleSchema,
-  PermissionSchema,
-  RoleSchema,
-} from "../../../../../src/gen/gatehouse/v1/role_pb.js";
+import { BusinessRoleSchema, PermissionSchema, RoleSchema } from "../../gen/gatehouse/v1/role_pb.js";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
 import { allPages, parseGrants } from "../lookup.ts";

@@ -5,7 +5,7 @@ import {
   AuditEventSchema,
   GetSyncStatusResponseSchema,
   SyncFromKeycloakResponseSchema,
-} from "../../../../../src/gen/gatehouse/v1/user_pb.js";
+} from "../../gen/gatehouse/v1/user_pb.js";
 import type { Command } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
 import { resolveUserId } from "../lookup.ts";

@@ -3,7 +3,7 @@ import {
   ServiceAccountSchema,
   ServiceSchema,
   ServiceStatus,
-} from "../../../../../src/gen/gatehouse/v1/service_registry_pb.js";
+} from "../../gen/gatehouse/v1/service_registry_pb.js";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
 import { allPages, parseGrants } from "../lookup.ts";
@@ -18,12 +18,12 @@ async function serviceId(context: CommandContext, slugOrId: string): Promise<str
   const key = /^[0-9a-f-]{36}$/i.test(slugOrId)
     ? { case: "serviceId" as const, value: slugOrId }
     : { case: "slug" as const, value: slugOrId };
-  return (await context.clients().registry.getService({ key })).service!.id;
+  return (await context.clients().services.getService({ key })).service!.id;
 }
 
 async function serviceAccountId(context: CommandContext, nameOrId: string): Promise<string> {
   const accounts = await allPages(async (pageToken) => {
-    const page = await context.clients().registry.listServiceAccounts({ pageSize: 500, pageToken });
+    const page = await context.clients().services.listServiceAccounts({ pageSize: 500, pageToken });
     return { items: page.serviceAccounts, nextPageToken: page.nextPageToken };
   });
   const account = accounts.find((a) => a.id === nameOrId || a.name === nameOrId);
@@ -41,7 +41,7 @@ export const registryCommands: readonly Command[] = [
     summary: "List registered API services",
     async run(context) {
       const services = await allPages(async (pageToken) => {
-        const page = await context.clients().registry.listServices({ pageSize: 500, pageToken });
+        const page = await context.clients().services.listServices({ pageSize: 500, pageToken });
         return { items: page.services, nextPageToken: page.nextPageToken };
       });
       context.print(
@@ -68,7 +68,7 @@ export const registryCommands: readonly Command[] = [
       const id = await serviceId(context, one(context, "service"));
       const { service } = await context
         .clients()
-        .registry.getService({ key: { case: "serviceId", value: id } });
+        .services.getService({ key: { case: "serviceId", value: id } });
       context.print(toJson(ServiceSchema, service!), () =>
         fields([
           ["id", service!.id],
@@ -102,7 +102,7 @@ export const registryCommands: readonly Command[] = [
       const slug = one(context, "service slug");
       const roles = context.flags.role as string[] | undefined;
       const hosts = context.flags.host as string[] | undefined;
-      const { service } = await context.clients().registry.createService({
+      const { service } = await context.clients().services.createService({
         slug,
         displayName: (context.flags.name as string | undefined) ?? slug,
         description: (context.flags.description as string | undefined) ?? "",
@@ -122,7 +122,7 @@ export const registryCommands: readonly Command[] = [
     args: "SERVICE",
     async run(context) {
       const id = await serviceId(context, one(context, "service"));
-      await context.clients().registry.deleteService({ serviceId: id });
+      await context.clients().services.deleteService({ serviceId: id });
       context.print({ deleted: id }, () => `Deleted service ${id}\n`);
     },
   },
@@ -131,7 +131,7 @@ export const registryCommands: readonly Command[] = [
     summary: "List service accounts",
     async run(context) {
       const accounts = await allPages(async (pageToken) => {
-        const page = await context.clients().registry.listServiceAccounts({ pageSize: 500, pageToken });
+        const page = await context.clients().services.listServiceAccounts({ pageSize: 500, pageToken });
         return { items: page.serviceAccounts, nextPageToken: page.nextPageToken };
       });
       context.print(
@@ -154,7 +154,7 @@ export const registryCommands: readonly Command[] = [
     },
     async run(context) {
       const clients = context.clients();
-      const answer = await clients.registry.createServiceAccount({
+      const answer = await clients.services.createServiceAccount({
         name: one(context, "service account name"),
         description: (context.flags.description as string | undefined) ?? "",
         grants: await parseGrants(clients, (context.flags.grant as string[] | undefined) ?? []),
@@ -175,7 +175,7 @@ export const registryCommands: readonly Command[] = [
     },
     async run(context) {
       const id = await serviceAccountId(context, one(context, "service account"));
-      const { clientSecret } = await context.clients().registry.rotateServiceAccountSecret({
+      const { clientSecret } = await context.clients().services.rotateServiceAccountSecret({
         serviceAccountId: id,
         keepIssuedTokens: context.flags["keep-tokens"] === true,
       });
@@ -190,7 +190,7 @@ export const registryCommands: readonly Command[] = [
       if (context.args.length < 1) throw new UsageError("name the service account, then SERVICE:ROLE pairs");
       const clients = context.clients();
       const id = await serviceAccountId(context, context.args[0]!);
-      const { grants } = await clients.registry.setServiceAccountGrants({
+      const { grants } = await clients.services.setServiceAccountGrants({
         serviceAccountId: id,
         grants: await parseGrants(clients, context.args.slice(1)),
       });
@@ -206,7 +206,7 @@ export const registryCommands: readonly Command[] = [
     args: "SERVICE_ACCOUNT",
     async run(context) {
       const id = await serviceAccountId(context, one(context, "service account"));
-      await context.clients().registry.deleteServiceAccount({ serviceAccountId: id });
+      await context.clients().services.deleteServiceAccount({ serviceAccountId: id });
       context.print({ deleted: id }, () => `Deleted service account ${id}\n`);
     },
   },

@@ -5,8 +5,8 @@ import {
   type User,
   UserSchema,
   UserStatus,
-} from "../../../../../src/gen/gatehouse/v1/types_pb.js";
-import { ListServiceGrantsResponseSchema } from "../../../../../src/gen/gatehouse/v1/user_pb.js";
+} from "../../gen/gatehouse/v1/types_pb.js";
+import { ListServiceGrantsResponseSchema } from "../../gen/gatehouse/v1/user_pb.js";
 import type { Command, CommandContext, Flag } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
 import { parseGrants, resolveUserId } from "../lookup.ts";
