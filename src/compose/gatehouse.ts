@@ -202,6 +202,8 @@ export async function startGatehouse(
     });
   }
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
+  // WatchChanges streams would hold a draining replica open until the grace period: end them.
+  void shuttingDown.then(() => services.changeStream.close());
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
   const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);

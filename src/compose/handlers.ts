@@ -20,6 +20,8 @@ export function createHandlers(
       users: services.users,
       engine: services.engine,
       keys: services.keys,
+      changeStream: services.changeStream,
+      watchAccess: services.watchAccess,
     }),
     users: createUserHandler({ users: services.users, grants: services.grants, sync: keycloakSync }),
     roles: createRoleHandler({ roles: services.roles, businessRoles: services.businessRoles }),

@@ -1,9 +1,9 @@
-import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import type { Config, KeycloakProviderConfig, LocalProviderConfig } from "../config/config.ts";
 import type { AuditLog } from "../domain/audit/audit-log.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
+import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";

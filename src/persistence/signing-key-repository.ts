@@ -63,6 +63,9 @@ export class SqlSigningKeyRepository implements SigningKeyStore {
   }
 
   async retireBy(kid: string, time: Date): Promise<void> {
-    await this.sql.query("UPDATE signing_keys SET retires_at = LEAST(retires_at, $2) WHERE kid = $1", [kid, time]);
+    await this.sql.query("UPDATE signing_keys SET retires_at = LEAST(retires_at, $2) WHERE kid = $1", [
+      kid,
+      time,
+    ]);
   }
 }

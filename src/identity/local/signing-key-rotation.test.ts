@@ -20,7 +20,13 @@ describe("SigningKeyRing.rotate", () => {
       now: clock,
     });
   const tokensOf = (ring: SigningKeyRing) =>
-    new AccessTokens(ring, { issuer: "https://gh.test", audience: "gh", ttlSeconds: 300, clockSkewSeconds: 0, now: clock });
+    new AccessTokens(ring, {
+      issuer: "https://gh.test",
+      audience: "gh",
+      ttlSeconds: 300,
+      clockSkewSeconds: 0,
+      now: clock,
+    });
   const kidOf = async (tokens: AccessTokens) =>
     decodeProtectedHeader(
       (await tokens.issue({ kind: "user", subjectId: "u", sessionId: "s", clientId: "c" })).token,
@@ -44,7 +50,8 @@ describe("SigningKeyRing.rotate", () => {
     expect(await kidOf(tokens)).toBe(before);
 
     now += ROTATION_PUBLISH_AHEAD_MS - 1000;
-    const lastOfOldKey = (await tokens.issue({ kind: "user", subjectId: "u", sessionId: "s", clientId: "c" })).token;
+    const lastOfOldKey = (await tokens.issue({ kind: "user", subjectId: "u", sessionId: "s", clientId: "c" }))
+      .token;
     expect(decodeProtectedHeader(lastOfOldKey).kid).toBe(before);
     now += 1000;
     expect(await kidOf(tokens)).toBe(rotated.kid);

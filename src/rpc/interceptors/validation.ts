@@ -23,8 +23,8 @@ function nativeRegexMatch(pattern: string, against: string): boolean {
 }
 
 /**
- * Enforces the protovalidate rules written in our protos on every unary
- * request before any handler runs: a violation is INVALID_ARGUMENT with a
+ * Enforces the protovalidate rules written in our protos on every request
+ * message before a handler sees it: a violation is INVALID_ARGUMENT with a
  * BadRequest detail naming each bad field.
  */
 export function validationInterceptor(): Interceptor {
@@ -33,25 +33,43 @@ export function validationInterceptor(): Interceptor {
     registry: createRegistry(file_gatehouse_v1_validation),
     regexMatch: nativeRegexMatch,
   });
+  const check = (
+    schema: Parameters<typeof validator.validate>[0],
+    message: Parameters<typeof validator.validate>[1],
+  ) => {
+    const result = validator.validate(schema, message);
+    if (result.kind === "invalid") {
+      const violations = result.violations.map((violation) => ({
+        field: pathToString(violation.field),
+        description: violation.message,
+      }));
+      const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+      throw new DomainError("invalid_argument", "invalid_request", `invalid request: ${summary}`, {
+        violations,
+      });
+    }
+    if (result.kind === "error") {
+      throw new DomainError("internal", "validation_rule_error", "request validation failed", {
+        cause: result.error,
+      });
+    }
+  };
   return (next) => async (request) => {
     if (!request.stream) {
-      const result = validator.validate(request.method.input, request.message);
-      if (result.kind === "invalid") {
-        const violations = result.violations.map((violation) => ({
-          field: pathToString(violation.field),
-          description: violation.message,
-        }));
-        const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-        throw new DomainError("invalid_argument", "invalid_request", `invalid request: ${summary}`, {
-          violations,
-        });
-      }
-      if (result.kind === "error") {
-        throw new DomainError("internal", "validation_rule_error", "request validation failed", {
-          cause: result.error,
-        });
-      }
+      check(request.method.input, request.message);
+      return next(request);
     }
-    return next(request);
+    // Streaming requests (WatchChanges): each message is checked as the handler reads it.
+    const input = request.message;
+    const schema = request.method.input;
+    return next({
+      ...request,
+      message: (async function* () {
+        for await (const message of input) {
+          check(schema, message);
+          yield message;
+        }
+      })(),
+    });
   };
 }
