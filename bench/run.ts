@@ -19,6 +19,7 @@ import { keycloakIntrospection } from "./keycloak-introspection.ts";
 import { keycloakSync } from "./keycloak-sync.ts";
 import { loginIsolation } from "./login-isolation.ts";
 import { memory } from "./memory.ts";
+import { middlewareDecision } from "./middleware-decision.ts";
 import { revocation } from "./revocation.ts";
 import { serviceChange } from "./service-change.ts";
 import type { BenchContext, Benchmark, BenchmarkResult } from "./support/benchmark.ts";
@@ -33,6 +34,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   checkCold,
   checkDeny,
   verifyToken,
+  middlewareDecision,
   keycloakIntrospection,
   revocation,
   serviceChange,

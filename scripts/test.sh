@@ -32,9 +32,9 @@ trap finish EXIT
 
 echo "== generated code is up to date"
 scripts/generate.sh
-if ! git diff --quiet --exit-code -- src/gen || [ -n "$(git ls-files --others --exclude-standard -- src/gen)" ]; then
-  git status --short -- src/gen
-  echo "src/gen differs from what buf generate produces: run npm run generate and commit" >&2
+if ! git diff --quiet --exit-code -- src/gen packages/client/src/gen || [ -n "$(git ls-files --others --exclude-standard -- src/gen packages/client/src/gen)" ]; then
+  git status --short -- src/gen packages/client/src/gen
+  echo "src/gen or packages/client/src/gen differs from what buf generate produces: run npm run generate and commit" >&2
   exit 1
 fi
 scripts/node24.sh npx --no-install buf lint proto

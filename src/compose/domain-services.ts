@@ -3,17 +3,21 @@ import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
 import { SignInThrottle } from "../domain/auth/sign-in-throttle.ts";
 import type { ChangeFeed } from "../domain/change-feed/change-feed.ts";
+import { ChangeStream } from "../domain/change-feed/change-stream.ts";
 import type { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
+import { WatchAccess } from "../domain/change-feed/watch-access.ts";
 import { AccessDirectory } from "../domain/decision/access-directory.ts";
 import { DecisionEngine } from "../domain/decision/decision-engine.ts";
 import { servedOnReturn } from "../domain/decision/served-on-return.ts";
 import { ServiceDirectory } from "../domain/decision/service-directory.ts";
 import { GrantService } from "../domain/grants/grant-service.ts";
+import { KeyAdministration } from "../domain/keys/key-administration.ts";
 import { OidcClientRegistry } from "../domain/oidc/oidc-client-registry.ts";
 import { RegisteredClientDirectory } from "../domain/oidc/registered-client-directory.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { Mailer } from "../domain/ports/mailer.ts";
+import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import { ServiceAccountAdmin } from "../domain/registry/service-account-admin.ts";
 import { ServiceRegistry } from "../domain/registry/service-registry.ts";
 import type { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
@@ -50,6 +54,7 @@ export interface DomainServicesDeps {
   readonly repositories: Repositories;
   readonly accessServices: AccessServices;
   readonly provider: IdentityProvider;
+  readonly signingKeyRotation: SigningKeyRotation | undefined;
   readonly vaultTokens: VaultTokenProvider;
   readonly vaultKeyring: VaultKeyring;
   readonly feed: ChangeFeed;
@@ -74,9 +79,12 @@ export interface DomainServices {
   /** The OpenID Provider's view of them (find, verifySecret). */
   readonly oidcClientDirectory: RegisteredClientDirectory;
   readonly vault: VaultService;
+  readonly keys: KeyAdministration;
   readonly engine: DecisionEngine;
   readonly accounts: AccountFactory;
   readonly passwordPolicy: PasswordPolicy;
+  readonly changeStream: ChangeStream;
+  readonly watchAccess: WatchAccess;
 }
 
 export function createDomainServices(deps: DomainServicesDeps): DomainServices {
@@ -205,14 +213,15 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
   });
 
   // One engine answers VerifyToken, Envoy's Check and Gatehouse's own bearer authentication.
+  const subjectAccess = new AccessDirectory(repositories.access, deps.feed, {
+    maxEntries: config.decision.subjectCacheSize,
+    ttlMs: config.decision.subjectCacheTtlSeconds * 1000,
+  });
   const engine = new DecisionEngine(
     {
       verifier: provider,
       revocations,
-      access: new AccessDirectory(repositories.access, deps.feed, {
-        maxEntries: config.decision.subjectCacheSize,
-        ttlMs: config.decision.subjectCacheTtlSeconds * 1000,
-      }),
+      access: subjectAccess,
       services,
       changes: deps.feed,
     },
@@ -222,6 +231,12 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
       onDecision: (decision) => metrics.countDecision(decision.outcome, decision.reason ?? ""),
     },
   );
+
+  const changeStream = new ChangeStream(deps.feed, repositories.changeLog, {
+    heartbeatMs: config.watchChanges.heartbeatSeconds * 1000,
+    bufferSize: config.watchChanges.bufferSize,
+    maxCursorAgeMs: config.watchChanges.maxCursorAgeSeconds * 1000,
+  });
 
   return {
     auth,
@@ -234,8 +249,11 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     oidcClients,
     oidcClientDirectory,
     vault,
+    keys: new KeyAdministration({ rotation: deps.signingKeyRotation, access, audit }),
     engine,
     accounts,
     passwordPolicy,
+    changeStream,
+    watchAccess: new WatchAccess(access, subjectAccess),
   };
 }

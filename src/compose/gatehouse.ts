@@ -150,6 +150,7 @@ export async function startGatehouse(
     repositories,
     accessServices,
     provider: identity.provider,
+    signingKeyRotation: identity.signingKeyRotation,
     vaultTokens: hooks.wrapVaultTokens?.(identity.vaultTokens) ?? identity.vaultTokens,
     vaultKeyring,
     feed,
@@ -225,6 +226,8 @@ export async function startGatehouse(
     });
   }
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
+  // WatchChanges streams would hold a draining replica open until the grace period: end them.
+  void shuttingDown.then(() => services.changeStream.close());
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
   const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);

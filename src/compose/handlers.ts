@@ -15,7 +15,14 @@ export function createHandlers(
   keycloakSync: UserSyncService | undefined,
 ): Handlers {
   return {
-    auth: createAuthHandler({ auth: services.auth, users: services.users, engine: services.engine }),
+    auth: createAuthHandler({
+      auth: services.auth,
+      users: services.users,
+      engine: services.engine,
+      keys: services.keys,
+      changeStream: services.changeStream,
+      watchAccess: services.watchAccess,
+    }),
     users: createUserHandler({ users: services.users, grants: services.grants, sync: keycloakSync }),
     roles: createRoleHandler({ roles: services.roles, businessRoles: services.businessRoles }),
     registry: createRegistryHandler({

@@ -4,6 +4,7 @@ import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { LogoutTokenSigner } from "../domain/ports/logout-tokens.ts";
+import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts";
 import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
@@ -59,6 +60,8 @@ export interface Identity {
   readonly vaultTokens: VaultTokenProvider;
   /** UserService's Keycloak sync; undefined under the built-in provider. */
   readonly keycloakSync: UserSyncService | undefined;
+  /** On-demand signing-key rotation; undefined under Keycloak (the realm signs). */
+  readonly signingKeyRotation: SigningKeyRotation | undefined;
   /** JWKS and OpenID discovery (built-in provider only). */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
   /** Signs back-channel logout tokens to OIDC clients (built-in provider only). */
@@ -142,6 +145,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     provider,
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
+    signingKeyRotation: { rotate: async () => [await keys.rotate(), await rsaKeys.rotate()] },
     plainRoutes: wellKnownRoutes(
       identity.issuer,
       () => ({
@@ -288,6 +292,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     vaultTokens: new KeycloakVaultTokens(oidc, settings.clientId, spentRefreshTokens),
     keycloakSync: sync,
     logoutTokens: undefined,
+    signingKeyRotation: undefined,
     plainRoutes: new Map([
       [
         BACKCHANNEL_LOGOUT_PATH,

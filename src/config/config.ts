@@ -98,6 +98,13 @@ export interface Config {
     /** How often it polls while Redis is unreachable: the bound on how late a revocation is heard. */
     readonly degradedFeedPollMs: number;
   };
+  /** AuthService.WatchChanges (src/domain/change-feed/change-stream.ts). */
+  readonly watchChanges: {
+    readonly heartbeatSeconds: number;
+    readonly bufferSize: number;
+    /** Below the access changes' retention in the change log (an hour), so a replay always has them. */
+    readonly maxCursorAgeSeconds: number;
+  };
   readonly envoy: {
     readonly userIdHeader: string;
     readonly usernameHeader: string;
@@ -392,6 +399,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       subjectCacheTtlSeconds: read.int("DECISION_SUBJECT_CACHE_TTL_SECONDS", 300, { min: 1, max: 86_400 }),
       feedPollMs: read.int("CHANGE_FEED_POLL_MS", 5000, { min: 50, max: 600_000 }),
       degradedFeedPollMs: read.int("CHANGE_FEED_DEGRADED_POLL_MS", 500, { min: 50, max: 60_000 }),
+    },
+    watchChanges: {
+      heartbeatSeconds: read.int("WATCH_CHANGES_HEARTBEAT_SECONDS", 10, { min: 1, max: 300 }),
+      bufferSize: read.int("WATCH_CHANGES_BUFFER", 1000, { min: 1, max: 1_000_000 }),
+      maxCursorAgeSeconds: read.int("WATCH_CHANGES_MAX_CURSOR_AGE_SECONDS", 1800, { min: 1, max: 3000 }),
     },
     envoy: { ...headers, hostServices: parseHostServices(read) },
     timeouts: readDependencyTimeouts(read),

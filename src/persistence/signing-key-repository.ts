@@ -61,4 +61,11 @@ export class SqlSigningKeyRepository implements SigningKeyStore {
   async deleteExpiredBefore(time: Date): Promise<void> {
     await this.sql.query(`DELETE FROM signing_keys WHERE expires_at < $1`, [time]);
   }
+
+  async retireBy(kid: string, time: Date): Promise<void> {
+    await this.sql.query("UPDATE signing_keys SET retires_at = LEAST(retires_at, $2) WHERE kid = $1", [
+      kid,
+      time,
+    ]);
+  }
 }

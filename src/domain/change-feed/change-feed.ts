@@ -44,7 +44,7 @@ export interface ChangeFeedOptions {
 
 const CHANNEL = "changes";
 // Overlap between polls: covers transactions that commit after a later-numbered one.
-const POLL_OVERLAP_MS = 10_000;
+export const POLL_OVERLAP_MS = 10_000;
 const PRUNE_INTERVAL_MS = 60_000;
 
 /**
@@ -58,7 +58,7 @@ export class ChangeFeed {
   private readonly store: CoordinationStore;
   private readonly logger: Logger;
   private readonly options: ChangeFeedOptions;
-  private readonly listeners: Array<(event: ChangeEvent) => void> = [];
+  private listeners: Array<(event: ChangeEvent) => void> = [];
   /** Ids applied recently, with their creation time, to skip duplicates from polling. */
   private readonly seen = new Map<string, number>();
   private pollFrom: Date = new Date(0);
@@ -77,8 +77,22 @@ export class ChangeFeed {
     this.options = options;
   }
 
-  onChange(listener: (event: ChangeEvent) => void): void {
+  /** Calls the listener for every change from now on; returns a function that stops it. */
+  onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.push(listener);
+    // A new array, so that a delivery under way (which may be what unsubscribes) is not disturbed.
+    return () => {
+      this.listeners = this.listeners.filter((entry) => entry !== listener);
+    };
+  }
+
+  /**
+   * The database time at which the last successful poll started: every change
+   * created more than the poll overlap before it has reached the listeners
+   * (those subscribed at the time). WatchChanges' cursors are built on it.
+   */
+  coveredUntil(): Date {
+    return this.pollFrom;
   }
 
   isDegraded(): boolean {

@@ -21,4 +21,6 @@ export interface SigningKeyStore {
   /** False when another replica already stored a key of this generation. */
   insert(key: StoredSigningKey): Promise<boolean>;
   deleteExpiredBefore(time: Date): Promise<void>;
+  /** Brings a key's retirement forward to `time` (never later than it was): its successor signs from then. */
+  retireBy(kid: string, time: Date): Promise<void>;
 }

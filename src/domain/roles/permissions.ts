@@ -33,10 +33,18 @@ export const PERMISSIONS = [
     description: "Register, change and remove OIDC clients, and rotate their secrets",
   },
   { name: "audit.read", description: "Read the audit log" },
+  {
+    name: "changes.watch",
+    description: "Watch the change feed (WatchChanges): revocations and access changes, by id",
+  },
   { name: "vault.read", description: "Read other users' token vault entries and sessions" },
   {
     name: "vault.write",
     description: "Act on the token vault entries and sessions of other users within reach",
+  },
+  {
+    name: "keys.manage",
+    description: "Rotate the issuer's signing keys and re-encrypt the token vault under its active key",
   },
 ] as const;
 

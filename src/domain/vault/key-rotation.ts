@@ -45,6 +45,8 @@ export interface ReencryptionProgress {
 
 export interface ReencryptionOptions {
   readonly batchSize: number;
+  /** Stop once this many entries were moved (the rest waits for the next call); unbounded when absent. */
+  readonly maxEntries?: number;
   readonly onProgress?: (progress: ReencryptionProgress) => void;
   /** Waits before looking again when only rows locked by mints are left. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -68,7 +70,11 @@ export async function reencryptVault(
   let resealed = 0;
   for (;;) {
     let moved = 0;
-    const batch = await entries.resealBatch(activeKeyId, options.batchSize, failed, (row) => {
+    const batchSize =
+      options.maxEntries === undefined
+        ? options.batchSize
+        : Math.min(options.batchSize, options.maxEntries - resealed);
+    const batch = await entries.resealBatch(activeKeyId, batchSize, failed, (row) => {
       try {
         const sealed = keyring.reseal(row.sealed, entryAssociatedData(row, "stored_token"));
         moved++;
@@ -83,6 +89,7 @@ export async function reencryptVault(
     const progress = { resealed, remaining, failed: [...failed] };
     options.onProgress?.(progress);
     if (remaining <= failed.length) return progress;
+    if (options.maxEntries !== undefined && resealed >= options.maxEntries) return progress;
     // Nothing taken: the rows left are locked by mints right now; look again shortly.
     if (batch.length === 0) await sleep(200);
   }

@@ -10,6 +10,7 @@ import type { PrivilegeCeiling } from "../roles/privilege-ceiling.ts";
 import { identityRef } from "../users/identity-ref.ts";
 import type { User } from "../users/user.ts";
 import type { UserRepository } from "../users/user-repository.ts";
+import { type ReencryptionProgress, reencryptVault } from "./key-rotation.ts";
 import { KeyedMutex, SingleFlight } from "./single-flight.ts";
 import type { StoredVaultEntry, VaultEntry, VaultEntryRepository, VaultTokenType } from "./vault-entry.ts";
 import {
@@ -37,6 +38,8 @@ export interface VaultSettings {
  * trip, joining one under way in this process, or taking the token another
  * replica minted while this call waited for the entry's lock.
  */
+const REENCRYPT_BATCH_SIZE = 100;
+
 export type MintSource = "provider" | "joined" | "replica";
 
 export interface VaultServiceDeps {
@@ -345,6 +348,29 @@ export class VaultService {
   }
 
   // --- helpers ---
+
+  /**
+   * Moves up to `maxEntries` entries sealed under other keys to the active key, online (as
+   * `npm run vault:reencrypt`), and says how many are left: callers repeat until none are.
+   * Bounded per call so that one RPC never outlives its deadline on a large vault.
+   */
+  reencrypt(
+    caller: VaultCaller,
+    maxEntries: number,
+  ): Promise<ReencryptionProgress & { activeKeyId: string }> {
+    return this.track("vault.reencrypt", caller, async (note) => {
+      await this.deps.access.requirePermission(caller.principal, "keys.manage");
+      if (!this.deps.keyring.configured) throw notConfigured();
+      const progress = await reencryptVault(this.deps.keyring, this.deps.entries, {
+        batchSize: REENCRYPT_BATCH_SIZE,
+        maxEntries,
+      });
+      note.detail("resealed", String(progress.resealed));
+      note.detail("remaining", String(progress.remaining));
+      note.detail("failed", String(progress.failed.length));
+      return { ...progress, activeKeyId: this.deps.keyring.activeKeyId };
+    });
+  }
 
   private track<T>(action: string, caller: VaultCaller, work: (note: AuditNote) => Promise<T>): Promise<T> {
     return this.deps.audit.track({ action, actor: caller }, work);

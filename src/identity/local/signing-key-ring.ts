@@ -6,6 +6,7 @@ import {
   importJWK,
   type JWK,
 } from "jose";
+import type { RotatedSigningKey } from "../../domain/ports/signing-key-rotation.ts";
 import type { SigningKeyStore, StoredSigningKey } from "../../domain/ports/signing-key-store.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Sealer } from "./sealer.ts";
@@ -32,6 +33,11 @@ export interface SigningKeyRingOptions {
 }
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+/**
+ * An on-demand successor signs this long after it is published: our JWKS is served with
+ * max-age=300, so by then every verifier caching it has the new key.
+ */
+export const ROTATION_PUBLISH_AHEAD_MS = 310_000;
 /** An unknown `kid` reloads keys from the database at most this often (another replica may have rotated). */
 const RELOAD_ON_UNKNOWN_KID_MS = 10_000;
 const DAY_MS = 86_400_000;
@@ -102,7 +108,10 @@ export class SigningKeyRing {
           const existing = this.keys.get(key.kid);
           next.set(
             key.kid,
-            existing ?? { stored: key, publicKey: await this.importPublic(key), privateKey: undefined },
+            // The stored times may have changed (an on-demand rotation brings retirement forward).
+            existing === undefined
+              ? { stored: key, publicKey: await this.importPublic(key), privateKey: undefined }
+              : { ...existing, stored: key },
           );
         }
         this.keys = next;
@@ -138,6 +147,46 @@ export class SigningKeyRing {
       }
     })();
     return this.maintaining;
+  }
+
+  /**
+   * Rotates now instead of on schedule: a successor is published at once and signs from
+   * ROTATION_PUBLISH_AHEAD_MS on, when the current key retires (it still verifies what it
+   * signed until it expires, as after a scheduled rotation). A successor already due by then
+   * is returned instead of making another, so repeating the call (on any replica) is harmless.
+   * Other replicas switch at their next reload, at the latest at their maintenance run: they
+   * may sign with the old key a little longer, which stays valid for as long as such tokens live.
+   */
+  async rotate(): Promise<RotatedSigningKey> {
+    await this.reload();
+    const now = this.now();
+    const activatesAt = now + ROTATION_PUBLISH_AHEAD_MS;
+    const current = this.currentKey();
+    const latest = [...this.keys.values()].sort((a, b) => b.stored.generation - a.stored.generation)[0];
+    if (latest !== undefined && latest !== current && latest.stored.activatesAt.getTime() <= activatesAt) {
+      return this.rotated(latest, current);
+    }
+    const generation = (latest?.stored.generation ?? 0) + 1;
+    await this.create(generation, activatesAt);
+    await this.reload();
+    // Another replica may have won this generation: retire to whichever successor was stored,
+    // so that no instant is left without an active key.
+    const made = [...this.keys.values()].find((key) => key.stored.generation === generation);
+    if (made === undefined) throw new Error("the rotated signing key was not stored");
+    if (current !== undefined) {
+      await this.store.retireBy(current.stored.kid, made.stored.activatesAt);
+      await this.reload();
+    }
+    return this.rotated(made, this.keys.get(current?.stored.kid ?? ""));
+  }
+
+  private rotated(successor: LoadedKey, previous: LoadedKey | undefined): RotatedSigningKey {
+    return {
+      kid: successor.stored.kid,
+      algorithm: this.algorithm,
+      activatesAt: successor.stored.activatesAt,
+      previousRetiresAt: previous?.stored.retiresAt ?? successor.stored.activatesAt,
+    };
   }
 
   private async create(generation: number, activatesAt: number): Promise<boolean> {

@@ -1,23 +1,31 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
+import type { ChangeStream } from "../../domain/change-feed/change-stream.ts";
+import type { WatchAccess } from "../../domain/change-feed/watch-access.ts";
 import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
+import type { KeyAdministration } from "../../domain/keys/key-administration.ts";
 import type { UserService } from "../../domain/users/user-service.ts";
 import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
 import { actorOf, callInfo, requirePrincipal } from "../context.ts";
 import { toTokenSet } from "../mappers/token-mapper.ts";
 import { fromProfileChanges, toUserMessage } from "../mappers/user-mapper.ts";
 import { createVerifyTokenHandler } from "./verify-token.ts";
+import { createWatchChangesHandler } from "./watch-changes.ts";
 
 /** AuthService. Each method maps the request to the domain and back; VerifyToken is the decision engine's. */
 export function createAuthHandler(deps: {
   auth: AuthDomain;
   users: UserService;
   engine: DecisionEngine;
+  keys: KeyAdministration;
+  changeStream: ChangeStream;
+  watchAccess: WatchAccess;
 }): ServiceImpl<typeof AuthService> {
   const { auth, users } = deps;
   return {
     verifyToken: createVerifyTokenHandler(deps.engine),
+    watchChanges: createWatchChangesHandler(deps.changeStream, deps.watchAccess),
 
     async signUp(request, context) {
       const result = await auth.signUp(
@@ -159,6 +167,18 @@ export function createAuthHandler(deps: {
 
     async regenerateRecoveryCodes(request, context) {
       return { recoveryCodes: await auth.regenerateRecoveryCodes(await actorOf(context), request.password) };
+    },
+
+    async rotateSigningKeys(_request, context) {
+      const rotated = await deps.keys.rotateSigningKeys(await actorOf(context));
+      return {
+        keys: rotated.map((key) => ({
+          kid: key.kid,
+          algorithm: key.algorithm,
+          activateTime: timestampFromDate(key.activatesAt),
+          previousRetireTime: timestampFromDate(key.previousRetiresAt),
+        })),
+      };
     },
   };
 }

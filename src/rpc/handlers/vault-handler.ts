@@ -66,5 +66,14 @@ export function createVaultHandler(vault: VaultService): ServiceImpl<typeof Toke
       });
       return {};
     },
+    async reencryptVault(request, context) {
+      const progress = await vault.reencrypt(await callerOf(context), request.maxEntries || 500);
+      return {
+        activeKeyId: progress.activeKeyId,
+        resealed: progress.resealed,
+        remaining: progress.remaining,
+        failedEntryIds: [...progress.failed],
+      };
+    },
   };
 }

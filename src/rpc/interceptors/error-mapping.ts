@@ -68,10 +68,25 @@ export function toConnectError(error: unknown, logger: Logger | undefined): Conn
 
 export function errorMappingInterceptor(): Interceptor {
   return (next) => async (request) => {
+    const logger = request.contextValues.get(kLogger);
+    let response: Awaited<ReturnType<typeof next>>;
     try {
-      return await next(request);
+      response = await next(request);
     } catch (error) {
-      throw toConnectError(error, request.contextValues.get(kLogger));
+      throw toConnectError(error, logger);
     }
+    if (!response.stream) return response;
+    // A streaming answer fails while it is read (WatchChanges' slow_consumer): map those too.
+    const messages = response.message;
+    return {
+      ...response,
+      message: (async function* () {
+        try {
+          yield* messages;
+        } catch (error) {
+          throw toConnectError(error, logger);
+        }
+      })(),
+    };
   };
 }

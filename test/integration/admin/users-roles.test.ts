@@ -31,8 +31,10 @@ const CATALOGUE = [
   "clients.read",
   "clients.write",
   "audit.read",
+  "changes.watch",
   "vault.read",
   "vault.write",
+  "keys.manage",
 ];
 
 describe.each(BACKENDS)("user, role and business-role administration (%s)", (backend) => {

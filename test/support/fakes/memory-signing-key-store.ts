@@ -19,4 +19,10 @@ export class MemorySigningKeyStore implements SigningKeyStore {
   async deleteExpiredBefore(time: Date) {
     for (const [slot, key] of this.keys) if (key.expiresAt < time) this.keys.delete(slot);
   }
+
+  async retireBy(kid: string, time: Date) {
+    for (const [slot, key] of this.keys) {
+      if (key.kid === kid && key.retiresAt > time) this.keys.set(slot, { ...key, retiresAt: time });
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // @generated from file gatehouse/v1/auth.proto (package gatehouse.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { EffectiveGrant, ProfileChanges, Session, TokenSet, User } from "./types_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -843,6 +843,259 @@ export declare type RegenerateRecoveryCodesResponse = Message<"gatehouse.v1.Rege
 export declare const RegenerateRecoveryCodesResponseSchema: GenMessage<RegenerateRecoveryCodesResponse>;
 
 /**
+ * @generated from message gatehouse.v1.RotateSigningKeysRequest
+ */
+export declare type RotateSigningKeysRequest = Message<"gatehouse.v1.RotateSigningKeysRequest"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeysRequest.
+ * Use `create(RotateSigningKeysRequestSchema)` to create a new message.
+ */
+export declare const RotateSigningKeysRequestSchema: GenMessage<RotateSigningKeysRequest>;
+
+/**
+ * @generated from message gatehouse.v1.RotatedSigningKey
+ */
+export declare type RotatedSigningKey = Message<"gatehouse.v1.RotatedSigningKey"> & {
+  /**
+   * The successor's key id, as in the JWKS and the tokens' `kid`.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * "ES256" or "RS256".
+   *
+   * @generated from field: string algorithm = 2;
+   */
+  algorithm: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp activate_time = 3;
+   */
+  activateTime?: Timestamp | undefined;
+
+  /**
+   * When the key it replaces stops signing.
+   *
+   * @generated from field: google.protobuf.Timestamp previous_retire_time = 4;
+   */
+  previousRetireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotatedSigningKey.
+ * Use `create(RotatedSigningKeySchema)` to create a new message.
+ */
+export declare const RotatedSigningKeySchema: GenMessage<RotatedSigningKey>;
+
+/**
+ * @generated from message gatehouse.v1.RotateSigningKeysResponse
+ */
+export declare type RotateSigningKeysResponse = Message<"gatehouse.v1.RotateSigningKeysResponse"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.RotatedSigningKey keys = 1;
+   */
+  keys: RotatedSigningKey[];
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeysResponse.
+ * Use `create(RotateSigningKeysResponseSchema)` to create a new message.
+ */
+export declare const RotateSigningKeysResponseSchema: GenMessage<RotateSigningKeysResponse>;
+
+/**
+ * @generated from message gatehouse.v1.WatchChangesRequest
+ */
+export declare type WatchChangesRequest = Message<"gatehouse.v1.WatchChangesRequest"> & {
+  /**
+   * The cursor of the last message received; empty to start afresh (RESET).
+   *
+   * @generated from field: string cursor = 1;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.WatchChangesRequest.
+ * Use `create(WatchChangesRequestSchema)` to create a new message.
+ */
+export declare const WatchChangesRequestSchema: GenMessage<WatchChangesRequest>;
+
+/**
+ * @generated from message gatehouse.v1.WatchChangesResponse
+ */
+export declare type WatchChangesResponse = Message<"gatehouse.v1.WatchChangesResponse"> & {
+  /**
+   * @generated from oneof gatehouse.v1.WatchChangesResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: gatehouse.v1.Change change = 1;
+     */
+    value: Change;
+    case: "change";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.WatchHeartbeat heartbeat = 2;
+     */
+    value: WatchHeartbeat;
+    case: "heartbeat";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.WatchReset reset = 3;
+     */
+    value: WatchReset;
+    case: "reset";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Resume from here (WatchChangesRequest.cursor). Opaque.
+   *
+   * @generated from field: string cursor = 4;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.WatchChangesResponse.
+ * Use `create(WatchChangesResponseSchema)` to create a new message.
+ */
+export declare const WatchChangesResponseSchema: GenMessage<WatchChangesResponse>;
+
+/**
+ * @generated from message gatehouse.v1.Change
+ */
+export declare type Change = Message<"gatehouse.v1.Change"> & {
+  /**
+   * Unique per change; the same change delivered twice has the same id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: gatehouse.v1.ChangeKind kind = 2;
+   */
+  kind: ChangeKind;
+
+  /**
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * For CHANGE_KIND_SUBJECT_REVOKED: the cutoff (whole seconds, like `iat`).
+   *
+   * @generated from field: google.protobuf.Timestamp issued_before = 4;
+   */
+  issuedBefore?: Timestamp | undefined;
+
+  /**
+   * After this the change no longer matters (every token it could reject has expired).
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 5;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.Change.
+ * Use `create(ChangeSchema)` to create a new message.
+ */
+export declare const ChangeSchema: GenMessage<Change>;
+
+/**
+ * Nothing happened; the cursor may have advanced.
+ *
+ * @generated from message gatehouse.v1.WatchHeartbeat
+ */
+export declare type WatchHeartbeat = Message<"gatehouse.v1.WatchHeartbeat"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.WatchHeartbeat.
+ * Use `create(WatchHeartbeatSchema)` to create a new message.
+ */
+export declare const WatchHeartbeatSchema: GenMessage<WatchHeartbeat>;
+
+/**
+ * Drop every cached answer and every revocation held: the revocations in
+ * force follow as changes.
+ *
+ * @generated from message gatehouse.v1.WatchReset
+ */
+export declare type WatchReset = Message<"gatehouse.v1.WatchReset"> & {
+  /**
+   * "no_cursor", "cursor_too_old", "cursor_unknown" or "too_many_changes".
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.WatchReset.
+ * Use `create(WatchResetSchema)` to create a new message.
+ */
+export declare const WatchResetSchema: GenMessage<WatchReset>;
+
+/**
+ * What changed. Kinds other than those below may be added: ignore unknown ones.
+ *
+ * @generated from enum gatehouse.v1.ChangeKind
+ */
+export enum ChangeKind {
+  /**
+   * @generated from enum value: CHANGE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * key: a session id (the access token's `sid`): its tokens are revoked.
+   *
+   * @generated from enum value: CHANGE_KIND_SESSION_REVOKED = 1;
+   */
+  SESSION_REVOKED = 1,
+
+  /**
+   * key: a token id (`jti`).
+   *
+   * @generated from enum value: CHANGE_KIND_TOKEN_REVOKED = 2;
+   */
+  TOKEN_REVOKED = 2,
+
+  /**
+   * key: a subject id (`sub`): its tokens issued at or before issued_before are revoked.
+   *
+   * @generated from enum value: CHANGE_KIND_SUBJECT_REVOKED = 3;
+   */
+  SUBJECT_REVOKED = 3,
+
+  /**
+   * key: a subject id, or "*" for every subject: its grants, roles or account status changed.
+   *
+   * @generated from enum value: CHANGE_KIND_ACCESS_CHANGED = 4;
+   */
+  ACCESS_CHANGED = 4,
+
+  /**
+   * key: "*": a service was created, changed or removed (roles, hosts, status).
+   *
+   * @generated from enum value: CHANGE_KIND_SERVICES_CHANGED = 5;
+   */
+  SERVICES_CHANGED = 5,
+}
+
+/**
+ * Describes the enum gatehouse.v1.ChangeKind.
+ */
+export declare const ChangeKindSchema: GenEnum<ChangeKind>;
+
+/**
  * Authentication: sign-up, sign-in (with MFA), token refresh and revocation,
  * token verification for API services, password recovery, client-credentials
  * tokens for services, and the signed-in user's own profile and MFA.
@@ -1075,6 +1328,48 @@ export declare const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RegenerateRecoveryCodesRequestSchema;
     output: typeof RegenerateRecoveryCodesResponseSchema;
+  },
+  /**
+   * Permission `keys.manage`. Rotates the built-in provider's signing keys now
+   * (each algorithm: ES256, RS256): the successors are published in the JWKS at
+   * once and sign from activate_time, about five minutes on (the JWKS's cache
+   * lifetime), when the current keys retire; what those signed keeps verifying
+   * until it expires, so no token or session breaks. Idempotent while a rotation
+   * is pending. Errors: PERMISSION_DENIED; FAILED_PRECONDITION
+   * "signing_keys_managed_by_provider" under Keycloak (rotate the realm's keys).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.RotateSigningKeys
+   */
+  rotateSigningKeys: {
+    methodKind: "unary";
+    input: typeof RotateSigningKeysRequestSchema;
+    output: typeof RotateSigningKeysResponseSchema;
+  },
+  /**
+   * Authenticated. Streams the change feed to API services that decide
+   * locally (the client package's middleware): session, token and subject
+   * revocations, and changes to subjects' access (grants, roles, account
+   * status) and to the service registry. Allowed to users holding the
+   * permission changes.watch and to enabled service accounts holding a grant
+   * on at least one service.
+   *
+   * Without a cursor, or with one older than WATCH_CHANGES_MAX_CURSOR_AGE_SECONDS
+   * (or unknown to this deployment), the stream starts with RESET: drop every
+   * cached answer, then the revocations still in force follow. With a cursor
+   * it replays what happened since. Every message carries the cursor to
+   * resume from; changes may be delivered more than once (apply them
+   * idempotently). A heartbeat is sent every WATCH_CHANGES_HEARTBEAT_SECONDS
+   * of silence. A consumer that falls WATCH_CHANGES_BUFFER messages behind is
+   * cut off with RESOURCE_EXHAUSTED (reason slow_consumer) and resumes from
+   * the last cursor it received. Errors: UNAUTHENTICATED, PERMISSION_DENIED,
+   * INVALID_ARGUMENT (malformed cursor), RESOURCE_EXHAUSTED (slow_consumer).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.WatchChanges
+   */
+  watchChanges: {
+    methodKind: "server_streaming";
+    input: typeof WatchChangesRequestSchema;
+    output: typeof WatchChangesResponseSchema;
   },
 }>;
 

@@ -377,6 +377,61 @@ export declare type RevokeSessionResponse = Message<"gatehouse.v1.RevokeSessionR
 export declare const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse>;
 
 /**
+ * @generated from message gatehouse.v1.ReencryptVaultRequest
+ */
+export declare type ReencryptVaultRequest = Message<"gatehouse.v1.ReencryptVaultRequest"> & {
+  /**
+   * At most this many entries in this call; 0 means 500.
+   *
+   * @generated from field: int32 max_entries = 1;
+   */
+  maxEntries: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.ReencryptVaultRequest.
+ * Use `create(ReencryptVaultRequestSchema)` to create a new message.
+ */
+export declare const ReencryptVaultRequestSchema: GenMessage<ReencryptVaultRequest>;
+
+/**
+ * @generated from message gatehouse.v1.ReencryptVaultResponse
+ */
+export declare type ReencryptVaultResponse = Message<"gatehouse.v1.ReencryptVaultResponse"> & {
+  /**
+   * @generated from field: string active_key_id = 1;
+   */
+  activeKeyId: string;
+
+  /**
+   * Entries moved to the active key by this call.
+   *
+   * @generated from field: int32 resealed = 2;
+   */
+  resealed: number;
+
+  /**
+   * Entries still under other keys, including those that failed to open.
+   *
+   * @generated from field: int32 remaining = 3;
+   */
+  remaining: number;
+
+  /**
+   * Entries that could not be opened (altered, or moved between rows).
+   *
+   * @generated from field: repeated string failed_entry_ids = 4;
+   */
+  failedEntryIds: string[];
+};
+
+/**
+ * Describes the message gatehouse.v1.ReencryptVaultResponse.
+ * Use `create(ReencryptVaultResponseSchema)` to create a new message.
+ */
+export declare const ReencryptVaultResponseSchema: GenMessage<ReencryptVaultResponse>;
+
+/**
  * @generated from enum gatehouse.v1.VaultTokenType
  */
 export enum VaultTokenType {
@@ -542,6 +597,21 @@ export declare const TokenVaultService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionRequestSchema;
     output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * Permission `keys.manage`. Moves up to max_entries entries sealed under other
+   * keys to the active key (VAULT_ACTIVE_KEY), online and resumable as
+   * `npm run vault:reencrypt`, and says how many are left: call again until
+   * remaining is 0 (`gatehouse keys vault-reencrypt` does). Entries that fail to
+   * open are skipped and listed. Errors: PERMISSION_DENIED; FAILED_PRECONDITION
+   * "vault_not_configured".
+   *
+   * @generated from rpc gatehouse.v1.TokenVaultService.ReencryptVault
+   */
+  reencryptVault: {
+    methodKind: "unary";
+    input: typeof ReencryptVaultRequestSchema;
+    output: typeof ReencryptVaultResponseSchema;
   },
 }>;
 
