@@ -52,6 +52,38 @@ const METHODS = API_SERVICES.filter((service) => service.typeName.startsWith("ga
   (service) => service.methods.map((method) => ({ procedure: `${service.typeName}/${method.name}`, method })),
 );
 
+/**
+ * A server-streaming call (WatchChanges) as Connect's streaming JSON protocol
+ * sends it: one enveloped request message; the error, if any, is in the
+ * end-of-stream envelope. Answers like postJson: the error as the body.
+ */
+async function postStreamingJson(
+  baseUrl: string,
+  procedure: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Record<string, any> }> {
+  const json = Buffer.from(JSON.stringify(body));
+  const envelope = Buffer.alloc(5 + json.length);
+  envelope.writeUInt32BE(json.length, 1);
+  json.copy(envelope, 5);
+  const response = await fetch(`${baseUrl}/${procedure}`, {
+    method: "POST",
+    headers: { "content-type": "application/connect+json", ...headers },
+    body: envelope,
+  });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  for (let offset = 0; offset + 5 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(offset + 1);
+    if ((bytes[offset]! & 0x02) !== 0) {
+      const end = JSON.parse(bytes.subarray(offset + 5, offset + 5 + length).toString());
+      return { status: response.status, body: end.error ?? {} };
+    }
+    offset += 5 + length;
+  }
+  return { status: response.status, body: {} };
+}
+
 /** Long enough for every length rule, so only the control character is wrong. */
 const WITH_NUL = "gatehouse\u0000fuzz-value";
 const WITH_ESCAPE = "gatehouse\u001bfuzz-value";
@@ -82,7 +114,8 @@ describe("control characters in request strings (postgres)", () => {
       for (const candidate of stringFields(method.input)) {
         for (const value of isPassword(candidate.field) ? [PASSWORD_WITH_NUL] : [WITH_NUL, WITH_ESCAPE]) {
           probed++;
-          const response = await postJson(server.url, procedure, candidate.body(value), {
+          const call = method.methodKind === "server_streaming" ? postStreamingJson : postJson;
+          const response = await call(server.url, procedure, candidate.body(value), {
             authorization: `Bearer ${admin}`,
           });
           const details = (response.body.details ?? []) as Array<{ type: string; debug?: any }>;
