@@ -141,7 +141,10 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
   const sync = new UserSyncService({
     users: repositories.users,
     links: repositories.userLinks,
-    remote: new KeycloakUserDirectory(admin),
+    remote: new KeycloakUserDirectory(admin, { readAccess: !settings.roleMapping.isEmpty }),
+    roleMapping: settings.roleMapping,
+    roles: repositories.roles,
+    businessRoles: repositories.businessRoles,
     state: repositories.syncState,
     store,
     access: deps.access,
@@ -219,7 +222,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     sessionRevocationMs,
   });
   const eventPoller = new IdentityEventPoller({
-    source: new KeycloakEventSource(admin),
+    source: new KeycloakEventSource(admin, { watchDirectory: !settings.roleMapping.isEmpty }),
     cursor: repositories.eventCursor,
     store,
     sync,

@@ -1,5 +1,6 @@
 import type { IdentityFields } from "../ports/identity-provider.ts";
 import type { ProfileChanges } from "../users/user.ts";
+import type { RemoteAccess } from "./role-mapping.ts";
 
 /** Gatehouse's own profile metadata, which it mirrors into the remote directory. */
 export type UserMetadata = Required<Omit<ProfileChanges, "firstName" | "lastName">>;
@@ -28,6 +29,8 @@ export interface RemoteUser extends RemoteUserFields {
   readonly externalId: string;
   /** An OTP credential is configured. */
   readonly mfaEnabled: boolean;
+  /** Groups and realm roles; read only when a role mapping is configured (undefined: not read). */
+  readonly access?: RemoteAccess;
 }
 
 /**

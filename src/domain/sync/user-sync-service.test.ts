@@ -7,6 +7,7 @@ import { DomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
 import type { User } from "../users/user.ts";
 import type { NewUser, UserChanges, UserRepository } from "../users/user-repository.ts";
+import { parseRoleMapping } from "./role-mapping.ts";
 import type {
   RemoteUser,
   RemoteUserDirectory,
@@ -16,7 +17,7 @@ import type {
   SyncStateRepository,
   UserLinkRepository,
 } from "./sync-ports.ts";
-import { UserSyncService } from "./user-sync-service.ts";
+import { type UserSyncDeps, UserSyncService } from "./user-sync-service.ts";
 
 const NO_METADATA = {
   middleName: "",
@@ -84,7 +85,17 @@ class FakeDirectory implements RemoteUserDirectory {
 /** The users table, in memory: the UserRepository methods the sync uses and the link columns. */
 class FakeUsers
   implements
-    Pick<UserRepository, "getUser" | "findByLogin" | "findByEmail" | "create" | "update" | "list">,
+    Pick<
+      UserRepository,
+      | "getUser"
+      | "findByLogin"
+      | "findByEmail"
+      | "create"
+      | "update"
+      | "list"
+      | "setRoles"
+      | "setBusinessRoles"
+    >,
     UserLinkRepository
 {
   rows = new Map<string, User>();
@@ -166,6 +177,12 @@ class FakeUsers
   async setMfaEnabled(userId: string, enabled: boolean) {
     this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled });
   }
+  async setRoles(userId: string, roles: readonly string[]) {
+    this.rows.set(userId, { ...this.rows.get(userId)!, roles: [...roles].sort() });
+  }
+  async setBusinessRoles(userId: string, businessRoleIds: readonly string[]) {
+    this.rows.set(userId, { ...this.rows.get(userId)!, businessRoleIds: [...businessRoleIds] });
+  }
 }
 
 class FakeState implements SyncStateRepository {
@@ -201,6 +218,7 @@ describe("UserSyncService", () => {
   let changed: string[];
   let denied: boolean;
   let sync: UserSyncService;
+  let deps: UserSyncDeps;
 
   beforeEach(() => {
     directory = new FakeDirectory();
@@ -210,7 +228,7 @@ describe("UserSyncService", () => {
     revoked = [];
     changed = [];
     denied = false;
-    sync = new UserSyncService({
+    deps = {
       users,
       links: users,
       remote: directory,
@@ -240,7 +258,8 @@ describe("UserSyncService", () => {
       },
       logger: createLogger("silent"),
       pageSize: 2,
-    });
+    };
+    sync = new UserSyncService(deps);
   });
 
   it("imports, updates, keeps and disables in one paged run, and a second run changes nothing", async () => {
@@ -400,5 +419,93 @@ describe("UserSyncService", () => {
     await expect(sync.pushToKeycloak(caller, linked.id)).rejects.toMatchObject({ kind: "unavailable" });
     expect(state.failures.map((failure) => failure.source)).toEqual(["push"]);
     expect(changed).toContain(linked.id);
+  });
+
+  it("gives the mapped roles as Keycloak's groups and realm roles say, on every read, and leaves unmapped roles alone", async () => {
+    const { mapping, problems } = parseRoleMapping(
+      "group:/billing/editors=business-role:billing-editor, realm-role:ops=role:operator, group:/staff=role:ghost",
+    );
+    expect(problems).toEqual([]);
+    const editorId = randomUUID();
+    const mapped = new UserSyncService({
+      ...deps,
+      roleMapping: mapping,
+      roles: {
+        async findByNames(names) {
+          return ["user", "operator", "auditor"]
+            .filter((name) => names.includes(name))
+            .map((name) => ({
+              id: name,
+              name,
+              description: "",
+              permissions: [],
+              builtIn: false,
+              createdAt: new Date(),
+              updatedAt: new Date(),
+            }));
+        },
+      },
+      businessRoles: {
+        async findByNames(names) {
+          return names.some((name) => name.toLowerCase() === "billing-editor")
+            ? [
+                {
+                  id: editorId,
+                  name: "Billing-Editor",
+                  description: "",
+                  grants: [],
+                  createdAt: new Date(),
+                  updatedAt: new Date(),
+                },
+              ]
+            : [];
+        },
+      },
+    });
+    const otherBusinessRole = randomUUID();
+    const remote = remoteUser({
+      username: "mapped",
+      access: { groups: ["/billing/editors/eu"], realmRoles: ["ops", "offline_access"] },
+    });
+    directory.users = [remote];
+    const local = users.add({
+      username: "mapped",
+      externalId: remote.externalId,
+      roles: ["auditor", "user"],
+      businessRoleIds: [otherBusinessRole],
+    });
+
+    // Sign-in: a subgroup's member holds the group's mapping; "ghost" (no such role) is skipped.
+    await mapped.syncOnLogin(remote.externalId);
+    expect(users.rows.get(local.id)?.roles).toEqual(["auditor", "operator", "user"]);
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
+    expect(changed).toContain(local.id);
+    expect((await mapped.status(caller, true)).drift?.differing).toEqual([]);
+
+    // An event: the group and the realm role are gone; Gatehouse's own roles stay.
+    directory.users = [{ ...remote, access: { groups: [], realmRoles: [] } }];
+    expect((await mapped.status(caller, true)).drift?.differing[0]?.fields).toEqual([
+      "roles",
+      "business_roles",
+    ]);
+    expect(await mapped.applyRemoteChange(remote.externalId)).toBe(true);
+    expect(users.rows.get(local.id)?.roles).toEqual(["auditor", "user"]);
+    expect(users.rows.get(local.id)?.businessRoleIds).toEqual([otherBusinessRole]);
+
+    // A full sync: back in the group.
+    directory.users = [{ ...remote, access: { groups: ["/billing/editors"], realmRoles: [] } }];
+    expect(await mapped.syncAll(caller)).toMatchObject({ updated: 1, failed: 0 });
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
+
+    // Without a mapping, Keycloak's groups mean nothing.
+    directory.users = [{ ...remote, access: { groups: [], realmRoles: [] } }];
+    await sync.syncAll(caller);
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
   });
 });

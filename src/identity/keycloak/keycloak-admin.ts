@@ -3,6 +3,7 @@ import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/us
 import { decodeJwt } from "jose";
 import { DomainError } from "../../domain/errors.ts";
 import type { IdentityFields } from "../../domain/ports/identity-provider.ts";
+import type { RemoteAccess } from "../../domain/sync/role-mapping.ts";
 import type { RemoteUser } from "../../domain/sync/sync-ports.ts";
 import {
   type Attributes,
@@ -143,6 +144,30 @@ export class KeycloakAdmin {
       }
       return (await response.json()) as T;
     }
+  }
+
+  /**
+   * The user's group paths and effective realm roles (composites and those of
+   * their groups included), for KEYCLOAK_ROLE_MAPPING; needs view-users.
+   */
+  async accessOf(id: string): Promise<RemoteAccess> {
+    const query = new URLSearchParams({ briefRepresentation: "true", first: "0", max: "1000" });
+    const [groups, roles] = await Promise.all([
+      this.getJson<Array<{ path?: string }>>(
+        `users/${encodeURIComponent(id)}/groups`,
+        query,
+        "read the user's groups",
+      ),
+      this.getJson<Array<{ name?: string }>>(
+        `users/${encodeURIComponent(id)}/role-mappings/realm/composite`,
+        new URLSearchParams({ briefRepresentation: "true" }),
+        "read the user's realm roles",
+      ),
+    ]);
+    return {
+      groups: groups.map((group) => group.path ?? "").filter((path) => path !== ""),
+      realmRoles: roles.map((role) => role.name ?? "").filter((name) => name !== ""),
+    };
   }
 
   async getUser(id: string): Promise<KeycloakUser | undefined> {
