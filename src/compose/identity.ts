@@ -206,6 +206,9 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
       sessionIdleSeconds: settings.sessionIdleSeconds,
       sessionMaxSeconds: settings.sessionMaxSeconds,
       actionEmailLifespanSeconds: config.identity.resetTokenTtlSeconds,
+      // The realm import's offlineSessionIdleTimeout is the same 30 days as OFFLINE_TOKEN_TTL_SECONDS' default.
+      offlineSessionIdleSeconds: config.identity.offlineTokenTtlSeconds,
+      sessionClients: settings.sessionClients,
     },
     logger: logger.child({ component: "keycloak" }),
   });
