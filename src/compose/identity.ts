@@ -7,6 +7,7 @@ import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
 import { IdentityEventPoller } from "../domain/sync/identity-event-poller.ts";
+import { RoleMapping } from "../domain/sync/role-mapping.ts";
 import { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
@@ -137,12 +138,13 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     timeoutMs: settings.timeoutMs,
   };
   const oidc = new KeycloakOidc(connection);
+  const roleMapping = new RoleMapping(settings.roleMapping);
   const admin = new KeycloakAdmin(connection, oidc);
   const sync = new UserSyncService({
     users: repositories.users,
     links: repositories.userLinks,
-    remote: new KeycloakUserDirectory(admin, { readAccess: !settings.roleMapping.isEmpty }),
-    roleMapping: settings.roleMapping,
+    remote: new KeycloakUserDirectory(admin, { readAccess: !roleMapping.isEmpty }),
+    roleMapping,
     roles: repositories.roles,
     businessRoles: repositories.businessRoles,
     state: repositories.syncState,
@@ -225,7 +227,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     sessionRevocationMs,
   });
   const eventPoller = new IdentityEventPoller({
-    source: new KeycloakEventSource(admin, { watchDirectory: !settings.roleMapping.isEmpty }),
+    source: new KeycloakEventSource(admin, { watchDirectory: !roleMapping.isEmpty }),
     cursor: repositories.eventCursor,
     store,
     sync,

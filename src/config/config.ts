@@ -1,5 +1,5 @@
-import { parseRoleMapping, type RoleMapping } from "../domain/sync/role-mapping.ts";
 import { EnvReader } from "./env-reader.ts";
+import { parseRoleMapping, type RoleMappingRuleConfig } from "./role-mapping-syntax.ts";
 
 /** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
 export interface Config {
@@ -187,7 +187,7 @@ export interface KeycloakProviderConfig {
    */
   readonly sessionClients: readonly string[];
   /** KEYCLOAK_ROLE_MAPPING: Keycloak groups and realm roles → Gatehouse roles and business roles. */
-  readonly roleMapping: RoleMapping;
+  readonly roleMapping: readonly RoleMappingRuleConfig[];
 }
 
 export interface ConnectionLimits {
@@ -464,10 +464,10 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
   };
 }
 
-function readRoleMapping(read: EnvReader): RoleMapping {
-  const { mapping, problems } = parseRoleMapping(read.string("KEYCLOAK_ROLE_MAPPING", ""));
+function readRoleMapping(read: EnvReader): RoleMappingRuleConfig[] {
+  const { rules, problems } = parseRoleMapping(read.string("KEYCLOAK_ROLE_MAPPING", ""));
   for (const problem of problems) read.fail(`KEYCLOAK_ROLE_MAPPING: ${problem}`);
-  return mapping;
+  return rules;
 }
 
 function readConnectionLimits(read: EnvReader): ConnectionLimits {

@@ -7,7 +7,7 @@ import { DomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
 import type { User } from "../users/user.ts";
 import type { NewUser, UserChanges, UserRepository } from "../users/user-repository.ts";
-import { parseRoleMapping } from "./role-mapping.ts";
+import { RoleMapping } from "./role-mapping.ts";
 import type {
   RemoteUser,
   RemoteUserDirectory,
@@ -422,10 +422,14 @@ describe("UserSyncService", () => {
   });
 
   it("gives the mapped roles as Keycloak's groups and realm roles say, on every read, and leaves unmapped roles alone", async () => {
-    const { mapping, problems } = parseRoleMapping(
-      "group:/billing/editors=business-role:billing-editor, realm-role:ops=role:operator, group:/staff=role:ghost",
-    );
-    expect(problems).toEqual([]);
+    const mapping = new RoleMapping([
+      {
+        source: { kind: "group", path: "/billing/editors" },
+        target: { kind: "business_role", name: "billing-editor" },
+      },
+      { source: { kind: "realm_role", name: "ops" }, target: { kind: "role", name: "operator" } },
+      { source: { kind: "group", path: "/staff" }, target: { kind: "role", name: "ghost" } },
+    ]);
     const editorId = randomUUID();
     const mapped = new UserSyncService({
       ...deps,
