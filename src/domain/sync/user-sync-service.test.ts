@@ -177,6 +177,10 @@ class FakeUsers
   async setMfaEnabled(userId: string, enabled: boolean) {
     this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled });
   }
+  synced = new Map<string, Date>();
+  async markSynced(userId: string) {
+    this.synced.set(userId, new Date());
+  }
   async setRoles(userId: string, roles: readonly string[]) {
     this.rows.set(userId, { ...this.rows.get(userId)!, roles: [...roles].sort() });
   }
@@ -186,6 +190,10 @@ class FakeUsers
 }
 
 class FakeState implements SyncStateRepository {
+  private readonly users: FakeUsers;
+  constructor(users: FakeUsers) {
+    this.users = users;
+  }
   runs: SyncRun[] = [];
   failures: Array<SyncFailure & { at: Date }> = [];
   async saveRun(run: SyncRun) {
@@ -199,6 +207,12 @@ class FakeState implements SyncStateRepository {
   }
   async failuresSince(time: Date) {
     return this.failures.filter((failure) => failure.at > time).length;
+  }
+  async activitySince(time: Date) {
+    return {
+      usersSynced: [...this.users.synced.values()].filter((at) => at >= time).length,
+      failures: this.failures.filter((failure) => failure.at >= time).length,
+    };
   }
   async prune() {}
 }
@@ -223,7 +237,7 @@ describe("UserSyncService", () => {
   beforeEach(() => {
     directory = new FakeDirectory();
     users = new FakeUsers();
-    state = new FakeState();
+    state = new FakeState(users);
     store = new MemoryCoordinationStore();
     revoked = [];
     changed = [];
@@ -511,5 +525,21 @@ describe("UserSyncService", () => {
     expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
       [editorId, otherBusinessRole].sort(),
     );
+  });
+
+  it("reports the users synced in the last day and the failure rate, full-run failures included", async () => {
+    const good = remoteUser({ username: "good" });
+    const clash = remoteUser({ username: "clash" });
+    directory.users = [good, clash];
+    // A local user with the same username, linked to another Keycloak user that exists: a conflict.
+    const other = remoteUser({ username: "other" });
+    directory.users.push(other);
+    users.add({ username: "clash", externalId: other.externalId });
+    await sync.syncAll(caller);
+    const status = await sync.status(caller, false);
+    expect(state.failures.map((failure) => failure.source)).toEqual(["full"]);
+    expect(status.failuresSince).toBe(0);
+    expect(status).toMatchObject({ usersSyncedInLastDay: 2, failuresInLastDay: 1 });
+    expect(status.failureRateInLastDay).toBeCloseTo(1 / 3);
   });
 });

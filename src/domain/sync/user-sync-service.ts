@@ -51,7 +51,7 @@ export interface UserSyncDeps {
   readonly pageSize: number;
   /** Observability hooks: each user brought in step, and each failure by where it happened. */
   readonly onUserSynced?: (outcome: "created" | "updated" | "unchanged") => void;
-  readonly onFailure?: (source: SyncFailureSource | "full") => void;
+  readonly onFailure?: (source: SyncFailureSource) => void;
   readonly now?: () => number;
 }
 
@@ -73,7 +73,13 @@ export interface Drift {
 
 export interface SyncStatus {
   readonly lastRun: SyncRun | undefined;
+  /** Failures outside full runs since the last one finished. */
   readonly failuresSince: number;
+  /** The last 24 hours: users whose last sync succeeded in them, and the failed user syncs. */
+  readonly usersSyncedInLastDay: number;
+  readonly failuresInLastDay: number;
+  /** failuresInLastDay ÷ (usersSyncedInLastDay + failuresInLastDay); 0 when there was nothing. */
+  readonly failureRateInLastDay: number;
   readonly drift: Drift | undefined;
 }
 
@@ -156,8 +162,18 @@ export class UserSyncService {
   async status(caller: Actor, includeDrift: boolean): Promise<SyncStatus> {
     await this.deps.access.requirePermission(caller.principal, "users.read");
     const lastRun = await this.deps.state.lastRun();
+    // Full-run failures are recorded too, but before the run's finish: not "since" it.
     const failuresSince = await this.deps.state.failuresSince(lastRun?.finishedAt ?? new Date(0));
-    return { lastRun, failuresSince, drift: includeDrift ? await this.drift() : undefined };
+    const day = await this.deps.state.activitySince(new Date(this.now() - 86_400_000));
+    const attempts = day.usersSynced + day.failures;
+    return {
+      lastRun,
+      failuresSince,
+      usersSyncedInLastDay: day.usersSynced,
+      failuresInLastDay: day.failures,
+      failureRateInLastDay: attempts === 0 ? 0 : day.failures / attempts,
+      drift: includeDrift ? await this.drift() : undefined,
+    };
   }
 
   // --- Used by the Keycloak provider ---
@@ -314,11 +330,7 @@ export class UserSyncService {
       if (outcome !== undefined) counts[outcome] += 1;
     } catch (error) {
       counts.failed += 1;
-      this.deps.onFailure?.("full");
-      this.deps.logger.warn(
-        { err: error, externalId, userId, reason: reasonOf(error) },
-        "keycloak sync: a user failed in a full run",
-      );
+      await this.recordFailure("full", externalId, userId, error);
     }
   }
 
@@ -377,6 +389,7 @@ export class UserSyncService {
    */
   private async importUser(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
     const imported = await this.importUserRecord(remote);
+    await this.deps.links.markSynced(imported.userId);
     this.deps.onUserSynced?.(imported.outcome);
     return imported;
   }
@@ -564,6 +577,7 @@ export class UserSyncService {
       }
       await this.deps.links.link(user.id, externalId);
     }
+    await this.deps.links.markSynced(user.id);
     await this.deps.changes.subjectChanged(user.id);
     const pushed = await this.deps.users.getUser(user.id);
     if (pushed === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
