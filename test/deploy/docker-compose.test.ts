@@ -100,7 +100,6 @@ describe("docker-compose.yml", () => {
     expect(logoutUrl.host).toBe(`gatehouse:${compose.services.gatehouse.ports[0].split(":")[1]}`);
     expect(logoutUrl.pathname).toBe("/oidc/backchannel-logout");
     const realm = readFileSync(resolve(ROOT, "keycloak/realm-gatehouse.json"), "utf8");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Keycloak's import placeholder, literally
     expect(realm).toContain("${GATEHOUSE_BACKCHANNEL_LOGOUT_URL:");
   });
 

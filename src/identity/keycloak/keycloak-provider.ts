@@ -347,16 +347,18 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   }
 
   async endSession(
-    session: { refreshToken: string } | { sessionId: string },
+    session: { refreshToken: string } | { sessionId: string; includeOffline?: boolean },
     _reason: string,
   ): Promise<{ sessionId: string; userId: string } | undefined> {
     if ("refreshToken" in session) return this.endSessionOfToken(session.refreshToken);
     const externalId = await this.deps.sessionOwners.get(session.sessionId);
     // A session id names a sign-in: its online session and, when it asked for offline access, the
-    // offline copy Keycloak keeps under the same id. Both end.
+    // offline copy Keycloak keeps under the same id. RevokeSession ends both; a logout the online one.
     const [online, offline] = await Promise.all([
       this.deps.admin.deleteSession(session.sessionId),
-      this.deps.admin.deleteSession(session.sessionId, { offline: true }),
+      session.includeOffline === true
+        ? this.deps.admin.deleteSession(session.sessionId, { offline: true })
+        : Promise.resolve(false),
     ]);
     // Also when Keycloak no longer has it: its access tokens may still be within their lifetime.
     await this.revokeSessionTokens(session.sessionId);
