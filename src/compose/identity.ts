@@ -9,6 +9,7 @@ import { BackchannelLogout } from "../domain/revocation/backchannel-logout.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { AccessControl } from "../domain/roles/access-control.ts";
 import { IdentityEventPoller } from "../domain/sync/identity-event-poller.ts";
+import { RoleMapping } from "../domain/sync/role-mapping.ts";
 import { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
 import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
@@ -186,11 +187,15 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     timeoutMs: settings.timeoutMs,
   };
   const oidc = new KeycloakOidc(connection);
+  const roleMapping = new RoleMapping(settings.roleMapping);
   const admin = new KeycloakAdmin(connection, oidc);
   const sync = new UserSyncService({
     users: repositories.users,
     links: repositories.userLinks,
-    remote: new KeycloakUserDirectory(admin),
+    remote: new KeycloakUserDirectory(admin, { readAccess: !roleMapping.isEmpty }),
+    roleMapping,
+    roles: repositories.roles,
+    businessRoles: repositories.businessRoles,
     state: repositories.syncState,
     store,
     access: deps.access,
@@ -252,6 +257,9 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
       sessionIdleSeconds: settings.sessionIdleSeconds,
       sessionMaxSeconds: settings.sessionMaxSeconds,
       actionEmailLifespanSeconds: config.identity.resetTokenTtlSeconds,
+      // The realm import's offlineSessionIdleTimeout is the same 30 days as OFFLINE_TOKEN_TTL_SECONDS' default.
+      offlineSessionIdleSeconds: config.identity.offlineTokenTtlSeconds,
+      sessionClients: settings.sessionClients,
     },
     logger: logger.child({ component: "keycloak" }),
   });
@@ -268,7 +276,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     sessionRevocationMs,
   });
   const eventPoller = new IdentityEventPoller({
-    source: new KeycloakEventSource(admin),
+    source: new KeycloakEventSource(admin, { watchDirectory: !roleMapping.isEmpty }),
     cursor: repositories.eventCursor,
     store,
     sync,

@@ -1,4 +1,5 @@
 import { EnvReader } from "./env-reader.ts";
+import { parseRoleMapping, type RoleMappingRuleConfig } from "./role-mapping-syntax.ts";
 
 /** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
 export interface Config {
@@ -211,6 +212,13 @@ export interface KeycloakProviderConfig {
   readonly eventsRetentionSeconds: number;
   /** Realm clients whose back-channel logout tokens are accepted (the token's `aud`). */
   readonly backchannelLogoutClients: readonly string[];
+  /**
+   * Realm clients whose sessions Gatehouse manages: Logout accepts their refresh and offline
+   * tokens, ListSessions lists their offline sessions, RevokeSession ends them.
+   */
+  readonly sessionClients: readonly string[];
+  /** KEYCLOAK_ROLE_MAPPING: Keycloak groups and realm roles → Gatehouse roles and business roles. */
+  readonly roleMapping: readonly RoleMappingRuleConfig[];
 }
 
 export interface ConnectionLimits {
@@ -485,7 +493,18 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
       read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
       "gatehouse-web",
     ]),
+    sessionClients: read.list("KEYCLOAK_SESSION_CLIENTS", [
+      read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
+      "gatehouse-web",
+    ]),
+    roleMapping: readRoleMapping(read),
   };
+}
+
+function readRoleMapping(read: EnvReader): RoleMappingRuleConfig[] {
+  const { rules, problems } = parseRoleMapping(read.string("KEYCLOAK_ROLE_MAPPING", ""));
+  for (const problem of problems) read.fail(`KEYCLOAK_ROLE_MAPPING: ${problem}`);
+  return rules;
 }
 
 function readConnectionLimits(read: EnvReader): ConnectionLimits {

@@ -97,6 +97,14 @@ export class SqlBusinessRoleRepository implements BusinessRoleRepository, Servic
     return rows.map((row) => row.id);
   }
 
+  async findByNames(names: readonly string[]): Promise<BusinessRole[]> {
+    if (names.length === 0) return [];
+    const rows = await this.sql.query<Row>(`${SELECT_BUSINESS_ROLE} WHERE lower(b.name) = ANY($1::text[])`, [
+      names.map((name) => name.toLowerCase()),
+    ]);
+    return rows.map(toBusinessRole);
+  }
+
   async list(query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>> {
     const after = decodeNameCursor(query.pageToken);
     const rows = await this.sql.query<Row>(

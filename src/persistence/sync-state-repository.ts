@@ -64,6 +64,15 @@ export class SqlSyncStateRepository implements SyncStateRepository {
     return row?.count ?? 0;
   }
 
+  async activitySince(time: Date): Promise<{ usersSynced: number; failures: number }> {
+    const [row] = await this.sql.query<{ synced: number; failures: number }>(
+      `SELECT (SELECT count(*)::int FROM users WHERE keycloak_synced_at >= $1) AS synced,
+              (SELECT count(*)::int FROM keycloak_sync_failures WHERE occurred_at >= $1) AS failures`,
+      [time],
+    );
+    return { usersSynced: row?.synced ?? 0, failures: row?.failures ?? 0 };
+  }
+
   async prune(time: Date): Promise<void> {
     await this.sql.query(`DELETE FROM keycloak_sync_failures WHERE occurred_at < $1`, [time]);
     await this.sql.query(

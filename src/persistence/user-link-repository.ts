@@ -42,6 +42,10 @@ export class SqlUserLinkRepository implements UserLinkRepository {
     }
   }
 
+  async markSynced(userId: string): Promise<void> {
+    await this.sql.query(`UPDATE users SET keycloak_synced_at = clock_timestamp() WHERE id = $1`, [userId]);
+  }
+
   async setMfaEnabled(userId: string, enabled: boolean): Promise<void> {
     await this.sql.query(
       `UPDATE users SET mfa_enabled = $2, updated_at = clock_timestamp() WHERE id = $1 AND mfa_enabled <> $2`,

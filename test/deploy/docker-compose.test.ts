@@ -80,6 +80,29 @@ describe("docker-compose.yml", () => {
     expect(`${keycloak.KEYCLOAK_SMTP_HOST}:${keycloak.KEYCLOAK_SMTP_PORT}`).toBe(mailpit.host);
   });
 
+  it("starts Gatehouse, in both provider modes, after Keycloak is healthy: a health check on Keycloak's readiness", () => {
+    expect(compose.services.gatehouse.depends_on.keycloak).toEqual({ condition: "service_healthy" });
+    const keycloak = compose.services.keycloak;
+    expect(keycloak.command).toContain("--health-enabled=true");
+    const check = keycloak.healthcheck.test.join(" ");
+    // Keycloak 26 serves /health/ready on its management port, 9000, not on --http-port.
+    expect(check).toContain("/dev/tcp/127.0.0.1/9000");
+    expect(check).toContain("GET /health/ready");
+    expect(check).toContain('"status": *"UP"');
+    // A first start builds and imports the realm: the start period covers it.
+    expect(Number.parseInt(keycloak.healthcheck.start_period, 10)).toBeGreaterThanOrEqual(60);
+  });
+
+  it("starts Keycloak after the mail catcher its realm sends through, and points its back-channel logout at Gatehouse", () => {
+    const keycloak = compose.services.keycloak;
+    expect(keycloak.depends_on.mailpit).toEqual({ condition: "service_healthy" });
+    const logoutUrl = new URL(keycloak.environment.GATEHOUSE_BACKCHANNEL_LOGOUT_URL);
+    expect(logoutUrl.host).toBe(`gatehouse:${compose.services.gatehouse.ports[0].split(":")[1]}`);
+    expect(logoutUrl.pathname).toBe("/oidc/backchannel-logout");
+    const realm = readFileSync(resolve(ROOT, "keycloak/realm-gatehouse.json"), "utf8");
+    expect(realm).toContain("${GATEHOUSE_BACKCHANNEL_LOGOUT_URL:");
+  });
+
   it("tags the image it builds with the package's version", () => {
     const { version } = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8"));
     expect(compose.services.gatehouse.build).toBe(".");

@@ -180,10 +180,14 @@ export interface IdentityProvider extends AccessTokenVerifier {
   /**
    * Ends a session (by refresh token, or by id): its refresh token stops
    * working and its access tokens are rejected at once. Undefined when there
-   * was no such live session (logout is idempotent).
+   * was no such live session (logout is idempotent). By id with
+   * `includeOffline`, a provider that keeps a sign-in's offline session under
+   * the same id (Keycloak) ends that too; a logout leaves it.
    */
   endSession(
-    session: { readonly refreshToken: string } | { readonly sessionId: string },
+    session:
+      | { readonly refreshToken: string }
+      | { readonly sessionId: string; readonly includeOffline?: boolean },
     reason: string,
   ): Promise<{ readonly sessionId: string; readonly userId: string } | undefined>;
   /**

@@ -37,6 +37,8 @@ export interface BusinessRoleRepository {
   get(id: string): Promise<BusinessRole | undefined>;
   /** Of `ids`, those that exist. */
   existing(ids: readonly string[]): Promise<string[]>;
+  /** The business roles with these names (case-insensitively). */
+  findByNames(names: readonly string[]): Promise<BusinessRole[]>;
   /** Ordered by name. */
   list(query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>>;
   update(id: string, changes: BusinessRoleChanges): Promise<BusinessRole | undefined>;

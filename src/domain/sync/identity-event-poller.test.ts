@@ -138,6 +138,24 @@ describe("IdentityEventPoller", () => {
     await poller.close();
   });
 
+  it("reconciles once per round however many directory changes it reads", async () => {
+    const t = setup();
+    stores.push(t.store);
+    const poller = t.make();
+    await poller.pollOnce();
+    const at = new Date(999_999_999_000);
+    t.source.events.push(
+      { kind: "directory_changed", at },
+      { kind: "user_changed", externalId: "kc-1", at },
+      { kind: "directory_changed", at },
+    );
+    await poller.pollOnce();
+    t.source.events.push({ kind: "directory_changed", at });
+    await poller.pollOnce();
+    expect(t.calls).toEqual(["reconcile", "changed:kc-1", "reconcile"]);
+    await poller.close();
+  });
+
   it("polls on one replica at a time; another takes over when the holder closes", async () => {
     const t = setup();
     stores.push(t.store);

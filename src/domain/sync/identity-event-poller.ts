@@ -52,7 +52,9 @@ const LOCK_KEY = "keycloak-events:lock";
  * - session ended (an admin, or the user's own logout) → its `sid` revoked;
  * - all sessions ended (an admin's sign-out) → tokens issued up to then refused;
  * - password set or reset → the user's other sessions end (all of them for an
- *   administrator's reset), at Keycloak and mesh-wide.
+ *   administrator's reset), at Keycloak and mesh-wide;
+ * - a group or role definition changed (only reported with a role mapping) →
+ *   one full reconcile per round, so every member's mapped roles follow.
  *
  * A cursor not advanced for longer than the provider's retention means events
  * were lost: a full reconcile runs, counted and logged, and polling restarts
@@ -124,9 +126,14 @@ export class IdentityEventPoller {
     }
     const batch = await source.readSince(saved.position);
     let position = saved.position;
+    let reconciled = false;
     for (const event of batch.events) {
       try {
-        await this.apply(event);
+        // One reconcile covers every directory change read in the round.
+        if (event.kind === "directory_changed") {
+          if (!reconciled) await this.deps.sync.reconcile();
+          reconciled = true;
+        } else await this.apply(event);
         this.deps.onApplied?.(event.kind, Math.max(0, this.now() - event.at.getTime()));
       } catch (error) {
         if (isDomainError(error) && error.kind === "unavailable") {
@@ -195,6 +202,9 @@ export class IdentityEventPoller {
           });
         return;
       }
+      case "directory_changed":
+        await sync.reconcile();
+        return;
     }
   }
 }

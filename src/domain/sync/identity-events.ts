@@ -7,7 +7,8 @@ export type IdentityEventKind =
   | "user_deleted"
   | "session_ended"
   | "user_sessions_ended"
-  | "credentials_reset";
+  | "credentials_reset"
+  | "directory_changed";
 
 /** What happened, without when and where in the stream. */
 export type IdentityEventFact =
@@ -20,7 +21,12 @@ export type IdentityEventFact =
    * The password was set or reset; `bySessionId` is the session that did it
    * (the user's own change), undefined for an administrator's reset.
    */
-  | { readonly kind: "credentials_reset"; readonly externalId: string; readonly bySessionId?: string };
+  | { readonly kind: "credentials_reset"; readonly externalId: string; readonly bySessionId?: string }
+  /**
+   * Something many users may hold changed (a group moved, renamed or deleted;
+   * a group's or a composite role's roles): their mapped roles are reconciled.
+   */
+  | { readonly kind: "directory_changed" };
 
 export type IdentityEvent = IdentityEventFact & {
   /** When it happened at the provider. */

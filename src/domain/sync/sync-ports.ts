@@ -1,5 +1,6 @@
 import type { IdentityFields } from "../ports/identity-provider.ts";
 import type { ProfileChanges } from "../users/user.ts";
+import type { RemoteAccess } from "./role-mapping.ts";
 
 /** Gatehouse's own profile metadata, which it mirrors into the remote directory. */
 export type UserMetadata = Required<Omit<ProfileChanges, "firstName" | "lastName">>;
@@ -28,6 +29,8 @@ export interface RemoteUser extends RemoteUserFields {
   readonly externalId: string;
   /** An OTP credential is configured. */
   readonly mfaEnabled: boolean;
+  /** Groups and realm roles; read only when a role mapping is configured (undefined: not read). */
+  readonly access?: RemoteAccess;
 }
 
 /**
@@ -56,6 +59,8 @@ export interface UserLinkRepository {
   /** Sets users.external_id. Throws already_exists when another user has it. */
   link(userId: string, externalId: string): Promise<void>;
   setMfaEnabled(userId: string, enabled: boolean): Promise<void>;
+  /** Stamps the user's last successful sync with the remote directory (users.keycloak_synced_at). */
+  markSynced(userId: string): Promise<void>;
 }
 
 export interface SyncCounts {
@@ -71,8 +76,8 @@ export interface SyncRun extends SyncCounts {
   readonly finishedAt: Date;
 }
 
-/** Where a sync failure outside a full run happened (a full run counts its own in `failed`). */
-export type SyncFailureSource = "login" | "provision" | "push";
+/** Where a sync failure happened ("full": a user's step in a full run, also counted in the run's `failed`). */
+export type SyncFailureSource = "login" | "provision" | "push" | "full";
 
 export interface SyncFailure {
   readonly source: SyncFailureSource;
@@ -88,6 +93,8 @@ export interface SyncStateRepository {
   lastRun(): Promise<SyncRun | undefined>;
   recordFailure(failure: SyncFailure): Promise<void>;
   failuresSince(time: Date): Promise<number>;
+  /** Since `time`: users whose last sync succeeded then, and failures recorded (every source). */
+  activitySince(time: Date): Promise<{ readonly usersSynced: number; readonly failures: number }>;
   /** Drops runs and failures older than `time` (keeps the latest run). */
   prune(time: Date): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { DomainError } from "../errors.ts";
 import type { Page } from "../pagination.ts";
 import type { User } from "../users/user.ts";
 import type { NewUser, UserChanges, UserRepository } from "../users/user-repository.ts";
+import { RoleMapping } from "./role-mapping.ts";
 import type {
   RemoteUser,
   RemoteUserDirectory,
@@ -16,7 +17,7 @@ import type {
   SyncStateRepository,
   UserLinkRepository,
 } from "./sync-ports.ts";
-import { UserSyncService } from "./user-sync-service.ts";
+import { type UserSyncDeps, UserSyncService } from "./user-sync-service.ts";
 
 const NO_METADATA = {
   middleName: "",
@@ -84,7 +85,17 @@ class FakeDirectory implements RemoteUserDirectory {
 /** The users table, in memory: the UserRepository methods the sync uses and the link columns. */
 class FakeUsers
   implements
-    Pick<UserRepository, "getUser" | "findByLogin" | "findByEmail" | "create" | "update" | "list">,
+    Pick<
+      UserRepository,
+      | "getUser"
+      | "findByLogin"
+      | "findByEmail"
+      | "create"
+      | "update"
+      | "list"
+      | "setRoles"
+      | "setBusinessRoles"
+    >,
     UserLinkRepository
 {
   rows = new Map<string, User>();
@@ -166,9 +177,23 @@ class FakeUsers
   async setMfaEnabled(userId: string, enabled: boolean) {
     this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled });
   }
+  synced = new Map<string, Date>();
+  async markSynced(userId: string) {
+    this.synced.set(userId, new Date());
+  }
+  async setRoles(userId: string, roles: readonly string[]) {
+    this.rows.set(userId, { ...this.rows.get(userId)!, roles: [...roles].sort() });
+  }
+  async setBusinessRoles(userId: string, businessRoleIds: readonly string[]) {
+    this.rows.set(userId, { ...this.rows.get(userId)!, businessRoleIds: [...businessRoleIds] });
+  }
 }
 
 class FakeState implements SyncStateRepository {
+  private readonly users: FakeUsers;
+  constructor(users: FakeUsers) {
+    this.users = users;
+  }
   runs: SyncRun[] = [];
   failures: Array<SyncFailure & { at: Date }> = [];
   async saveRun(run: SyncRun) {
@@ -182,6 +207,12 @@ class FakeState implements SyncStateRepository {
   }
   async failuresSince(time: Date) {
     return this.failures.filter((failure) => failure.at > time).length;
+  }
+  async activitySince(time: Date) {
+    return {
+      usersSynced: [...this.users.synced.values()].filter((at) => at >= time).length,
+      failures: this.failures.filter((failure) => failure.at >= time).length,
+    };
   }
   async prune() {}
 }
@@ -201,16 +232,17 @@ describe("UserSyncService", () => {
   let changed: string[];
   let denied: boolean;
   let sync: UserSyncService;
+  let deps: UserSyncDeps;
 
   beforeEach(() => {
     directory = new FakeDirectory();
     users = new FakeUsers();
-    state = new FakeState();
+    state = new FakeState(users);
     store = new MemoryCoordinationStore();
     revoked = [];
     changed = [];
     denied = false;
-    sync = new UserSyncService({
+    deps = {
       users,
       links: users,
       remote: directory,
@@ -240,7 +272,8 @@ describe("UserSyncService", () => {
       },
       logger: createLogger("silent"),
       pageSize: 2,
-    });
+    };
+    sync = new UserSyncService(deps);
   });
 
   it("imports, updates, keeps and disables in one paged run, and a second run changes nothing", async () => {
@@ -400,5 +433,113 @@ describe("UserSyncService", () => {
     await expect(sync.pushToKeycloak(caller, linked.id)).rejects.toMatchObject({ kind: "unavailable" });
     expect(state.failures.map((failure) => failure.source)).toEqual(["push"]);
     expect(changed).toContain(linked.id);
+  });
+
+  it("gives the mapped roles as Keycloak's groups and realm roles say, on every read, and leaves unmapped roles alone", async () => {
+    const mapping = new RoleMapping([
+      {
+        source: { kind: "group", path: "/billing/editors" },
+        target: { kind: "business_role", name: "billing-editor" },
+      },
+      { source: { kind: "realm_role", name: "ops" }, target: { kind: "role", name: "operator" } },
+      { source: { kind: "group", path: "/staff" }, target: { kind: "role", name: "ghost" } },
+    ]);
+    const editorId = randomUUID();
+    const mapped = new UserSyncService({
+      ...deps,
+      roleMapping: mapping,
+      roles: {
+        async findByNames(names) {
+          return ["user", "operator", "auditor"]
+            .filter((name) => names.includes(name))
+            .map((name) => ({
+              id: name,
+              name,
+              description: "",
+              permissions: [],
+              builtIn: false,
+              createdAt: new Date(),
+              updatedAt: new Date(),
+            }));
+        },
+      },
+      businessRoles: {
+        async findByNames(names) {
+          return names.some((name) => name.toLowerCase() === "billing-editor")
+            ? [
+                {
+                  id: editorId,
+                  name: "Billing-Editor",
+                  description: "",
+                  grants: [],
+                  createdAt: new Date(),
+                  updatedAt: new Date(),
+                },
+              ]
+            : [];
+        },
+      },
+    });
+    const otherBusinessRole = randomUUID();
+    const remote = remoteUser({
+      username: "mapped",
+      access: { groups: ["/billing/editors/eu"], realmRoles: ["ops", "offline_access"] },
+    });
+    directory.users = [remote];
+    const local = users.add({
+      username: "mapped",
+      externalId: remote.externalId,
+      roles: ["auditor", "user"],
+      businessRoleIds: [otherBusinessRole],
+    });
+
+    // Sign-in: a subgroup's member holds the group's mapping; "ghost" (no such role) is skipped.
+    await mapped.syncOnLogin(remote.externalId);
+    expect(users.rows.get(local.id)?.roles).toEqual(["auditor", "operator", "user"]);
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
+    expect(changed).toContain(local.id);
+    expect((await mapped.status(caller, true)).drift?.differing).toEqual([]);
+
+    // An event: the group and the realm role are gone; Gatehouse's own roles stay.
+    directory.users = [{ ...remote, access: { groups: [], realmRoles: [] } }];
+    expect((await mapped.status(caller, true)).drift?.differing[0]?.fields).toEqual([
+      "roles",
+      "business_roles",
+    ]);
+    expect(await mapped.applyRemoteChange(remote.externalId)).toBe(true);
+    expect(users.rows.get(local.id)?.roles).toEqual(["auditor", "user"]);
+    expect(users.rows.get(local.id)?.businessRoleIds).toEqual([otherBusinessRole]);
+
+    // A full sync: back in the group.
+    directory.users = [{ ...remote, access: { groups: ["/billing/editors"], realmRoles: [] } }];
+    expect(await mapped.syncAll(caller)).toMatchObject({ updated: 1, failed: 0 });
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
+
+    // Without a mapping, Keycloak's groups mean nothing.
+    directory.users = [{ ...remote, access: { groups: [], realmRoles: [] } }];
+    await sync.syncAll(caller);
+    expect([...users.rows.get(local.id)!.businessRoleIds].sort()).toEqual(
+      [editorId, otherBusinessRole].sort(),
+    );
+  });
+
+  it("reports the users synced in the last day and the failure rate, full-run failures included", async () => {
+    const good = remoteUser({ username: "good" });
+    const clash = remoteUser({ username: "clash" });
+    directory.users = [good, clash];
+    // A local user with the same username, linked to another Keycloak user that exists: a conflict.
+    const other = remoteUser({ username: "other" });
+    directory.users.push(other);
+    users.add({ username: "clash", externalId: other.externalId });
+    await sync.syncAll(caller);
+    const status = await sync.status(caller, false);
+    expect(state.failures.map((failure) => failure.source)).toEqual(["full"]);
+    expect(status.failuresSince).toBe(0);
+    expect(status).toMatchObject({ usersSyncedInLastDay: 2, failuresInLastDay: 1 });
+    expect(status.failureRateInLastDay).toBeCloseTo(1 / 3);
   });
 });

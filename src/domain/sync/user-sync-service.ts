@@ -8,8 +8,10 @@ import type { CoordinationStore } from "../ports/coordination-store.ts";
 import type { RevocationStore } from "../revocation/revocation-store.ts";
 import type { AccessControl } from "../roles/access-control.ts";
 import { USER_ROLE } from "../roles/permissions.ts";
+import type { BusinessRoleRepository, RoleRepository } from "../roles/role-repository.ts";
 import type { User } from "../users/user.ts";
 import type { UserChanges, UserRepository } from "../users/user-repository.ts";
+import type { MappedAccess, RoleMapping } from "./role-mapping.ts";
 import {
   METADATA_FIELD_NAMES,
   type RemoteUser,
@@ -25,8 +27,17 @@ import {
 export interface UserSyncDeps {
   readonly users: Pick<
     UserRepository,
-    "getUser" | "findByLogin" | "findByEmail" | "create" | "update" | "list"
+    "getUser" | "findByLogin" | "findByEmail" | "create" | "update" | "list" | "setRoles" | "setBusinessRoles"
   >;
+  /**
+   * KEYCLOAK_ROLE_MAPPING: the roles and business roles it targets follow the
+   * user's Keycloak groups and realm roles wherever Keycloak is read. Absent
+   * or empty: roles are Gatehouse's alone.
+   */
+  readonly roleMapping?: RoleMapping;
+  /** To resolve the mapping's target names (needed with a non-empty roleMapping). */
+  readonly roles?: Pick<RoleRepository, "findByNames">;
+  readonly businessRoles?: Pick<BusinessRoleRepository, "findByNames">;
   readonly links: UserLinkRepository;
   readonly remote: RemoteUserDirectory;
   readonly state: SyncStateRepository;
@@ -40,7 +51,7 @@ export interface UserSyncDeps {
   readonly pageSize: number;
   /** Observability hooks: each user brought in step, and each failure by where it happened. */
   readonly onUserSynced?: (outcome: "created" | "updated" | "unchanged") => void;
-  readonly onFailure?: (source: SyncFailureSource | "full") => void;
+  readonly onFailure?: (source: SyncFailureSource) => void;
   readonly now?: () => number;
 }
 
@@ -62,7 +73,13 @@ export interface Drift {
 
 export interface SyncStatus {
   readonly lastRun: SyncRun | undefined;
+  /** Failures outside full runs since the last one finished. */
   readonly failuresSince: number;
+  /** The last 24 hours: users whose last sync succeeded in them, and the failed user syncs. */
+  readonly usersSyncedInLastDay: number;
+  readonly failuresInLastDay: number;
+  /** failuresInLastDay ÷ (usersSyncedInLastDay + failuresInLastDay); 0 when there was nothing. */
+  readonly failureRateInLastDay: number;
   readonly drift: Drift | undefined;
 }
 
@@ -145,8 +162,18 @@ export class UserSyncService {
   async status(caller: Actor, includeDrift: boolean): Promise<SyncStatus> {
     await this.deps.access.requirePermission(caller.principal, "users.read");
     const lastRun = await this.deps.state.lastRun();
+    // Full-run failures are recorded too, but before the run's finish: not "since" it.
     const failuresSince = await this.deps.state.failuresSince(lastRun?.finishedAt ?? new Date(0));
-    return { lastRun, failuresSince, drift: includeDrift ? await this.drift() : undefined };
+    const day = await this.deps.state.activitySince(new Date(this.now() - 86_400_000));
+    const attempts = day.usersSynced + day.failures;
+    return {
+      lastRun,
+      failuresSince,
+      usersSyncedInLastDay: day.usersSynced,
+      failuresInLastDay: day.failures,
+      failureRateInLastDay: attempts === 0 ? 0 : day.failures / attempts,
+      drift: includeDrift ? await this.drift() : undefined,
+    };
   }
 
   // --- Used by the Keycloak provider ---
@@ -303,11 +330,7 @@ export class UserSyncService {
       if (outcome !== undefined) counts[outcome] += 1;
     } catch (error) {
       counts.failed += 1;
-      this.deps.onFailure?.("full");
-      this.deps.logger.warn(
-        { err: error, externalId, userId, reason: reasonOf(error) },
-        "keycloak sync: a user failed in a full run",
-      );
+      await this.recordFailure("full", externalId, userId, error);
     }
   }
 
@@ -366,6 +389,7 @@ export class UserSyncService {
    */
   private async importUser(remote: RemoteUser): Promise<{ userId: string; outcome: Outcome }> {
     const imported = await this.importUserRecord(remote);
+    await this.deps.links.markSynced(imported.userId);
     this.deps.onUserSynced?.(imported.outcome);
     return imported;
   }
@@ -404,6 +428,7 @@ export class UserSyncService {
       });
       if (!remote.enabled) await users.update(user.id, { status: "disabled" });
       if (remote.mfaEnabled) await links.setMfaEnabled(user.id, true);
+      if (await this.applyMappedAccess(user, remote)) await this.deps.changes.subjectChanged(user.id);
       return { userId: user.id, outcome: "created" };
     }
     // One rule wherever Keycloak is read (sign-in, events, full sync): Keycloak's values win. Gatehouse
@@ -418,8 +443,93 @@ export class UserSyncService {
       await links.setMfaEnabled(local.id, remote.mfaEnabled);
       outcome = "updated";
     }
+    if (await this.applyMappedAccess(local, remote)) outcome = "updated";
     if (outcome === "updated") await this.deps.changes.subjectChanged(local.id);
     return { userId: local.id, outcome };
+  }
+
+  // --- Roles across (KEYCLOAK_ROLE_MAPPING) ---
+
+  private get mapping(): RoleMapping | undefined {
+    const mapping = this.deps.roleMapping;
+    return mapping === undefined || mapping.isEmpty ? undefined : mapping;
+  }
+
+  /** The mapped business roles that exist: name (lower case) → id. */
+  private async managedBusinessRoleIds(mapping: RoleMapping): Promise<Map<string, string>> {
+    if (mapping.managedBusinessRoles.size === 0 || this.deps.businessRoles === undefined) return new Map();
+    const found = await this.deps.businessRoles.findByNames([...mapping.managedBusinessRoles]);
+    return new Map(found.map((role) => [role.name.toLowerCase(), role.id]));
+  }
+
+  /**
+   * The roles and business role ids the user should hold: those the mapping
+   * does not manage as they are, the managed ones as Keycloak says. Targets
+   * that do not exist in Gatehouse are left out (and logged).
+   */
+  private async wantedAccess(
+    user: User,
+    wanted: MappedAccess,
+    mapping: RoleMapping,
+    businessRoleIds: Map<string, string>,
+  ): Promise<{ roles: string[]; businessRoleIds: string[] }> {
+    const existingRoles =
+      wanted.roles.size === 0 || this.deps.roles === undefined
+        ? []
+        : (await this.deps.roles.findByNames([...wanted.roles])).map((role) => role.name);
+    const missing = [
+      ...[...wanted.roles].filter((name) => !existingRoles.includes(name)),
+      ...[...wanted.businessRoles].filter((name) => !businessRoleIds.has(name.toLowerCase())),
+    ];
+    if (missing.length > 0)
+      this.deps.logger.warn({ missing }, "keycloak role mapping: mapped roles missing in Gatehouse, skipped");
+    const managedIds = new Set(businessRoleIds.values());
+    const roles = [...new Set([...user.roles.filter((r) => !mapping.managedRoles.has(r)), ...existingRoles])];
+    const ids = [
+      ...new Set([
+        ...user.businessRoleIds.filter((id) => !managedIds.has(id)),
+        ...[...wanted.businessRoles].flatMap((name) => businessRoleIds.get(name.toLowerCase()) ?? []),
+      ]),
+    ];
+    return { roles: roles.sort(), businessRoleIds: ids.sort() };
+  }
+
+  /** Brings the mapped roles in step with Keycloak; true when something changed. */
+  private async applyMappedAccess(user: User, remote: RemoteUser): Promise<boolean> {
+    const mapping = this.mapping;
+    if (mapping === undefined || remote.access === undefined) return false;
+    const current = (await this.deps.users.getUser(user.id)) ?? user;
+    const next = await this.wantedAccess(
+      current,
+      mapping.apply(remote.access),
+      mapping,
+      await this.managedBusinessRoleIds(mapping),
+    );
+    let changed = false;
+    if (!sameSet(next.roles, current.roles)) {
+      await this.deps.users.setRoles(current.id, next.roles, { keepAnActiveAdmin: true });
+      changed = true;
+    }
+    if (!sameSet(next.businessRoleIds, current.businessRoleIds)) {
+      await this.deps.users.setBusinessRoles(current.id, next.businessRoleIds);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** "roles" and "business_roles" when the mapped roles differ from what Keycloak says. */
+  private async accessDrift(
+    user: User,
+    remote: RemoteUser,
+    businessRoleIds: Map<string, string>,
+  ): Promise<string[]> {
+    const mapping = this.mapping;
+    if (mapping === undefined || remote.access === undefined) return [];
+    const next = await this.wantedAccess(user, mapping.apply(remote.access), mapping, businessRoleIds);
+    const fields: string[] = [];
+    if (!sameSet(next.roles, user.roles)) fields.push("roles");
+    if (!sameSet(next.businessRoleIds, user.businessRoleIds)) fields.push("business_roles");
+    return fields;
   }
 
   /** Tokens issued so far are rejected at once, on every replica. */
@@ -467,6 +577,7 @@ export class UserSyncService {
       }
       await this.deps.links.link(user.id, externalId);
     }
+    await this.deps.links.markSynced(user.id);
     await this.deps.changes.subjectChanged(user.id);
     const pushed = await this.deps.users.getUser(user.id);
     if (pushed === undefined) throw new DomainError("not_found", "user_not_found", "no such user");
@@ -499,6 +610,8 @@ export class UserSyncService {
     const onlyLocal: string[] = [];
     const differing: UserDrift[] = [];
     const linked = new Set<string>();
+    const mapping = this.mapping;
+    const businessRoleIds = mapping === undefined ? new Map() : await this.managedBusinessRoleIds(mapping);
     await this.eachLocalUser(async (user) => {
       const remote = user.externalId === "" ? undefined : remoteUsers.get(user.externalId);
       if (remote === undefined) {
@@ -506,7 +619,10 @@ export class UserSyncService {
         return;
       }
       linked.add(user.externalId);
-      const fields = differingFields(user, remote);
+      const fields = [
+        ...differingFields(user, remote),
+        ...(await this.accessDrift(user, remote, businessRoleIds)),
+      ];
       if (fields.length > 0 && differing.length < DRIFT_LIST_LIMIT) {
         differing.push({ userId: user.id, externalId: user.externalId, username: user.username, fields });
       }
@@ -517,6 +633,11 @@ export class UserSyncService {
       .map((user) => user.username);
     return { onlyInKeycloak, onlyLocal, differing };
   }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  return left.size === new Set(b).size && b.every((item) => left.has(item));
 }
 
 function metadataOf(user: User): UserMetadata {

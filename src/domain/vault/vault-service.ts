@@ -340,7 +340,10 @@ export class VaultService {
         note.detail("outcome", "not_live");
         return;
       }
-      await this.deps.sessions.endSession({ sessionId: input.sessionId }, "revoked_through_vault");
+      await this.deps.sessions.endSession(
+        { sessionId: input.sessionId, includeOffline: true },
+        "revoked_through_vault",
+      );
       await this.revokeSessionTokens(input.sessionId);
       const dead = await this.deps.entries.markSessionDead(user.id, input.sessionId, "session_revoked");
       note.detail("entries_dead", String(dead));
@@ -500,7 +503,10 @@ export class VaultService {
     }
     if (token !== undefined) await this.deps.tokens.revoke(token);
     else if (entry.sessionId !== "")
-      await this.deps.sessions.endSession({ sessionId: entry.sessionId }, "vault_revoked");
+      await this.deps.sessions.endSession(
+        { sessionId: entry.sessionId, includeOffline: entry.tokenType === "offline" },
+        "vault_revoked",
+      );
     if (entry.sessionId !== "") await this.revokeSessionTokens(entry.sessionId);
   }
 

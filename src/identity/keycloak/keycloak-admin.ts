@@ -1,8 +1,10 @@
 import KcAdminClient from "@keycloak/keycloak-admin-client";
 import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js";
+import type UserSessionRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userSessionRepresentation.js";
 import { decodeJwt } from "jose";
 import { DomainError } from "../../domain/errors.ts";
 import type { IdentityFields } from "../../domain/ports/identity-provider.ts";
+import type { RemoteAccess } from "../../domain/sync/role-mapping.ts";
 import type { RemoteUser } from "../../domain/sync/sync-ports.ts";
 import {
   type Attributes,
@@ -26,6 +28,8 @@ export interface KeycloakSession {
   readonly lastAccessAt: Date;
   /** OAuth client ids that hold tokens of the session. */
   readonly clients: readonly string[];
+  /** An offline session (offline tokens); online and offline copies of one sign-in share the id. */
+  readonly offline: boolean;
 }
 
 /** Required actions Gatehouse asks Keycloak to mail to a user. */
@@ -54,6 +58,8 @@ export class KeycloakAdmin {
   private readonly now: () => number;
   private token: { value: string; expiresAt: number } | undefined;
   private pendingToken: Promise<string> | undefined;
+  /** Client id → Keycloak's internal id (clients are not renamed under Gatehouse's feet). */
+  private readonly clientUuids = new Map<string, string>();
 
   constructor(connection: KeycloakConnection, oidc: KeycloakOidc, now: () => number = Date.now) {
     this.oidc = oidc;
@@ -143,6 +149,30 @@ export class KeycloakAdmin {
       }
       return (await response.json()) as T;
     }
+  }
+
+  /**
+   * The user's group paths and effective realm roles (composites and those of
+   * their groups included), for KEYCLOAK_ROLE_MAPPING; needs view-users.
+   */
+  async accessOf(id: string): Promise<RemoteAccess> {
+    const query = new URLSearchParams({ briefRepresentation: "true", first: "0", max: "1000" });
+    const [groups, roles] = await Promise.all([
+      this.getJson<Array<{ path?: string }>>(
+        `users/${encodeURIComponent(id)}/groups`,
+        query,
+        "read the user's groups",
+      ),
+      this.getJson<Array<{ name?: string }>>(
+        `users/${encodeURIComponent(id)}/role-mappings/realm/composite`,
+        new URLSearchParams({ briefRepresentation: "true" }),
+        "read the user's realm roles",
+      ),
+    ]);
+    return {
+      groups: groups.map((group) => group.path ?? "").filter((path) => path !== ""),
+      realmRoles: roles.map((role) => role.name ?? "").filter((name) => name !== ""),
+    };
   }
 
   async getUser(id: string): Promise<KeycloakUser | undefined> {
@@ -260,28 +290,49 @@ export class KeycloakAdmin {
     return otp.length;
   }
 
+  /** The user's online sessions, of every client. */
   async sessions(userId: string): Promise<KeycloakSession[]> {
     const sessions = await this.call("list the sessions", () =>
       this.client.users.listSessions({ id: userId }, { catchNotFound: true }),
     );
-    return (sessions ?? []).map((session) => ({
-      id: session.id ?? "",
-      userId: session.userId ?? userId,
-      ipAddress: session.ipAddress ?? "",
-      startedAt: new Date(session.start ?? 0),
-      lastAccessAt: new Date(session.lastAccess ?? session.start ?? 0),
-      clients: Object.values(session.clients ?? {}),
-    }));
+    return (sessions ?? []).map((session) => toKeycloakSession(session, userId, false));
   }
 
-  /** Ends one session; false when Keycloak has no such session. */
-  async deleteSession(sessionId: string): Promise<boolean> {
+  /**
+   * The user's offline sessions of one client (by client id). Keycloak lists
+   * them per client only, by its internal id (looked up once, needs
+   * realm-management view-clients); a client that does not exist has none.
+   */
+  async offlineSessions(userId: string, clientId: string): Promise<KeycloakSession[]> {
+    const uuid = await this.clientUuid(clientId);
+    if (uuid === undefined) return [];
+    const sessions = await this.call("list the offline sessions", () =>
+      this.client.users.listOfflineSessions({ id: userId, clientId: uuid }, { catchNotFound: true }),
+    );
+    return (sessions ?? []).map((session) => toKeycloakSession(session, userId, true));
+  }
+
+  private async clientUuid(clientId: string): Promise<string | undefined> {
+    const known = this.clientUuids.get(clientId);
+    if (known !== undefined) return known;
+    const clients = await this.getJson<Array<{ id?: string; clientId?: string }>>(
+      "clients",
+      new URLSearchParams({ clientId, first: "0", max: "2" }),
+      "look up the client",
+    );
+    const uuid = clients.find((client) => client.clientId === clientId)?.id;
+    if (uuid !== undefined) this.clientUuids.set(clientId, uuid);
+    return uuid;
+  }
+
+  /** Ends one session (its offline copy with `offline`); false when Keycloak has no such session. */
+  async deleteSession(sessionId: string, { offline = false }: { offline?: boolean } = {}): Promise<boolean> {
     try {
       await this.call("end the session", () =>
         this.client.realms.deleteSession({
           realm: this.client.realmName,
           session: sessionId,
-          isOffline: false,
+          isOffline: offline,
         }),
       );
       return true;
@@ -312,6 +363,22 @@ export class KeycloakAdmin {
       this.client.users.revokeConsent({ id: userId, clientId: this.clientId }, { catchNotFound: true }),
     );
   }
+}
+
+function toKeycloakSession(
+  session: UserSessionRepresentation,
+  userId: string,
+  offline: boolean,
+): KeycloakSession {
+  return {
+    id: session.id ?? "",
+    userId: session.userId ?? userId,
+    ipAddress: session.ipAddress ?? "",
+    startedAt: new Date(session.start ?? 0),
+    lastAccessAt: new Date(session.lastAccess ?? session.start ?? 0),
+    clients: Object.values(session.clients ?? {}),
+    offline,
+  };
 }
 
 function toKeycloakUser(user: UserRepresentation): KeycloakUser {

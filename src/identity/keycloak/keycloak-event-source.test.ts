@@ -94,4 +94,56 @@ describe("KeycloakEventSource", () => {
       "session_ended",
     ]);
   });
+
+  it("reads group memberships and role mappings as user changes, and group or role definitions as directory changes when asked", async () => {
+    const admin = [
+      {
+        id: "g1",
+        time: 10,
+        operationType: "CREATE",
+        resourceType: "GROUP_MEMBERSHIP",
+        resourcePath: "users/u1/groups/g",
+      },
+      {
+        id: "g2",
+        time: 11,
+        operationType: "DELETE",
+        resourceType: "GROUP_MEMBERSHIP",
+        resourcePath: "users/u1/groups/g",
+      },
+      {
+        id: "r1",
+        time: 12,
+        operationType: "CREATE",
+        resourceType: "REALM_ROLE_MAPPING",
+        resourcePath: "users/u2/role-mappings/realm",
+      },
+      { id: "d1", time: 13, operationType: "UPDATE", resourceType: "GROUP", resourcePath: "groups/g" },
+      {
+        id: "d2",
+        time: 14,
+        operationType: "CREATE",
+        resourceType: "REALM_ROLE_MAPPING",
+        resourcePath: "groups/g/role-mappings/realm",
+      },
+      { id: "d3", time: 15, operationType: "UPDATE", resourceType: "REALM_ROLE", resourcePath: "roles/ops" },
+    ];
+    const kinds = async (watchDirectory: boolean) => {
+      const source = new KeycloakEventSource(fakeAdmin(admin, []), { watchDirectory });
+      const batch = await source.readSince(source.startPosition(new Date(0)));
+      return batch.events.map(({ at: _at, position: _position, ...event }) => event);
+    };
+    const memberships = [
+      { kind: "user_changed", externalId: "u1" },
+      { kind: "user_changed", externalId: "u1" },
+      { kind: "user_changed", externalId: "u2" },
+    ];
+    expect(await kinds(false)).toEqual(memberships);
+    expect(await kinds(true)).toEqual([
+      ...memberships,
+      { kind: "directory_changed" },
+      { kind: "directory_changed" },
+      { kind: "directory_changed" },
+    ]);
+  });
 });

@@ -72,10 +72,16 @@ type Timed<T> = {
  */
 export class KeycloakEventSource implements IdentityEventSource {
   private readonly admin: Pick<KeycloakAdmin, "getJson" | "serviceAccountUserId">;
+  /** Report changes to groups and realm roles themselves (a role mapping is configured). */
+  private readonly watchDirectory: boolean;
   private ownUserId: string | undefined;
 
-  constructor(admin: Pick<KeycloakAdmin, "getJson" | "serviceAccountUserId">) {
+  constructor(
+    admin: Pick<KeycloakAdmin, "getJson" | "serviceAccountUserId">,
+    options: { watchDirectory?: boolean } = {},
+  ) {
     this.admin = admin;
+    this.watchDirectory = options.watchDirectory ?? false;
   }
 
   startPosition(now: Date): string {
@@ -146,6 +152,10 @@ export class KeycloakEventSource implements IdentityEventSource {
     if (event.resourceType === "USER_SESSION" && path[0] === "sessions" && path[1] !== undefined) {
       return operation === "DELETE" ? { kind: "session_ended", sessionId: path[1] } : undefined;
     }
+    if (path[0] === "groups" || path[0] === "roles" || path[0] === "roles-by-id") {
+      // A group moved, renamed or deleted, or the roles of a group or composite role changed.
+      return this.watchDirectory && operation !== "ACTION" ? { kind: "directory_changed" } : undefined;
+    }
     if (path[0] !== "users" || path[1] === undefined || path[1] === "") return undefined;
     const externalId = path[1];
     if (path.length === 2) {
@@ -157,6 +167,9 @@ export class KeycloakEventSource implements IdentityEventSource {
     if (path[2] === "reset-password") return { kind: "credentials_reset", externalId };
     if (path[2] === "sessions" && operation === "DELETE" && path[3] !== undefined)
       return { kind: "session_ended", sessionId: path[3] };
+    // Group membership (users/{id}/groups/{group}) and role mappings (users/{id}/role-mappings/…)
+    // are CREATE when added, DELETE when removed: the user's mapped roles are read again.
+    if (path[2] === "groups" || path[2] === "role-mappings") return { kind: "user_changed", externalId };
     // Credentials, required actions, attributes: whatever changed, the record is read again.
     return operation === "CREATE" && path[2] !== "credentials"
       ? undefined

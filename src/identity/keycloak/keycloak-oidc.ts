@@ -62,6 +62,8 @@ export const realmIssuer = (connection: Pick<KeycloakConnection, "url" | "realm"
 export class KeycloakOidc {
   /** The `iss` of the realm's tokens. */
   readonly issuer: string;
+  /** Gatehouse's own client (the `azp` of the tokens it gets). */
+  readonly clientId: string;
   /** Where Gatehouse reaches the realm (`<url>/realms/<realm>`): discovery and ping go here. */
   private readonly realmUrl: string;
   private readonly connection: KeycloakConnection;
@@ -70,6 +72,7 @@ export class KeycloakOidc {
 
   constructor(connection: KeycloakConnection, now: () => number = Date.now) {
     this.connection = connection;
+    this.clientId = connection.clientId;
     this.realmUrl = realmIssuer(connection);
     this.issuer = connection.issuer ?? this.realmUrl;
     this.now = now;
@@ -207,10 +210,11 @@ export class KeycloakOidc {
 
   /**
    * Ends the Keycloak session of a refresh token (every client of it): POST
-   * to the realm's logout endpoint with client authentication. A token of a
+   * to the realm's logout endpoint with client authentication, or as the
+   * public client `publicClientId` the token was issued to. A token of a
    * session that already ended is accepted too (Keycloak answers 204).
    */
-  async logout(refreshToken: string): Promise<void> {
+  async logout(refreshToken: string, { publicClientId }: { publicClientId?: string } = {}): Promise<void> {
     const configuration = await this.configuration();
     const endpoint = configuration.serverMetadata().end_session_endpoint;
     if (endpoint === undefined)
@@ -220,11 +224,17 @@ export class KeycloakOidc {
       response = await fetch(endpoint, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body: new URLSearchParams({
-          client_id: this.connection.clientId,
-          client_secret: this.connection.clientSecret,
-          refresh_token: refreshToken,
-        }),
+        // A public client (the browser's) authenticates with its id alone; Keycloak still checks
+        // the token's signature and that it was issued to that client.
+        body: new URLSearchParams(
+          publicClientId === undefined
+            ? {
+                client_id: this.connection.clientId,
+                client_secret: this.connection.clientSecret,
+                refresh_token: refreshToken,
+              }
+            : { client_id: publicClientId, refresh_token: refreshToken },
+        ),
         signal: AbortSignal.timeout(this.connection.timeoutMs),
       });
     } catch (error) {

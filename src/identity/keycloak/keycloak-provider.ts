@@ -32,6 +32,13 @@ export interface KeycloakProviderSettings {
   readonly sessionMaxSeconds: number;
   /** Lifespan of the links in Keycloak's action emails (password reset, verification). */
   readonly actionEmailLifespanSeconds: number;
+  /** The realm's offline session idle timeout, to report when an offline session expires. */
+  readonly offlineSessionIdleSeconds: number;
+  /**
+   * Realm clients whose sessions Gatehouse manages (KEYCLOAK_SESSION_CLIENTS): Logout accepts
+   * their refresh and offline tokens, ListSessions lists their offline sessions.
+   */
+  readonly sessionClients: readonly string[];
 }
 
 /** What the provider needs of the user sync (src/domain/sync). */
@@ -340,39 +347,105 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   }
 
   async endSession(
-    session: { refreshToken: string } | { sessionId: string },
+    session: { refreshToken: string } | { sessionId: string; includeOffline?: boolean },
     _reason: string,
   ): Promise<{ sessionId: string; userId: string } | undefined> {
-    if ("refreshToken" in session) {
-      try {
-        // Logout with the refresh token and client authentication ends the whole Keycloak session.
-        await this.deps.oidc.logout(session.refreshToken);
-      } catch (error) {
-        if (error instanceof OAuthRejection) return undefined;
-        throw error;
-      }
-      // Keycloak accepted the token, so it checked its signature: its sid and sub are Keycloak's.
-      const claims = unverifiedClaims(session.refreshToken);
-      if (claims?.sid === undefined) return undefined;
-      await this.revokeSessionTokens(claims.sid);
-      const userId = claims.sub === undefined ? undefined : await this.deps.users.linkedUserIdFor(claims.sub);
-      return { sessionId: claims.sid, userId: userId ?? "" };
-    }
+    if ("refreshToken" in session) return this.endSessionOfToken(session.refreshToken);
     const externalId = await this.deps.sessionOwners.get(session.sessionId);
-    const ended = await this.deps.admin.deleteSession(session.sessionId);
+    // A session id names a sign-in: its online session and, when it asked for offline access, the
+    // offline copy Keycloak keeps under the same id. RevokeSession ends both; a logout the online one.
+    const [online, offline] = await Promise.all([
+      this.deps.admin.deleteSession(session.sessionId),
+      session.includeOffline === true
+        ? this.deps.admin.deleteSession(session.sessionId, { offline: true })
+        : Promise.resolve(false),
+    ]);
     // Also when Keycloak no longer has it: its access tokens may still be within their lifetime.
     await this.revokeSessionTokens(session.sessionId);
-    if (!ended) return undefined;
+    if (!online && !offline) return undefined;
     const userId = externalId === undefined ? undefined : await this.deps.users.linkedUserIdFor(externalId);
     return { sessionId: session.sessionId, userId: userId ?? "" };
   }
 
   /**
+   * Ends the session of a refresh or offline token of any session client, at
+   * Keycloak's logout endpoint, which checks the token and ends the online or
+   * offline session it belongs to: as Gatehouse's own client for its tokens,
+   * as the token's public client (the browser's `gatehouse-web`) for theirs;
+   * Keycloak refuses a token of another client from Gatehouse's. Undefined
+   * when Keycloak refuses the token (invalid: logout is idempotent). A token
+   * of a client Gatehouse does not manage, or of a confidential client whose
+   * secret only it holds, is FAILED_PRECONDITION, never a silent 200: ending
+   * its session by the token's unverified `sid` through the admin API would
+   * let a forged token end anyone's session.
+   */
+  private async endSessionOfToken(
+    refreshToken: string,
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    const claims = unverifiedClaims(refreshToken);
+    const clientId = claims?.azp ?? this.deps.oidc.clientId;
+    const own = clientId === this.deps.oidc.clientId;
+    if (!own && !this.deps.settings.sessionClients.includes(clientId)) {
+      throw new DomainError(
+        "failed_precondition",
+        "untrusted_client",
+        "the token belongs to a Keycloak client whose sessions Gatehouse does not manage (KEYCLOAK_SESSION_CLIENTS)",
+      );
+    }
+    try {
+      await this.deps.oidc.logout(refreshToken, own ? {} : { publicClientId: clientId });
+    } catch (error) {
+      if (!(error instanceof OAuthRejection)) throw error;
+      if (!own && (error.error === "invalid_client" || error.error === "unauthorized_client")) {
+        throw new DomainError(
+          "failed_precondition",
+          "confidential_client",
+          "the token belongs to a confidential Keycloak client: only that client can end its session with it",
+          { cause: error },
+        );
+      }
+      return undefined;
+    }
+    // Keycloak accepted the token, so it checked its signature: its sid and sub are Keycloak's.
+    return claims?.sid === undefined ? undefined : this.sessionEnded(claims.sid, claims.sub);
+  }
+
+  private async sessionEnded(
+    sessionId: string,
+    externalId: string | undefined,
+  ): Promise<{ sessionId: string; userId: string }> {
+    await this.revokeSessionTokens(sessionId);
+    const userId = externalId === undefined ? undefined : await this.deps.users.linkedUserIdFor(externalId);
+    return { sessionId, userId: userId ?? "" };
+  }
+
+  /** The user's offline sessions of every session client (one sign-in's offline copy is listed once). */
+  private async offlineSessions(externalId: string): Promise<KeycloakSession[]> {
+    const perClient = await Promise.all(
+      this.deps.settings.sessionClients.map((clientId) =>
+        this.deps.admin.offlineSessions(externalId, clientId),
+      ),
+    );
+    const byId = new Map<string, KeycloakSession>();
+    for (const session of perClient.flat()) {
+      const seen = byId.get(session.id);
+      byId.set(
+        session.id,
+        seen === undefined
+          ? session
+          : { ...seen, clients: [...new Set([...seen.clients, ...session.clients])] },
+      );
+    }
+    return [...byId.values()];
+  }
+
+  /**
    * Keycloak's logout of the user (`users/{id}/logout`) when every session
    * ends; one session at a time when one is kept or offline sessions are to
-   * stay (the logout would make the offline tokens stale too). Offline tokens
-   * of Gatehouse's client are revoked explicitly, since the logout spares
-   * tokens issued within its own second.
+   * stay (the logout would make the offline tokens stale too). With offline
+   * ones, every offline session of the session clients ends too (admin API,
+   * and Gatehouse's client's consent, which holds its offline tokens), and
+   * their ids are revoked mesh-wide, so access tokens minted from them fail at once.
    */
   async endUserSessions(
     userId: string,
@@ -382,14 +455,19 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     const externalId = await this.deps.users.externalIdOf(userId);
     if (externalId === undefined || externalId === "") return 0;
     const sessions = (await this.deps.admin.sessions(externalId)).filter((s) => s.id !== exceptSessionId);
+    const offline = includeOffline
+      ? (await this.offlineSessions(externalId)).filter((s) => s.id !== exceptSessionId)
+      : [];
     if (exceptSessionId === undefined && includeOffline) {
       await this.deps.admin.logoutUser(externalId);
     } else {
       for (const session of sessions) await this.deps.admin.deleteSession(session.id);
     }
+    for (const session of offline) await this.deps.admin.deleteSession(session.id, { offline: true });
     if (includeOffline) await this.deps.admin.revokeOfflineTokens(externalId);
-    await Promise.all(sessions.map((session) => this.revokeSessionTokens(session.id)));
-    return sessions.length;
+    const ended = new Set([...sessions, ...offline].map((session) => session.id));
+    await Promise.all([...ended].map((id) => this.revokeSessionTokens(id)));
+    return sessions.length + offline.length;
   }
 
   async getSession(sessionId: string): Promise<SessionInfo | undefined> {
@@ -397,21 +475,24 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     if (externalId === undefined) return undefined;
     const userId = await this.deps.users.linkedUserIdFor(externalId);
     if (userId === undefined) return undefined;
-    const session = (await this.deps.admin.sessions(externalId)).find((s) => s.id === sessionId);
-    return session === undefined ? undefined : this.toSessionInfo(session, userId);
+    return (await this.listSessions(userId)).find((session) => session.id === sessionId);
   }
 
+  /** Online sessions of every client and offline sessions of the session clients, newest first. */
   async listSessions(userId: string): Promise<SessionInfo[]> {
     const externalId = await this.deps.users.externalIdOf(userId);
     if (externalId === undefined || externalId === "") return [];
-    const sessions = await this.deps.admin.sessions(externalId);
-    return sessions
+    const [online, offline] = await Promise.all([
+      this.deps.admin.sessions(externalId),
+      this.offlineSessions(externalId),
+    ]);
+    return [...online, ...offline]
       .map((session) => this.toSessionInfo(session, userId))
-      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || Number(a.offline) - Number(b.offline));
   }
 
   private toSessionInfo(session: KeycloakSession, userId: string): SessionInfo {
-    const { sessionIdleSeconds, sessionMaxSeconds } = this.deps.settings;
+    const { sessionIdleSeconds, sessionMaxSeconds, offlineSessionIdleSeconds } = this.deps.settings;
     return {
       id: session.id,
       userId,
@@ -424,13 +505,16 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       lastSeenIpAddress: session.ipAddress,
       lastSeenUserAgent: "",
       lastSeenAt: session.lastAccessAt,
-      expiresAt: new Date(
-        Math.min(
-          session.lastAccessAt.getTime() + sessionIdleSeconds * 1000,
-          session.startedAt.getTime() + sessionMaxSeconds * 1000,
-        ),
-      ),
-      offline: false,
+      // Offline sessions have no max lifespan in the realm (offlineSessionMaxLifespanEnabled: false).
+      expiresAt: session.offline
+        ? new Date(session.lastAccessAt.getTime() + offlineSessionIdleSeconds * 1000)
+        : new Date(
+            Math.min(
+              session.lastAccessAt.getTime() + sessionIdleSeconds * 1000,
+              session.startedAt.getTime() + sessionMaxSeconds * 1000,
+            ),
+          ),
+      offline: session.offline,
       revokedAt: undefined,
     };
   }
@@ -653,12 +737,15 @@ function subjectOf(accessToken: string): string {
 }
 
 /** sid and sub of a refresh token, unverified: use only after Keycloak accepted the token. */
-function unverifiedClaims(token: string): { sid: string | undefined; sub: string | undefined } | undefined {
+function unverifiedClaims(
+  token: string,
+): { sid: string | undefined; sub: string | undefined; azp: string | undefined } | undefined {
   try {
     const payload = decodeJwt(token);
     return {
       sid: typeof payload.sid === "string" && payload.sid !== "" ? payload.sid : undefined,
       sub: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+      azp: typeof payload.azp === "string" && payload.azp !== "" ? payload.azp : undefined,
     };
   } catch {
     return undefined;

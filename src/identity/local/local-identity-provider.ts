@@ -383,11 +383,14 @@ export class LocalIdentityProvider implements IdentityProvider {
   }
 
   async endSession(
-    session: { refreshToken: string } | { sessionId: string },
+    session: { refreshToken: string } | { sessionId: string; includeOffline?: boolean },
     reason: string,
   ): Promise<{ sessionId: string; userId: string } | undefined> {
+    // One id is one session here, online or offline: includeOffline changes nothing.
     const ended = await this.deps.sessions.revoke(
-      "refreshToken" in session ? { tokenHash: hashOpaqueToken(session.refreshToken) } : session,
+      "refreshToken" in session
+        ? { tokenHash: hashOpaqueToken(session.refreshToken) }
+        : { sessionId: session.sessionId },
       reason,
     );
     if (ended === undefined) return undefined;

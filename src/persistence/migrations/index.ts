@@ -10,6 +10,7 @@ import { KeycloakEvents1763800006000 } from "./1763800006000-keycloak-events.ts"
 import { OidcClients1763800007000 } from "./1763800007000-oidc-clients.ts";
 import { OidcSessionClients1763800007200 } from "./1763800007200-oidc-session-clients.ts";
 import { OpenIdProvider1763800007500 } from "./1763800007500-openid-provider.ts";
+import { KeycloakSyncTimes1763800008000 } from "./1763800008000-keycloak-sync-times.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -28,4 +29,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   OidcClients1763800007000,
   OidcSessionClients1763800007200,
   OpenIdProvider1763800007500,
+  KeycloakSyncTimes1763800008000,
 ];

@@ -23,6 +23,9 @@ export const toSyncStatusMessage = (
   lastFullSyncTime: toTimestamp(status.lastRun?.finishedAt),
   lastFullSyncResult: status.lastRun === undefined ? undefined : toSyncRunMessage(status.lastRun),
   failuresSince: status.failuresSince,
+  usersSyncedInLastDay: status.usersSyncedInLastDay,
+  failuresInLastDay: status.failuresInLastDay,
+  failureRateInLastDay: status.failureRateInLastDay,
   onlyInKeycloak: [...(status.drift?.onlyInKeycloak ?? [])],
   onlyLocal: [...(status.drift?.onlyLocal ?? [])],
   differing: (status.drift?.differing ?? []).map((drift) => ({

@@ -228,6 +228,7 @@ describe("Keycloak user sync", () => {
       emailVerified: true,
       firstName: "New",
       lastName: "Name",
+      enabled: false,
       attributes: {
         ...current.attributes,
         middle_name: ["N"],
@@ -245,6 +246,7 @@ describe("Keycloak user sync", () => {
       "email_verified",
       "first_name",
       "last_name",
+      "status",
       "middle_name",
       "phone",
       "telegram",
@@ -253,9 +255,19 @@ describe("Keycloak user sync", () => {
       "title",
       "links",
     ]);
-    await sync();
-    expect((await status(true)).differing ?? []).toEqual([]);
+    const started = performance.now();
+    const run = await sync();
+    const syncMs = performance.now() - started;
+    const after = await status(true);
+    expect(after.differing ?? []).toEqual([]);
+    expect(after.onlyInKeycloak ?? []).toEqual([]);
+    expect(after.usersSyncedInLastDay).toBeGreaterThanOrEqual(1);
+    expect(after.failureRateInLastDay).toBeGreaterThanOrEqual(0);
+    console.info(
+      `full sync of ${Object.values(counts(run)).reduce((a: number, b) => a + Number(b), 0)} users after every field changed in Keycloak: ${syncMs.toFixed(0)} ms, then zero drift; GetSyncStatus: ${after.usersSyncedInLastDay} synced in the last day, failure rate ${after.failureRateInLastDay}`,
+    );
     expect((await ok(url, `${USERS}/GetUser`, { userId: user.id }, adminToken)).user).toMatchObject({
+      status: "USER_STATUS_DISABLED",
       email: `changed-${user.email}`,
       firstName: "New",
       middleName: "N",

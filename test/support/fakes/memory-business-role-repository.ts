@@ -39,6 +39,11 @@ export class MemoryBusinessRoleRepository implements BusinessRoleRepository {
     return ids.filter((id) => this.roles.has(id));
   }
 
+  async findByNames(names: readonly string[]): Promise<BusinessRole[]> {
+    const wanted = new Set(names.map((name) => name.toLowerCase()));
+    return [...this.roles.values()].filter((role) => wanted.has(role.name.toLowerCase()));
+  }
+
   async list(query: { pageSize: number; pageToken: string }): Promise<Page<BusinessRole>> {
     const sorted = [...this.roles.values()].sort((a, b) => a.name.localeCompare(b.name));
     return { items: sorted.slice(0, query.pageSize), nextPageToken: "" };

@@ -665,6 +665,29 @@ export declare type GetSyncStatusResponse = Message<"gatehouse.v1.GetSyncStatusR
    * @generated from field: bool drift_computed = 7;
    */
   driftComputed: boolean;
+
+  /**
+   * Users whose last sync with Keycloak (sign-in, event, full sync or
+   * SyncToKeycloak) succeeded in the last 24 hours.
+   *
+   * @generated from field: int32 users_synced_in_last_day = 8;
+   */
+  usersSyncedInLastDay: number;
+
+  /**
+   * User syncs that failed in the last 24 hours, full runs included.
+   *
+   * @generated from field: int32 failures_in_last_day = 9;
+   */
+  failuresInLastDay: number;
+
+  /**
+   * failures_in_last_day / (users_synced_in_last_day + failures_in_last_day);
+   * 0 when there was neither.
+   *
+   * @generated from field: double failure_rate_in_last_day = 10;
+   */
+  failureRateInLastDay: number;
 };
 
 /**
