@@ -6,6 +6,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
+import { checkCallerPolicy } from "../domain/decision/check-callers.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
@@ -29,11 +30,12 @@ import { tracingInterceptor } from "../rpc/interceptors/tracing.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
-import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
+import { createGrpcFastPath, type GrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
+import { peerSpiffeId } from "../server/peer-spiffe-id.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
@@ -194,8 +196,15 @@ export async function startGatehouse(
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
   const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
+  const checkCallers =
+    tlsConfig?.checkCallers === undefined ? undefined : checkCallerPolicy(tlsConfig.checkCallers);
+  // The calling workload's SPIFFE id, read only when client certificates are asked for.
+  const readsPeerCertificate = tlsConfig !== undefined && tlsConfig.clientAuth !== "none";
   const rpcHandler = connectNodeAdapter({
-    routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
+    routes: createRoutes(
+      createHandlers(services, envoyCheck, identity.keycloakSync, checkCallers),
+      healthSource,
+    ),
     interceptors: [
       rpcMetricsInterceptor(metrics.rpc),
       ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
@@ -218,6 +227,7 @@ export async function startGatehouse(
           config.server.trustedProxyHops,
         ),
         userAgent: String(request.headers["user-agent"] ?? ""),
+        spiffeId: readsPeerCertificate ? peerSpiffeId(request) : undefined,
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
@@ -229,7 +239,7 @@ export async function startGatehouse(
   }) as HttpHandler;
   // With tracing on, Check goes through Connect, where its span is made from the full CheckRequest
   // (the fast path decodes only the fields the decision needs); off, the fast path is untouched.
-  const grpcFastPath =
+  const fastPath =
     config.server.grpcFastPath && tracing === undefined
       ? createGrpcFastPath({
           routes: createFastRoutes(envoyCheck, healthSource),
@@ -240,6 +250,11 @@ export async function startGatehouse(
           rpcMetrics: metrics.rpc,
         })
       : undefined;
+  // A caller Check does not allow goes on to Connect, whose handler refuses it (one place says no).
+  const grpcFastPath: GrpcFastPath | undefined =
+    fastPath === undefined || checkCallers === undefined
+      ? fastPath
+      : (request, response) => checkCallers(peerSpiffeId(request)) && fastPath(request, response);
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
   // With a management port, probes and metrics are served there only.
   const management =

@@ -173,6 +173,25 @@ describe("loadConfig", () => {
     expect(database).toMatchObject({ kind: "postgres", sslCaFile: "/ca.pem" });
   });
 
+  it("reads CHECK_ALLOWED_SPIFFE_IDS: SPIFFE ids or /* prefixes, only with client certificates", () => {
+    const mtls = { TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_CA_FILE: "/ca.pem" };
+    expect(
+      loadConfig({ ...mtls, CHECK_ALLOWED_SPIFFE_IDS: "spiffe://td/ns/a/sa/b, spiffe://td/ns/c/*" }).server
+        .tls?.checkCallers,
+    ).toEqual(["spiffe://td/ns/a/sa/b", "spiffe://td/ns/c/*"]);
+    expect(loadConfig(mtls).server.tls?.checkCallers).toBeUndefined();
+    expect(() => loadConfig({ ...mtls, CHECK_ALLOWED_SPIFFE_IDS: "td/ns/a" })).toThrow(
+      /CHECK_ALLOWED_SPIFFE_IDS: "td\/ns\/a" is not a SPIFFE id/,
+    );
+    expect(() =>
+      loadConfig({
+        TLS_CERT_FILE: "/c.pem",
+        TLS_KEY_FILE: "/k.pem",
+        CHECK_ALLOWED_SPIFFE_IDS: "spiffe://td/a",
+      }),
+    ).toThrow(/CHECK_ALLOWED_SPIFFE_IDS needs client certificates/);
+  });
+
   it("reads REDIS_TLS_CA_FILE only with a rediss:// REDIS_URL", () => {
     expect(() => loadConfig({ REDIS_URL: "redis://r:6379", REDIS_TLS_CA_FILE: "/ca.pem" })).toThrow(
       /REDIS_TLS_CA_FILE needs a rediss:\/\/ REDIS_URL/,

@@ -1,3 +1,4 @@
+import { isSpiffeIdPattern } from "../domain/decision/check-callers.ts";
 import { EnvReader } from "./env-reader.ts";
 
 /** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
@@ -228,6 +229,11 @@ export interface TlsConfig {
   readonly clientAuth: "none" | "optional" | "require";
   /** How often the certificate, key and CA files are checked for changes (reloaded without restart). */
   readonly reloadIntervalMs: number;
+  /**
+   * SPIFFE ids (or `…/*` prefixes) of the workloads allowed to call Check, read from their
+   * verified client certificates; undefined: any caller may.
+   */
+  readonly checkCallers: readonly string[] | undefined;
 }
 
 export interface TracingConfig {
@@ -478,6 +484,21 @@ function readTls(read: EnvReader): TlsConfig | undefined {
     clientCaFile === undefined ? "none" : "require",
   );
   const reloadIntervalMs = read.int("TLS_RELOAD_INTERVAL_MS", 10_000, { min: 10, max: 3_600_000 });
+  const checkCallers = read
+    .optionalString("CHECK_ALLOWED_SPIFFE_IDS")
+    ?.split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of checkCallers ?? []) {
+    if (!isSpiffeIdPattern(entry))
+      read.fail(
+        `CHECK_ALLOWED_SPIFFE_IDS: "${entry}" is not a SPIFFE id (spiffe://trust-domain/path, or a prefix ending in /*)`,
+      );
+  }
+  if (checkCallers !== undefined && clientAuth === "none")
+    read.fail(
+      "CHECK_ALLOWED_SPIFFE_IDS needs client certificates: TLS_CLIENT_CA_FILE (and TLS_CLIENT_AUTH optional or require)",
+    );
   if (certFile === undefined && keyFile === undefined) {
     if (clientCaFile !== undefined || clientAuth !== "none") {
       read.fail("TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS_CERT_FILE and TLS_KEY_FILE");
@@ -491,7 +512,7 @@ function readTls(read: EnvReader): TlsConfig | undefined {
   if (clientAuth !== "none" && clientCaFile === undefined) {
     read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
   }
-  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs, checkCallers };
 }
 
 function readRedisTlsCa(read: EnvReader): string | undefined {

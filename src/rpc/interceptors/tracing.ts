@@ -3,6 +3,7 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { HeaderSource, Tracing } from "../../observability/tracing.ts";
+import { kPeer } from "../context.ts";
 
 /**
  * A server span per RPC, continuing the caller's trace (W3C traceparent). For
@@ -30,6 +31,9 @@ export function tracingInterceptor(tracing: Tracing): Interceptor {
       },
       tracing.extract(carrier),
     );
+    // The calling workload (a verified certificate's SPIFFE id): a name, not a credential.
+    const caller = isCheck ? request.contextValues.get(kPeer).spiffeId : undefined;
+    if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
     try {
       const response = await next(request);
       span.setAttribute("rpc.grpc.status_code", 0);
