@@ -85,7 +85,8 @@ export async function startGatehouse(
   logger: Logger,
   hooks: GatehouseHooks = {},
 ): Promise<Gatehouse> {
-  const storage = await openStorage(config.database, config.timeouts);
+  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
+  const storage = await openStorage(config.database, config.timeouts, tracing);
   const { dataSource, repositories } = storage;
   // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
   const vaultKeyring = new VaultKeyring(config.vault.keys, config.vault.activeKeyId);
@@ -93,7 +94,7 @@ export async function startGatehouse(
     await storage.close();
     throw error;
   });
-  const store = await openCoordinationStore(config.redis, config.timeouts.redisCommandMs, logger);
+  const store = await openCoordinationStore(config.redis, config.timeouts.redisCommandMs, logger, tracing);
   const metrics = new Metrics();
 
   // Decision state shared by every replica: revocations and access changes go through the
@@ -124,6 +125,7 @@ export async function startGatehouse(
     audit: accessServices.audit,
     changes,
     metrics,
+    tracing,
   });
   const mailer =
     config.smtp.url === undefined
@@ -195,7 +197,6 @@ export async function startGatehouse(
   const healthSource = { isServing: () => readiness.ready && !stopping, shuttingDown };
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
-  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
   const checkCallers =
     tlsConfig?.checkCallers === undefined ? undefined : checkCallerPolicy(tlsConfig.checkCallers);
   // The calling workload's SPIFFE id, read only when client certificates are asked for.

@@ -78,6 +78,19 @@ describe("loadConfig", () => {
     expect(message).not.toContain("hunter2");
   });
 
+  it("reads KEYCLOAK_CA_FILE only for an https:// KEYCLOAK_URL", () => {
+    const keycloak = {
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_CLIENT_SECRET: "s",
+      KEYCLOAK_CA_FILE: "/ca.pem",
+    };
+    const provider = loadConfig({ ...keycloak, KEYCLOAK_URL: "https://kc.test" }).identity.provider;
+    expect(provider.kind === "keycloak" ? provider.caFile : undefined).toBe("/ca.pem");
+    expect(() => loadConfig({ ...keycloak, KEYCLOAK_URL: "http://kc.test" })).toThrow(
+      /KEYCLOAK_CA_FILE needs an https:\/\/ KEYCLOAK_URL/,
+    );
+  });
+
   it("polls Keycloak's events every 2 s by default, off at 0, and refuses a hot loop", () => {
     const keycloak = {
       IDENTITY_PROVIDER: "keycloak",

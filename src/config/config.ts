@@ -1,5 +1,5 @@
-import { isSpiffeIdPattern } from "../domain/decision/check-callers.ts";
 import { EnvReader } from "./env-reader.ts";
+import { isSpiffeIdPattern } from "./spiffe-id-pattern.ts";
 
 /** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
 export interface Config {
@@ -181,6 +181,8 @@ export interface KeycloakProviderConfig {
   readonly eventsRetentionSeconds: number;
   /** Realm clients whose back-channel logout tokens are accepted (the token's `aud`). */
   readonly backchannelLogoutClients: readonly string[];
+  /** PEM CA bundle Keycloak's TLS certificate must chain to (besides the system's CAs); https only. */
+  readonly caFile: string | undefined;
 }
 
 export interface ConnectionLimits {
@@ -450,11 +452,19 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
       min: 60,
       max: 31_536_000,
     }),
+    caFile: readKeycloakCaFile(read, url),
     backchannelLogoutClients: read.list("KEYCLOAK_BACKCHANNEL_LOGOUT_CLIENTS", [
       read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
       "gatehouse-web",
     ]),
   };
+}
+
+function readKeycloakCaFile(read: EnvReader, url: string | undefined): string | undefined {
+  const caFile = read.optionalString("KEYCLOAK_CA_FILE");
+  if (caFile !== undefined && url !== undefined && !url.startsWith("https:"))
+    read.fail("KEYCLOAK_CA_FILE needs an https:// KEYCLOAK_URL");
+  return caFile;
 }
 
 function readConnectionLimits(read: EnvReader): ConnectionLimits {

@@ -15,10 +15,3 @@ export function checkCallerPolicy(entries: readonly string[]): CheckCallerPolicy
   return (spiffeId) =>
     spiffeId !== undefined && (exact.has(spiffeId) || prefixes.some((prefix) => spiffeId.startsWith(prefix)));
 }
-
-/** A valid entry: spiffe://<trust domain>/<path>, optionally ending in /* (RFC-ish: no query, fragment, port or user). */
-export function isSpiffeIdPattern(entry: string): boolean {
-  return (
-    /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*(\/\*)?$/.test(entry) && entry.includes("/", 9)
-  );
-}

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import type { HeaderSource, Tracing } from "../../observability/tracing.ts";
@@ -19,6 +19,7 @@ export function tracingInterceptor(tracing: Tracing): Interceptor {
       ? (checkedRequestHeaders(request.message as CheckRequest) ?? request.header)
       : request.header;
     const contentType = request.header.get("content-type") ?? "";
+    const parent = tracing.extract(carrier);
     const span = tracing.tracer.startSpan(
       `${request.service.typeName}/${request.method.name}`,
       {
@@ -29,13 +30,14 @@ export function tracingInterceptor(tracing: Tracing): Interceptor {
           "rpc.method": request.method.name,
         },
       },
-      tracing.extract(carrier),
+      parent,
     );
     // The calling workload (a verified certificate's SPIFFE id): a name, not a credential.
     const caller = isCheck ? request.contextValues.get(kPeer).spiffeId : undefined;
     if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
     try {
-      const response = await next(request);
+      // The database, Redis and Keycloak calls the RPC makes become this span's children.
+      const response = await tracing.within(trace.setSpan(parent, span), () => next(request));
       span.setAttribute("rpc.grpc.status_code", 0);
       if (isCheck && !response.stream) {
         // google.rpc.Code of the decision (0 allowed, 7 or 16 denied): an outcome, not data.
