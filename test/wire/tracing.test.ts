@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson } from "../support/connect-json.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { authorizationClient, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, grpc, unary } from "../support/grpc-stubs.ts";
 import { AUTH, IDENTITY_ENV } from "../support/identity.ts";
 import { createTestRealm, ensureKeycloak, type TestRealm } from "../support/keycloak.ts";
+import { createTestPki, type TestPki } from "../support/test-certificates.ts";
 
 interface ReceivedSpan {
   traceId: string;
@@ -141,7 +143,8 @@ describe("child spans for the database, Redis and Keycloak beneath the RPC span"
     realm = await createTestRealm(await ensureKeycloak());
     await realm.createUser({ username, email: `${username}@example.test`, password });
     // PostgreSQL and Redis (the rate limit counts in Redis), users in Keycloak.
-    const { BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ...env } = IDENTITY_ENV;
+    const { BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ...env } =
+      IDENTITY_ENV;
     server = await startTestGatehouse({
       backend: "postgres",
       env: { ...env, ...realm.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
@@ -201,5 +204,45 @@ describe("child spans for the database, Redis and Keycloak beneath the RPC span"
       expect(everything).not.toContain(secret);
     }
     expect(everything).not.toMatch(/\bFROM\b|\bWHERE\b/);
+  });
+});
+
+describe("Check's span names the calling workload (mTLS SPIFFE id)", () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let pki: TestPki;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    pki = await createTestPki();
+    const server = await startTestGatehouse({
+      backend: "embedded",
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        TLS_CERT_FILE: pki.serverCert,
+        TLS_KEY_FILE: pki.serverKey,
+        TLS_CLIENT_CA_FILE: pki.caCert,
+      },
+    });
+    const credentials = grpc.credentials.createSsl(
+      await readFile(pki.caCert),
+      await readFile(pki.clientKey),
+      await readFile(pki.clientCert),
+    );
+    const authz = authorizationClient(server.url, credentials);
+    try {
+      await unary(authz, "check", { attributes: { request: { http: { host: "orders.internal" } } } });
+    } finally {
+      authz.close();
+      await server.stop();
+    }
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await pki?.remove();
+  });
+
+  it("sets gatehouse.check.caller to the client certificate's SPIFFE id", () => {
+    const check = receiver.spans().find((span) => span.name === "envoy.service.auth.v3.Authorization/Check");
+    const attributes = Object.fromEntries(check!.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+    expect(attributes["gatehouse.check.caller"]).toBe("spiffe://cluster.local/ns/shop/sa/checkout");
   });
 });
