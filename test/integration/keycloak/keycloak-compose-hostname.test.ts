@@ -129,7 +129,13 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
   describe("over TLS (KEYCLOAK_CA_FILE)", () => {
     const httpsUrl = `https://127.0.0.1:${HTTPS_PORT}`;
     const TLS_ADMIN = uniqueName("tls-admin");
-    const tlsEnv = () => ({ ...realm.env, KEYCLOAK_URL: httpsUrl, KEYCLOAK_ISSUER: publicIssuer });
+    // A generous timeout: on a loaded machine Keycloak's first admin calls take seconds.
+    const tlsEnv = () => ({
+      ...realm.env,
+      KEYCLOAK_URL: httpsUrl,
+      KEYCLOAK_ISSUER: publicIssuer,
+      KEYCLOAK_TIMEOUT_MS: "30000",
+    });
 
     it("a Gatehouse trusting the CA works: discovery, grants, JWKS, logout and the admin API over https", {
       timeout: 120_000,
