@@ -25,6 +25,8 @@ export interface KeycloakInstance {
   readonly hostname?: string;
   /** KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC=true: back-channel URLs follow the request (as in compose). */
   readonly backchannelDynamic?: boolean;
+  /** Also serve https on this port with this PEM certificate and key (KEYCLOAK_HTTPS_*). */
+  readonly https?: { readonly port: number; readonly certificateFile: string; readonly keyFile: string };
 }
 
 /** The shared dev/CI instance (`KEYCLOAK_KEEP_RUNNING=1 keycloak/keycloak.sh start`). */
@@ -42,6 +44,13 @@ function scriptEnv(instance: KeycloakInstance): NodeJS.ProcessEnv {
     ...(instance.keepData === true ? { KEYCLOAK_KEEP_DATA: "1" } : {}),
     ...(instance.hostname === undefined ? {} : { KEYCLOAK_HOSTNAME: instance.hostname }),
     ...(instance.backchannelDynamic === true ? { KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC: "true" } : {}),
+    ...(instance.https === undefined
+      ? {}
+      : {
+          KEYCLOAK_HTTPS_PORT: String(instance.https.port),
+          KEYCLOAK_HTTPS_CERTIFICATE_FILE: instance.https.certificateFile,
+          KEYCLOAK_HTTPS_CERTIFICATE_KEY_FILE: instance.https.keyFile,
+        }),
   };
 }
 

@@ -26,6 +26,8 @@
 #   KEYCLOAK_HOSTNAME        the public URL Keycloak announces (its issuer; default the KEYCLOAK_URL below)
 #   KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC=true   back-channel URLs (token, JWKS, ...) follow the
 #                            request, as docker-compose.yml runs it (default false)
+#   KEYCLOAK_HTTPS_PORT      also serve https on this port (127.0.0.1), with the certificate and key in
+#   KEYCLOAK_HTTPS_CERTIFICATE_FILE / KEYCLOAK_HTTPS_CERTIFICATE_KEY_FILE (PEM; all three together)
 #   KEYCLOAK_HEAP            JVM heap options (default "-Xms256m -Xmx768m")
 #   KEYCLOAK_JAVA_HOME       JDK to run Keycloak with (default: $JAVA_HOME, else `java` on PATH)
 #   KC_BOOTSTRAP_ADMIN_USERNAME / KC_BOOTSTRAP_ADMIN_PASSWORD   master-realm admin (default admin/admin)
@@ -265,6 +267,19 @@ do_start() {
   rm -f "$RUN_HOME"/data/import/*.json
   cp "$REALM_FILE" "$RUN_HOME/data/import/realm-$REALM_NAME.json"
 
+  local https_opts=()
+  if [[ -n "${KEYCLOAK_HTTPS_PORT:-}" ]]; then
+    [[ -n "${KEYCLOAK_HTTPS_CERTIFICATE_FILE:-}" && -n "${KEYCLOAK_HTTPS_CERTIFICATE_KEY_FILE:-}" ]] ||
+      die "KEYCLOAK_HTTPS_PORT needs KEYCLOAK_HTTPS_CERTIFICATE_FILE and KEYCLOAK_HTTPS_CERTIFICATE_KEY_FILE"
+    port_in_use "$KEYCLOAK_HTTPS_PORT" && die "port $KEYCLOAK_HTTPS_PORT on 127.0.0.1 is already in use by something else"
+    https_opts=(--https-port="$KEYCLOAK_HTTPS_PORT"
+      --https-certificate-file="$KEYCLOAK_HTTPS_CERTIFICATE_FILE"
+      --https-certificate-key-file="$KEYCLOAK_HTTPS_CERTIFICATE_KEY_FILE"
+      # The management port (/health) would follow the main interface to https; the health
+      # checks here and in the harness speak plain http to it.
+      --http-management-scheme=http)
+    log "also serving https on 127.0.0.1:$KEYCLOAK_HTTPS_PORT"
+  fi
   log "starting Keycloak $KC_VERSION on $KEYCLOAK_URL (management $KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
   : >"$LOG_FILE"
   local started=$SECONDS
@@ -281,6 +296,7 @@ do_start() {
     --http-enabled=true \
     --http-host=127.0.0.1 \
     --http-port="$KEYCLOAK_PORT" \
+    "${https_opts[@]}" \
     --http-management-port="$KEYCLOAK_MGMT_PORT" \
     --hostname="${KEYCLOAK_HOSTNAME:-$KEYCLOAK_URL}" \
     --hostname-backchannel-dynamic="${KEYCLOAK_HOSTNAME_BACKCHANNEL_DYNAMIC:-false}" \

@@ -78,6 +78,7 @@ function section(run: RunRecord, result: BenchmarkResult): string {
           "max ms",
           "requests",
           "CPU server / gen. / other",
+          "server CPU µs/req",
         ],
         result.measurements.map((m) => [
           m.label,
@@ -90,6 +91,8 @@ function section(run: RunRecord, result: BenchmarkResult): string {
           fmt.ms(m.maxMs),
           m.requests.toLocaleString("en-US"),
           `${fmt.cores(m.serverCores)} / ${fmt.cores(m.generatorCores)} / ${fmt.cores(m.otherCores)}`,
+          // Server CPU seconds per second ÷ requests per second: what one request costs the server.
+          m.throughput > 0 ? ((m.serverCores / m.throughput) * 1e6).toFixed(0) : "–",
         ]),
       ),
       "",

@@ -2,6 +2,8 @@ import { Redis } from "ioredis";
 import { DomainError } from "../domain/errors.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Tracing } from "../observability/tracing.ts";
+import { traceRedisCommands } from "./redis-spans.ts";
 
 // Fixed window: INCR, and set the expiry only when the key is new, atomically.
 const INCREMENT_SCRIPT = `
@@ -59,13 +61,17 @@ export class RedisCoordinationStore implements CoordinationStore {
 
   private readonly prefix: string;
 
-  /** `tls`: for rediss:// URLs, e.g. the CA the server's certificate must chain to. */
+  /**
+   * `tls`: for rediss:// URLs, e.g. the CA the server's certificate must chain to; `tracing`:
+   * commands become child spans of the RPC that sends them.
+   */
   constructor(
     url: string,
     prefix: string,
     logger: Logger,
     commandTimeoutMs = 1000,
     tls?: { readonly ca: Buffer },
+    tracing?: Tracing,
   ) {
     this.logger = logger;
     this.prefix = prefix;
@@ -81,6 +87,7 @@ export class RedisCoordinationStore implements CoordinationStore {
       ...(tls === undefined ? {} : { tls: { ca: tls.ca } }),
     };
     this.client = new Redis(url, options);
+    if (tracing !== undefined) traceRedisCommands(this.client, tracing);
     // EVALSHA with a fallback to EVAL: the script text is not sent on every call.
     this.client.defineCommand("gatehouseIncrement", { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });

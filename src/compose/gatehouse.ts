@@ -6,6 +6,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
+import { checkCallerPolicy } from "../domain/decision/check-callers.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
 import { BackchannelLogoutDispatcher } from "../domain/oidc/backchannel-logout-dispatcher.ts";
 import { registerConsoleClient } from "../domain/oidc/console-client.ts";
@@ -37,13 +38,14 @@ import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastJsonRoutes, createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
 import { createConnectJsonFastPath } from "../server/connect-json-fast-path.ts";
-import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
+import { createGrpcFastPath, type GrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler, HttpRequest, HttpResponse } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
 import { CsrfGuard } from "../server/pages/csrf.ts";
 import { PageShell } from "../server/pages/page-shell.ts";
+import { peerSpiffeId } from "../server/peer-spiffe-id.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { hostedPageRoutes } from "../web/hosted-page-routes.ts";
@@ -100,7 +102,8 @@ export async function startGatehouse(
   logger: Logger,
   hooks: GatehouseHooks = {},
 ): Promise<Gatehouse> {
-  const storage = await openStorage(config.database, config.timeouts);
+  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
+  const storage = await openStorage(config.database, config.timeouts, tracing);
   const { dataSource, repositories } = storage;
   // Refuse to start when stored vault entries need a key VAULT_KEYS lacks.
   const vaultKeyring = new VaultKeyring(config.vault.keys, config.vault.activeKeyId);
@@ -108,7 +111,7 @@ export async function startGatehouse(
     await storage.close();
     throw error;
   });
-  const store = await openCoordinationStore(config.redis, config.timeouts.redisCommandMs, logger);
+  const store = await openCoordinationStore(config.redis, config.timeouts.redisCommandMs, logger, tracing);
   const metrics = new Metrics();
 
   // Decision state shared by every replica: revocations and access changes go through the
@@ -139,6 +142,7 @@ export async function startGatehouse(
     audit: accessServices.audit,
     changes,
     metrics,
+    tracing,
   });
   if (identity.provider instanceof LocalIdentityProvider) hooks.onLocalProvider?.(identity.provider);
   const mailer =
@@ -230,7 +234,6 @@ export async function startGatehouse(
   void shuttingDown.then(() => services.changeStream.close());
 
   const envoyCheck = createEnvoyCheck(services.engine, config.envoy);
-  const tracing = config.tracing === undefined ? undefined : createTracing(config.tracing);
   // One limiter for the RPCs and the hosted forms: a form spends its RPC's budget.
   const rateLimiter = new RateLimiter(store, logger.child({ component: "rate-limit" }), {
     onRejected: () => metrics.rateLimitRejections.inc(),
@@ -239,8 +242,15 @@ export async function startGatehouse(
   // Proto3 JSON as specified: a misspelt field is an error (INVALID_ARGUMENT naming
   // it), not silently dropped; and `false`, `0` and "" are written out for plain-JSON callers.
   const jsonOptions = { ignoreUnknownFields: false, alwaysEmitImplicit: true };
+  const checkCallers =
+    tlsConfig?.checkCallers === undefined ? undefined : checkCallerPolicy(tlsConfig.checkCallers);
+  // The calling workload's SPIFFE id, read only when client certificates are asked for.
+  const readsPeerCertificate = tlsConfig !== undefined && tlsConfig.clientAuth !== "none";
   const rpcHandler = connectNodeAdapter({
-    routes: createRoutes(createHandlers(services, envoyCheck, identity.keycloakSync), healthSource),
+    routes: createRoutes(
+      createHandlers(services, envoyCheck, identity.keycloakSync, checkCallers),
+      healthSource,
+    ),
     interceptors: [
       rpcMetricsInterceptor(metrics.rpc),
       ...(tracing === undefined ? [] : [tracingInterceptor(tracing)]),
@@ -258,6 +268,7 @@ export async function startGatehouse(
           config.server.trustedProxyHops,
         ),
         userAgent: String(request.headers["user-agent"] ?? ""),
+        spiffeId: readsPeerCertificate ? peerSpiffeId(request) : undefined,
       }),
     // Browsers on HTTP/1.1 and sidecars on HTTP/2 both stream; cap request bodies.
     readMaxBytes: READ_MAX_BYTES,
@@ -288,11 +299,16 @@ export async function startGatehouse(
           ...outcomes,
         })
       : undefined;
-  const fastPath =
+  const anyFastPath =
     grpcFastPath === undefined || jsonFastPath === undefined
       ? grpcFastPath
       : (request: HttpRequest, response: HttpResponse) =>
           grpcFastPath(request, response) || jsonFastPath(request, response);
+  // A caller Check does not allow goes on to Connect, whose handler refuses it (one place says no).
+  const fastPath: GrpcFastPath | undefined =
+    anyFastPath === undefined || checkCallers === undefined
+      ? anyFastPath
+      : (request, response) => checkCallers(peerSpiffeId(request)) && anyFastPath(request, response);
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
   // With a management port, probes and metrics are served there only.
   const management =

@@ -1,3 +1,4 @@
+import type { CheckCallerPolicy } from "../domain/decision/check-callers.ts";
 import type { UserSyncService } from "../domain/sync/user-sync-service.ts";
 import { createAuthHandler } from "../rpc/handlers/auth-handler.ts";
 import { createAuthorizationHandler, type EnvoyCheck } from "../rpc/handlers/authorization-handler.ts";
@@ -13,6 +14,7 @@ export function createHandlers(
   services: DomainServices,
   envoyCheck: EnvoyCheck,
   keycloakSync: UserSyncService | undefined,
+  checkCallers: CheckCallerPolicy | undefined,
 ): Handlers {
   return {
     auth: createAuthHandler({
@@ -32,6 +34,6 @@ export function createHandlers(
       oidcClients: services.oidcClients,
     }),
     vault: createVaultHandler(services.vault),
-    authorization: createAuthorizationHandler(envoyCheck),
+    authorization: createAuthorizationHandler(envoyCheck, checkCallers),
   };
 }

@@ -16,10 +16,11 @@ import { KeycloakAdmin } from "../identity/keycloak/keycloak-admin.ts";
 import { KeycloakEventSource } from "../identity/keycloak/keycloak-event-source.ts";
 import { KeycloakLogoutTokens } from "../identity/keycloak/keycloak-logout-tokens.ts";
 import { KeycloakMfaChallenges } from "../identity/keycloak/keycloak-mfa-challenges.ts";
-import { KeycloakOidc } from "../identity/keycloak/keycloak-oidc.ts";
+import { KeycloakOidc, type KeycloakSpan } from "../identity/keycloak/keycloak-oidc.ts";
 import { KeycloakIdentityProvider } from "../identity/keycloak/keycloak-provider.ts";
 import { KeycloakSubjects } from "../identity/keycloak/keycloak-subjects.ts";
 import { KeycloakTokenVerifier } from "../identity/keycloak/keycloak-token-verifier.ts";
+import { trustKeycloakCa } from "../identity/keycloak/keycloak-trust.ts";
 import { KeycloakUserDirectory } from "../identity/keycloak/keycloak-user-directory.ts";
 import { KeycloakVaultTokens } from "../identity/keycloak/keycloak-vault-tokens.ts";
 import { SpentRefreshTokens } from "../identity/keycloak/spent-refresh-tokens.ts";
@@ -36,6 +37,7 @@ import { SigningKeyRing } from "../identity/local/signing-key-ring.ts";
 import { Totp } from "../identity/local/totp.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Tracing } from "../observability/tracing.ts";
 import { BACKCHANNEL_LOGOUT_PATH, backchannelLogoutRoute } from "../server/backchannel-logout-route.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { wellKnownRoutes } from "../server/well-known.ts";
@@ -52,6 +54,8 @@ export interface IdentityDeps {
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
   readonly metrics: Metrics;
+  /** With tracing on, each Keycloak request is a child span of its RPC. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** What the chosen identity provider brings: the provider port and the adapters that only it can build. */
@@ -178,6 +182,13 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
  */
 function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderConfig): Identity {
   const { config, logger, repositories, store } = deps;
+  if (settings.caFile !== undefined) {
+    const count = trustKeycloakCa(settings.caFile);
+    logger.info(
+      { file: settings.caFile, certificates: count },
+      "trusting KEYCLOAK_CA_FILE for Keycloak's TLS",
+    );
+  }
   const connection = {
     url: settings.url,
     realm: settings.realm,
@@ -185,6 +196,7 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     clientId: settings.clientId,
     clientSecret: settings.clientSecret,
     timeoutMs: settings.timeoutMs,
+    span: keycloakSpan(deps.tracing),
   };
   const oidc = new KeycloakOidc(connection);
   const roleMapping = new RoleMapping(settings.roleMapping);
@@ -313,4 +325,15 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
     eventPoller,
     openIdProvider: undefined,
   };
+}
+
+/** Keycloak requests as child spans `keycloak <operation>` (undefined with tracing off: no wrapper at all). */
+function keycloakSpan(tracing: Tracing | undefined): KeycloakSpan | undefined {
+  if (tracing === undefined) return undefined;
+  return (operation, request) =>
+    tracing.childSpan(
+      `keycloak ${operation}`,
+      { "peer.service": "keycloak", "gatehouse.keycloak.operation": operation },
+      request,
+    );
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import type { DatabaseConfig, DependencyTimeouts } from "../config/config.ts";
+import type { Tracing } from "../observability/tracing.ts";
 import { SqlAccessRepository } from "../persistence/access-repository.ts";
 import { SqlAuditRepository } from "../persistence/audit-repository.ts";
 import { SqlBusinessRoleRepository } from "../persistence/business-role-repository.ts";
@@ -9,6 +10,7 @@ import { openDataSource } from "../persistence/data-source.ts";
 import { SqlEventCursorRepository } from "../persistence/event-cursor-repository.ts";
 import { SqlGrantRepository } from "../persistence/grant-repository.ts";
 import { SqlOidcClientRepository } from "../persistence/oidc-client-repository.ts";
+import { traceQueries } from "../persistence/query-spans.ts";
 import { SqlRoleRepository } from "../persistence/role-repository.ts";
 import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
 import { SqlServiceRepository } from "../persistence/service-repository.ts";
@@ -86,8 +88,14 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
 }
 
 /** Opens the database (running its migrations) and builds the repositories over it. */
-export async function openStorage(database: DatabaseConfig, timeouts: DependencyTimeouts): Promise<Storage> {
+export async function openStorage(
+  database: DatabaseConfig,
+  timeouts: DependencyTimeouts,
+  tracing?: Tracing,
+): Promise<Storage> {
   const dataSource = await openDataSource(database, timeouts);
+  // After the migrations: only queries made for an RPC become spans.
+  if (tracing !== undefined) traceQueries(dataSource, tracing);
   return {
     dataSource,
     repositories: createRepositories(dataSource, database),

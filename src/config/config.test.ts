@@ -103,6 +103,19 @@ describe("loadConfig", () => {
     expect(message).not.toContain("hunter2");
   });
 
+  it("reads KEYCLOAK_CA_FILE only for an https:// KEYCLOAK_URL", () => {
+    const keycloak = {
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_CLIENT_SECRET: "s",
+      KEYCLOAK_CA_FILE: "/ca.pem",
+    };
+    const provider = loadConfig({ ...keycloak, KEYCLOAK_URL: "https://kc.test" }).identity.provider;
+    expect(provider.kind === "keycloak" ? provider.caFile : undefined).toBe("/ca.pem");
+    expect(() => loadConfig({ ...keycloak, KEYCLOAK_URL: "http://kc.test" })).toThrow(
+      /KEYCLOAK_CA_FILE needs an https:\/\/ KEYCLOAK_URL/,
+    );
+  });
+
   it("polls Keycloak's events every 2 s by default, off at 0, and refuses a hot loop", () => {
     const keycloak = {
       IDENTITY_PROVIDER: "keycloak",
@@ -196,6 +209,25 @@ describe("loadConfig", () => {
       DATABASE_SSL_CA_FILE: "/ca.pem",
     }).database;
     expect(database).toMatchObject({ kind: "postgres", sslCaFile: "/ca.pem" });
+  });
+
+  it("reads CHECK_ALLOWED_SPIFFE_IDS: SPIFFE ids or /* prefixes, only with client certificates", () => {
+    const mtls = { TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem", TLS_CLIENT_CA_FILE: "/ca.pem" };
+    expect(
+      loadConfig({ ...mtls, CHECK_ALLOWED_SPIFFE_IDS: "spiffe://td/ns/a/sa/b, spiffe://td/ns/c/*" }).server
+        .tls?.checkCallers,
+    ).toEqual(["spiffe://td/ns/a/sa/b", "spiffe://td/ns/c/*"]);
+    expect(loadConfig(mtls).server.tls?.checkCallers).toBeUndefined();
+    expect(() => loadConfig({ ...mtls, CHECK_ALLOWED_SPIFFE_IDS: "td/ns/a" })).toThrow(
+      /CHECK_ALLOWED_SPIFFE_IDS: "td\/ns\/a" is not a SPIFFE id/,
+    );
+    expect(() =>
+      loadConfig({
+        TLS_CERT_FILE: "/c.pem",
+        TLS_KEY_FILE: "/k.pem",
+        CHECK_ALLOWED_SPIFFE_IDS: "spiffe://td/a",
+      }),
+    ).toThrow(/CHECK_ALLOWED_SPIFFE_IDS needs client certificates/);
   });
 
   it("reads REDIS_TLS_CA_FILE only with a rediss:// REDIS_URL", () => {

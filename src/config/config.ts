@@ -1,5 +1,6 @@
 import { EnvReader } from "./env-reader.ts";
 import { parseRoleMapping, type RoleMappingRuleConfig } from "./role-mapping-syntax.ts";
+import { isSpiffeIdPattern } from "./spiffe-id-pattern.ts";
 
 /** Every setting Gatehouse reads, parsed once at start-up. Nothing else reads process.env. */
 export interface Config {
@@ -219,6 +220,8 @@ export interface KeycloakProviderConfig {
   readonly sessionClients: readonly string[];
   /** KEYCLOAK_ROLE_MAPPING: Keycloak groups and realm roles → Gatehouse roles and business roles. */
   readonly roleMapping: readonly RoleMappingRuleConfig[];
+  /** PEM CA bundle Keycloak's TLS certificate must chain to (besides the system's CAs); https only. */
+  readonly caFile: string | undefined;
 }
 
 export interface ConnectionLimits {
@@ -267,6 +270,11 @@ export interface TlsConfig {
   readonly clientAuth: "none" | "optional" | "require";
   /** How often the certificate, key and CA files are checked for changes (reloaded without restart). */
   readonly reloadIntervalMs: number;
+  /**
+   * SPIFFE ids (or `…/*` prefixes) of the workloads allowed to call Check, read from their
+   * verified client certificates; undefined: any caller may.
+   */
+  readonly checkCallers: readonly string[] | undefined;
 }
 
 export interface TracingConfig {
@@ -489,6 +497,7 @@ function readKeycloak(read: EnvReader): KeycloakProviderConfig {
       min: 60,
       max: 31_536_000,
     }),
+    caFile: readKeycloakCaFile(read, url),
     backchannelLogoutClients: read.list("KEYCLOAK_BACKCHANNEL_LOGOUT_CLIENTS", [
       read.string("KEYCLOAK_CLIENT_ID", "gatehouse-backend"),
       "gatehouse-web",
@@ -505,6 +514,13 @@ function readRoleMapping(read: EnvReader): RoleMappingRuleConfig[] {
   const { rules, problems } = parseRoleMapping(read.string("KEYCLOAK_ROLE_MAPPING", ""));
   for (const problem of problems) read.fail(`KEYCLOAK_ROLE_MAPPING: ${problem}`);
   return rules;
+}
+
+function readKeycloakCaFile(read: EnvReader, url: string | undefined): string | undefined {
+  const caFile = read.optionalString("KEYCLOAK_CA_FILE");
+  if (caFile !== undefined && url !== undefined && !url.startsWith("https:"))
+    read.fail("KEYCLOAK_CA_FILE needs an https:// KEYCLOAK_URL");
+  return caFile;
 }
 
 function readConnectionLimits(read: EnvReader): ConnectionLimits {
@@ -534,6 +550,21 @@ function readTls(read: EnvReader): TlsConfig | undefined {
     clientCaFile === undefined ? "none" : "require",
   );
   const reloadIntervalMs = read.int("TLS_RELOAD_INTERVAL_MS", 10_000, { min: 10, max: 3_600_000 });
+  const checkCallers = read
+    .optionalString("CHECK_ALLOWED_SPIFFE_IDS")
+    ?.split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of checkCallers ?? []) {
+    if (!isSpiffeIdPattern(entry))
+      read.fail(
+        `CHECK_ALLOWED_SPIFFE_IDS: "${entry}" is not a SPIFFE id (spiffe://trust-domain/path, or a prefix ending in /*)`,
+      );
+  }
+  if (checkCallers !== undefined && clientAuth === "none")
+    read.fail(
+      "CHECK_ALLOWED_SPIFFE_IDS needs client certificates: TLS_CLIENT_CA_FILE (and TLS_CLIENT_AUTH optional or require)",
+    );
   if (certFile === undefined && keyFile === undefined) {
     if (clientCaFile !== undefined || clientAuth !== "none") {
       read.fail("TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS_CERT_FILE and TLS_KEY_FILE");
@@ -547,7 +578,7 @@ function readTls(read: EnvReader): TlsConfig | undefined {
   if (clientAuth !== "none" && clientCaFile === undefined) {
     read.fail(`TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE`);
   }
-  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs };
+  return { certFile, keyFile, clientCaFile, clientAuth, reloadIntervalMs, checkCallers };
 }
 
 function readRedisTlsCa(read: EnvReader): string | undefined {

@@ -7,6 +7,8 @@ import type { Logger } from "../observability/logger.ts";
 export interface Peer {
   readonly ip: string;
   readonly userAgent: string;
+  /** The SPIFFE id of the verified mTLS client certificate (the calling workload); undefined without one. */
+  readonly spiffeId?: string | undefined;
 }
 
 /** The request's bearer credential, resolved to a principal on first use. */

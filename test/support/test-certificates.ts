@@ -13,6 +13,12 @@ export interface TestPki {
   readonly clientKey: string;
   /** Issues another server certificate for 127.0.0.1/localhost from the same CA; returns its paths and serial (hex, upper case). */
   issueServer(name: string, serial: string): Promise<{ cert: string; key: string; serial: string }>;
+  /** Issues another client certificate from the same CA whose URI SAN is `uri` (a SPIFFE id). */
+  issueClient(
+    name: string,
+    serial: string,
+    uri: string,
+  ): Promise<{ cert: string; key: string; serial: string }>;
   remove(): Promise<void>;
 }
 
@@ -66,12 +72,13 @@ export async function createTestPki(): Promise<TestPki> {
     );
     return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), serial: serial.toUpperCase() };
   };
+  const clientExtensions = (uri: string) => `subjectAltName=URI:${uri}\nextendedKeyUsage=clientAuth\n`;
   const serverExtensions = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n";
   const server = await issue("server", "1001", serverExtensions);
   const client = await issue(
     "client",
     "2001",
-    "subjectAltName=URI:spiffe://cluster.local/ns/shop/sa/checkout\nextendedKeyUsage=clientAuth\n",
+    clientExtensions("spiffe://cluster.local/ns/shop/sa/checkout"),
   );
   return {
     dir,
@@ -81,6 +88,7 @@ export async function createTestPki(): Promise<TestPki> {
     clientCert: client.cert,
     clientKey: client.key,
     issueServer: (name, serial) => issue(name, serial, serverExtensions),
+    issueClient: (name, serial, uri) => issue(name, serial, clientExtensions(uri)),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -90,7 +90,8 @@ export class KeycloakAdmin {
   }
 
   /** Runs an admin call, turning its failures into DomainErrors. */
-  private async call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    const operation = () => this.oidc.span(`admin: ${what}`, request);
     try {
       return await operation();
     } catch (error) {
@@ -122,10 +123,13 @@ export class KeycloakAdmin {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(url, {
-          headers: { authorization: `Bearer ${await this.accessToken()}`, accept: "application/json" },
-          signal: AbortSignal.timeout(this.connection.timeoutMs),
-        });
+        const authorization = `Bearer ${await this.accessToken()}`;
+        response = await this.oidc.span(`admin: ${what}`, () =>
+          fetch(url, {
+            headers: { authorization, accept: "application/json" },
+            signal: AbortSignal.timeout(this.connection.timeoutMs),
+          }),
+        );
       } catch (error) {
         if (error instanceof DomainError) throw error;
         if (isUnreachable(error) || (error instanceof Error && error.name === "TimeoutError"))

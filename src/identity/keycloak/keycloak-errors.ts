@@ -2,8 +2,44 @@ import { NetworkError } from "@keycloak/keycloak-admin-client";
 import { ClientError, ResponseBodyError } from "openid-client";
 import { DomainError } from "../../domain/errors.ts";
 
-/** Keycloak did not answer, or answered with a server error: nothing can be decided. */
+/** OpenSSL's verdicts on a server certificate Node's TLS did not accept. */
+const CERTIFICATE_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** The certificate code in a failure's cause chain, if Keycloak's TLS certificate was refused. */
+function certificateProblem(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    const code = (current as { code?: unknown } | null)?.code;
+    if (typeof code === "string" && CERTIFICATE_CODES.has(code)) return code;
+    current = (current as { cause?: unknown } | null)?.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Keycloak did not answer, or answered with a server error: nothing can be
+ * decided. A refused TLS certificate (Keycloak's CA not in KEYCLOAK_CA_FILE,
+ * a name mismatch, an expired certificate) gets a reason of its own, so the
+ * log says what to fix rather than "unavailable".
+ */
 export function keycloakUnavailable(cause: unknown): DomainError {
+  const certificate = certificateProblem(cause);
+  if (certificate !== undefined)
+    return new DomainError(
+      "unavailable",
+      "identity_provider_certificate_untrusted",
+      "the identity provider (Keycloak) is unavailable: its TLS certificate is not trusted",
+      { cause, metadata: { certificate_error: certificate } },
+    );
   return new DomainError(
     "unavailable",
     "identity_provider_unavailable",
@@ -42,6 +78,7 @@ export function responseStatus(error: unknown): number | undefined {
  * as opposed to Keycloak answering a request it rejects.
  */
 export function isUnreachable(error: unknown): boolean {
+  if (certificateProblem(error) !== undefined) return true;
   for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
     if (current instanceof Error && (current.name === "TimeoutError" || current.name === "AbortError"))
       return true;

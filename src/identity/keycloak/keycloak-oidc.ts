@@ -16,7 +16,14 @@ export interface KeycloakConnection {
   readonly clientSecret: string;
   /** Per-request timeout. */
   readonly timeoutMs: number;
+  /** Wraps each request to Keycloak (a child span with tracing on); absent: the request alone. */
+  readonly span?: KeycloakSpan | undefined;
 }
+
+/** `operation` is a fixed name ("password grant", "admin: create the user"), never a value sent. */
+export type KeycloakSpan = <T>(operation: string, request: () => Promise<T>) => Promise<T>;
+
+const untraced: KeycloakSpan = (_operation, request) => request();
 
 /** A token-endpoint answer, reduced to what Gatehouse uses. */
 export interface KeycloakTokens {
@@ -69,10 +76,13 @@ export class KeycloakOidc {
   private readonly connection: KeycloakConnection;
   private readonly now: () => number;
   private discovered: Promise<client.Configuration> | undefined;
+  /** Wraps each request to Keycloak: the admin client and the token verifier use it too. */
+  readonly span: KeycloakSpan;
 
   constructor(connection: KeycloakConnection, now: () => number = Date.now) {
     this.connection = connection;
     this.clientId = connection.clientId;
+    this.span = connection.span ?? untraced;
     this.realmUrl = realmIssuer(connection);
     this.issuer = connection.issuer ?? this.realmUrl;
     this.now = now;
@@ -98,16 +108,12 @@ export class KeycloakOidc {
         ? new URL(this.issuer)
         : new URL(`${this.realmUrl}/.well-known/openid-configuration`);
     try {
-      const configuration = await client.discovery(
-        discoveryUrl,
-        clientId,
-        undefined,
-        client.ClientSecretPost(clientSecret),
-        {
+      const configuration = await this.span("discovery", () =>
+        client.discovery(discoveryUrl, clientId, undefined, client.ClientSecretPost(clientSecret), {
           timeout: Math.ceil(this.connection.timeoutMs / 1000),
           // Plain HTTP only for a Keycloak on loopback or in a private network (dev, CI).
           execute: insecure ? [client.allowInsecureRequests] : [],
-        },
+        }),
       );
       configuration.timeout = Math.ceil(this.connection.timeoutMs / 1000);
       const metadata = configuration.serverMetadata();
@@ -170,7 +176,11 @@ export class KeycloakOidc {
     if (scope !== undefined) parameters.scope = scope;
     const configuration = await this.configuration();
     try {
-      return this.toTokens(await client.genericGrantRequest(configuration, "password", parameters));
+      return this.toTokens(
+        await this.span("password grant", () =>
+          client.genericGrantRequest(configuration, "password", parameters),
+        ),
+      );
     } catch (error) {
       throw this.failure(error, "password grant");
     }
@@ -181,10 +191,8 @@ export class KeycloakOidc {
     const configuration = await this.configuration();
     try {
       return this.toTokens(
-        await client.refreshTokenGrant(
-          configuration,
-          refreshToken,
-          scope === undefined ? undefined : { scope },
+        await this.span("refresh grant", () =>
+          client.refreshTokenGrant(configuration, refreshToken, scope === undefined ? undefined : { scope }),
         ),
       );
     } catch (error) {
@@ -202,7 +210,11 @@ export class KeycloakOidc {
         ? await this.configuration()
         : await this.configurationFor(credentials.clientId, credentials.clientSecret);
     try {
-      return this.toTokens(await client.clientCredentialsGrant(configuration, scope === "" ? {} : { scope }));
+      return this.toTokens(
+        await this.span("client credentials grant", () =>
+          client.clientCredentialsGrant(configuration, scope === "" ? {} : { scope }),
+        ),
+      );
     } catch (error) {
       throw this.failure(error, "client credentials grant");
     }
@@ -221,22 +233,24 @@ export class KeycloakOidc {
       throw new DomainError("internal", "keycloak_no_logout", "Keycloak has no logout endpoint");
     let response: Response;
     try {
-      response = await fetch(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        // A public client (the browser's) authenticates with its id alone; Keycloak still checks
-        // the token's signature and that it was issued to that client.
-        body: new URLSearchParams(
-          publicClientId === undefined
-            ? {
-                client_id: this.connection.clientId,
-                client_secret: this.connection.clientSecret,
-                refresh_token: refreshToken,
-              }
-            : { client_id: publicClientId, refresh_token: refreshToken },
-        ),
-        signal: AbortSignal.timeout(this.connection.timeoutMs),
-      });
+      response = await this.span("logout", () =>
+        fetch(endpoint, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+          // A public client (the browser's) authenticates with its id alone; Keycloak still checks
+          // the token's signature and that it was issued to that client.
+          body: new URLSearchParams(
+            publicClientId === undefined
+              ? {
+                  client_id: this.connection.clientId,
+                  client_secret: this.connection.clientSecret,
+                  refresh_token: refreshToken,
+                }
+              : { client_id: publicClientId, refresh_token: refreshToken },
+          ),
+          signal: AbortSignal.timeout(this.connection.timeoutMs),
+        }),
+      );
     } catch (error) {
       throw this.failure(error, "logout");
     }
@@ -259,7 +273,9 @@ export class KeycloakOidc {
   async ping(): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(this.realmUrl, { signal: AbortSignal.timeout(this.connection.timeoutMs) });
+      response = await this.span("ping", () =>
+        fetch(this.realmUrl, { signal: AbortSignal.timeout(this.connection.timeoutMs) }),
+      );
     } catch (error) {
       throw keycloakUnavailable(error);
     }
@@ -270,7 +286,9 @@ export class KeycloakOidc {
   async revoke(token: string, hint: "access_token" | "refresh_token"): Promise<void> {
     const configuration = await this.configuration();
     try {
-      await client.tokenRevocation(configuration, token, { token_type_hint: hint });
+      await this.span("revocation", () =>
+        client.tokenRevocation(configuration, token, { token_type_hint: hint }),
+      );
     } catch (error) {
       throw this.failure(error, "revocation");
     }
@@ -282,10 +300,8 @@ export class KeycloakOidc {
   ): Promise<client.IntrospectionResponse> {
     const configuration = await this.configuration();
     try {
-      return await client.tokenIntrospection(
-        configuration,
-        token,
-        hint === undefined ? {} : { token_type_hint: hint },
+      return await this.span("introspection", () =>
+        client.tokenIntrospection(configuration, token, hint === undefined ? {} : { token_type_hint: hint }),
       );
     } catch (error) {
       throw this.failure(error, "introspection");

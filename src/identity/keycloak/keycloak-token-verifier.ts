@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -152,6 +153,8 @@ export class KeycloakTokenVerifier implements AccessTokenVerifier {
         timeoutDuration: this.settings.timeoutMs,
         cooldownDuration: JWKS_COOLDOWN_MS,
         cacheMaxAge: JWKS_MAX_AGE_MS,
+        // Only the fetches (not each cached key lookup) are Keycloak requests.
+        [customFetch]: (url, options) => this.oidc.span("jwks", () => fetch(url, options)),
       });
       this.remote ??= remote;
     }

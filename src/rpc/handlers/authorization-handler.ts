@@ -1,6 +1,9 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { CheckCallerPolicy } from "../../domain/decision/check-callers.ts";
 import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
+import { DomainError } from "../../domain/errors.ts";
 import type { Authorization, CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { kPeer } from "../context.ts";
 import { type CheckFacts, checkFactsOf, decisionInputFrom } from "../envoy/check-request.ts";
 import { createCheckResponder, type IdentityHeaderNames } from "../envoy/check-response.ts";
 
@@ -12,7 +15,29 @@ export function createEnvoyCheck(engine: DecisionEngine, names: IdentityHeaderNa
   return async (facts) => respond(await engine.decide(decisionInputFrom(facts)));
 }
 
-/** envoy.service.auth.v3.Authorization: Envoy's ext_authz asks before each request reaches a service. */
-export function createAuthorizationHandler(check: EnvoyCheck): ServiceImpl<typeof Authorization> {
-  return { check: (request) => check(checkFactsOf(request)) };
+/**
+ * envoy.service.auth.v3.Authorization: Envoy's ext_authz asks before each
+ * request reaches a service. With a caller policy (CHECK_ALLOWED_SPIFFE_IDS)
+ * only workloads whose verified client certificate names an allowed SPIFFE id
+ * may ask; others get PERMISSION_DENIED (an error, not a denial: the caller
+ * is misconfigured, not the request it asks about).
+ */
+export function createAuthorizationHandler(
+  check: EnvoyCheck,
+  callers?: CheckCallerPolicy,
+): ServiceImpl<typeof Authorization> {
+  if (callers === undefined) return { check: (request) => check(checkFactsOf(request)) };
+  return {
+    check: (request, context) => {
+      if (!callers(context.values.get(kPeer).spiffeId)) throw checkCallerRefused();
+      return check(checkFactsOf(request));
+    },
+  };
 }
+
+export const checkCallerRefused = () =>
+  new DomainError(
+    "permission_denied",
+    "check_caller_not_allowed",
+    "this workload may not call Check: its client certificate names no SPIFFE id in CHECK_ALLOWED_SPIFFE_IDS",
+  );

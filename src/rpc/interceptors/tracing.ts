@@ -3,6 +3,7 @@ import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { startRpcSpan } from "../../observability/rpc-span.ts";
 import type { HeaderSource, Tracing } from "../../observability/tracing.ts";
+import { kPeer } from "../context.ts";
 
 /**
  * A server span per RPC, continuing the caller's trace (W3C traceparent). For
@@ -26,8 +27,12 @@ export function tracingInterceptor(tracing: Tracing): Interceptor {
       contentType.startsWith("application/grpc") ? "grpc" : "connect_rpc",
       tracing.extract(carrier),
     );
+    // The calling workload (a verified certificate's SPIFFE id): a name, not a credential.
+    const caller = isCheck ? request.contextValues.get(kPeer).spiffeId : undefined;
+    if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
     try {
-      const response = await next(request);
+      // The database, Redis and Keycloak calls the RPC makes become this span's children.
+      const response = await tracing.within(span.context, () => next(request));
       const status =
         isCheck && !response.stream
           ? ((response.message as { status?: { code?: number } }).status?.code ?? 0)

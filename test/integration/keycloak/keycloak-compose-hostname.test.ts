@@ -1,6 +1,11 @@
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGatehouseProcess } from "../../../harness/gatehouse-process.ts";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
-import { AUTH, fails, IDENTITY_ENV, ok, uniqueName } from "../../support/identity.ts";
+import { AUTH, fails, IDENTITY_ENV, ok, TEST_ADMIN, uniqueName } from "../../support/identity.ts";
 import {
   createTestRealm,
   ensureKeycloak,
@@ -8,6 +13,7 @@ import {
   stopKeycloak,
   type TestRealm,
 } from "../../support/keycloak.ts";
+import { createTestPki, type TestPki } from "../../support/test-certificates.ts";
 
 /**
  * Keycloak as docker-compose.yml runs it: a fixed public hostname (what a browser uses,
@@ -15,18 +21,24 @@ import {
  * (`KC_HOSTNAME_BACKCHANNEL_DYNAMIC=true`), while Gatehouse reaches it under another name
  * (`KEYCLOAK_URL`). Here the public name is keycloak.invalid and the back channel 127.0.0.1, on an
  * instance of its own (keycloak.sh KEYCLOAK_INSTANCE=compose, other ports).
+ *
+ * The same instance also serves https (HTTPS_PORT) with a test CA's certificate, for
+ * KEYCLOAK_CA_FILE: one Keycloak start (~40 s on this machine) serves both, since a back channel
+ * that follows the request answers https endpoints to an https request.
  */
 const PORT = 8182;
+const HTTPS_PORT = 8445;
 // What browsers would use; it does not resolve here (RFC 6761), as localhost:8180 does not reach
 // Keycloak from inside the Gatehouse container: every call Gatehouse makes must use KEYCLOAK_URL.
 const PUBLIC_URL = `http://keycloak.invalid:${PORT}`;
-const INSTANCE: KeycloakInstance = {
+const instance = (pki: TestPki): KeycloakInstance => ({
   name: "compose",
   port: PORT,
   managementPort: 9182,
   hostname: PUBLIC_URL,
   backchannelDynamic: true,
-};
+  https: { port: HTTPS_PORT, certificateFile: pki.serverCert, keyFile: `${pki.serverKey}.pk8` },
+});
 const PASSWORD = "Correct-horse-battery-9";
 
 describe("Keycloak with a public hostname and a dynamic back channel (compose)", () => {
@@ -35,9 +47,23 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
   let publicIssuer: string;
   let gatehouse: TestGatehouse;
   let userId: string;
+  let pki: TestPki;
+  let INSTANCE: KeycloakInstance;
   const username = uniqueName("compose");
 
   beforeAll(async () => {
+    pki = await createTestPki();
+    // Keycloak (Quarkus) reads PKCS#8 keys; openssl ecparam writes SEC1.
+    execFileSync("openssl", [
+      "pkcs8",
+      "-topk8",
+      "-nocrypt",
+      "-in",
+      pki.serverKey,
+      "-out",
+      `${pki.serverKey}.pk8`,
+    ]);
+    INSTANCE = instance(pki);
     const started = Date.now();
     backchannelUrl = await ensureKeycloak(INSTANCE);
     console.log(`Keycloak (compose hostname options) ready after ${Date.now() - started} ms`);
@@ -48,11 +74,13 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
       backend: "embedded",
       env: { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_ISSUER: publicIssuer },
     });
-  });
+    // A Keycloak start takes 40 s on an idle machine, minutes on a loaded one.
+  }, 400_000);
   afterAll(async () => {
     await gatehouse?.stop();
     await realm?.delete();
-    await stopKeycloak(INSTANCE);
+    if (INSTANCE !== undefined) await stopKeycloak(INSTANCE);
+    await pki?.remove();
   });
 
   it("announces the public issuer, with back-channel endpoints at the URL Gatehouse uses", async () => {
@@ -97,5 +125,77 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
     } finally {
       await other.stop();
     }
+  });
+  describe("over TLS (KEYCLOAK_CA_FILE)", () => {
+    const httpsUrl = `https://127.0.0.1:${HTTPS_PORT}`;
+    const TLS_ADMIN = uniqueName("tls-admin");
+    // A generous timeout: on a loaded machine Keycloak's first admin calls take seconds.
+    const tlsEnv = () => ({
+      ...realm.env,
+      KEYCLOAK_URL: httpsUrl,
+      KEYCLOAK_ISSUER: publicIssuer,
+      KEYCLOAK_TIMEOUT_MS: "30000",
+    });
+
+    it("a Gatehouse trusting the CA works: discovery, grants, JWKS, logout and the admin API over https", {
+      timeout: 120_000,
+    }, async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-kc-tls-"));
+      // Its own process: the CA joins the process's trust store, which this test worker must not get.
+      const served = await startGatehouseProcess({
+        name: "gatehouse-keycloak-tls",
+        env: {
+          ...IDENTITY_ENV,
+          ...tlsEnv(),
+          // An administrator of its own, created in Keycloak through the admin API at start.
+          BOOTSTRAP_ADMIN_USERNAME: TLS_ADMIN,
+          BOOTSTRAP_ADMIN_EMAIL: `${TLS_ADMIN}@example.test`,
+          KEYCLOAK_CA_FILE: pki.caCert,
+          DATA_DIR: dataDir,
+        },
+      });
+      try {
+        // Started: the bootstrap administrator was created through the admin API.
+        const { tokens } = await ok(served.url, `${AUTH}/Login`, { login: username, password: PASSWORD });
+        const verified = await ok(served.url, `${AUTH}/VerifyToken`, { token: tokens.accessToken });
+        expect(verified.user.username).toBe(username);
+        const refreshed = await ok(served.url, `${AUTH}/Refresh`, { refreshToken: tokens.refreshToken });
+        const admin = await ok(served.url, `${AUTH}/Login`, {
+          login: TLS_ADMIN,
+          password: TEST_ADMIN.password,
+        });
+        const invited = uniqueName("tls");
+        const created = await ok(
+          served.url,
+          "gatehouse.v1.UserService/CreateUser",
+          { username: invited, email: `${invited}@example.test`, password: PASSWORD },
+          admin.tokens.accessToken,
+        );
+        expect(created.user.username).toBe(invited);
+        expect(
+          (await realm.admin<unknown[]>("GET", `/users?username=${invited}&exact=true`)).body,
+        ).toHaveLength(1);
+        await ok(served.url, `${AUTH}/Logout`, { refreshToken: refreshed.tokens.refreshToken });
+        expect(served.output()).toContain("trusting KEYCLOAK_CA_FILE");
+        expect(served.output()).not.toContain("identity_provider_certificate_untrusted");
+      } finally {
+        await served.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it("a Gatehouse without the CA refuses Keycloak's certificate: UNAVAILABLE with its own reason", async () => {
+      const { BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ...env } =
+        IDENTITY_ENV;
+      const untrusting = await startTestGatehouse({ backend: "embedded", env: { ...env, ...tlsEnv() } });
+      try {
+        const failure = await fails(untrusting.url, `${AUTH}/Login`, { login: username, password: PASSWORD });
+        console.log(`Login without KEYCLOAK_CA_FILE: ${failure.code} ${failure.reason} ${failure.message}`);
+        expect(failure.code).toBe("unavailable");
+        expect(failure.reason).toBe("identity_provider_certificate_untrusted");
+      } finally {
+        await untrusting.stop();
+      }
+    });
   });
 });
