@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
@@ -29,6 +30,7 @@ import { tracingInterceptor } from "../rpc/interceptors/tracing.ts";
 import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
+import { consoleAppRoutes, type FrontendConfig } from "../server/console-app.ts";
 import { createGrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
@@ -261,6 +263,7 @@ export async function startGatehouse(
     ...config.server,
     logger,
     plainRoutes,
+    prefixRoutes: consoleAppRoutes({ distDir: CONSOLE_DIST_DIR, frontend: frontendConfig(config) }),
     rpcHandler,
     grpcFastPath,
   }).catch(async (error: unknown) => {
@@ -294,4 +297,28 @@ export async function startGatehouse(
       return closing;
     },
   };
+}
+
+/** The console's Vite build (web/vite.config.ts writes it; npm start and npm test make it). */
+const CONSOLE_DIST_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+/**
+ * How the browser app signs in: Keycloak's public PKCE client `gatehouse-web` in the realm, or the
+ * built-in provider's first-party client `gatehouse-console`.
+ */
+function frontendConfig(config: Config): FrontendConfig {
+  const provider = config.identity.provider;
+  const passwordPolicy = {
+    minLength: config.identity.passwordMinLength,
+    minCharacterClasses: config.identity.passwordMinCharacterClasses,
+    maxLength: 256,
+  };
+  return provider.kind === "keycloak"
+    ? {
+        provider: "keycloak",
+        issuer: provider.issuer ?? `${provider.url}/realms/${provider.realm}`,
+        clientId: "gatehouse-web",
+        passwordPolicy,
+      }
+    : { provider: "builtin", issuer: config.identity.issuer, clientId: "gatehouse-console", passwordPolicy };
 }
