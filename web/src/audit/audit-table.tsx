@@ -4,6 +4,7 @@ import { UserService } from "../../../src/gen/gatehouse/v1/user_pb.js";
 import { Button } from "../components/button.tsx";
 import { formatTime } from "../components/format.ts";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { Badge } from "../components/status-badge.tsx";
 
 interface Filter {
@@ -26,7 +27,7 @@ export function AuditTable(props: { filter: Filter; pageSize: number; follow?: b
   if (events.data.events.length === 0 && tokens.length === 1) return <EmptyState title="No events" />;
   return (
     <>
-      <div className="table-wrap">
+      <ScrollRegion label="Audit events">
         <table className="table">
           <thead>
             <tr>
@@ -62,7 +63,7 @@ export function AuditTable(props: { filter: Filter; pageSize: number; follow?: b
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       <nav className="pager" aria-label="Event pages">
         <Button disabled={tokens.length === 1} onClick={() => setTokens(tokens.slice(0, -1))}>
           Newer

@@ -6,6 +6,7 @@ import { Button } from "./button.tsx";
 import { ConfirmDialog } from "./confirm-dialog.tsx";
 import { formatTime } from "./format.ts";
 import { EmptyState, ErrorState, Loading } from "./page-states.tsx";
+import { ScrollRegion } from "./scroll-region.tsx";
 
 /** A user's sessions (ListSessions) with revoke per session (RevokeSession); `userId` empty: one's own. */
 export function SessionsTable(props: {
@@ -27,7 +28,7 @@ export function SessionsTable(props: {
   if (sessions.data.sessions.length === 0) return <EmptyState title="No open sessions" />;
   return (
     <>
-      <div className="table-wrap">
+      <ScrollRegion label="Sessions">
         <table className="table">
           <thead>
             <tr>
@@ -69,7 +70,7 @@ export function SessionsTable(props: {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {revoke.error === null ? null : <ErrorState error={revoke.error} title="The session was not revoked" />}
       <ConfirmDialog
         open={confirm !== undefined}

@@ -1,6 +1,7 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { RoleService } from "../../../src/gen/gatehouse/v1/role_pb.js";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
 import { useTitle } from "../router/router.tsx";
@@ -23,7 +24,7 @@ export function RolesPage() {
         ) : roles.isError ? (
           <ErrorState error={roles.error} />
         ) : (
-          <div className="table-wrap">
+          <ScrollRegion label="RBAC roles">
             <table className="table">
               <thead>
                 <tr>
@@ -43,7 +44,7 @@ export function RolesPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )}
       </Section>
       <Section title="Business roles">

@@ -8,6 +8,7 @@ import { Button } from "../components/button.tsx";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { formatTime } from "../components/format.ts";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { Section } from "../components/section.tsx";
 import { TextField } from "../components/text-field.tsx";
 
@@ -59,7 +60,7 @@ export function ServiceAccountsSection() {
       ) : accounts.data.serviceAccounts.length === 0 ? (
         <EmptyState title="No service accounts yet" />
       ) : (
-        <div className="table-wrap">
+        <ScrollRegion label="Service accounts">
           <table className="table">
             <thead>
               <tr>
@@ -96,7 +97,7 @@ export function ServiceAccountsSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
       {writable ? (
         <form

@@ -2,6 +2,7 @@ import { useQuery } from "@connectrpc/connect-query";
 import { ServiceRegistryService, ServiceStatus } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
 import { useMe } from "../api/me-context.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
 import { useTitle } from "../router/router.tsx";
@@ -24,7 +25,7 @@ export function ServicesPage() {
         ) : services.data.services.length === 0 ? (
           <EmptyState title="No services registered yet" />
         ) : (
-          <div className="table-wrap">
+          <ScrollRegion label="Services">
             <table className="table">
               <thead>
                 <tr>
@@ -54,7 +55,7 @@ export function ServicesPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )}
         {me.can("services.write") ? <ServiceCreateForm /> : null}
       </Section>

@@ -9,6 +9,7 @@ import { useInvalidate } from "../api/invalidate.ts";
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { EmptyState, ErrorState, Loading, Notice } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { Section } from "../components/section.tsx";
 import { SelectField } from "../components/select-field.tsx";
 
@@ -130,7 +131,7 @@ export function UserGrantsSection(props: { user: User }) {
       {effective.length === 0 ? (
         <EmptyState title="No access to any service" />
       ) : (
-        <div className="table-wrap">
+        <ScrollRegion label="Effective access">
           <table className="table">
             <thead>
               <tr>
@@ -149,7 +150,7 @@ export function UserGrantsSection(props: { user: User }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
     </Section>
   );

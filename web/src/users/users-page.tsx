@@ -7,6 +7,7 @@ import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { displayName, formatTime } from "../components/format.ts";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader } from "../components/section.tsx";
 import { SelectField } from "../components/select-field.tsx";
 import { Badge, StatusBadge } from "../components/status-badge.tsx";
@@ -111,7 +112,7 @@ export function UsersPage() {
           {me.can("users.write") ? <p>Create one with “Create user”.</p> : null}
         </EmptyState>
       ) : (
-        <div className="table-wrap">
+        <ScrollRegion label="Users">
           <table className="table">
             <caption className="visually-hidden">Users</caption>
             <thead>
@@ -147,7 +148,7 @@ export function UsersPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
       <nav className="pager" aria-label="Pages">
         <Button disabled={tokens.length === 1} onClick={() => setTokens(tokens.slice(0, -1))}>

@@ -1,0 +1,282 @@
+import { randomUUID } from "node:crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../../harness/browser.ts";
+import {
+  allowWebOrigin,
+  consoleOrigin,
+  expectAccessible,
+  expectAccessibleAtBothSizes,
+  requireConsoleBuild,
+  saveScreenshot,
+  signInOnKeycloak,
+  VIEWPORTS,
+  watchPage,
+} from "../support/console-browser.ts";
+import { createService } from "../support/fixtures.ts";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import { authorizationClient, grpc, unary } from "../support/grpc-stubs.ts";
+import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { createTestRealm, ensureKeycloak, type TestRealm } from "../support/keycloak.ts";
+
+const PASSWORD = "Console-browser-pass-7";
+
+/**
+ * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) under
+ * IDENTITY_PROVIDER=keycloak: the admin signs in on Keycloak's page through the realm's public
+ * PKCE client, creates a user with metadata, grants a service (VerifyToken's answer changes),
+ * disables the user (their open session is denied by Check), runs Sync from Keycloak and sees the
+ * counts and a drift; the user signs in to the account page and signs out everywhere.
+ */
+describe("console under Keycloak, in Chromium", () => {
+  let realm: TestRealm;
+  let gatehouse: TestGatehouse;
+  let browser: Browser;
+  let origin: string;
+  let authz: grpc.Client;
+  let service: { id: string; slug: string };
+
+  beforeAll(async () => {
+    requireConsoleBuild();
+    realm = await createTestRealm(await ensureKeycloak());
+    // The event poller is off: the drift test edits Keycloak behind Gatehouse's back.
+    gatehouse = await startTestGatehouse({
+      backend: "postgres",
+      env: { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_EVENTS_POLL_MS: "0" },
+    });
+    origin = consoleOrigin(gatehouse.port);
+    await allowWebOrigin(realm, origin);
+    authz = authorizationClient(gatehouse.url);
+    const admin = await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password);
+    service = await createService(gatehouse.url, admin.accessToken, {
+      roles: { roles: ["viewer", "editor"] },
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    authz?.close();
+    await gatehouse?.stop();
+    await realm?.delete();
+  });
+
+  async function newPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+    const context = await browser.newContext({ viewport: VIEWPORTS.desktop, locale: "en-GB" });
+    const page = await context.newPage();
+    return { context, page, ...watchPage(page) };
+  }
+
+  const check = async (token: string): Promise<number> => {
+    const response: any = await unary(authz, "check", {
+      attributes: {
+        request: {
+          http: {
+            method: "GET",
+            path: "/",
+            host: "api.internal",
+            headers: {
+              authorization: `Bearer ${token}`,
+              ":authority": "api.internal",
+              "x-request-id": randomUUID(),
+            },
+          },
+        },
+        contextExtensions: { service: service.slug },
+      },
+    });
+    return response.status.code;
+  };
+  const verify = (token: string) =>
+    ok(gatehouse.url, `${AUTH}/VerifyToken`, { token, serviceSlug: service.slug });
+
+  it("serves the app with a strict CSP and cacheable hashed assets", async () => {
+    const index = await fetch(`${origin}/console/users`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    const csp = index.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    // The app redeems its code at Keycloak's token endpoint: that origin, and no other, is allowed.
+    expect(csp).toContain(`connect-src 'self' ${new URL(realm.issuer).origin}`);
+    const script = (await index.text()).match(/src="(\/console\/assets\/[^"]+\.js)"/)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${origin}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const config = await (await fetch(`${origin}/console/config.json`)).json();
+    expect(config).toMatchObject({ provider: "keycloak", issuer: realm.issuer, clientId: "gatehouse-web" });
+  });
+
+  it("admin signs in on Keycloak's page, creates a user with metadata, grants a service and disables the user", async () => {
+    const { context, page, problems } = await newPage();
+    await page.goto(`${origin}/console/`);
+    await expectAccessibleAtBothSizes(page, "sign-in");
+    await saveScreenshot(page, "sign-in");
+    await signInOnKeycloak(page, TEST_ADMIN.username, TEST_ADMIN.password);
+    await page.waitForURL(`${origin}/console/users`);
+    await expect.poll(() => page.getByRole("heading", { name: "Users", level: 1 }).isVisible()).toBe(true);
+    // Every screen the admin's permissions open is offered.
+    const nav = page.getByRole("navigation", { name: "Primary" });
+    for (const item of ["Users", "Roles", "Services", "Keycloak sync", "Audit log", "My account"])
+      await expect.poll(() => nav.getByRole("link", { name: item }).isVisible()).toBe(true);
+    await page
+      .getByRole("cell", { name: new RegExp(TEST_ADMIN.username) })
+      .first()
+      .waitFor();
+    await expectAccessibleAtBothSizes(page, "users");
+    await saveScreenshot(page, "users");
+
+    // Create a user with local metadata; the server's field violation shows beside the field first.
+    const username = uniqueName("ann");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByLabel("Username").fill(username);
+    await page.getByLabel("Email", { exact: true }).fill(`${username}@example.test`);
+    await page.getByLabel("Initial password (optional)").fill(PASSWORD);
+    await page.getByLabel("Phone").fill("not a phone");
+    await page.getByLabel("Organization").fill("Acme");
+    await page.getByLabel("Department").fill("Support");
+    await page.getByRole("button", { name: "Create user" }).click();
+    const phoneError = page
+      .locator(".field-invalid", { has: page.getByLabel("Phone") })
+      .locator(".field-error");
+    await phoneError.waitFor();
+    expect(await page.getByLabel("Phone").getAttribute("aria-invalid")).toBe("true");
+    await expectAccessibleAtBothSizes(page, "create user");
+    await saveScreenshot(page, "create-user");
+    await page.getByLabel("Phone").fill("+1 555 0100");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.waitForURL(new RegExp(`${origin}/console/users/[0-9a-f-]{36}$`));
+    const userId = page.url().split("/").pop()!;
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    expect(await page.getByLabel("Phone").inputValue()).toBe("+1 555 0100");
+    expect(await page.getByLabel("Organization").inputValue()).toBe("Acme");
+    await page.getByText("Synced with Keycloak").waitFor();
+    const stored = await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/GetUser",
+      { userId },
+      await adminToken(),
+    );
+    expect(stored.user).toMatchObject({
+      username,
+      phone: "+1 555 0100",
+      organization: "Acme",
+      department: "Support",
+    });
+
+    // The user signs in elsewhere (an API client): no access to the service yet.
+    const userTokens = await loginTokens(gatehouse.url, username, PASSWORD);
+    expect((await verify(userTokens.accessToken)).serviceAccess).toMatchObject({
+      granted: false,
+      denialReason: "no_grant",
+    });
+
+    // Grant it in the console: VerifyToken's answer changes.
+    await page.getByRole("button", { name: "Add grant" }).click();
+    await page.getByLabel("Service 1").selectOption(service.id);
+    await page.getByLabel("Role 1").selectOption("editor");
+    await page.getByRole("button", { name: "Save grants" }).click();
+    await page.getByText("Grants saved").waitFor();
+    await page.getByRole("cell", { name: service.slug }).waitFor();
+    expect((await verify(userTokens.accessToken)).serviceAccess).toMatchObject({
+      granted: true,
+      role: "editor",
+    });
+    expect(await check(userTokens.accessToken)).toBe(grpc.status.OK);
+    await expectAccessibleAtBothSizes(page, "user detail");
+    await saveScreenshot(page, "user-detail");
+
+    // Disable, after confirming: the user's open session is denied by Check at once.
+    await page.getByRole("button", { name: "Disable", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: `Disable ${username}?` });
+    await dialog.waitFor();
+    await expectAccessible(page, "confirm dialog");
+    await dialog.getByRole("button", { name: "Disable user" }).click();
+    await page.getByText("Disabled; every session ended.").waitFor();
+    await page.locator(".page-header .badge", { hasText: "Disabled" }).waitFor();
+    expect(await check(userTokens.accessToken)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("Sync from Keycloak shows the counts, and the drift report shows a user edited in Keycloak", async () => {
+    const native = uniqueName("native");
+    await realm.createUser({ username: native, email: `${native}@example.test`, password: PASSWORD });
+    const { context, page, problems } = await newPage();
+    await page.goto(`${origin}/console/sync`);
+    await signInOnKeycloak(page, TEST_ADMIN.username, TEST_ADMIN.password);
+    await page.waitForURL(`${origin}/console/sync`);
+    await page.getByRole("button", { name: "Sync from Keycloak" }).click();
+    await page.getByText(/Sync finished at/).waitFor();
+    expect(Number(await page.getByTestId("sync-created").textContent())).toBeGreaterThanOrEqual(1);
+    expect(Number(await page.getByTestId("sync-failed").textContent())).toBe(0);
+    const imported = await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/ListUsers",
+      { query: native },
+      await adminToken(),
+    );
+    expect(imported.users).toHaveLength(1);
+
+    // Change the user in Keycloak only: the drift report names them and the field.
+    const externalId = imported.users[0].externalId;
+    const { access: _access, ...current } = (await realm.admin("GET", `/users/${externalId}`)).body;
+    expect(
+      (await realm.admin("PUT", `/users/${externalId}`, { ...current, firstName: "Drifted" })).status,
+    ).toBe(204);
+    await page.getByRole("button", { name: "Check drift" }).click();
+    const drift = page.locator(".drift li", { hasText: native });
+    await drift.waitFor();
+    expect(await drift.textContent()).toMatch(/first_name|firstName/i);
+    await expectAccessibleAtBothSizes(page, "sync");
+    await saveScreenshot(page, "sync");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("a user signs in to the account page, sees TOTP enrolment refused with the server's reason, and signs out everywhere", async () => {
+    const username = uniqueName("bea");
+    const admin = await adminToken();
+    await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/CreateUser",
+      { username, email: `${username}@example.test`, password: PASSWORD, emailVerified: true },
+      admin,
+    );
+    const other = await loginTokens(gatehouse.url, username, PASSWORD);
+    const { context, page, problems } = await newPage();
+    await page.goto(`${origin}/account/`);
+    await signInOnKeycloak(page, username, PASSWORD);
+    await page.waitForURL(`${origin}/account/`);
+    await page.getByRole("heading", { name: "My account", level: 1 }).waitFor();
+    // A user without console permissions is offered the account page only.
+    const nav = page.getByRole("navigation", { name: "Primary" });
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["My account"]);
+    await page.getByRole("cell", { name: /this device/ }).waitFor();
+    await expectAccessibleAtBothSizes(page, "account");
+    await saveScreenshot(page, "account");
+
+    // Under Keycloak, TOTP enrolment is Keycloak's: the server's refusal is shown, not swallowed.
+    await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+    // (FAILED_PRECONDITION with the mail sent, or UNAVAILABLE when the realm's SMTP server is down.)
+    const refusal = page.locator(".card", { hasText: "Two-factor sign-in" }).getByRole("alert");
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/failed_precondition|unavailable/);
+
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Sign out everywhere" }).click();
+    await page.waitForURL(`${origin}/account/?signed-out`);
+    await page.getByText("You are signed out.").waitFor();
+    // Every session ended, the API client's one included.
+    const after = await fails(gatehouse.url, `${AUTH}/VerifyToken`, { token: other.accessToken });
+    expect(after.code).toBe("unauthenticated");
+    // And Keycloak's: signing in again asks for the password.
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#password").waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  const adminToken = async () =>
+    (await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+});
