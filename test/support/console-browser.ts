@@ -84,6 +84,7 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
 /** A screenshot for the README (docs/screenshots/console-<name>.png), of the viewport only. */
 export async function saveScreenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
+  await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
   await page.screenshot({ path: resolve(SCREENSHOTS, `console-${name}.png`), animations: "disabled" });
 }
 

@@ -39,9 +39,9 @@ export function UserGrantsSection(props: { user: User }) {
       setRows(grants.data.directGrants.map((g) => ({ serviceId: g.serviceId, role: g.role })));
   }, [grants.data, rows]);
   const save = useMutation(UserService.method.setServiceGrants, {
-    onSuccess: async () => {
+    onSuccess: async (response) => {
       setSaved(true);
-      setRows(undefined);
+      setRows(response.grants.map((g) => ({ serviceId: g.serviceId, role: g.role })));
       await invalidate(UserService);
     },
   });
