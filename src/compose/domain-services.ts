@@ -9,6 +9,8 @@ import { DecisionEngine } from "../domain/decision/decision-engine.ts";
 import { servedOnReturn } from "../domain/decision/served-on-return.ts";
 import { ServiceDirectory } from "../domain/decision/service-directory.ts";
 import { GrantService } from "../domain/grants/grant-service.ts";
+import { OidcClientRegistry } from "../domain/oidc/oidc-client-registry.ts";
+import { RegisteredClientDirectory } from "../domain/oidc/registered-client-directory.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { Mailer } from "../domain/ports/mailer.ts";
@@ -67,6 +69,10 @@ export interface DomainServices {
   readonly grants: GrantService;
   readonly registry: ServiceRegistry;
   readonly serviceAccounts: ServiceAccountAdmin;
+  /** The admin API's view of the OIDC clients. */
+  readonly oidcClients: OidcClientRegistry;
+  /** The OpenID Provider's view of them (find, verifySecret). */
+  readonly oidcClientDirectory: RegisteredClientDirectory;
   readonly vault: VaultService;
   readonly engine: DecisionEngine;
   readonly accounts: AccountFactory;
@@ -178,6 +184,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     audit,
     ceiling,
   });
+  const oidcClients = new OidcClientRegistry({ repository: repositories.oidcClients, access, audit });
+  const oidcClientDirectory = new RegisteredClientDirectory(repositories.oidcClients);
   const vault = new VaultService({
     keyring: deps.vaultKeyring,
     entries: repositories.vault,
@@ -223,6 +231,8 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     grants,
     registry,
     serviceAccounts,
+    oidcClients,
+    oidcClientDirectory,
     vault,
     engine,
     accounts,

@@ -8,6 +8,8 @@ import type { Config } from "../config/config.ts";
 import { ChangeFeed } from "../domain/change-feed/change-feed.ts";
 import { FeedAccessChangeNotifier } from "../domain/change-feed/feed-access-change-notifier.ts";
 import { DecisionAuthenticator } from "../domain/decision/decision-authenticator.ts";
+import { registerConsoleClient } from "../domain/oidc/console-client.ts";
+import type { OidcClientDirectory } from "../domain/oidc/oidc-client.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
@@ -36,13 +38,17 @@ import type { HttpHandler } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
+import { CsrfGuard } from "../server/pages/csrf.ts";
+import { PageShell } from "../server/pages/page-shell.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { RESET_PASSWORD_PATH, resetPasswordPage } from "../server/reset-password-page.ts";
+import { sharedCsrfKeys } from "../web/shared-csrf-key.ts";
 import { openCoordinationStore } from "./coordination.ts";
 import { createAccessServices, createDomainServices } from "./domain-services.ts";
 import { createHandlers } from "./handlers.ts";
 import { createIdentity } from "./identity.ts";
+import { openIdProviderRoutes } from "./openid-provider.ts";
 import { openStorage } from "./storage.ts";
 
 export interface Gatehouse {
@@ -51,6 +57,8 @@ export interface Gatehouse {
   readonly management: RunningServer | undefined;
   readonly dataSource: DataSource;
   readonly store: CoordinationStore;
+  /** The OpenID Provider's registered clients (for tools and tests that check a client's secret). */
+  readonly oidcClients: OidcClientDirectory;
   /** Drains in-flight calls, then closes the server, the database and Redis. */
   close(): Promise<void>;
 }
@@ -159,6 +167,8 @@ export async function startGatehouse(
   });
 
   await services.roles.ensureBuiltInRoles();
+  // The console signs in through the built-in OpenID Provider as a first-party public client.
+  await registerConsoleClient(config.identity.issuer, repositories.oidcClients);
   if (config.identity.bootstrapAdmin !== undefined) {
     await bootstrapAdministrator(config.identity.bootstrapAdmin, {
       users: repositories.users,
@@ -253,8 +263,29 @@ export async function startGatehouse(
           routes: ops,
           logger,
         });
+  // The hosted pages' layout, headers and CSRF guard (the OpenID Provider's pages use it too).
+  const pages = new PageShell(
+    config.branding,
+    new CsrfGuard(sharedCsrfKeys(store), { secure: config.identity.issuer.startsWith("https:") }),
+  );
   const plainRoutes = new Map<string, HttpHandler>([
     ...identity.plainRoutes,
+    ...pages.routes(),
+    ...(identity.openIdProvider === undefined
+      ? []
+      : openIdProviderRoutes({
+          config,
+          parts: identity.openIdProvider,
+          services,
+          clients: services.oidcClientDirectory,
+          users: repositories.users,
+          serviceRepository: repositories.services,
+          store,
+          audit: accessServices.audit,
+          pages,
+          metrics,
+          logger,
+        })),
     [RESET_PASSWORD_PATH, resetPasswordPage()],
     ...(management === undefined ? ops : []),
   ]);
@@ -278,6 +309,7 @@ export async function startGatehouse(
     management,
     dataSource,
     store,
+    oidcClients: services.oidcClientDirectory,
     close() {
       closing ??= (async () => {
         stopping = true;
@@ -285,6 +317,7 @@ export async function startGatehouse(
         readiness.stop();
         await identity.eventPoller?.close();
         await server.close();
+        identity.openIdProvider?.stop();
         await management?.close();
         await tracing?.shutdown();
         await feed.close();

@@ -22,6 +22,7 @@ export function createHandlers(
       registry: services.registry,
       accounts: services.serviceAccounts,
       grants: services.grants,
+      oidcClients: services.oidcClients,
     }),
     vault: createVaultHandler(services.vault),
     authorization: createAuthorizationHandler(envoyCheck),

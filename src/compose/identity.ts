@@ -21,8 +21,10 @@ import { KeycloakUserDirectory } from "../identity/keycloak/keycloak-user-direct
 import { KeycloakVaultTokens } from "../identity/keycloak/keycloak-vault-tokens.ts";
 import { SpentRefreshTokens } from "../identity/keycloak/spent-refresh-tokens.ts";
 import { AccessTokens } from "../identity/local/access-tokens.ts";
+import { IdTokens } from "../identity/local/id-tokens.ts";
 import { resolveKeyEncryptionKey } from "../identity/local/key-encryption-key.ts";
 import { LocalIdentityProvider } from "../identity/local/local-identity-provider.ts";
+import { LocalOidcSessions } from "../identity/local/local-oidc-sessions.ts";
 import { LocalVaultTokens } from "../identity/local/local-vault-tokens.ts";
 import { PasswordHasher } from "../identity/local/password-hasher.ts";
 import { Sealer } from "../identity/local/sealer.ts";
@@ -58,6 +60,17 @@ export interface Identity {
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
   /** Keycloak's event poller (started once serving, closed first); undefined under the built-in provider. */
   readonly eventPoller: IdentityEventPoller | undefined;
+  /** What the built-in OpenID Provider needs from the built-in provider; undefined under Keycloak. */
+  readonly openIdProvider: LocalOpenIdProviderParts | undefined;
+}
+
+export interface LocalOpenIdProviderParts {
+  readonly sessions: LocalOidcSessions;
+  readonly idTokens: IdTokens;
+  /** Keys the SSO cookie's MAC (derived from KEY_ENCRYPTION_KEY: the same on every replica). */
+  readonly cookieMac: (value: string) => string;
+  /** Stops the RS256 ring's maintenance timer. */
+  stop(): void;
 }
 
 export function createIdentity(deps: IdentityDeps): Promise<Identity> {
@@ -72,15 +85,22 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
   const { config, logger, repositories, store, revocations } = deps;
   const identity = config.identity;
   const rootKey = await resolveKeyEncryptionKey(settings.keyEncryptionKey);
+  const ringOptions = {
+    rotationMs: settings.signingKeyRotationDays * 86_400_000,
+    verifyAfterRetirementMs: (identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds + 300) * 1000,
+  };
   const keys = new SigningKeyRing(
     repositories.signingKeys,
     new Sealer(rootKey, "signing-keys"),
     logger.child({ component: "signing-keys" }),
-    {
-      rotationMs: settings.signingKeyRotationDays * 86_400_000,
-      verifyAfterRetirementMs:
-        (identity.accessTokenTtlSeconds + config.decision.clockSkewSeconds + 300) * 1000,
-    },
+    ringOptions,
+  );
+  // OIDC's mandatory ID-token algorithm; rotated like the ES256 ring, published beside it.
+  const rsaKeys = new SigningKeyRing(
+    repositories.signingKeys,
+    new Sealer(rootKey, "signing-keys"),
+    logger.child({ component: "signing-keys", algorithm: "RS256" }),
+    { ...ringOptions, algorithm: "RS256" },
   );
   const provider = new LocalIdentityProvider({
     settings: {
@@ -111,12 +131,26 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
     logger: logger.child({ component: "local-identity" }),
   });
   await provider.start();
+  await rsaKeys.start();
+  const cookieSealer = new Sealer(rootKey, "sso-cookie");
   return {
     provider,
     vaultTokens: new LocalVaultTokens(provider, identity.audience),
     keycloakSync: undefined,
-    plainRoutes: wellKnownRoutes(identity.issuer, () => keys.jwks()),
+    plainRoutes: wellKnownRoutes(identity.issuer, () => ({
+      keys: [...keys.jwks().keys, ...rsaKeys.jwks().keys],
+    })),
     eventPoller: undefined,
+    openIdProvider: {
+      sessions: new LocalOidcSessions({
+        provider,
+        sessions: repositories.sessions,
+        users: repositories.users,
+      }),
+      idTokens: new IdTokens({ RS256: rsaKeys, ES256: keys }, identity.issuer),
+      cookieMac: (value) => cookieSealer.mac(value),
+      stop: () => rsaKeys.stop(),
+    },
   };
 }
 
@@ -252,5 +286,6 @@ function createKeycloakIdentity(deps: IdentityDeps, settings: KeycloakProviderCo
       ],
     ]),
     eventPoller,
+    openIdProvider: undefined,
   };
 }

@@ -8,6 +8,7 @@ import { SqlCredentialRepository } from "../persistence/credential-repository.ts
 import { openDataSource } from "../persistence/data-source.ts";
 import { SqlEventCursorRepository } from "../persistence/event-cursor-repository.ts";
 import { SqlGrantRepository } from "../persistence/grant-repository.ts";
+import { SqlOidcClientRepository } from "../persistence/oidc-client-repository.ts";
 import { SqlRoleRepository } from "../persistence/role-repository.ts";
 import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
 import { SqlServiceRepository } from "../persistence/service-repository.ts";
@@ -31,6 +32,7 @@ export interface Repositories {
   readonly access: SqlAccessRepository;
   readonly services: SqlServiceRepository;
   readonly serviceAccounts: SqlServiceAccountRepository;
+  readonly oidcClients: SqlOidcClientRepository;
   readonly audit: SqlAuditRepository;
   readonly changeLog: ChangeLogRepository;
   readonly sessions: SqlSessionRepository;
@@ -63,6 +65,7 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
     access: new SqlAccessRepository(sql, grants, (id) => users.getUser(id)),
     services: new SqlServiceRepository(sql),
     serviceAccounts: new SqlServiceAccountRepository(sql),
+    oidcClients: new SqlOidcClientRepository(sql),
     audit: new SqlAuditRepository(sql),
     changeLog: new ChangeLogRepository(sql),
     sessions: new SqlSessionRepository(sql),

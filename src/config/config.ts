@@ -75,6 +75,8 @@ export interface Config {
       | undefined;
   };
   readonly smtp: { readonly url: string | undefined; readonly from: string };
+  /** How the hosted pages (sign-up, password, verification, sign-in) look. */
+  readonly branding: BrandingConfig;
   readonly rateLimit: {
     readonly enabled: boolean;
     /** Requests per minute per client IP, for every RPC. */
@@ -110,6 +112,28 @@ export interface Config {
     readonly keys: ReadonlyMap<string, Buffer>;
     readonly activeKeyId: string | undefined;
   };
+}
+
+export interface BrandingConfig {
+  readonly productName: string;
+  /** An http(s) URL or a path on our origin; undefined: the product name with a monogram. */
+  readonly logoUrl: string | undefined;
+  /** #rrggbb; text on it and links are darkened or inverted as needed to stay readable. */
+  readonly accentColor: string;
+}
+
+function readBranding(read: EnvReader): BrandingConfig {
+  const productName = read.string("BRANDING_PRODUCT_NAME", "Gatehouse");
+  if (productName.length > 64) read.fail("BRANDING_PRODUCT_NAME must be at most 64 characters");
+  const accentColor = read.string("BRANDING_ACCENT_COLOR", "#2f54eb");
+  if (!/^#[0-9a-fA-F]{6}$/.test(accentColor)) {
+    read.fail(`BRANDING_ACCENT_COLOR must be a colour as #rrggbb (got "${accentColor}")`);
+  }
+  const logo = read.optionalString("BRANDING_LOGO_URL");
+  const logoUrl =
+    logo === undefined || logo.startsWith("/") ? logo : read.url("BRANDING_LOGO_URL", ["http:", "https:"]);
+  if (logo?.startsWith("//")) read.fail("BRANDING_LOGO_URL must be an http(s) URL or a path");
+  return { productName, logoUrl, accentColor: accentColor.toLowerCase() };
 }
 
 /** PostgreSQL for replicas, or the embedded PGlite database for one node. */
@@ -355,6 +379,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       url: read.url("SMTP_URL", ["smtp:", "smtps:"]),
       from: read.string("SMTP_FROM", "Gatehouse <noreply@gatehouse.local>"),
     },
+    branding: readBranding(read),
     rateLimit: {
       enabled: read.bool("RATE_LIMIT_ENABLED", true),
       perIpPerMinute: read.int("RATE_LIMIT_PER_IP_PER_MINUTE", 600, { min: 1, max: 10_000_000 }),

@@ -5,6 +5,7 @@ import type {
   NewSession,
   SessionRecord,
   SessionStore,
+  TokenGrant,
 } from "../domain/ports/session-store.ts";
 import { isUuid, type Sql } from "./sql.ts";
 
@@ -55,7 +56,11 @@ interface RotationRow extends SessionRow {
   rotated_at: Date | null;
   successor_sealed: string | null;
   user_status: string;
+  grant_json: TokenGrant | null;
 }
+
+const grantJson = (grant: TokenGrant | undefined): string | null =>
+  grant === undefined ? null : JSON.stringify(grant);
 
 export class SqlSessionRepository implements SessionStore {
   private readonly sql: Sql;
@@ -84,12 +89,32 @@ export class SqlSessionRepository implements SessionStore {
         ],
       );
       const created = toSession(rows[0]!);
-      await tx.query(`INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`, [
-        created.id,
-        refreshToken.tokenHash,
-        refreshToken.expiresAt,
-      ]);
+      await tx.query(
+        `INSERT INTO refresh_tokens (session_id, token_hash, expires_at, grant_json) VALUES ($1, $2, $3, $4::jsonb)`,
+        [created.id, refreshToken.tokenHash, refreshToken.expiresAt, grantJson(refreshToken.grant)],
+      );
       return created;
+    });
+  }
+
+  async addRefreshToken(
+    sessionId: string,
+    refreshToken: NewRefreshToken,
+  ): Promise<SessionRecord | undefined> {
+    if (!isUuid(sessionId)) return undefined;
+    return this.sql.transaction(async (tx) => {
+      // Locked like a rotation: a concurrent revoke either ends the session first or sees this chain.
+      const rows = await tx.query<SessionRow>(
+        `SELECT ${SESSION_COLUMNS} FROM sessions
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > clock_timestamp() FOR UPDATE`,
+        [sessionId],
+      );
+      if (rows[0] === undefined) return undefined;
+      await tx.query(
+        `INSERT INTO refresh_tokens (session_id, token_hash, expires_at, grant_json) VALUES ($1, $2, $3, $4::jsonb)`,
+        [sessionId, refreshToken.tokenHash, refreshToken.expiresAt, grantJson(refreshToken.grant)],
+      );
+      return toSession(rows[0]);
     });
   }
 
@@ -102,7 +127,7 @@ export class SqlSessionRepository implements SessionStore {
       // replica, waits here and then sees what this one wrote.
       const rows = await tx.query<RotationRow>(
         `SELECT ${S_COLUMNS}, rt.id AS token_id, rt.expires_at AS token_expires_at, rt.rotated_at,
-                rt.successor_sealed, u.status AS user_status
+                rt.successor_sealed, rt.grant_json, u.status AS user_status
          FROM refresh_tokens rt
          JOIN sessions s ON s.id = rt.session_id
          JOIN users u ON u.id = s.user_id
@@ -121,6 +146,7 @@ export class SqlSessionRepository implements SessionStore {
               rotatedAt: row.rotated_at === null ? undefined : new Date(row.rotated_at),
               successorSealed: row.successor_sealed ?? undefined,
               userActive: row.user_status === "active",
+              grant: row.grant_json ?? undefined,
             };
       const writes: LockedSessionWrites = {
         async revokeSession(sessionId, reason, at) {
@@ -135,8 +161,14 @@ export class SqlSessionRepository implements SessionStore {
         },
         async rotate(input) {
           await tx.query(
-            `INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)`,
-            [input.sessionId, input.successor.tokenHash, input.successor.expiresAt],
+            `INSERT INTO refresh_tokens (session_id, token_hash, expires_at, grant_json)
+             VALUES ($1, $2, $3, $4::jsonb)`,
+            [
+              input.sessionId,
+              input.successor.tokenHash,
+              input.successor.expiresAt,
+              grantJson(input.successor.grant),
+            ],
           );
           await tx.query(`UPDATE refresh_tokens SET rotated_at = $2, successor_sealed = $3 WHERE id = $1`, [
             input.tokenId,
@@ -233,9 +265,13 @@ export class SqlSessionRepository implements SessionStore {
 
   async findRefreshToken(
     tokenHash: string,
-  ): Promise<{ session: SessionRecord; expiresAt: Date; rotated: boolean; userActive: boolean } | undefined> {
+  ): Promise<
+    | { session: SessionRecord; expiresAt: Date; rotated: boolean; userActive: boolean; grant?: TokenGrant }
+    | undefined
+  > {
     const rows = await this.sql.query<RotationRow>(
-      `SELECT ${S_COLUMNS}, rt.expires_at AS token_expires_at, rt.rotated_at, u.status AS user_status
+      `SELECT ${S_COLUMNS}, rt.expires_at AS token_expires_at, rt.rotated_at, rt.grant_json,
+              u.status AS user_status
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
@@ -249,6 +285,7 @@ export class SqlSessionRepository implements SessionStore {
       expiresAt: new Date(row.token_expires_at),
       rotated: row.rotated_at !== null,
       userActive: row.user_status === "active",
+      ...(row.grant_json === null ? {} : { grant: row.grant_json }),
     };
   }
 

@@ -43,7 +43,7 @@ export class SqlSigningKeyRepository implements SigningKeyStore {
       `INSERT INTO signing_keys
          (kid, generation, algorithm, public_jwk, private_key_sealed, activates_at, retires_at, expires_at)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
-       ON CONFLICT (generation) DO NOTHING RETURNING kid`,
+       ON CONFLICT (algorithm, generation) DO NOTHING RETURNING kid`,
       [
         key.kid,
         key.generation,

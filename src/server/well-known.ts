@@ -22,21 +22,65 @@ const json =
   };
 
 /**
- * The issuer's public keys (RFC 7517 JWK Set) and an OpenID Provider
- * Metadata document pointing at them, so that any OIDC or JOSE library can
- * verify our access tokens. There are no browser flows (no authorization
- * endpoint): tokens come from the Connect/gRPC API.
+ * The issuer's public keys (RFC 7517 JWK Set: the ES256 and RS256 rings) and
+ * the OpenID Provider Metadata (OIDC Discovery 1.0, RFC 8414): exactly the
+ * endpoints, grants and methods that are served, nothing more.
+ * `extraMetadata` is for endpoints wired elsewhere (introspection, revocation).
  */
-export function wellKnownRoutes(issuer: string, jwks: () => { keys: JWK[] }): Map<string, HttpHandler> {
+export function wellKnownRoutes(
+  issuer: string,
+  jwks: () => { keys: JWK[] },
+  extraMetadata: Record<string, unknown> = {},
+): Map<string, HttpHandler> {
   const metadata = {
     issuer,
+    authorization_endpoint: `${issuer}/oidc/authorize`,
+    token_endpoint: `${issuer}/oidc/token`,
+    userinfo_endpoint: `${issuer}/oidc/userinfo`,
+    end_session_endpoint: `${issuer}/oidc/end-session`,
     jwks_uri: `${issuer}${JWKS_PATH}`,
-    grant_types_supported: ["password", "refresh_token", "client_credentials"],
-    response_types_supported: ["none"],
+    scopes_supported: ["openid", "profile", "email", "phone", "offline_access"],
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     subject_types_supported: ["public"],
-    id_token_signing_alg_values_supported: ["ES256"],
-    token_endpoint_auth_methods_supported: ["client_secret_post"],
-    claims_supported: ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "client_id", "azp", "gh_kind"],
+    id_token_signing_alg_values_supported: ["RS256", "ES256"],
+    token_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+      "none",
+    ],
+    token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
+    code_challenge_methods_supported: ["S256"],
+    prompt_values_supported: ["none", "login"],
+    claims_supported: [
+      "iss",
+      "sub",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "nonce",
+      "at_hash",
+      "amr",
+      "sid",
+      "azp",
+      "name",
+      "given_name",
+      "family_name",
+      "middle_name",
+      "preferred_username",
+      "updated_at",
+      "email",
+      "email_verified",
+      "phone_number",
+    ],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    authorization_response_iss_parameter_supported: true,
+    ...extraMetadata,
   };
   return new Map([
     [JWKS_PATH, json(jwks)],

@@ -49,6 +49,7 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     env = { DATA_DIR: dataDir, ...options.env };
   }
   const config = loadConfig({
+    // A test that needs the port before start (an issuer URL that names it) passes PORT in env.
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",

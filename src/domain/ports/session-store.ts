@@ -35,9 +35,23 @@ export interface NewSession {
   readonly expiresAt: Date;
 }
 
+/**
+ * The OAuth grant a refresh-token chain was issued for at the token endpoint
+ * (#13): the relying party, the scope granted and the access tokens'
+ * audience. Each rotation passes it on. Chains of Login carry none (their
+ * tokens are for the session's own client).
+ */
+export interface TokenGrant {
+  readonly clientId: string;
+  readonly scope: string;
+  /** The access tokens' `aud` (a resource indicator's audience and Gatehouse's). */
+  readonly audience: readonly string[];
+}
+
 export interface NewRefreshToken {
   readonly tokenHash: string;
   readonly expiresAt: Date;
+  readonly grant?: TokenGrant;
 }
 
 /** A refresh token and its session as read under lock, for the rotation to decide on. */
@@ -50,6 +64,7 @@ export interface LockedRefreshToken {
   /** The pair it was exchanged for, sealed, while a grace window may still hand it out. */
   readonly successorSealed: string | undefined;
   readonly userActive: boolean;
+  readonly grant: TokenGrant | undefined;
 }
 
 /** Writes made while the lock is held; they commit together when the callback returns, or not at all. */
@@ -88,6 +103,12 @@ export interface LockedSessionWrites {
 export interface SessionStore {
   create(session: NewSession, refreshToken: NewRefreshToken): Promise<SessionRecord>;
   /**
+   * Starts another refresh-token chain in a live session (an OIDC client's
+   * tokens from the browser's sign-in session): it rotates on its own, and
+   * ends with the session. Undefined when the session is not live.
+   */
+  addRefreshToken(sessionId: string, refreshToken: NewRefreshToken): Promise<SessionRecord | undefined>;
+  /**
    * Finds a refresh token by hash and runs `work` holding locks on it and its
    * session, so that concurrent callers (on any replica sharing the store) take
    * turns and each sees what the previous one wrote. `token` is undefined when
@@ -119,6 +140,7 @@ export interface SessionStore {
         readonly expiresAt: Date;
         readonly rotated: boolean;
         readonly userActive: boolean;
+        readonly grant?: TokenGrant;
       }
     | undefined
   >;

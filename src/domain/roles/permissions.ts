@@ -27,6 +27,11 @@ export const PERMISSIONS = [
     name: "grants.write",
     description: "Set the grants on services of users and service accounts within reach",
   },
+  { name: "clients.read", description: "Read the OIDC clients (relying parties) of the built-in provider" },
+  {
+    name: "clients.write",
+    description: "Register, change and remove OIDC clients, and rotate their secrets",
+  },
   { name: "audit.read", description: "Read the audit log" },
   { name: "vault.read", description: "Read other users' token vault entries and sessions" },
   {

@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   /** Epoch seconds. */
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** The OAuth scope of a token from the OpenID Provider's token endpoint (UserInfo reads it). */
+  readonly scope?: string;
 }
 
 /**

@@ -25,6 +25,10 @@ export interface AccessTokenSubject {
   /** Empty for service accounts. */
   readonly sessionId: string;
   readonly clientId: string;
+  /** `aud`: the configured audience unless given (RFC 8707: a resource's audience beside Gatehouse's). */
+  readonly audience?: readonly string[];
+  /** The OAuth scope granted (tokens of the token endpoint); none for Login's. */
+  readonly scope?: string;
 }
 
 const fail = (reason: string, message: string, cause?: unknown): DomainError =>
@@ -57,11 +61,18 @@ export class AccessTokens implements AccessTokenVerifier {
       [KIND_CLAIM]: subject.kind,
     };
     if (subject.sessionId !== "") claims.sid = subject.sessionId;
+    if (subject.scope !== undefined && subject.scope !== "") claims.scope = subject.scope;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(this.settings.issuer)
       .setSubject(subject.subjectId)
-      .setAudience(this.settings.audience)
+      .setAudience(
+        subject.audience === undefined || subject.audience.length === 0
+          ? this.settings.audience
+          : subject.audience.length === 1
+            ? subject.audience[0]!
+            : [...subject.audience],
+      )
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt)
       .setExpirationTime(expiresAt)
@@ -126,6 +137,7 @@ export class AccessTokens implements AccessTokenVerifier {
       clientId,
       issuedAt: payload.iat!,
       expiresAt: payload.exp!,
+      ...(typeof payload.scope === "string" ? { scope: payload.scope } : {}),
     };
   }
 }

@@ -17,7 +17,7 @@ import type {
   SessionInfo,
   TotpEnrollment,
 } from "../../domain/ports/identity-provider.ts";
-import type { SessionRecord, SessionStore } from "../../domain/ports/session-store.ts";
+import type { SessionRecord, SessionStore, TokenGrant } from "../../domain/ports/session-store.ts";
 import type { RevocationStore } from "../../domain/revocation/revocation-store.ts";
 import type { AccessTokenClaims } from "../../domain/tokens/access-token.ts";
 import type { Logger } from "../../observability/logger.ts";
@@ -103,12 +103,13 @@ export class LocalIdentityProvider implements IdentityProvider {
     this.rotation = new RefreshRotation({
       sessions: deps.sessions,
       graceSealer: deps.graceSealer,
-      issueAccessToken: (session) =>
+      issueAccessToken: (session, grant) =>
         deps.accessTokens.issue({
           kind: "user",
           subjectId: session.userId,
           sessionId: session.id,
-          clientId: session.clientId,
+          clientId: grant?.clientId ?? session.clientId,
+          ...(grant === undefined ? {} : { audience: grant.audience, scope: grant.scope }),
         }),
       settings: { ...this.lifetimes, graceMs: settings.refreshGraceSeconds * 1000 },
       now: this.now,
@@ -270,6 +271,65 @@ export class LocalIdentityProvider implements IdentityProvider {
       sessionId: session.id,
       scope: "",
     };
+  }
+
+  /**
+   * Tokens for an OIDC client from a live sign-in session (the authorization
+   * code grant, #13): an access token for the grant and, when asked, a new
+   * refresh-token chain in that same session, so that ending the session
+   * (any door: Logout, end-session, an admin, a password reset) ends them.
+   * Undefined when the session is no longer live.
+   */
+  async issueForClient(
+    sessionId: string,
+    grant: TokenGrant,
+    options: { readonly withRefreshToken: boolean },
+  ): Promise<(IssuedTokens & { readonly tokenId: string }) | undefined> {
+    let refreshToken = "";
+    let refreshTokenExpiresAt: Date | undefined;
+    let session: SessionRecord | undefined;
+    if (options.withRefreshToken) {
+      const current = await this.deps.sessions.get(sessionId);
+      if (current === undefined) return undefined;
+      refreshToken = newOpaqueToken();
+      refreshTokenExpiresAt = refreshTokenExpiry(this.lifetimes, current, this.now());
+      session = await this.deps.sessions.addRefreshToken(sessionId, {
+        tokenHash: hashOpaqueToken(refreshToken),
+        expiresAt: refreshTokenExpiresAt,
+        grant,
+      });
+    } else {
+      session = await this.deps.sessions.get(sessionId);
+      if (
+        session !== undefined &&
+        (session.revokedAt !== undefined || session.expiresAt.getTime() <= this.now())
+      )
+        session = undefined;
+    }
+    if (session === undefined) return undefined;
+    const access = await this.deps.accessTokens.issue({
+      kind: "user",
+      subjectId: session.userId,
+      sessionId: session.id,
+      clientId: grant.clientId,
+      audience: grant.audience,
+      scope: grant.scope,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt,
+      sessionId: session.id,
+      scope: grant.scope,
+      tokenId: access.tokenId,
+    };
+  }
+
+  /** Refuses one access token at once, on every replica (a replayed authorization code's). */
+  revokeAccessToken(tokenId: string, expiresAt: Date): Promise<void> {
+    const until = new Date(expiresAt.getTime() + this.deps.settings.clockSkewSeconds * 1000);
+    return this.deps.revocations.revokeToken(tokenId, until);
   }
 
   refresh(refreshToken: string, client: ClientInfo): Promise<RefreshResult> {

@@ -1,6 +1,6 @@
 import { hashOpaqueToken, newOpaqueToken } from "../../domain/opaque-token.ts";
 import type { IssuedTokens, RefreshResult } from "../../domain/ports/identity-provider.ts";
-import type { SessionRecord, SessionStore } from "../../domain/ports/session-store.ts";
+import type { SessionRecord, SessionStore, TokenGrant } from "../../domain/ports/session-store.ts";
 import type { Sealer } from "./sealer.ts";
 
 export interface SessionLifetimes {
@@ -33,7 +33,11 @@ export interface RefreshRotationDeps {
   /** Seals the pair kept for the grace window, bound to the rotated token's row. */
   readonly graceSealer: Pick<Sealer, "seal" | "open">;
   /** The access token of a rotation. */
-  readonly issueAccessToken: (session: SessionRecord) => Promise<{ token: string; expiresAt: Date }>;
+  /** The access token of a rotation; `grant` is the chain's (a relying party's), if any. */
+  readonly issueAccessToken: (
+    session: SessionRecord,
+    grant: TokenGrant | undefined,
+  ) => Promise<{ token: string; expiresAt: Date }>;
   readonly settings: RefreshRotationSettings;
   readonly now: () => number;
 }
@@ -49,6 +53,7 @@ interface SealedPair {
   readonly refreshToken: string;
   readonly refreshTokenExpiresAt: number;
   readonly sessionId: string;
+  readonly scope?: string;
 }
 
 /**
@@ -108,20 +113,24 @@ export class RefreshRotation {
 
         const successor = newOpaqueToken();
         const expiresAt = refreshTokenExpiry(settings, session, now);
-        const access = await this.deps.issueAccessToken(session);
+        const access = await this.deps.issueAccessToken(session, token.grant);
         const tokens: IssuedTokens = {
           accessToken: access.token,
           accessTokenExpiresAt: access.expiresAt,
           refreshToken: successor,
           refreshTokenExpiresAt: expiresAt,
           sessionId: session.id,
-          scope: "",
+          scope: token.grant?.scope ?? "",
         };
         await writes.rotate({
           sessionId: session.id,
           tokenId: token.tokenId,
           at: new Date(now),
-          successor: { tokenHash: hashOpaqueToken(successor), expiresAt },
+          successor: {
+            tokenHash: hashOpaqueToken(successor),
+            expiresAt,
+            ...(token.grant === undefined ? {} : { grant: token.grant }),
+          },
           successorSealed:
             presenter.kind === "user"
               ? graceSealer.seal(JSON.stringify(toSealedPair(tokens)), token.tokenId)
@@ -156,6 +165,7 @@ const toSealedPair = (tokens: IssuedTokens): SealedPair => ({
   refreshToken: tokens.refreshToken,
   refreshTokenExpiresAt: tokens.refreshTokenExpiresAt?.getTime() ?? 0,
   sessionId: tokens.sessionId,
+  scope: tokens.scope,
 });
 
 const fromSealedPair = (pair: SealedPair): IssuedTokens => ({
@@ -164,5 +174,5 @@ const fromSealedPair = (pair: SealedPair): IssuedTokens => ({
   refreshToken: pair.refreshToken,
   refreshTokenExpiresAt: new Date(pair.refreshTokenExpiresAt),
   sessionId: pair.sessionId,
-  scope: "",
+  scope: pair.scope ?? "",
 });

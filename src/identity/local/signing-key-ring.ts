@@ -12,6 +12,9 @@ import type { Sealer } from "./sealer.ts";
 
 export const SIGNING_ALGORITHM = "ES256";
 
+/** The algorithms a ring can hold: ES256 (access tokens, ID tokens on request) and RS256 (ID tokens). */
+export type RingAlgorithm = "ES256" | "RS256";
+
 interface LoadedKey {
   readonly stored: StoredSigningKey;
   readonly publicKey: CryptoKey;
@@ -23,6 +26,8 @@ export interface SigningKeyRingOptions {
   readonly rotationMs: number;
   /** How long a retired key still verifies: the longest access-token lifetime plus clock skew. */
   readonly verifyAfterRetirementMs: number;
+  /** ES256 unless said; each algorithm has its own ring and generation sequence in the same table. */
+  readonly algorithm?: RingAlgorithm;
   readonly now?: () => number;
 }
 
@@ -45,6 +50,7 @@ export class SigningKeyRing {
   private readonly logger: Logger;
   private readonly options: SigningKeyRingOptions;
   private readonly now: () => number;
+  readonly algorithm: RingAlgorithm;
   private keys = new Map<string, LoadedKey>();
   private lastReload = 0;
   private reloading: Promise<void> | undefined;
@@ -57,6 +63,7 @@ export class SigningKeyRing {
     this.logger = logger;
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.algorithm = options.algorithm ?? SIGNING_ALGORITHM;
   }
 
   /** Loads the keys, creating the first one (or the next) if needed, and starts periodic maintenance. */
@@ -91,6 +98,7 @@ export class SigningKeyRing {
         const stored = await this.store.unexpired(new Date(this.now()));
         const next = new Map<string, LoadedKey>();
         for (const key of stored) {
+          if (key.algorithm !== this.algorithm) continue;
           const existing = this.keys.get(key.kid);
           next.set(
             key.kid,
@@ -133,15 +141,18 @@ export class SigningKeyRing {
   }
 
   private async create(generation: number, activatesAt: number): Promise<boolean> {
-    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+    const { publicKey, privateKey } = await generateKeyPair(this.algorithm, {
+      extractable: true,
+      ...(this.algorithm === "RS256" ? { modulusLength: 2048 } : {}),
+    });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     const retiresAt = activatesAt + this.options.rotationMs;
     const stored: StoredSigningKey = {
       kid,
       generation,
-      algorithm: SIGNING_ALGORITHM,
-      publicJwk: { ...publicJwk, kid, alg: SIGNING_ALGORITHM, use: "sig" },
+      algorithm: this.algorithm,
+      publicJwk: { ...publicJwk, kid, alg: this.algorithm, use: "sig" },
       privateKeySealed: this.sealer.seal(JSON.stringify(await exportJWK(privateKey)), kid),
       activatesAt: new Date(activatesAt),
       retiresAt: new Date(retiresAt),

@@ -7,6 +7,8 @@ import { KeycloakSync1763800003000 } from "./1763800003000-keycloak-sync.ts";
 import { TokenVault1763800004000 } from "./1763800004000-token-vault.ts";
 import { SessionLastSeen1763800005500 } from "./1763800005500-session-last-seen.ts";
 import { KeycloakEvents1763800006000 } from "./1763800006000-keycloak-events.ts";
+import { OidcClients1763800007000 } from "./1763800007000-oidc-clients.ts";
+import { OpenIdProvider1763800007500 } from "./1763800007500-openid-provider.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -22,4 +24,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   TokenVault1763800004000,
   SessionLastSeen1763800005500,
   KeycloakEvents1763800006000,
+  OidcClients1763800007000,
+  OpenIdProvider1763800007500,
 ];

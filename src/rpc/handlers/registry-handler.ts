@@ -1,19 +1,28 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { GrantService } from "../../domain/grants/grant-service.ts";
+import type { OidcClientRegistry } from "../../domain/oidc/oidc-client-registry.ts";
 import type { ServiceAccountAdmin } from "../../domain/registry/service-account-admin.ts";
 import type { ServiceRegistry } from "../../domain/registry/service-registry.ts";
 import type { ServiceRegistryService } from "../../gen/gatehouse/v1/service_registry_pb.js";
 import { actorOf } from "../context.ts";
+import {
+  authMethodFromProto,
+  clientTypeFromProto,
+  grantTypesFromProto,
+  oidcClientToProto,
+  signingAlgFromProto,
+} from "../mappers/oidc-client-mapper.ts";
 import { serviceAccountToProto } from "../mappers/service-account-mapper.ts";
 import { serviceStatusFromProto, serviceToProto } from "../mappers/service-mapper.ts";
 
-/** ServiceRegistryService: services, service accounts and their grants. */
+/** ServiceRegistryService: services, service accounts and their grants, OIDC clients. */
 export function createRegistryHandler(deps: {
   registry: ServiceRegistry;
   accounts: ServiceAccountAdmin;
   grants: GrantService;
+  oidcClients: OidcClientRegistry;
 }): ServiceImpl<typeof ServiceRegistryService> {
-  const { registry, accounts, grants } = deps;
+  const { registry, accounts, grants, oidcClients } = deps;
   return {
     async createService(request, context) {
       const service = await registry.create(await actorOf(context), {
@@ -100,6 +109,58 @@ export function createRegistryHandler(deps: {
         request.grants.map((grant) => ({ serviceId: grant.serviceId, role: grant.role })),
       );
       return { grants: result };
+    },
+    async createOidcClient(request, context) {
+      const created = await oidcClients.create(await actorOf(context), {
+        clientId: request.clientId,
+        name: request.name,
+        type: clientTypeFromProto(request.type),
+        redirectUris: request.redirectUris?.uris,
+        postLogoutRedirectUris: request.postLogoutRedirectUris?.uris,
+        grantTypes: grantTypesFromProto(request.grantTypes?.grantTypes),
+        scopes: request.scopes?.scopes,
+        firstParty: request.firstParty,
+        backchannelLogoutUri: request.backchannelLogoutUri,
+        idTokenSigningAlg: signingAlgFromProto(request.idTokenSigningAlg),
+        tokenEndpointAuthMethod: authMethodFromProto(request.tokenEndpointAuthMethod),
+        jwks: request.jwks,
+      });
+      return { client: oidcClientToProto(created.client), clientSecret: created.clientSecret };
+    },
+    async getOidcClient(request, context) {
+      const key =
+        request.key.case === "clientId" ? { clientId: request.key.value } : { id: request.key.value ?? "" };
+      return { client: oidcClientToProto(await oidcClients.get(await actorOf(context), key)) };
+    },
+    async listOidcClients(request, context) {
+      const page = await oidcClients.list(await actorOf(context), {
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { clients: page.items.map(oidcClientToProto), nextPageToken: page.nextPageToken };
+    },
+    async updateOidcClient(request, context) {
+      const client = await oidcClients.update(await actorOf(context), request.id, {
+        name: request.name,
+        redirectUris: request.redirectUris?.uris,
+        postLogoutRedirectUris: request.postLogoutRedirectUris?.uris,
+        grantTypes: grantTypesFromProto(request.grantTypes?.grantTypes),
+        scopes: request.scopes?.scopes,
+        firstParty: request.firstParty,
+        backchannelLogoutUri: request.backchannelLogoutUri,
+        idTokenSigningAlg: signingAlgFromProto(request.idTokenSigningAlg),
+        tokenEndpointAuthMethod: authMethodFromProto(request.tokenEndpointAuthMethod),
+        jwks: request.jwks,
+        disabled: request.disabled,
+      });
+      return { client: oidcClientToProto(client) };
+    },
+    async rotateOidcClientSecret(request, context) {
+      return { clientSecret: await oidcClients.rotateSecret(await actorOf(context), request.id) };
+    },
+    async deleteOidcClient(request, context) {
+      await oidcClients.delete(await actorOf(context), request.id);
+      return {};
     },
   };
 }

@@ -1,15 +1,9 @@
-import { createHash } from "node:crypto";
 import type { Interceptor } from "@connectrpc/connect";
-import type { RateLimit, RateLimiter } from "../../domain/rate-limit/rate-limiter.ts";
+import { callLimits, type RateLimitSettings } from "../../domain/rate-limit/call-limits.ts";
+import type { RateLimiter } from "../../domain/rate-limit/rate-limiter.ts";
 import { kPeer } from "../context.ts";
 
-export interface RateLimitSettings {
-  readonly enabled: boolean;
-  readonly perIpPerMinute: number;
-  readonly sensitivePerMinute: number;
-}
-
-const MINUTE_MS = 60_000;
+export type { RateLimitSettings };
 
 /**
  * The calls that guess secrets, with the account each one is about: these
@@ -39,9 +33,6 @@ const EXEMPT_METHODS = new Set([
   "gatehouse.v1.AuthService/VerifyToken",
 ]);
 
-// Keys never hold an email address or token in the clear.
-const digest = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
-
 /**
  * Rate limits every RPC per client IP, and Login / ForgotPassword / VerifyMfa /
  * SignUp also per IP and per account, through the coordination store (one budget
@@ -59,18 +50,12 @@ export function rateLimitInterceptor(limiter: RateLimiter, settings: RateLimitSe
     ) {
       return next(request);
     }
-    const ip = request.contextValues.get(kPeer).ip || "unknown";
-    const limits: RateLimit[] = [{ key: `ip:${ip}`, limit: settings.perIpPerMinute, windowMs: MINUTE_MS }];
     const account = request.stream ? undefined : SENSITIVE[method];
-    if (account !== undefined) {
-      const subject = account(request.message as unknown as Record<string, unknown>);
-      limits.push({ key: `${method}:ip:${ip}`, limit: settings.sensitivePerMinute, windowMs: MINUTE_MS });
-      limits.push({
-        key: `${method}:account:${digest(subject)}`,
-        limit: settings.sensitivePerMinute,
-        windowMs: MINUTE_MS,
-      });
-    }
+    const limits = callLimits(settings, {
+      method,
+      ip: request.contextValues.get(kPeer).ip,
+      account: account?.(request.message as unknown as Record<string, unknown>),
+    });
     await limiter.consume(limits);
     return next(request);
   };

@@ -28,6 +28,8 @@ const CATALOGUE = [
   "services.read",
   "services.write",
   "grants.write",
+  "clients.read",
+  "clients.write",
   "audit.read",
   "vault.read",
   "vault.write",

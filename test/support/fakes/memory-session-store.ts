@@ -6,6 +6,7 @@ import type {
   NewSession,
   SessionRecord,
   SessionStore,
+  TokenGrant,
 } from "../../../src/domain/ports/session-store.ts";
 
 interface StoredToken {
@@ -15,6 +16,7 @@ interface StoredToken {
   readonly expiresAt: Date;
   rotatedAt: Date | undefined;
   successorSealed: string | undefined;
+  readonly grant: TokenGrant | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -78,7 +80,24 @@ export class MemorySessionStore implements SessionStore {
       expiresAt: token.expiresAt,
       rotatedAt: undefined,
       successorSealed: undefined,
+      grant: token.grant,
     });
+  }
+
+  async addRefreshToken(
+    sessionId: string,
+    refreshToken: NewRefreshToken,
+  ): Promise<SessionRecord | undefined> {
+    const session = this.sessions.get(sessionId);
+    if (
+      session === undefined ||
+      session.revokedAt !== undefined ||
+      session.expiresAt.getTime() <= this.now()
+    ) {
+      return undefined;
+    }
+    this.addToken(sessionId, refreshToken);
+    return { ...session };
   }
 
   private dropPairs(sessionId: string): void {
@@ -104,6 +123,7 @@ export class MemorySessionStore implements SessionStore {
               rotatedAt: stored.rotatedAt,
               successorSealed: stored.successorSealed,
               userActive: !this.inactiveUsers.has(session.userId),
+              grant: stored.grant,
             };
       const pending: Array<() => void> = [];
       const writes: LockedSessionWrites = {
@@ -201,6 +221,7 @@ export class MemorySessionStore implements SessionStore {
       expiresAt: stored.expiresAt,
       rotated: stored.rotatedAt !== undefined,
       userActive: !this.inactiveUsers.has(session.userId),
+      ...(stored.grant === undefined ? {} : { grant: stored.grant }),
     };
   }
 

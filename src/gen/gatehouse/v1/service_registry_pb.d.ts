@@ -679,6 +679,505 @@ export declare type SetServiceAccountGrantsResponse = Message<"gatehouse.v1.SetS
 export declare const SetServiceAccountGrantsResponseSchema: GenMessage<SetServiceAccountGrantsResponse>;
 
 /**
+ * @generated from message gatehouse.v1.OidcClient
+ */
+export declare type OidcClient = Message<"gatehouse.v1.OidcClient"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The OAuth `client_id`.
+   *
+   * @generated from field: string client_id = 2;
+   */
+  clientId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcClientType type = 4;
+   */
+  type: OidcClientType;
+
+  /**
+   * @generated from field: repeated string redirect_uris = 5;
+   */
+  redirectUris: string[];
+
+  /**
+   * @generated from field: repeated string post_logout_redirect_uris = 6;
+   */
+  postLogoutRedirectUris: string[];
+
+  /**
+   * @generated from field: repeated gatehouse.v1.OidcGrantType grant_types = 7;
+   */
+  grantTypes: OidcGrantType[];
+
+  /**
+   * @generated from field: repeated string scopes = 8;
+   */
+  scopes: string[];
+
+  /**
+   * No consent page.
+   *
+   * @generated from field: bool first_party = 9;
+   */
+  firstParty: boolean;
+
+  /**
+   * OIDC Back-Channel Logout 1.0; empty for none.
+   *
+   * @generated from field: string backchannel_logout_uri = 10;
+   */
+  backchannelLogoutUri: string;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcSigningAlgorithm id_token_signing_alg = 11;
+   */
+  idTokenSigningAlg: OidcSigningAlgorithm;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcTokenEndpointAuthMethod token_endpoint_auth_method = 12;
+   */
+  tokenEndpointAuthMethod: OidcTokenEndpointAuthMethod;
+
+  /**
+   * The client's public keys (a JWK Set as JSON) for private_key_jwt; empty for none.
+   *
+   * @generated from field: string jwks = 13;
+   */
+  jwks: string;
+
+  /**
+   * @generated from field: bool disabled = 14;
+   */
+  disabled: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp creation_date = 15;
+   */
+  creationDate?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp change_date = 16;
+   */
+  changeDate?: Timestamp | undefined;
+
+  /**
+   * Unset for a client without a secret.
+   *
+   * @generated from field: google.protobuf.Timestamp secret_rotate_date = 17;
+   */
+  secretRotateDate?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.OidcClient.
+ * Use `create(OidcClientSchema)` to create a new message.
+ */
+export declare const OidcClientSchema: GenMessage<OidcClient>;
+
+/**
+ * Where the authorization endpoint may send the browser back to: exact
+ * strings (no wildcards), absolute, https or plain http on a loopback host
+ * (RFC 8252 §7.3 for native apps), never a fragment (RFC 6749 §3.1.2).
+ *
+ * @generated from message gatehouse.v1.RedirectUriList
+ */
+export declare type RedirectUriList = Message<"gatehouse.v1.RedirectUriList"> & {
+  /**
+   * @generated from field: repeated string uris = 1;
+   */
+  uris: string[];
+};
+
+/**
+ * Describes the message gatehouse.v1.RedirectUriList.
+ * Use `create(RedirectUriListSchema)` to create a new message.
+ */
+export declare const RedirectUriListSchema: GenMessage<RedirectUriList>;
+
+/**
+ * @generated from message gatehouse.v1.OidcGrantTypeList
+ */
+export declare type OidcGrantTypeList = Message<"gatehouse.v1.OidcGrantTypeList"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.OidcGrantType grant_types = 1;
+   */
+  grantTypes: OidcGrantType[];
+};
+
+/**
+ * Describes the message gatehouse.v1.OidcGrantTypeList.
+ * Use `create(OidcGrantTypeListSchema)` to create a new message.
+ */
+export declare const OidcGrantTypeListSchema: GenMessage<OidcGrantTypeList>;
+
+/**
+ * @generated from message gatehouse.v1.OidcScopeList
+ */
+export declare type OidcScopeList = Message<"gatehouse.v1.OidcScopeList"> & {
+  /**
+   * @generated from field: repeated string scopes = 1;
+   */
+  scopes: string[];
+};
+
+/**
+ * Describes the message gatehouse.v1.OidcScopeList.
+ * Use `create(OidcScopeListSchema)` to create a new message.
+ */
+export declare const OidcScopeListSchema: GenMessage<OidcScopeList>;
+
+/**
+ * @generated from message gatehouse.v1.CreateOidcClientRequest
+ */
+export declare type CreateOidcClientRequest = Message<"gatehouse.v1.CreateOidcClientRequest"> & {
+  /**
+   * Empty: one is generated. URL-safe, unique.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcClientType type = 3;
+   */
+  type: OidcClientType;
+
+  /**
+   * @generated from field: gatehouse.v1.RedirectUriList redirect_uris = 4;
+   */
+  redirectUris?: RedirectUriList | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.RedirectUriList post_logout_redirect_uris = 5;
+   */
+  postLogoutRedirectUris?: RedirectUriList | undefined;
+
+  /**
+   * Defaults to authorization_code and refresh_token.
+   *
+   * @generated from field: gatehouse.v1.OidcGrantTypeList grant_types = 6;
+   */
+  grantTypes?: OidcGrantTypeList | undefined;
+
+  /**
+   * Defaults to openid, profile and email.
+   *
+   * @generated from field: gatehouse.v1.OidcScopeList scopes = 7;
+   */
+  scopes?: OidcScopeList | undefined;
+
+  /**
+   * @generated from field: bool first_party = 8;
+   */
+  firstParty: boolean;
+
+  /**
+   * Absolute http(s), no fragment; empty for none.
+   *
+   * @generated from field: string backchannel_logout_uri = 9;
+   */
+  backchannelLogoutUri: string;
+
+  /**
+   * Defaults to RS256.
+   *
+   * @generated from field: gatehouse.v1.OidcSigningAlgorithm id_token_signing_alg = 10;
+   */
+  idTokenSigningAlg: OidcSigningAlgorithm;
+
+  /**
+   * Defaults to none for public clients, client_secret_basic for confidential ones.
+   *
+   * @generated from field: gatehouse.v1.OidcTokenEndpointAuthMethod token_endpoint_auth_method = 11;
+   */
+  tokenEndpointAuthMethod: OidcTokenEndpointAuthMethod;
+
+  /**
+   * A JWK Set (JSON) of public keys; required for private_key_jwt.
+   *
+   * @generated from field: string jwks = 12;
+   */
+  jwks: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.CreateOidcClientRequest.
+ * Use `create(CreateOidcClientRequestSchema)` to create a new message.
+ */
+export declare const CreateOidcClientRequestSchema: GenMessage<CreateOidcClientRequest>;
+
+/**
+ * @generated from message gatehouse.v1.CreateOidcClientResponse
+ */
+export declare type CreateOidcClientResponse = Message<"gatehouse.v1.CreateOidcClientResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.OidcClient client = 1;
+   */
+  client?: OidcClient | undefined;
+
+  /**
+   * Shown once; empty for a client without a secret.
+   *
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.CreateOidcClientResponse.
+ * Use `create(CreateOidcClientResponseSchema)` to create a new message.
+ */
+export declare const CreateOidcClientResponseSchema: GenMessage<CreateOidcClientResponse>;
+
+/**
+ * @generated from message gatehouse.v1.GetOidcClientRequest
+ */
+export declare type GetOidcClientRequest = Message<"gatehouse.v1.GetOidcClientRequest"> & {
+  /**
+   * @generated from oneof gatehouse.v1.GetOidcClientRequest.key
+   */
+  key: {
+    /**
+     * @generated from field: string id = 1;
+     */
+    value: string;
+    case: "id";
+  } | {
+    /**
+     * @generated from field: string client_id = 2;
+     */
+    value: string;
+    case: "clientId";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message gatehouse.v1.GetOidcClientRequest.
+ * Use `create(GetOidcClientRequestSchema)` to create a new message.
+ */
+export declare const GetOidcClientRequestSchema: GenMessage<GetOidcClientRequest>;
+
+/**
+ * @generated from message gatehouse.v1.GetOidcClientResponse
+ */
+export declare type GetOidcClientResponse = Message<"gatehouse.v1.GetOidcClientResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.OidcClient client = 1;
+   */
+  client?: OidcClient | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.GetOidcClientResponse.
+ * Use `create(GetOidcClientResponseSchema)` to create a new message.
+ */
+export declare const GetOidcClientResponseSchema: GenMessage<GetOidcClientResponse>;
+
+/**
+ * @generated from message gatehouse.v1.ListOidcClientsRequest
+ */
+export declare type ListOidcClientsRequest = Message<"gatehouse.v1.ListOidcClientsRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListOidcClientsRequest.
+ * Use `create(ListOidcClientsRequestSchema)` to create a new message.
+ */
+export declare const ListOidcClientsRequestSchema: GenMessage<ListOidcClientsRequest>;
+
+/**
+ * @generated from message gatehouse.v1.ListOidcClientsResponse
+ */
+export declare type ListOidcClientsResponse = Message<"gatehouse.v1.ListOidcClientsResponse"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.OidcClient clients = 1;
+   */
+  clients: OidcClient[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListOidcClientsResponse.
+ * Use `create(ListOidcClientsResponseSchema)` to create a new message.
+ */
+export declare const ListOidcClientsResponseSchema: GenMessage<ListOidcClientsResponse>;
+
+/**
+ * @generated from message gatehouse.v1.UpdateOidcClientRequest
+ */
+export declare type UpdateOidcClientRequest = Message<"gatehouse.v1.UpdateOidcClientRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.RedirectUriList redirect_uris = 3;
+   */
+  redirectUris?: RedirectUriList | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.RedirectUriList post_logout_redirect_uris = 4;
+   */
+  postLogoutRedirectUris?: RedirectUriList | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcGrantTypeList grant_types = 5;
+   */
+  grantTypes?: OidcGrantTypeList | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.OidcScopeList scopes = 6;
+   */
+  scopes?: OidcScopeList | undefined;
+
+  /**
+   * @generated from field: optional bool first_party = 7;
+   */
+  firstParty?: boolean | undefined;
+
+  /**
+   * @generated from field: optional string backchannel_logout_uri = 8;
+   */
+  backchannelLogoutUri?: string | undefined;
+
+  /**
+   * @generated from field: optional gatehouse.v1.OidcSigningAlgorithm id_token_signing_alg = 9;
+   */
+  idTokenSigningAlg?: OidcSigningAlgorithm | undefined;
+
+  /**
+   * @generated from field: optional gatehouse.v1.OidcTokenEndpointAuthMethod token_endpoint_auth_method = 10;
+   */
+  tokenEndpointAuthMethod?: OidcTokenEndpointAuthMethod | undefined;
+
+  /**
+   * @generated from field: optional string jwks = 11;
+   */
+  jwks?: string | undefined;
+
+  /**
+   * @generated from field: optional bool disabled = 12;
+   */
+  disabled?: boolean | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.UpdateOidcClientRequest.
+ * Use `create(UpdateOidcClientRequestSchema)` to create a new message.
+ */
+export declare const UpdateOidcClientRequestSchema: GenMessage<UpdateOidcClientRequest>;
+
+/**
+ * @generated from message gatehouse.v1.UpdateOidcClientResponse
+ */
+export declare type UpdateOidcClientResponse = Message<"gatehouse.v1.UpdateOidcClientResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.OidcClient client = 1;
+   */
+  client?: OidcClient | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.UpdateOidcClientResponse.
+ * Use `create(UpdateOidcClientResponseSchema)` to create a new message.
+ */
+export declare const UpdateOidcClientResponseSchema: GenMessage<UpdateOidcClientResponse>;
+
+/**
+ * @generated from message gatehouse.v1.RotateOidcClientSecretRequest
+ */
+export declare type RotateOidcClientSecretRequest = Message<"gatehouse.v1.RotateOidcClientSecretRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateOidcClientSecretRequest.
+ * Use `create(RotateOidcClientSecretRequestSchema)` to create a new message.
+ */
+export declare const RotateOidcClientSecretRequestSchema: GenMessage<RotateOidcClientSecretRequest>;
+
+/**
+ * @generated from message gatehouse.v1.RotateOidcClientSecretResponse
+ */
+export declare type RotateOidcClientSecretResponse = Message<"gatehouse.v1.RotateOidcClientSecretResponse"> & {
+  /**
+   * @generated from field: string client_secret = 1;
+   */
+  clientSecret: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateOidcClientSecretResponse.
+ * Use `create(RotateOidcClientSecretResponseSchema)` to create a new message.
+ */
+export declare const RotateOidcClientSecretResponseSchema: GenMessage<RotateOidcClientSecretResponse>;
+
+/**
+ * @generated from message gatehouse.v1.DeleteOidcClientRequest
+ */
+export declare type DeleteOidcClientRequest = Message<"gatehouse.v1.DeleteOidcClientRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteOidcClientRequest.
+ * Use `create(DeleteOidcClientRequestSchema)` to create a new message.
+ */
+export declare const DeleteOidcClientRequestSchema: GenMessage<DeleteOidcClientRequest>;
+
+/**
+ * @generated from message gatehouse.v1.DeleteOidcClientResponse
+ */
+export declare type DeleteOidcClientResponse = Message<"gatehouse.v1.DeleteOidcClientResponse"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteOidcClientResponse.
+ * Use `create(DeleteOidcClientResponseSchema)` to create a new message.
+ */
+export declare const DeleteOidcClientResponseSchema: GenMessage<DeleteOidcClientResponse>;
+
+/**
  * @generated from enum gatehouse.v1.ServiceStatus
  */
 export enum ServiceStatus {
@@ -706,9 +1205,142 @@ export enum ServiceStatus {
 export declare const ServiceStatusSchema: GenEnum<ServiceStatus>;
 
 /**
+ * @generated from enum gatehouse.v1.OidcClientType
+ */
+export enum OidcClientType {
+  /**
+   * @generated from enum value: OIDC_CLIENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A browser app or CLI: no secret, PKCE required.
+   *
+   * @generated from enum value: OIDC_CLIENT_TYPE_PUBLIC = 1;
+   */
+  PUBLIC = 1,
+
+  /**
+   * A server-side app that keeps a secret (or a private key).
+   *
+   * @generated from enum value: OIDC_CLIENT_TYPE_CONFIDENTIAL = 2;
+   */
+  CONFIDENTIAL = 2,
+}
+
+/**
+ * Describes the enum gatehouse.v1.OidcClientType.
+ */
+export declare const OidcClientTypeSchema: GenEnum<OidcClientType>;
+
+/**
+ * @generated from enum gatehouse.v1.OidcGrantType
+ */
+export enum OidcGrantType {
+  /**
+   * @generated from enum value: OIDC_GRANT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: OIDC_GRANT_TYPE_AUTHORIZATION_CODE = 1;
+   */
+  AUTHORIZATION_CODE = 1,
+
+  /**
+   * @generated from enum value: OIDC_GRANT_TYPE_REFRESH_TOKEN = 2;
+   */
+  REFRESH_TOKEN = 2,
+
+  /**
+   * @generated from enum value: OIDC_GRANT_TYPE_CLIENT_CREDENTIALS = 3;
+   */
+  CLIENT_CREDENTIALS = 3,
+}
+
+/**
+ * Describes the enum gatehouse.v1.OidcGrantType.
+ */
+export declare const OidcGrantTypeSchema: GenEnum<OidcGrantType>;
+
+/**
+ * `id_token_signed_response_alg`.
+ *
+ * @generated from enum gatehouse.v1.OidcSigningAlgorithm
+ */
+export enum OidcSigningAlgorithm {
+  /**
+   * @generated from enum value: OIDC_SIGNING_ALGORITHM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * OIDC's mandatory algorithm; the default.
+   *
+   * @generated from enum value: OIDC_SIGNING_ALGORITHM_RS256 = 1;
+   */
+  RS256 = 1,
+
+  /**
+   * @generated from enum value: OIDC_SIGNING_ALGORITHM_ES256 = 2;
+   */
+  ES256 = 2,
+}
+
+/**
+ * Describes the enum gatehouse.v1.OidcSigningAlgorithm.
+ */
+export declare const OidcSigningAlgorithmSchema: GenEnum<OidcSigningAlgorithm>;
+
+/**
+ * `token_endpoint_auth_method`.
+ *
+ * @generated from enum gatehouse.v1.OidcTokenEndpointAuthMethod
+ */
+export enum OidcTokenEndpointAuthMethod {
+  /**
+   * @generated from enum value: OIDC_TOKEN_ENDPOINT_AUTH_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Public clients only.
+   *
+   * @generated from enum value: OIDC_TOKEN_ENDPOINT_AUTH_METHOD_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * The default for confidential clients.
+   *
+   * @generated from enum value: OIDC_TOKEN_ENDPOINT_AUTH_METHOD_CLIENT_SECRET_BASIC = 2;
+   */
+  CLIENT_SECRET_BASIC = 2,
+
+  /**
+   * @generated from enum value: OIDC_TOKEN_ENDPOINT_AUTH_METHOD_CLIENT_SECRET_POST = 3;
+   */
+  CLIENT_SECRET_POST = 3,
+
+  /**
+   * A JWT signed with a key of the client's registered `jwks`.
+   *
+   * @generated from enum value: OIDC_TOKEN_ENDPOINT_AUTH_METHOD_PRIVATE_KEY_JWT = 4;
+   */
+  PRIVATE_KEY_JWT = 4,
+}
+
+/**
+ * Describes the enum gatehouse.v1.OidcTokenEndpointAuthMethod.
+ */
+export declare const OidcTokenEndpointAuthMethodSchema: GenEnum<OidcTokenEndpointAuthMethod>;
+
+/**
  * The registry of API services that Gatehouse guards, and of the service
- * accounts (client-credentials clients) that call them. Reads need
- * `services.read`, writes `services.write`.
+ * accounts (client-credentials clients) that call them, and of the OIDC
+ * clients (relying parties) of the built-in OpenID Provider. Reads need
+ * `services.read` (`clients.read` for OIDC clients), writes `services.write`
+ * (`clients.write`).
  *
  * @generated from service gatehouse.v1.ServiceRegistryService
  */
@@ -840,6 +1472,76 @@ export declare const ServiceRegistryService: GenService<{
     methodKind: "unary";
     input: typeof SetServiceAccountGrantsRequestSchema;
     output: typeof SetServiceAccountGrantsResponseSchema;
+  },
+  /**
+   * Permission `clients.write`. Registers a relying party of the built-in
+   * OpenID Provider. A confidential client authenticating with a secret gets
+   * it here, once (stored hashed). Errors: ALREADY_EXISTS (client_id taken),
+   * INVALID_ARGUMENT (a redirect URI that is not absolute https or
+   * http://localhost / 127.0.0.1 / [::1], has a fragment; settings that
+   * contradict each other, e.g. a public client with a secret method).
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.CreateOidcClient
+   */
+  createOidcClient: {
+    methodKind: "unary";
+    input: typeof CreateOidcClientRequestSchema;
+    output: typeof CreateOidcClientResponseSchema;
+  },
+  /**
+   * Permission `clients.read`. By id or client_id. Errors: NOT_FOUND.
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.GetOidcClient
+   */
+  getOidcClient: {
+    methodKind: "unary";
+    input: typeof GetOidcClientRequestSchema;
+    output: typeof GetOidcClientResponseSchema;
+  },
+  /**
+   * Permission `clients.read`. Keyset pagination, oldest first.
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.ListOidcClients
+   */
+  listOidcClients: {
+    methodKind: "unary";
+    input: typeof ListOidcClientsRequestSchema;
+    output: typeof ListOidcClientsResponseSchema;
+  },
+  /**
+   * Permission `clients.write`. Changes the fields that are set; a repeated
+   * field is replaced when its wrapper message is set. The type cannot change.
+   * Errors: NOT_FOUND, INVALID_ARGUMENT.
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.UpdateOidcClient
+   */
+  updateOidcClient: {
+    methodKind: "unary";
+    input: typeof UpdateOidcClientRequestSchema;
+    output: typeof UpdateOidcClientResponseSchema;
+  },
+  /**
+   * Permission `clients.write`. Issues a new secret to a confidential client
+   * authenticating with one; the old secret stops working at once.
+   * Errors: NOT_FOUND, FAILED_PRECONDITION (a public or private_key_jwt client).
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.RotateOidcClientSecret
+   */
+  rotateOidcClientSecret: {
+    methodKind: "unary";
+    input: typeof RotateOidcClientSecretRequestSchema;
+    output: typeof RotateOidcClientSecretResponseSchema;
+  },
+  /**
+   * Permission `clients.write`. Idempotent. The console's own client
+   * (`gatehouse-console`) is FAILED_PRECONDITION `managed_client`.
+   *
+   * @generated from rpc gatehouse.v1.ServiceRegistryService.DeleteOidcClient
+   */
+  deleteOidcClient: {
+    methodKind: "unary";
+    input: typeof DeleteOidcClientRequestSchema;
+    output: typeof DeleteOidcClientResponseSchema;
   },
 }>;
 

@@ -1,0 +1,236 @@
+import type { LoginResult } from "../../domain/auth/auth-service.ts";
+import { isDomainError } from "../../domain/errors.ts";
+import type { PendingAuthorization } from "../../domain/oidc/openid-provider.ts";
+import { callLimits } from "../../domain/rate-limit/call-limits.ts";
+import type { HttpHandler, HttpRequest, HttpResponse } from "../http-handler.ts";
+import { csrfInput } from "../pages/csrf.ts";
+import { errorSummary, FocusPlan, type FormErrors, field, NO_ERRORS, submitButton } from "../pages/form.ts";
+import { html } from "../pages/html.ts";
+import { pageRoute } from "../pages/page-route.ts";
+import { MFA_PATH, type OidcHttpDeps, requesterOf, SIGN_IN_PATH, sendOutcome } from "./oidc-http.ts";
+
+const LOGIN_LABELS = new Map([
+  ["login", "Username or email"],
+  ["password", "Password"],
+]);
+const MFA_LABELS = new Map([["code", "Code"]]);
+
+/** The messages a person sees: what to do, never whether the account exists. */
+function messageOf(error: unknown): { status: number; message: string } | undefined {
+  if (!isDomainError(error)) return undefined;
+  switch (error.kind) {
+    case "unauthenticated":
+      return {
+        status: 401,
+        message:
+          error.reason === "invalid_mfa_token"
+            ? "This sign-in has expired. Start again."
+            : error.reason === "invalid_otp" || error.reason === "invalid_recovery_code"
+              ? "That code is wrong, or was used already."
+              : "The username or password is wrong.",
+      };
+    case "resource_exhausted":
+      return {
+        status: 429,
+        message: `Too many attempts. Try again in ${Math.max(1, Math.ceil((error.retryAfterMs ?? 60_000) / 60_000))} minute(s), or reset your password.`,
+      };
+    case "permission_denied":
+      return { status: 403, message: `${error.message.charAt(0).toUpperCase() + error.message.slice(1)}.` };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The hosted sign-in (GET/POST /signin) and its second step (POST
+ * /signin/mfa). Both call AuthService.login / verifyMfa — the very code
+ * behind the Login and VerifyMfa RPCs, with their lockout, throttling and
+ * audit events — after spending the same rate-limit budgets as those RPCs
+ * (the same keys: a form is no way around them). A sign-in opens a Gatehouse
+ * session; the SSO cookie names it, and the authorization request carries on.
+ */
+export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
+  const { shell } = deps;
+
+  async function pendingOf(response: HttpResponse, request: HttpRequest, pendingId: string | null) {
+    const pending = pendingId === null ? undefined : await deps.oidc.pending(pendingId);
+    if (pending === undefined) {
+      shell.send(request, response, {
+        status: 400,
+        title: "This sign-in has expired",
+        lede: "Go back to the application and start again.",
+        body: html``,
+      });
+    }
+    return pending;
+  }
+
+  const policyFor = (pending: PendingAuthorization) => ({
+    // The POST answers with a redirect to the client: CSP form-action must allow its origin.
+    extraFormActions: [pending.request.redirectUri],
+  });
+
+  async function renderSignIn(
+    request: HttpRequest,
+    response: HttpResponse,
+    pendingId: string,
+    pending: PendingAuthorization,
+    values: { login: string },
+    errors: FormErrors,
+    status = 200,
+  ) {
+    const focus = new FocusPlan(errors, ["login", "password"]);
+    const token = await shell.csrf.issue(request, response);
+    shell.send(request, response, {
+      status,
+      title: "Sign in",
+      lede: `to continue to ${pending.clientName}`,
+      policy: policyFor(pending),
+      body: html`${errorSummary(errors, LOGIN_LABELS)}
+<form method="post" action="${SIGN_IN_PATH}" novalidate>
+${csrfInput(token)}
+<input type="hidden" name="pending" value="${pendingId}">
+${field({ name: "login", label: "Username or email", autocomplete: "username", value: values.login, autofocus: true, maxLength: 254 }, errors, focus)}
+${field({ name: "password", label: "Password", type: "password", autocomplete: "current-password", maxLength: 1024 }, errors, focus)}
+${submitButton("Sign in")}
+</form>`,
+      after: html`<p><a href="/forgot-password">Forgot your password?</a></p>${
+        deps.signupEnabled ? html`<p>New here? <a href="/signup">Create an account</a></p>` : ""
+      }`,
+    });
+  }
+
+  async function renderMfa(
+    request: HttpRequest,
+    response: HttpResponse,
+    pendingId: string,
+    pending: PendingAuthorization,
+    mfaToken: string,
+    errors: FormErrors,
+    status = 200,
+  ) {
+    const focus = new FocusPlan(errors, ["code"]);
+    const token = await shell.csrf.issue(request, response);
+    shell.send(request, response, {
+      status,
+      title: "Two-step verification",
+      lede: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+      policy: policyFor(pending),
+      body: html`${errorSummary(errors, MFA_LABELS)}
+<form method="post" action="${MFA_PATH}" novalidate>
+${csrfInput(token)}
+<input type="hidden" name="pending" value="${pendingId}">
+<input type="hidden" name="mfa_token" value="${mfaToken}">
+${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
+${submitButton("Verify")}
+</form>`,
+    });
+  }
+
+  /** The session is open: remember it in the cookie and carry on with the authorization request. */
+  async function signedIn(
+    request: HttpRequest,
+    response: HttpResponse,
+    pendingId: string,
+    sessionId: string,
+  ) {
+    deps.cookie.set(response, sessionId, deps.sessionMaxLifetimeSeconds);
+    const outcome = await deps.oidc.resume(pendingId, sessionId, requesterOf(request, deps.trustedProxyHops));
+    sendOutcome(deps, request, response, outcome);
+  }
+
+  const signIn = pageRoute(shell, deps.logger, {
+    async get({ request, response, query }) {
+      const pendingId = query.get("pending");
+      const pending = await pendingOf(response, request, pendingId);
+      if (pending === undefined) return;
+      const hint = query.get("login_hint") ?? pending.request.loginHint ?? "";
+      await renderSignIn(request, response, pendingId!, pending, { login: hint.slice(0, 254) }, NO_ERRORS);
+    },
+    async post({ request, response }, form) {
+      const pendingId = form.get("pending");
+      const pending = await pendingOf(response, request, pendingId);
+      if (pending === undefined) return;
+      const login = (form.get("login") ?? "").trim();
+      const password = form.get("password") ?? "";
+      const fields = new Map<string, string>();
+      if (login === "") fields.set("login", "Enter your username or email");
+      if (password === "") fields.set("password", "Enter your password");
+      if (fields.size > 0) {
+        return renderSignIn(request, response, pendingId!, pending, { login }, { fields, form: [] }, 400);
+      }
+      const requester = requesterOf(request, deps.trustedProxyHops);
+      let result: LoginResult;
+      try {
+        await consume(deps, "gatehouse.v1.AuthService/Login", requester.ip, login.toLowerCase());
+        result = await deps.auth.login({ login, password, totpCode: undefined }, requester);
+      } catch (error) {
+        const shown = messageOf(error);
+        if (shown === undefined) throw error;
+        return renderSignIn(
+          request,
+          response,
+          pendingId!,
+          pending,
+          { login },
+          { fields: new Map(), form: [shown.message] },
+          shown.status,
+        );
+      }
+      if ("mfaChallenge" in result) {
+        return renderMfa(request, response, pendingId!, pending, result.mfaChallenge.mfaToken, NO_ERRORS);
+      }
+      return signedIn(request, response, pendingId!, result.tokens.sessionId);
+    },
+  });
+
+  const mfa = pageRoute(shell, deps.logger, {
+    async post({ request, response }, form) {
+      const pendingId = form.get("pending");
+      const pending = await pendingOf(response, request, pendingId);
+      if (pending === undefined) return;
+      const mfaToken = form.get("mfa_token") ?? "";
+      const code = (form.get("code") ?? "").trim();
+      if (code === "") {
+        const errors = { fields: new Map([["code", "Enter a code"]]), form: [] };
+        return renderMfa(request, response, pendingId!, pending, mfaToken, errors, 400);
+      }
+      const requester = requesterOf(request, deps.trustedProxyHops);
+      const digits = code.replace(/\s/g, "");
+      const answer = /^\d{6,8}$/.test(digits) ? { totpCode: digits } : { recoveryCode: code };
+      let sessionId: string;
+      try {
+        await consume(deps, "gatehouse.v1.AuthService/VerifyMfa", requester.ip, mfaToken);
+        sessionId = (await deps.auth.verifyMfa({ mfaToken, answer }, requester)).sessionId;
+      } catch (error) {
+        const shown = messageOf(error);
+        if (shown === undefined) throw error;
+        if (isDomainError(error) && error.reason === "invalid_mfa_token") {
+          return renderSignIn(
+            request,
+            response,
+            pendingId!,
+            pending,
+            { login: "" },
+            { fields: new Map(), form: [shown.message] },
+            shown.status,
+          );
+        }
+        const errors = { fields: new Map([["code", shown.message]]), form: [] };
+        return renderMfa(request, response, pendingId!, pending, mfaToken, errors, shown.status);
+      }
+      return signedIn(request, response, pendingId!, sessionId);
+    },
+  });
+
+  return [
+    [SIGN_IN_PATH, signIn],
+    [MFA_PATH, mfa],
+  ];
+}
+
+/** The RPC's budgets, by the RPC's name (src/domain/rate-limit/call-limits.ts). */
+async function consume(deps: OidcHttpDeps, method: string, ip: string, account: string): Promise<void> {
+  if (!deps.rateLimit.enabled) return;
+  await deps.limiter.consume(callLimits(deps.rateLimit, { method, ip, account }));
+}
