@@ -1,11 +1,9 @@
-import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
 import {
   allowWebOrigin,
   consoleOrigin,
-  expectAccessible,
   expectAccessibleAtBothSizes,
   requireConsoleBuild,
   saveScreenshot,
@@ -13,13 +11,14 @@ import {
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { createService } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import { authorizationClient, grpc, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
 import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 import { createTestRealm, ensureKeycloak, type TestRealm } from "../support/keycloak.ts";
 
-const PASSWORD = "Console-browser-pass-7";
+const PASSWORD = JOURNEY_PASSWORD;
 
 /**
  * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) under
@@ -66,29 +65,6 @@ describe("console under Keycloak, in Chromium", () => {
     return { context, page, ...watchPage(page) };
   }
 
-  const check = async (token: string): Promise<number> => {
-    const response: any = await unary(authz, "check", {
-      attributes: {
-        request: {
-          http: {
-            method: "GET",
-            path: "/",
-            host: "api.internal",
-            headers: {
-              authorization: `Bearer ${token}`,
-              ":authority": "api.internal",
-              "x-request-id": randomUUID(),
-            },
-          },
-        },
-        contextExtensions: { service: service.slug },
-      },
-    });
-    return response.status.code;
-  };
-  const verify = (token: string) =>
-    ok(gatehouse.url, `${AUTH}/VerifyToken`, { token, serviceSlug: service.slug });
-
   it("serves the app with a strict CSP and cacheable hashed assets", async () => {
     const index = await fetch(`${origin}/console/users`);
     expect(index.status).toBe(200);
@@ -126,75 +102,18 @@ describe("console under Keycloak, in Chromium", () => {
     await expectAccessibleAtBothSizes(page, "users");
     await saveScreenshot(page, "users");
 
-    // Create a user with local metadata; the server's field violation shows beside the field first.
-    const username = uniqueName("ann");
-    await page.getByRole("button", { name: "Create user" }).click();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Email", { exact: true }).fill(`${username}@example.test`);
-    await page.getByLabel("Initial password (optional)").fill(PASSWORD);
-    await page.getByLabel("Phone").fill("not a phone");
-    await page.getByLabel("Organization").fill("Acme");
-    await page.getByLabel("Department").fill("Support");
-    await page.getByRole("button", { name: "Create user" }).click();
-    const phoneError = page
-      .locator(".field-invalid", { has: page.getByLabel("Phone") })
-      .locator(".field-error");
-    await phoneError.waitFor();
-    expect(await page.getByLabel("Phone").getAttribute("aria-invalid")).toBe("true");
-    await expectAccessibleAtBothSizes(page, "create user");
-    await saveScreenshot(page, "create-user");
-    await page.getByLabel("Phone").fill("+1 555 0100");
-    await page.getByRole("button", { name: "Create user" }).click();
-    await page.waitForURL(new RegExp(`${origin}/console/users/[0-9a-f-]{36}$`));
-    const userId = page.url().split("/").pop()!;
-    await page.getByRole("heading", { level: 1 }).waitFor();
-    expect(await page.getByLabel("Phone").inputValue()).toBe("+1 555 0100");
-    expect(await page.getByLabel("Organization").inputValue()).toBe("Acme");
+    const userId = await createGrantAndDisable(page, {
+      origin,
+      url: gatehouse.url,
+      service,
+      adminToken,
+      authz,
+    });
     await page.getByText("Synced with Keycloak").waitFor();
-    const stored = await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/GetUser",
-      { userId },
-      await adminToken(),
-    );
-    expect(stored.user).toMatchObject({
-      username,
-      phone: "+1 555 0100",
-      organization: "Acme",
-      department: "Support",
-    });
-
-    // The user signs in elsewhere (an API client): no access to the service yet.
-    const userTokens = await loginTokens(gatehouse.url, username, PASSWORD);
-    expect((await verify(userTokens.accessToken)).serviceAccess).toMatchObject({
-      granted: false,
-      denialReason: "no_grant",
-    });
-
-    // Grant it in the console: VerifyToken's answer changes.
-    await page.getByRole("button", { name: "Add grant" }).click();
-    await page.getByLabel("Service 1").selectOption(service.id);
-    await page.getByLabel("Role 1").selectOption("editor");
-    await page.getByRole("button", { name: "Save grants" }).click();
-    await page.getByText("Grants saved").waitFor();
-    await page.getByRole("cell", { name: service.slug }).waitFor();
-    expect((await verify(userTokens.accessToken)).serviceAccess).toMatchObject({
-      granted: true,
-      role: "editor",
-    });
-    expect(await check(userTokens.accessToken)).toBe(grpc.status.OK);
-    await expectAccessibleAtBothSizes(page, "user detail");
-    await saveScreenshot(page, "user-detail");
-
-    // Disable, after confirming: the user's open session is denied by Check at once.
-    await page.getByRole("button", { name: "Disable", exact: true }).click();
-    const dialog = page.getByRole("dialog", { name: `Disable ${username}?` });
-    await dialog.waitFor();
-    await expectAccessible(page, "confirm dialog");
-    await dialog.getByRole("button", { name: "Disable user" }).click();
-    await page.getByText("Disabled; every session ended.").waitFor();
-    await page.locator(".page-header .badge", { hasText: "Disabled" }).waitFor();
-    expect(await check(userTokens.accessToken)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(
+      (await ok(gatehouse.url, "gatehouse.v1.UserService/GetUser", { userId }, await adminToken())).user
+        .externalId,
+    ).not.toBe("");
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -265,7 +184,7 @@ describe("console under Keycloak, in Chromium", () => {
 
     await page.getByRole("button", { name: "Sign out everywhere" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Sign out everywhere" }).click();
-    await page.waitForURL(`${origin}/account/?signed-out`);
+    await page.waitForURL(`${origin}/account/`);
     await page.getByText("You are signed out.").waitFor();
     // Every session ended, the API client's one included.
     const after = await fails(gatehouse.url, `${AUTH}/VerifyToken`, { token: other.accessToken });

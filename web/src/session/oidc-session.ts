@@ -21,6 +21,14 @@ interface PendingSignIn {
 }
 
 const PENDING_KEY = "gatehouse.pending-sign-in";
+const SIGNED_OUT_KEY = "gatehouse.signed-out";
+
+/** True once after signOut's round trip through the provider (then forgotten). */
+export function takeSignedOutNotice(): boolean {
+  const set = sessionStorage.getItem(SIGNED_OUT_KEY) !== null;
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
+  return set;
+}
 /** Refresh this long before the access token expires. */
 const REFRESH_MARGIN_MS = 30_000;
 
@@ -131,7 +139,9 @@ export class OidcSession {
     const server = await this.discover();
     const idToken = this.tokens?.idToken;
     this.clear();
-    const returnTo = `${window.location.origin}/${area}/?signed-out`;
+    // Exactly a registered post-logout URI (no query): the notice travels in sessionStorage.
+    const returnTo = `${window.location.origin}/${area}/`;
+    sessionStorage.setItem(SIGNED_OUT_KEY, "1");
     if (server.end_session_endpoint === undefined) {
       window.location.assign(returnTo);
       return;

@@ -1,13 +1,15 @@
+import { useState } from "react";
 import { Button } from "../components/button.tsx";
 import { Loading } from "../components/page-states.tsx";
 import { useLocation, useTitle } from "../router/router.tsx";
-import type { AppArea } from "../session/oidc-session.ts";
+import { type AppArea, takeSignedOutNotice } from "../session/oidc-session.ts";
 import { useSession } from "../session/session-context.tsx";
 
 /** Before a session: one button to the provider's hosted sign-in page (code + PKCE). */
 export function SignInPage(props: { area: AppArea; callbackPending: boolean; error: string | undefined }) {
   const session = useSession();
-  const { path, search } = useLocation();
+  const { path } = useLocation();
+  const [signedOut] = useState(takeSignedOutNotice);
   useTitle("Sign in");
   const provider = session.config.provider === "keycloak" ? "Keycloak" : "Gatehouse";
   const returnTo = path.endsWith("/callback") ? `/${props.area}/` : path;
@@ -25,7 +27,7 @@ export function SignInPage(props: { area: AppArea; callbackPending: boolean; err
           <Loading label="Signing you in…" />
         ) : (
           <>
-            {search.has("signed-out") ? (
+            {signedOut ? (
               <p className="notice" role="status">
                 You are signed out.
               </p>
