@@ -131,7 +131,7 @@ describe("console under the built-in provider, in Chromium", () => {
     const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
     await page.getByRole("img", { name: /QR code/ }).waitFor();
     await expectAccessibleAtBothSizes(page, "TOTP enrolment");
-    await saveScreenshot(page, "totp");
+    await saveScreenshot(page, "totp", page.locator(".card", { hasText: "Two-factor sign-in" }));
     const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
     // A wrong code first: the server's answer is shown beside the field.
     await page.getByLabel("Code from the app").fill(totp.generate() === "000000" ? "111111" : "000000");

@@ -79,6 +79,10 @@ describe("console under Keycloak, in Chromium", () => {
     const asset = await fetch(`${origin}${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    // The bare prefix is the app too (the prefix routes of src/server/http-server.ts).
+    const bare = await fetch(`${origin}/console`, { redirect: "manual" });
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get("location")).toBe("/console/");
     const config = await (await fetch(`${origin}/console/config.json`)).json();
     expect(config).toMatchObject({ provider: "keycloak", issuer: realm.issuer, clientId: "gatehouse-web" });
   });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import axe from "axe-core";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { expect } from "vitest";
 import { ROOT } from "../../harness/root.ts";
 import type { TestRealm } from "./keycloak.ts";
@@ -70,7 +70,9 @@ export async function signInOnKeycloak(page: Page, username: string, password: s
 export async function expectAccessible(page: Page, screen: string): Promise<void> {
   await page.evaluate(axe.source);
   const violations = (await page.evaluate(async () => {
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ["violations"] });
+    const result = await (globalThis as any).axe.run((globalThis as any).document, {
+      resultTypes: ["violations"],
+    });
     return result.violations.map((v: any) => ({
       id: v.id,
       impact: v.impact,
@@ -81,10 +83,14 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(blocking, `axe on ${screen} at ${page.viewportSize()?.width}px`).toEqual([]);
 }
 
-/** A screenshot for the README (docs/screenshots/console-<name>.png), of the viewport only. */
-export async function saveScreenshot(page: Page, name: string): Promise<void> {
+/**
+ * A screenshot for the README (docs/screenshots/console-<name>.png), of the viewport only: from the
+ * top of the page, or with `subject` scrolled into view.
+ */
+export async function saveScreenshot(page: Page, name: string, subject?: Locator): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+  if (subject === undefined) await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+  else await subject.evaluate((element: any) => element.scrollIntoView({ block: "start" }));
   await page.screenshot({ path: resolve(SCREENSHOTS, `console-${name}.png`), animations: "disabled" });
 }
 
