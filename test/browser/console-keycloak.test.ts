@@ -105,6 +105,9 @@ describe("console under Keycloak, in Chromium", () => {
       .waitFor();
     await expectAccessibleAtBothSizes(page, "users");
     await saveScreenshot(page, "users");
+    await page.setViewportSize(VIEWPORTS.phone);
+    await saveScreenshot(page, "users-phone");
+    await page.setViewportSize(VIEWPORTS.desktop);
 
     const userId = await createGrantAndDisable(page, {
       origin,
