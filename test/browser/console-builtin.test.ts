@@ -89,6 +89,13 @@ describe("console under the built-in provider, in Chromium", () => {
     await nav.getByRole("link", { name: "Users" }).waitFor();
     // No Keycloak here: its screen is not offered.
     expect(await nav.getByRole("link", { name: "Keycloak sync" }).count()).toBe(0);
+    // Tokens are in memory only: nothing in web storage or cookies carries one.
+    const stored = await page.evaluate(() => {
+      const w = globalThis as any;
+      const all = (storage: any) => Object.keys(storage).map((key) => `${key}=${storage.getItem(key)}`);
+      return [...all(w.localStorage), ...all(w.sessionStorage), w.document.cookie].join("\n");
+    });
+    expect(stored).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
     await createGrantAndDisable(page, { origin, url: gatehouse.url, service, adminToken, authz });
     await page.getByRole("link", { name: "Roles" }).click();
     await page.getByRole("heading", { name: "Permission catalogue" }).waitFor();
@@ -98,6 +105,46 @@ describe("console under the built-in provider, in Chromium", () => {
     await page.getByRole("cell", { name: "users.create" }).first().waitFor();
     await expectAccessibleAtBothSizes(page, "audit");
     await saveScreenshot(page, "audit");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows the server's permission_denied and its reason, not a silent failure", async () => {
+    // A support role may write users, but not those who hold more than it (the administrator).
+    const admin = await adminToken();
+    await ok(
+      gatehouse.url,
+      "gatehouse.v1.RoleService/CreateRole",
+      { name: "support", permissions: { permissions: ["users.read", "users.write"] } },
+      admin,
+    );
+    const username = uniqueName("sup");
+    await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/CreateUser",
+      {
+        username,
+        email: `${username}@example.test`,
+        password: JOURNEY_PASSWORD,
+        emailVerified: true,
+        roles: ["support"],
+      },
+      admin,
+    );
+    const { context, page, problems } = await newPage();
+    await page.goto(`${origin}/console/`);
+    await signInOnHostedPage(page, username, JOURNEY_PASSWORD);
+    await page.waitForURL(`${origin}/console/users`);
+    // Only what the role allows is offered.
+    const nav = page.getByRole("navigation", { name: "Primary" });
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Users", "My account"]);
+    await page.getByRole("link", { name: TEST_ADMIN.username }).click();
+    await page.getByRole("button", { name: "Disable", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Disable user" }).click();
+    const denied = page.getByRole("alert").filter({ hasText: "permission_denied" });
+    await denied.waitFor();
+    expect(await denied.textContent()).toContain("target_more_privileged");
+    await expectAccessibleAtBothSizes(page, "permission denied");
     expect(problems).toEqual([]);
     await context.close();
   });
