@@ -100,6 +100,20 @@ describe("console under the built-in provider, in Chromium", () => {
     await page.getByRole("link", { name: "Roles" }).click();
     await page.getByRole("heading", { name: "Permission catalogue" }).waitFor();
     await page.getByText("users.read").first().waitFor();
+    // Create a role from the catalogue, then delete it after confirming.
+    const roleName = `auditor-${Date.now().toString(36)}`;
+    await page.getByRole("button", { name: "New role" }).click();
+    await page.getByLabel("Role name").fill(roleName);
+    await page.getByRole("checkbox", { name: /audit\.read/ }).check();
+    await expectAccessibleAtBothSizes(page, "role editor");
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page.getByRole("cell", { name: new RegExp(`^${roleName}`) }).waitFor();
+    const created = await ok(gatehouse.url, "gatehouse.v1.RoleService/ListRoles", {}, await adminToken());
+    expect(created.roles.find((r: any) => r.name === roleName)?.permissions).toEqual(["audit.read"]);
+    await page.getByRole("button", { name: `Delete ${roleName}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete role" }).click();
+    await expect.poll(() => page.getByRole("cell", { name: new RegExp(`^${roleName}`) }).count()).toBe(0);
+    await saveScreenshot(page, "roles");
     await expectAccessibleAtBothSizes(page, "roles");
     await page.getByRole("link", { name: "Audit log" }).click();
     await page.getByRole("cell", { name: "users.create" }).first().waitFor();

@@ -1,10 +1,16 @@
-import { useQuery } from "@connectrpc/connect-query";
-import { RoleService } from "../../../src/gen/gatehouse/v1/role_pb.js";
+import { useMutation, useQuery } from "@connectrpc/connect-query";
+import { useState } from "react";
+import { type Role, RoleService } from "../../../src/gen/gatehouse/v1/role_pb.js";
+import { useInvalidate } from "../api/invalidate.ts";
+import { useMe } from "../api/me-context.tsx";
+import { Button } from "../components/button.tsx";
+import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
-import { useTitle } from "../router/router.tsx";
+import { Link, useTitle } from "../router/router.tsx";
+import { RoleEditor } from "./role-editor.tsx";
 
 /** RBAC roles with their permissions, business roles, and the permission catalogue (read-only for now). */
 export function RolesPage() {
@@ -12,13 +18,45 @@ export function RolesPage() {
   const roles = useQuery(RoleService.method.listRoles, { pageSize: 500 });
   const business = useQuery(RoleService.method.listBusinessRoles, { pageSize: 500 });
   const catalogue = useQuery(RoleService.method.listPermissions, {});
+  const me = useMe();
+  const invalidate = useInvalidate();
+  const writable = me.can("roles.write");
+  /** The role being edited; "new" while creating one. */
+  const [editing, setEditing] = useState<Role | "new" | undefined>(undefined);
+  const [deleting, setDeleting] = useState<Role | undefined>(undefined);
+  const deleteRole = useMutation(RoleService.method.deleteRole, {
+    onSuccess: async () => {
+      setDeleting(undefined);
+      await invalidate(RoleService);
+    },
+  });
   return (
     <>
       <PageHeader
         title="Roles"
         subtitle="RBAC roles grant Gatehouse permissions; business roles bundle service grants."
       />
-      <Section title="RBAC roles">
+      <Section
+        title="RBAC roles"
+        actions={
+          writable && editing === undefined ? (
+            <Button variant="primary" onClick={() => setEditing("new")}>
+              New role
+            </Button>
+          ) : undefined
+        }
+      >
+        {editing !== undefined && catalogue.data !== undefined ? (
+          <RoleEditor
+            key={editing === "new" ? "new" : editing.id}
+            role={editing === "new" ? undefined : editing}
+            catalogue={catalogue.data.permissions}
+            onDone={() => setEditing(undefined)}
+          />
+        ) : null}
+        {deleteRole.error === null ? null : (
+          <ErrorState error={deleteRole.error} title="The role was not deleted" />
+        )}
         {roles.isPending ? (
           <Loading />
         ) : roles.isError ? (
@@ -30,6 +68,9 @@ export function RolesPage() {
                 <tr>
                   <th scope="col">Role</th>
                   <th scope="col">Permissions</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -40,6 +81,29 @@ export function RolesPage() {
                       <div className="muted small">{role.description}</div>
                     </td>
                     <td className="small">{role.permissions.join(", ") || "—"}</td>
+                    <td className="cell-actions">
+                      {me.can("users.read") ? (
+                        <Link href={`/console/users?role=${encodeURIComponent(role.name)}`}>Holders</Link>
+                      ) : null}
+                      {writable ? (
+                        <Button
+                          variant="ghost"
+                          aria-label={`Edit ${role.name}`}
+                          onClick={() => setEditing(role)}
+                        >
+                          Edit
+                        </Button>
+                      ) : null}
+                      {writable && !role.builtIn ? (
+                        <Button
+                          variant="ghost"
+                          aria-label={`Delete ${role.name}`}
+                          onClick={() => setDeleting(role)}
+                        >
+                          Delete
+                        </Button>
+                      ) : null}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -83,6 +147,16 @@ export function RolesPage() {
           </dl>
         )}
       </Section>
+      <ConfirmDialog
+        open={deleting !== undefined}
+        title={`Delete the role ${deleting?.name ?? ""}?`}
+        confirmLabel="Delete role"
+        busy={deleteRole.isPending}
+        onCancel={() => setDeleting(undefined)}
+        onConfirm={() => deleteRole.mutate({ roleId: deleting!.id })}
+      >
+        <p>Its holders lose its permissions at once.</p>
+      </ConfirmDialog>
     </>
   );
 }

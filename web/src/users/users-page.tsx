@@ -12,7 +12,7 @@ import { PageHeader } from "../components/section.tsx";
 import { SelectField } from "../components/select-field.tsx";
 import { Badge, StatusBadge } from "../components/status-badge.tsx";
 import { TextField } from "../components/text-field.tsx";
-import { Link, navigate, useTitle } from "../router/router.tsx";
+import { Link, navigate, useLocation, useTitle } from "../router/router.tsx";
 
 const PAGE_SIZE = 25;
 
@@ -33,7 +33,8 @@ export function UsersPage() {
   const [draft, setDraft] = useState("");
   const [query, setQuery] = useState("");
   const [status, setStatus] = useState(String(UserStatus.UNSPECIFIED));
-  const [role, setRole] = useState("");
+  // A role's "Holders" link opens this list filtered by it (/console/users?role=…).
+  const [role, setRole] = useState(useLocation().search.get("role") ?? "");
   const [tokens, setTokens] = useState<string[]>([""]);
   const pageToken = tokens[tokens.length - 1]!;
   const users = useQuery(UserService.method.listUsers, {
