@@ -42,7 +42,10 @@ export function SyncPage() {
           <>
             <dl className="stats" aria-label="Sync counts">
               {COUNTS.map((name) => (
-                <div key={name} className={`stat stat-${name}`}>
+                <div
+                  key={name}
+                  className={`stat${name === "failed" && run.failed > 0 ? " stat-failed" : ""}`}
+                >
                   <dt>{name}</dt>
                   <dd data-testid={`sync-${name}`}>{run[name]}</dd>
                 </div>
@@ -89,7 +92,8 @@ export function SyncPage() {
             {status.data.differing.map((drift) => (
               <li key={drift.userId}>
                 <Link href={`/console/users/${drift.userId}`}>{drift.username}</Link> differs in{" "}
-                {drift.fields.join(", ")} — “Sync to Keycloak” on the user pushes Gatehouse's values.
+                {drift.fields.join(", ")} — “Sync from Keycloak” takes Keycloak's values, “Sync to Keycloak”
+                on the user pushes Gatehouse's.
               </li>
             ))}
           </ul>
