@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
+# The console (served at /console/ and /account/): built when missing or stale.
+scripts/build-web.sh
 # --max-semi-space-size: see BENCHMARKS.md (young-generation pauses); keep in step with the
 # Dockerfile, package.json's "serve" and bench/support/gatehouse-server.ts (test/deploy checks).
 exec scripts/node24.sh node --max-semi-space-size=8 src/main.ts

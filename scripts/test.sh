@@ -42,7 +42,11 @@ scripts/proto-breaking.sh main
 
 echo "== type-check and lint"
 scripts/node24.sh npx --no-install tsc --noEmit
+scripts/node24.sh npx --no-install tsc --noEmit -p web
 scripts/node24.sh npx --no-install biome check .
+
+echo "== console build (skipped when fresh; the browser tests load it)"
+scripts/build-web.sh
 
 echo "== services"
 scripts/services.sh

@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DataSource } from "typeorm";
@@ -38,6 +39,7 @@ import { validationInterceptor } from "../rpc/interceptors/validation.ts";
 import { createFastJsonRoutes, createFastRoutes, createRoutes } from "../rpc/routes.ts";
 import { clientAddress } from "../server/client-address.ts";
 import { createConnectJsonFastPath } from "../server/connect-json-fast-path.ts";
+import { consoleAppRoutes, type FrontendConfig } from "../server/console-app.ts";
 import { createGrpcFastPath, type GrpcFastPath } from "../server/grpc-fast-path.ts";
 import type { HttpHandler, HttpRequest, HttpResponse } from "../server/http-handler.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
@@ -369,6 +371,7 @@ export async function startGatehouse(
     ...config.server,
     logger,
     plainRoutes,
+    prefixRoutes: consoleAppRoutes({ distDir: CONSOLE_DIST_DIR, frontend: frontendConfig(config) }),
     rpcHandler,
     fastPath,
   }).catch(async (error: unknown) => {
@@ -405,4 +408,28 @@ export async function startGatehouse(
       return closing;
     },
   };
+}
+
+/** The console's Vite build (web/vite.config.ts writes it; npm start and npm test make it). */
+const CONSOLE_DIST_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+/**
+ * How the browser app signs in: Keycloak's public PKCE client `gatehouse-web` in the realm, or the
+ * built-in provider's first-party client `gatehouse-console`.
+ */
+function frontendConfig(config: Config): FrontendConfig {
+  const provider = config.identity.provider;
+  const passwordPolicy = {
+    minLength: config.identity.passwordMinLength,
+    minCharacterClasses: config.identity.passwordMinCharacterClasses,
+    maxLength: 256,
+  };
+  return provider.kind === "keycloak"
+    ? {
+        provider: "keycloak",
+        issuer: provider.issuer ?? `${provider.url}/realms/${provider.realm}`,
+        clientId: "gatehouse-web",
+        passwordPolicy,
+      }
+    : { provider: "builtin", issuer: config.identity.issuer, clientId: "gatehouse-console", passwordPolicy };
 }

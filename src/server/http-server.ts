@@ -18,6 +18,11 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** Plain HTTP routes (GET), by exact path: health probes, JWKS, discovery. */
   readonly plainRoutes: ReadonlyMap<string, HttpHandler>;
+  /**
+   * Plain HTTP routes by path prefix ("/console/"), tried after the exact ones: a prefix owns
+   * every path below it, and its bare form ("/console") is redirected to it.
+   */
+  readonly prefixRoutes?: ReadonlyMap<string, HttpHandler>;
   /** Everything else: the Connect adapter. */
   readonly rpcHandler: HttpHandler;
   /** Takes the calls it serves off Connect (gRPC and Connect JSON fast paths); returns false for the rest. */
@@ -57,6 +62,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     return options.corsOrigins.includes(origin) ? origin : undefined;
   };
 
+  const redirectToPrefix =
+    (prefix: string): HttpHandler =>
+    (_request, response) => {
+      response.statusCode = 308;
+      response.setHeader("location", prefix);
+      response.end();
+    };
+  const prefixRoute = (path: string): HttpHandler | undefined => {
+    for (const [prefix, handler] of options.prefixRoutes ?? []) {
+      if (path.startsWith(prefix)) return handler;
+      if (`${path}/` === prefix) return redirectToPrefix(prefix);
+    }
+    return undefined;
+  };
+
   const handle: HttpHandler = (request, response) => {
     const origin = allowOrigin(request.headers.origin as string | undefined);
     if (origin !== undefined) {
@@ -85,7 +105,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       response.setHeader("grpc-accept-encoding", ACCEPTED_ENCODINGS);
     }
     const path = (request.url ?? "/").split("?")[0]!;
-    const plain = options.plainRoutes.get(path);
+    const plain = options.plainRoutes.get(path) ?? prefixRoute(path);
     if (draining) response.setHeader("connection", "close");
     inFlight++;
     response.once("close", () => {

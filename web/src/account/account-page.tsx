@@ -1,0 +1,24 @@
+import { useMe } from "../api/me-context.tsx";
+import { displayName } from "../components/format.ts";
+import { PageHeader } from "../components/section.tsx";
+import { useTitle } from "../router/router.tsx";
+import { AccountMfaSection } from "./account-mfa-section.tsx";
+import { AccountPasswordSection } from "./account-password-section.tsx";
+import { AccountProfileSection } from "./account-profile-section.tsx";
+import { AccountSessionsSection } from "./account-sessions-section.tsx";
+
+/** Everyone's own page: profile, password, two-factor sign-in, sessions. */
+export function AccountPage() {
+  useTitle("My account");
+  const me = useMe();
+  const user = me.response.user!;
+  return (
+    <>
+      <PageHeader title="My account" subtitle={`${displayName(user)} · ${user.email}`} />
+      <AccountProfileSection user={user} />
+      <AccountPasswordSection user={user} />
+      <AccountMfaSection user={user} />
+      <AccountSessionsSection />
+    </>
+  );
+}

@@ -1,0 +1,162 @@
+import { useMutation, useQuery } from "@connectrpc/connect-query";
+import { useState } from "react";
+import { type Role, RoleService } from "../../../src/gen/gatehouse/v1/role_pb.js";
+import { useInvalidate } from "../api/invalidate.ts";
+import { useMe } from "../api/me-context.tsx";
+import { Button } from "../components/button.tsx";
+import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
+import { PageHeader, Section } from "../components/section.tsx";
+import { Badge } from "../components/status-badge.tsx";
+import { Link, useTitle } from "../router/router.tsx";
+import { RoleEditor } from "./role-editor.tsx";
+
+/** RBAC roles with their permissions, business roles, and the permission catalogue (read-only for now). */
+export function RolesPage() {
+  useTitle("Roles");
+  const roles = useQuery(RoleService.method.listRoles, { pageSize: 500 });
+  const business = useQuery(RoleService.method.listBusinessRoles, { pageSize: 500 });
+  const catalogue = useQuery(RoleService.method.listPermissions, {});
+  const me = useMe();
+  const invalidate = useInvalidate();
+  const writable = me.can("roles.write");
+  /** The role being edited; "new" while creating one. */
+  const [editing, setEditing] = useState<Role | "new" | undefined>(undefined);
+  const [deleting, setDeleting] = useState<Role | undefined>(undefined);
+  const deleteRole = useMutation(RoleService.method.deleteRole, {
+    onSuccess: async () => {
+      setDeleting(undefined);
+      await invalidate(RoleService);
+    },
+  });
+  return (
+    <>
+      <PageHeader
+        title="Roles"
+        subtitle="RBAC roles grant Gatehouse permissions; business roles bundle service grants."
+      />
+      <Section
+        title="RBAC roles"
+        actions={
+          writable && editing === undefined ? (
+            <Button variant="primary" onClick={() => setEditing("new")}>
+              New role
+            </Button>
+          ) : undefined
+        }
+      >
+        {editing !== undefined && catalogue.data !== undefined ? (
+          <RoleEditor
+            key={editing === "new" ? "new" : editing.id}
+            role={editing === "new" ? undefined : editing}
+            catalogue={catalogue.data.permissions}
+            onDone={() => setEditing(undefined)}
+          />
+        ) : null}
+        {deleteRole.error === null ? null : (
+          <ErrorState error={deleteRole.error} title="The role was not deleted" />
+        )}
+        {roles.isPending ? (
+          <Loading />
+        ) : roles.isError ? (
+          <ErrorState error={roles.error} />
+        ) : (
+          <ScrollRegion label="RBAC roles">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Role</th>
+                  <th scope="col">Permissions</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {roles.data.roles.map((role) => (
+                  <tr key={role.id}>
+                    <td>
+                      <strong>{role.name}</strong> {role.builtIn ? <Badge>built-in</Badge> : null}
+                      <div className="muted small">{role.description}</div>
+                    </td>
+                    <td className="small">{role.permissions.join(", ") || "—"}</td>
+                    <td className="cell-actions">
+                      {me.can("users.read") ? (
+                        <Link href={`/console/users?role=${encodeURIComponent(role.name)}`}>Holders</Link>
+                      ) : null}
+                      {writable ? (
+                        <Button
+                          variant="ghost"
+                          aria-label={`Edit ${role.name}`}
+                          onClick={() => setEditing(role)}
+                        >
+                          Edit
+                        </Button>
+                      ) : null}
+                      {writable && !role.builtIn ? (
+                        <Button
+                          variant="ghost"
+                          aria-label={`Delete ${role.name}`}
+                          onClick={() => setDeleting(role)}
+                        >
+                          Delete
+                        </Button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollRegion>
+        )}
+      </Section>
+      <Section title="Business roles">
+        {business.isPending ? (
+          <Loading />
+        ) : business.isError ? (
+          <ErrorState error={business.error} />
+        ) : business.data.businessRoles.length === 0 ? (
+          <EmptyState title="No business roles yet" />
+        ) : (
+          <ul className="plain-list">
+            {business.data.businessRoles.map((role) => (
+              <li key={role.id}>
+                <strong>{role.name}</strong> — {role.grants.length} grant(s)
+                <div className="muted small">{role.description}</div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+      <Section title="Permission catalogue">
+        {catalogue.isPending ? (
+          <Loading />
+        ) : catalogue.isError ? (
+          <ErrorState error={catalogue.error} />
+        ) : (
+          <dl className="catalogue">
+            {catalogue.data.permissions.map((permission) => (
+              <div key={permission.name}>
+                <dt>
+                  <code>{permission.name}</code>
+                </dt>
+                <dd>{permission.description}</dd>
+              </div>
+            ))}
+          </dl>
+        )}
+      </Section>
+      <ConfirmDialog
+        open={deleting !== undefined}
+        title={`Delete the role ${deleting?.name ?? ""}?`}
+        confirmLabel="Delete role"
+        busy={deleteRole.isPending}
+        onCancel={() => setDeleting(undefined)}
+        onConfirm={() => deleteRole.mutate({ roleId: deleting!.id })}
+      >
+        <p>Its holders lose its permissions at once.</p>
+      </ConfirmDialog>
+    </>
+  );
+}

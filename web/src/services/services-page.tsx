@@ -1,0 +1,65 @@
+import { useQuery } from "@connectrpc/connect-query";
+import { ServiceRegistryService, ServiceStatus } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
+import { useMe } from "../api/me-context.tsx";
+import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
+import { PageHeader, Section } from "../components/section.tsx";
+import { Badge } from "../components/status-badge.tsx";
+import { useTitle } from "../router/router.tsx";
+import { ServiceAccountsSection } from "./service-accounts-section.tsx";
+import { ServiceCreateForm } from "./service-create-form.tsx";
+
+/** Registered services with the roles each defines, and the service accounts that call them. */
+export function ServicesPage() {
+  useTitle("Services");
+  const me = useMe();
+  const services = useQuery(ServiceRegistryService.method.listServices, { pageSize: 500 });
+  return (
+    <>
+      <PageHeader title="Services" subtitle="What Gatehouse decides access to." />
+      <Section title="Services">
+        {services.isPending ? (
+          <Loading />
+        ) : services.isError ? (
+          <ErrorState error={services.error} />
+        ) : services.data.services.length === 0 ? (
+          <EmptyState title="No services registered yet" />
+        ) : (
+          <ScrollRegion label="Services">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Service</th>
+                  <th scope="col">Roles</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {services.data.services.map((service) => (
+                  <tr key={service.id}>
+                    <td>
+                      <strong>{service.displayName || service.slug}</strong>
+                      <div className="muted small">
+                        <code>{service.slug}</code> {service.description}
+                      </div>
+                    </td>
+                    <td>{service.roles.join(" < ")}</td>
+                    <td>
+                      {service.status === ServiceStatus.DISABLED ? (
+                        <Badge tone="danger">Disabled</Badge>
+                      ) : (
+                        <Badge tone="success">Active</Badge>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollRegion>
+        )}
+        {me.can("services.write") ? <ServiceCreateForm /> : null}
+      </Section>
+      <ServiceAccountsSection />
+    </>
+  );
+}
