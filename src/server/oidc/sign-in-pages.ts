@@ -7,6 +7,7 @@ import { csrfInput } from "../pages/csrf.ts";
 import { errorSummary, FocusPlan, type FormErrors, field, NO_ERRORS, submitButton } from "../pages/form.ts";
 import { html } from "../pages/html.ts";
 import { pageRoute } from "../pages/page-route.ts";
+import { safeReturnTo } from "../pages/return-to.ts";
 import { MFA_PATH, type OidcHttpDeps, requesterOf, SIGN_IN_PATH, sendOutcome } from "./oidc-http.ts";
 
 const LOGIN_LABELS = new Map([
@@ -14,6 +15,15 @@ const LOGIN_LABELS = new Map([
   ["password", "Password"],
 ]);
 const MFA_LABELS = new Map([["code", "Code"]]);
+
+/**
+ * Why the person signs in: an authorization request waiting (`pending`), or
+ * directly (a link from another hosted page), then back to a path on our own
+ * origin (`return_to`, only a safe one) or a "signed in" page.
+ */
+type Flow =
+  | { readonly kind: "authorize"; readonly pendingId: string; readonly pending: PendingAuthorization }
+  | { readonly kind: "direct"; readonly returnTo: string | undefined };
 
 /** The messages a person sees: what to do, never whether the account exists. */
 function messageOf(error: unknown): { status: number; message: string } | undefined {
@@ -52,8 +62,16 @@ function messageOf(error: unknown): { status: number; message: string } | undefi
 export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
   const { shell } = deps;
 
-  async function pendingOf(response: HttpResponse, request: HttpRequest, pendingId: string | null) {
-    const pending = pendingId === null ? undefined : await deps.oidc.pending(pendingId);
+  async function flowOf(
+    response: HttpResponse,
+    request: HttpRequest,
+    values: { get(name: string): string | null | undefined },
+  ): Promise<Flow | undefined> {
+    const pendingId = values.get("pending");
+    if (pendingId === null || pendingId === undefined || pendingId === "") {
+      return { kind: "direct", returnTo: safeReturnTo(values.get("return_to")) };
+    }
+    const pending = await deps.oidc.pending(pendingId);
     if (pending === undefined) {
       shell.send(request, response, {
         status: 400,
@@ -61,20 +79,26 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
         lede: "Go back to the application and start again.",
         body: html``,
       });
+      return undefined;
     }
-    return pending;
+    return { kind: "authorize", pendingId, pending };
   }
 
-  const policyFor = (pending: PendingAuthorization) => ({
-    // The POST answers with a redirect to the client: CSP form-action must allow its origin.
-    extraFormActions: [pending.request.redirectUri],
-  });
+  // The POST of an authorization answers with a redirect to the client: form-action must allow its origin.
+  const policyFor = (flow: Flow) =>
+    flow.kind === "authorize" ? { extraFormActions: [flow.pending.request.redirectUri] } : {};
+
+  const flowInputs = (flow: Flow) =>
+    flow.kind === "authorize"
+      ? html`<input type="hidden" name="pending" value="${flow.pendingId}">`
+      : flow.returnTo === undefined
+        ? html``
+        : html`<input type="hidden" name="return_to" value="${flow.returnTo}">`;
 
   async function renderSignIn(
     request: HttpRequest,
     response: HttpResponse,
-    pendingId: string,
-    pending: PendingAuthorization,
+    flow: Flow,
     values: { login: string },
     errors: FormErrors,
     status = 200,
@@ -84,12 +108,12 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
     shell.send(request, response, {
       status,
       title: "Sign in",
-      lede: `to continue to ${pending.clientName}`,
-      policy: policyFor(pending),
+      lede: flow.kind === "authorize" ? `to continue to ${flow.pending.clientName}` : "to your account",
+      policy: policyFor(flow),
       body: html`${errorSummary(errors, LOGIN_LABELS)}
 <form method="post" action="${SIGN_IN_PATH}" novalidate>
 ${csrfInput(token)}
-<input type="hidden" name="pending" value="${pendingId}">
+${flowInputs(flow)}
 ${field({ name: "login", label: "Username or email", autocomplete: "username", value: values.login, autofocus: true, maxLength: 254 }, errors, focus)}
 ${field({ name: "password", label: "Password", type: "password", autocomplete: "current-password", maxLength: 1024 }, errors, focus)}
 ${submitButton("Sign in")}
@@ -103,8 +127,7 @@ ${submitButton("Sign in")}
   async function renderMfa(
     request: HttpRequest,
     response: HttpResponse,
-    pendingId: string,
-    pending: PendingAuthorization,
+    flow: Flow,
     mfaToken: string,
     errors: FormErrors,
     status = 200,
@@ -115,11 +138,11 @@ ${submitButton("Sign in")}
       status,
       title: "Two-step verification",
       lede: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
-      policy: policyFor(pending),
+      policy: policyFor(flow),
       body: html`${errorSummary(errors, MFA_LABELS)}
 <form method="post" action="${MFA_PATH}" novalidate>
 ${csrfInput(token)}
-<input type="hidden" name="pending" value="${pendingId}">
+${flowInputs(flow)}
 <input type="hidden" name="mfa_token" value="${mfaToken}">
 ${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
 ${submitButton("Verify")}
@@ -127,37 +150,42 @@ ${submitButton("Verify")}
     });
   }
 
-  /** The session is open: remember it in the cookie and carry on with the authorization request. */
-  async function signedIn(
-    request: HttpRequest,
-    response: HttpResponse,
-    pendingId: string,
-    sessionId: string,
-  ) {
+  /** The session is open: remember it in the cookie and carry on (the authorization request, or return_to). */
+  async function signedIn(request: HttpRequest, response: HttpResponse, flow: Flow, sessionId: string) {
     deps.cookie.set(response, sessionId, deps.sessionMaxLifetimeSeconds);
-    const outcome = await deps.oidc.resume(pendingId, sessionId, requesterOf(request, deps.trustedProxyHops));
+    if (flow.kind === "direct") {
+      if (flow.returnTo !== undefined) return shell.redirect(response, flow.returnTo);
+      return shell.send(request, response, {
+        title: "You are signed in",
+        body: html`<p>You can go back to the application you came from.</p>`,
+      });
+    }
+    const outcome = await deps.oidc.resume(
+      flow.pendingId,
+      sessionId,
+      requesterOf(request, deps.trustedProxyHops),
+    );
     sendOutcome(deps, request, response, outcome);
   }
 
   const signIn = pageRoute(shell, deps.logger, {
     async get({ request, response, query }) {
-      const pendingId = query.get("pending");
-      const pending = await pendingOf(response, request, pendingId);
-      if (pending === undefined) return;
-      const hint = query.get("login_hint") ?? pending.request.loginHint ?? "";
-      await renderSignIn(request, response, pendingId!, pending, { login: hint.slice(0, 254) }, NO_ERRORS);
+      const flow = await flowOf(response, request, query);
+      if (flow === undefined) return;
+      const hint =
+        query.get("login_hint") ?? (flow.kind === "authorize" ? flow.pending.request.loginHint : "") ?? "";
+      await renderSignIn(request, response, flow, { login: hint.slice(0, 254) }, NO_ERRORS);
     },
     async post({ request, response }, form) {
-      const pendingId = form.get("pending");
-      const pending = await pendingOf(response, request, pendingId);
-      if (pending === undefined) return;
+      const flow = await flowOf(response, request, form);
+      if (flow === undefined) return;
       const login = (form.get("login") ?? "").trim();
       const password = form.get("password") ?? "";
       const fields = new Map<string, string>();
       if (login === "") fields.set("login", "Enter your username or email");
       if (password === "") fields.set("password", "Enter your password");
       if (fields.size > 0) {
-        return renderSignIn(request, response, pendingId!, pending, { login }, { fields, form: [] }, 400);
+        return renderSignIn(request, response, flow, { login }, { fields, form: [] }, 400);
       }
       const requester = requesterOf(request, deps.trustedProxyHops);
       let result: LoginResult;
@@ -170,30 +198,28 @@ ${submitButton("Verify")}
         return renderSignIn(
           request,
           response,
-          pendingId!,
-          pending,
+          flow,
           { login },
           { fields: new Map(), form: [shown.message] },
           shown.status,
         );
       }
       if ("mfaChallenge" in result) {
-        return renderMfa(request, response, pendingId!, pending, result.mfaChallenge.mfaToken, NO_ERRORS);
+        return renderMfa(request, response, flow, result.mfaChallenge.mfaToken, NO_ERRORS);
       }
-      return signedIn(request, response, pendingId!, result.tokens.sessionId);
+      return signedIn(request, response, flow, result.tokens.sessionId);
     },
   });
 
   const mfa = pageRoute(shell, deps.logger, {
     async post({ request, response }, form) {
-      const pendingId = form.get("pending");
-      const pending = await pendingOf(response, request, pendingId);
-      if (pending === undefined) return;
+      const flow = await flowOf(response, request, form);
+      if (flow === undefined) return;
       const mfaToken = form.get("mfa_token") ?? "";
       const code = (form.get("code") ?? "").trim();
       if (code === "") {
         const errors = { fields: new Map([["code", "Enter a code"]]), form: [] };
-        return renderMfa(request, response, pendingId!, pending, mfaToken, errors, 400);
+        return renderMfa(request, response, flow, mfaToken, errors, 400);
       }
       const requester = requesterOf(request, deps.trustedProxyHops);
       const digits = code.replace(/\s/g, "");
@@ -209,17 +235,16 @@ ${submitButton("Verify")}
           return renderSignIn(
             request,
             response,
-            pendingId!,
-            pending,
+            flow,
             { login: "" },
             { fields: new Map(), form: [shown.message] },
             shown.status,
           );
         }
         const errors = { fields: new Map([["code", shown.message]]), form: [] };
-        return renderMfa(request, response, pendingId!, pending, mfaToken, errors, shown.status);
+        return renderMfa(request, response, flow, mfaToken, errors, shown.status);
       }
-      return signedIn(request, response, pendingId!, sessionId);
+      return signedIn(request, response, flow, sessionId);
     },
   });
 

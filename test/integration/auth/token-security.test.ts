@@ -123,9 +123,12 @@ describe.each(BACKENDS)("access-token security over the wire (%s)", (backend) =>
     expect(payload.sid).toBe(tokens.sessionId);
 
     const keys: any = await (await fetch(metadata.jwks_uri!)).json();
+    // The ES256 ring (access tokens) and the RS256 ring (ID tokens, #13): public parts only.
     for (const key of keys.keys) {
-      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
-      expect(key).not.toHaveProperty("d");
+      if (key.kty === "RSA") expect(key).toMatchObject({ alg: "RS256", use: "sig" });
+      else expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+      for (const secret of ["d", "p", "q", "dp", "dq", "qi"]) expect(key).not.toHaveProperty(secret);
     }
+    expect(new Set(keys.keys.map((key: { alg: string }) => key.alg))).toEqual(new Set(["ES256", "RS256"]));
   });
 });

@@ -261,6 +261,30 @@ describe("OpenID Provider security cases", () => {
     expect(pending).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
+  it("a direct sign-in (no authorization request) returns only to a path on our own origin", async () => {
+    for (const [returnTo, expected] of [
+      ["/signup?x=1", "/signup?x=1"],
+      ["https://evil.example/", undefined],
+      ["//evil.example/", undefined],
+      ["/\\evil.example", undefined],
+    ] as const) {
+      const browser = new HttpBrowser();
+      const page = await browser.request(`${url}/signin?${new URLSearchParams({ return_to: returnTo })}`);
+      expect(page.status).toBe(200);
+      const done = await browser.request(`${url}/signin`, {
+        form: { ...formFields(page.text, "/signin"), login: user.username, password: user.password },
+      });
+      if (expected === undefined) {
+        expect(done.status, returnTo).toBe(200);
+        expect(done.location).toBeUndefined();
+        expect(done.text).toContain("You are signed in");
+      } else {
+        expect(done.status).toBe(303);
+        expect(done.location).toBe(expected);
+      }
+    }
+  });
+
   it("state comes back exactly as sent, on success and on error", async () => {
     const { challenge } = pkce();
     const state = "a b&c=d%20é+/?#~!'()*ü";

@@ -24,7 +24,7 @@ const REDIRECT = "http://127.0.0.1:9/callback";
  * Issue #13's "done when": openid-client discovers the built-in provider and
  * completes the authorization code flow with PKCE through the hosted pages
  * (sign-in, then the TOTP step), verifies the ID token, calls UserInfo,
- * refreshes and ends the session through end_session_endpoint; then
+ * refreshes, introspects, revokes, and ends the session through end_session_endpoint; then
  * VerifyToken and Check on ANOTHER replica (a second process on the same
  * PostgreSQL and Redis) deny the access token.
  */
@@ -80,9 +80,12 @@ describe("OpenID Provider across two replicas (processes on PostgreSQL and Redis
     return response.status.code;
   };
 
-  it("code + PKCE with the TOTP step, ID token, UserInfo, refresh, end-session; the other replica then denies the token", async () => {
+  it("code + PKCE with the TOTP step, ID token, UserInfo, refresh, introspection, revocation, end-session; the other replica then denies the token", async () => {
     expect(first.url).toBe(issuer);
-    const { clientId } = await registerClient(first.url, admin);
+    // A web app: confidential (client_secret_basic), with PKCE as well.
+    const { clientId, clientSecret } = await registerClient(first.url, admin, {
+      type: "OIDC_CLIENT_TYPE_CONFIDENTIAL",
+    });
     const user = await signUpAndLogin(first.url);
     await setGrants(first.url, admin, user.id, [{ serviceId: service.id, role: "viewer" }]);
     const enrollment = await ok(first.url, `${AUTH}/EnrollTotp`, {}, user.tokens.accessToken);
@@ -94,9 +97,15 @@ describe("OpenID Provider across two replicas (processes on PostgreSQL and Redis
       user.tokens.accessToken,
     );
 
-    const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await client.discovery(
+      new URL(issuer),
+      clientId,
+      undefined,
+      client.ClientSecretBasic(clientSecret),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
     expect(config.serverMetadata().token_endpoint).toBe(`${issuer}/oidc/token`);
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -153,6 +162,21 @@ describe("OpenID Provider across two replicas (processes on PostgreSQL and Redis
     await ok(second.url, `${AUTH}/VerifyToken`, { token: accessToken });
     expect(await check(accessToken)).toBe(0);
 
+    // Introspection (RFC 7662) and revocation (RFC 7009), client-authenticated like the token endpoint.
+    expect(await client.tokenIntrospection(config, accessToken)).toMatchObject({
+      active: true,
+      sub: user.id,
+      client_id: clientId,
+    });
+    expect(await client.tokenIntrospection(config, refreshed.refresh_token!)).toMatchObject({ active: true });
+    await client.tokenRevocation(config, tokens.access_token);
+    expect(await client.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
+    for (let tries = 0; (await check(tokens.access_token)) === 0; tries++) {
+      if (tries > 500) throw new Error("the revocation never reached the second replica");
+    }
+    // The revoked token is the first one only: the refreshed one still passes on the other replica.
+    expect(await check(accessToken)).toBe(0);
+
     const out = await browser.follow(
       client
         .buildEndSessionUrl(config, {
@@ -185,6 +209,52 @@ describe("OpenID Provider across two replicas (processes on PostgreSQL and Redis
     // The refresh token died with the session.
     await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
       error: "invalid_grant",
+    });
+  });
+
+  it("a code is single use across replicas: redeemed on one, replayed on the other, refused there and its tokens revoked", async () => {
+    const { clientId } = await registerClient(first.url, admin);
+    const user = await signUpAndLogin(first.url);
+    const verifier = client.randomPKCECodeVerifier();
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+    });
+    const browser = new HttpBrowser();
+    const signIn = await browser.follow(`${issuer}/oidc/authorize?${query}`, issuer);
+    const callback = await browser.submit(
+      signIn.url,
+      signIn.text,
+      "/signin",
+      { login: user.username, password: user.password },
+      issuer,
+    );
+    const code = new URL(callback.location!).searchParams.get("code")!;
+    const redeem = (base: string) =>
+      fetch(`${base}/oidc/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: REDIRECT,
+          client_id: clientId,
+          code_verifier: verifier,
+        }),
+      });
+    const redeemed = await redeem(second.url);
+    expect(redeemed.status).toBe(200);
+    const issued = (await redeemed.json()) as { access_token: string };
+    await ok(second.url, `${AUTH}/VerifyToken`, { token: issued.access_token });
+    const replayed = await redeem(first.url);
+    expect(replayed.status).toBe(400);
+    expect(await replayed.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await fails(second.url, `${AUTH}/VerifyToken`, { token: issued.access_token })).toMatchObject({
+      status: 401,
     });
   });
 });
