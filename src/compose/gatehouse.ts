@@ -287,6 +287,7 @@ export async function startGatehouse(
         routes: createFastRoutes(envoyCheck, healthSource, verifyToken, validate, tracing !== undefined),
         readMaxBytes: READ_MAX_BYTES,
         tracing,
+        checkCaller: readsPeerCertificate ? peerSpiffeId : undefined,
         ...outcomes,
       })
     : undefined;

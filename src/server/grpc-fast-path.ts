@@ -47,6 +47,8 @@ export interface GrpcFastPathOptions extends FastCallOutcomeOptions {
   readonly readMaxBytes: number;
   /** Tracing, when on: a span per call. Off, nothing of it runs. */
   readonly tracing?: Tracing | undefined;
+  /** With tracing and client certificates: Check's calling workload (SPIFFE id), for its span. */
+  readonly checkCaller?: ((request: HttpRequest) => string | undefined) | undefined;
 }
 
 /** Returns true when it took the request; false leaves it to Connect. */
@@ -120,6 +122,9 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
         const [service, method] = names.get(route)!;
         const carrier = route.traceCarrier?.(input) ?? request.headers;
         span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
+        // A name, not a credential: the same attribute Connect's tracing interceptor sets.
+        const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(request);
+        if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
       }
       const output = await withDeadline(route.handle(input), timeout.timeoutMs);
       const body = encode(route, output);
