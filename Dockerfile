@@ -1,5 +1,5 @@
-# Gatehouse runs its TypeScript sources directly on Node 24 (type stripping):
-# there is no build step, only production dependencies.
+# Gatehouse runs its TypeScript sources directly on Node 24 (type stripping): the server has no
+# build step, only production dependencies. The console (web/) is built with Vite in its own stage.
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -10,6 +10,13 @@ RUN npm install --ignore-scripts --no-audit --no-fund \
  && npx --no-install patch-package --error-on-fail \
  && npm prune --omit=dev --no-audit --no-fund
 
+# The console and account page: web/ → web/dist (served at /console/ and /account/).
+FROM deps AS web
+RUN npm install --ignore-scripts --no-audit --no-fund
+COPY web ./web
+COPY src/gen ./src/gen
+RUN npx --no-install vite build --config web/vite.config.ts --logLevel warn
+
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -19,6 +26,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
+COPY --from=web /app/web/dist ./web/dist
 RUN mkdir -p /var/lib/gatehouse && chown node:node /var/lib/gatehouse
 USER node
 EXPOSE 8080
