@@ -364,6 +364,8 @@ export async function startGatehouse(
       provider: identity.provider,
       revocations,
       store,
+      limiter: rateLimiter,
+      rateLimit: config.rateLimit,
     }),
     ...(management === undefined ? ops : []),
   ]);

@@ -6,9 +6,12 @@ import { TokenRevocation } from "../domain/oidc/token-revocation.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { SessionStore } from "../domain/ports/session-store.ts";
+import type { RateLimitSettings } from "../domain/rate-limit/call-limits.ts";
+import type { RateLimiter } from "../domain/rate-limit/rate-limiter.ts";
 import type { RevocationStore } from "../domain/revocation/revocation-store.ts";
 import type { HttpHandler } from "../server/http-handler.ts";
 import { authenticateClient, presentedClient } from "../server/oidc/client-authentication.ts";
+import { CLIENT_AUTHENTICATION, requesterOf, spendClientBudget } from "../server/oidc/oidc-http.ts";
 import {
   type ClientAuthenticator,
   INTROSPECTION_PATH,
@@ -43,18 +46,29 @@ export function oidcTokenEndpoints(deps: {
   provider: IdentityProvider;
   revocations: RevocationStore;
   store: CoordinationStore;
+  limiter: RateLimiter;
+  rateLimit: RateLimitSettings;
 }): Map<string, HttpHandler> {
   const { config } = deps;
   if (config.identity.provider.kind !== "local") return new Map();
   const issuer = config.identity.issuer;
-  const authenticate: ClientAuthenticator = (authorization, form) =>
-    authenticateClient(presentedClient(authorization, form), {
+  const authenticate: ClientAuthenticator = async (authorization, form, request) => {
+    const presented = presentedClient(authorization, form);
+    // Each attempt guesses a secret: the token endpoint's budgets, shared with it.
+    await spendClientBudget(
+      deps,
+      CLIENT_AUTHENTICATION,
+      requesterOf(request, config.server.trustedProxyHops).ip,
+      presented?.clientId ?? "",
+    );
+    return authenticateClient(presented, {
       clients: deps.clients,
       // An assertion (private_key_jwt) may name the issuer or the endpoint it is sent to.
       audiences: [issuer, `${issuer}${INTROSPECTION_PATH}`, `${issuer}${REVOCATION_PATH}`],
       store: deps.store,
       clockSkewSeconds: config.decision.clockSkewSeconds,
     });
+  };
   const introspection = new TokenIntrospection({ engine: deps.engine, sessions: deps.sessions, issuer });
   const revocation = new TokenRevocation({
     engine: deps.engine,

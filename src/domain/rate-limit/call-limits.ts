@@ -9,6 +9,9 @@ export interface RateLimitSettings {
 
 const MINUTE_MS = 60_000;
 
+/** The RPC the token endpoint's client_credentials grant is another door to: one budget for both. */
+export const CLIENT_CREDENTIALS = "gatehouse.v1.AuthService/ClientCredentialsToken";
+
 // Keys never hold an email address or token in the clear.
 const digest = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
 
@@ -34,4 +37,23 @@ export function callLimits(
     });
   }
   return limits;
+}
+
+/**
+ * The budgets of a call that proves a client's secret (ClientCredentialsToken, the OAuth
+ * endpoints' client authentication): the general one per IP, and a strict one per client id.
+ * Not a strict one per IP: many workloads behind one node's address fetch tokens legitimately.
+ */
+export function clientSecretLimits(
+  settings: RateLimitSettings,
+  call: { readonly method: string; readonly ip: string; readonly clientId: string },
+): RateLimit[] {
+  return [
+    { key: `ip:${call.ip || "unknown"}`, limit: settings.perIpPerMinute, windowMs: MINUTE_MS },
+    {
+      key: `${call.method}:client:${digest(call.clientId)}`,
+      limit: settings.sensitivePerMinute,
+      windowMs: MINUTE_MS,
+    },
+  ];
 }

@@ -1,5 +1,10 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { callLimits, type RateLimitSettings } from "../../domain/rate-limit/call-limits.ts";
+import {
+  CLIENT_CREDENTIALS,
+  callLimits,
+  clientSecretLimits,
+  type RateLimitSettings,
+} from "../../domain/rate-limit/call-limits.ts";
 import type { RateLimiter } from "../../domain/rate-limit/rate-limiter.ts";
 import { kPeer } from "../context.ts";
 
@@ -48,6 +53,15 @@ export function rateLimitInterceptor(limiter: RateLimiter, settings: RateLimitSe
       EXEMPT_METHODS.has(method) ||
       EXEMPT_PREFIXES.some((prefix) => typeName.startsWith(prefix))
     ) {
+      return next(request);
+    }
+    if (method === CLIENT_CREDENTIALS && !request.stream) {
+      // A service account's secret, guessed per client id; the token endpoint's client_credentials
+      // grant spends the same budget (src/server/oidc/oidc-http.ts).
+      const clientId = String((request.message as unknown as { clientId?: string }).clientId ?? "");
+      await limiter.consume(
+        clientSecretLimits(settings, { method, ip: request.contextValues.get(kPeer).ip, clientId }),
+      );
       return next(request);
     }
     const account = request.stream ? undefined : SENSITIVE[method];

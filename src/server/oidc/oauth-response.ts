@@ -1,3 +1,4 @@
+import { isDomainError } from "../../domain/errors.ts";
 import { OAuthError } from "../../domain/oidc/oauth-error.ts";
 import type { HttpResponse } from "../http-handler.ts";
 
@@ -16,6 +17,15 @@ export function sendJson(response: HttpResponse, status: number, body: unknown):
  * Anything that is not an OAuthError is a server_error without its message.
  */
 export function sendOAuthError(response: HttpResponse, error: unknown): void {
+  if (isDomainError(error) && error.kind === "resource_exhausted") {
+    // Over a rate limit: RFC 6749 has no code for it; 429 (RFC 6585) with when to retry.
+    response.setHeader("retry-after", String(Math.ceil((error.retryAfterMs ?? 60_000) / 1000)));
+    sendJson(response, 429, {
+      error: "invalid_request",
+      error_description: "too many requests; try again later",
+    });
+    return;
+  }
   const oauth =
     error instanceof OAuthError
       ? error

@@ -1,7 +1,7 @@
 import type { AuthService } from "../../domain/auth/auth-service.ts";
 import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import type { AuthorizationOutcome, OpenIdProvider } from "../../domain/oidc/openid-provider.ts";
-import type { RateLimitSettings } from "../../domain/rate-limit/call-limits.ts";
+import { clientSecretLimits, type RateLimitSettings } from "../../domain/rate-limit/call-limits.ts";
 import type { RateLimiter } from "../../domain/rate-limit/rate-limiter.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { requestIdFrom } from "../../observability/request-id.ts";
@@ -35,6 +35,19 @@ export interface OidcHttpDeps {
   readonly sessionMaxLifetimeSeconds: number;
   readonly signupEnabled: boolean;
   readonly logger: Logger;
+}
+
+/** The budget key of the OAuth endpoints' client authentication (token, introspection, revocation). */
+export const CLIENT_AUTHENTICATION = "oidc/client-authentication";
+/** Spends a client-authentication attempt's budgets: per IP, and per client id (clientSecretLimits). */
+export async function spendClientBudget(
+  deps: Pick<OidcHttpDeps, "limiter" | "rateLimit">,
+  method: string,
+  ip: string,
+  clientId: string,
+): Promise<void> {
+  if (!deps.rateLimit.enabled) return;
+  await deps.limiter.consume(clientSecretLimits(deps.rateLimit, { method, ip, clientId }));
 }
 
 /** Who is calling, as the audit log, sessions and rate limits see it (the RPCs' kPeer, for HTTP). */

@@ -13,6 +13,8 @@ export const REVOCATION_PATH = "/oidc/revoke";
 export type ClientAuthenticator = (
   authorization: string | undefined,
   form: ReadonlyMap<string, string>,
+  /** Who is asking (for the per-IP budgets of guessing a secret). */
+  request: HttpRequest,
 ) => Promise<OidcClient>;
 
 function tokenTypeHint(form: ReadonlyMap<string, string>): TokenTypeHint {
@@ -32,7 +34,11 @@ async function tokenRequest(
 ): Promise<{ client: OidcClient; token: string; hint: TokenTypeHint }> {
   const form = await readForm(request);
   const authorization = request.headers.authorization;
-  const client = await authenticate(typeof authorization === "string" ? authorization : undefined, form);
+  const client = await authenticate(
+    typeof authorization === "string" ? authorization : undefined,
+    form,
+    request,
+  );
   if (client.type !== "confidential" && !options.publicClients) {
     throw new OAuthError(
       "invalid_client",

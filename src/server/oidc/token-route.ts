@@ -1,11 +1,12 @@
 import { isDomainError } from "../../domain/errors.ts";
 import { OAuthError } from "../../domain/oidc/oauth-error.ts";
 import type { IssuedTokens } from "../../domain/ports/identity-provider.ts";
+import { CLIENT_CREDENTIALS } from "../../domain/rate-limit/call-limits.ts";
 import type { HttpHandler } from "../http-handler.ts";
 import { authenticateClient, presentedClient } from "./client-authentication.ts";
 import { readForm } from "./form-body.ts";
 import { sendJson, sendOAuthError } from "./oauth-response.ts";
-import { type OidcHttpDeps, requesterOf } from "./oidc-http.ts";
+import { CLIENT_AUTHENTICATION, type OidcHttpDeps, requesterOf, spendClientBudget } from "./oidc-http.ts";
 
 /**
  * The token endpoint (RFC 6749 §3.2): authorization_code and refresh_token
@@ -27,6 +28,14 @@ export function tokenRoute(deps: OidcHttpDeps): HttpHandler {
       const requester = requesterOf(request, deps.trustedProxyHops);
       const grantType = form.get("grant_type");
       const presented = presentedClient(request.headers.authorization, form);
+      // Each attempt guesses a secret: it spends per-IP and per-client budgets, client credentials
+      // the ClientCredentialsToken RPC's own (a second door is not a way around the first).
+      await spendClientBudget(
+        deps,
+        grantType === "client_credentials" ? CLIENT_CREDENTIALS : CLIENT_AUTHENTICATION,
+        requester.ip,
+        presented?.clientId ?? "",
+      );
       switch (grantType) {
         case "authorization_code": {
           const client = await authenticateClient(presented, deps.clientAuthentication);
@@ -81,10 +90,10 @@ export function tokenRoute(deps: OidcHttpDeps): HttpHandler {
     })().catch((error: unknown) => {
       if (isDomainError(error) && error.kind === "unavailable") {
         error = new OAuthError("temporarily_unavailable", "try again shortly", { cause: error });
-      } else if (isDomainError(error) && error.kind === "resource_exhausted") {
-        response.setHeader("retry-after", String(Math.ceil((error.retryAfterMs ?? 60_000) / 1000)));
-        error = new OAuthError("invalid_request", "too many requests; try again later", { cause: error });
-      } else if (!(error instanceof OAuthError)) {
+      } else if (
+        !(error instanceof OAuthError) &&
+        !(isDomainError(error) && error.kind === "resource_exhausted")
+      ) {
         deps.logger.error({ err: error }, "token endpoint failed");
       }
       if (!response.headersSent) sendOAuthError(response, error);

@@ -604,3 +604,51 @@ describe("the sign-in form under the lockout and rate limits of Login", () => {
     }
   });
 });
+
+describe("guessing a client's secret at the OAuth endpoints", () => {
+  it("spends per-client budgets: the token endpoint and introspection share one, client credentials the RPC's", async () => {
+    const { server, url } = await startWithIssuer({ RATE_LIMIT_SENSITIVE_PER_MINUTE: "3" });
+    try {
+      const admin = (await loginTokens(url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+      const { clientId } = await registerClient(url, admin, { type: "OIDC_CLIENT_TYPE_CONFIDENTIAL" });
+      const basic = `Basic ${Buffer.from(`${clientId}:wrong-secret`).toString("base64")}`;
+      const post = (path: string, form: Record<string, string>, authorization = basic) =>
+        fetch(`${url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization },
+          body: new URLSearchParams(form),
+        });
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        statuses.push(
+          (await post("/oidc/token", { grant_type: "refresh_token", refresh_token: "x" })).status,
+        );
+      }
+      expect(statuses).toEqual([401, 401, 401]);
+      const fourth = await post("/oidc/introspect", { token: "x" });
+      expect(fourth.status).toBe(429);
+      expect(Number(fourth.headers.get("retry-after"))).toBeGreaterThan(0);
+
+      // A service account's secret: the token endpoint's client_credentials is the RPC's other door.
+      const account = "guessed-worker";
+      const serviceAccount = (
+        await ok(url, "gatehouse.v1.ServiceRegistryService/CreateServiceAccount", { name: account }, admin)
+      ).serviceAccount;
+      const guess = `Basic ${Buffer.from(`${serviceAccount.clientId}:wrong`).toString("base64")}`;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        expect(
+          (
+            await fails(url, `${AUTH}/ClientCredentialsToken`, {
+              clientId: serviceAccount.clientId,
+              clientSecret: "wrong",
+            })
+          ).code,
+        ).toBe("unauthenticated");
+      }
+      expect((await post("/oidc/token", { grant_type: "client_credentials" }, guess)).status).toBe(401);
+      expect((await post("/oidc/token", { grant_type: "client_credentials" }, guess)).status).toBe(429);
+    } finally {
+      await server.stop();
+    }
+  });
+});
