@@ -126,7 +126,10 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
         const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(request);
         if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
       }
-      const output = await withDeadline(route.handle(input), timeout.timeoutMs);
+      // With a span, what the decision looks up (database, Redis) becomes its children.
+      const handled =
+        span === undefined ? route.handle(input) : tracing!.within(span.context, () => route.handle(input));
+      const output = await withDeadline(handled, timeout.timeoutMs);
       const body = encode(route, output);
       span?.end(0, undefined, route.decisionCode?.(output));
       return body;
