@@ -85,12 +85,12 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
 
 /**
  * A screenshot for the README (docs/screenshots/console-<name>.png), of the viewport only: from the
- * top of the page, or with `subject` scrolled into view. Taken with CONSOLE_SCREENSHOTS=1
- * (`CONSOLE_SCREENSHOTS=1 npm test -- test/browser`).
+ * top of the page, or with `subject` scrolled into view. Taken with SCREENSHOTS=1
+ * (`SCREENSHOTS=1 npm test -- test/browser`).
  */
 export async function saveScreenshot(page: Page, name: string, subject?: Locator): Promise<void> {
   // Only when asked: every run would otherwise rewrite the committed PNGs (random names, times).
-  if (process.env.CONSOLE_SCREENSHOTS !== "1") return;
+  if (process.env.SCREENSHOTS !== "1") return;
   await mkdir(SCREENSHOTS, { recursive: true });
   if (subject === undefined) await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
   else await subject.evaluate((element: any) => element.scrollIntoView({ block: "start" }));

@@ -1,9 +1,7 @@
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
 import axe from "axe-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "../../harness/browser.ts";
+import { launchChromium, saveScreenshot } from "../../harness/browser.ts";
 import { freePort } from "../../harness/free-port.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import {
@@ -18,8 +16,6 @@ import {
   USERS,
   uniqueName,
 } from "../support/identity.ts";
-
-const SCREENSHOTS = resolve(import.meta.dirname, "../../docs/screenshots");
 
 const VIEWPORTS = [
   { name: "desktop", width: 1280, height: 800 },
@@ -77,7 +73,6 @@ describe("hosted pages in Chromium: accessibility, layout, keyboard", () => {
     });
     browser = await launchChromium();
     adminToken = (await loginTokens(server.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
-    await mkdir(SCREENSHOTS, { recursive: true });
     // A real verification link: a user signed up through the RPC gets one by mail.
     const username = uniqueName("verify");
     await ok(server.url, `${AUTH}/SignUp`, {
@@ -175,12 +170,10 @@ describe("hosted pages in Chromium: accessibility, layout, keyboard", () => {
             viewport.width,
           );
           if (viewport.name === "desktop" || entry.name === "signup") {
-            await page.screenshot({
-              path: resolve(
-                SCREENSHOTS,
-                `hosted-${entry.name}${viewport.name === "phone" ? "-phone" : ""}.png`,
-              ),
-            });
+            await saveScreenshot(
+              page,
+              `hosted-${entry.name}${viewport.name === "phone" ? "-phone" : ""}.png`,
+            );
           }
         } finally {
           await close();
@@ -234,7 +227,7 @@ describe("hosted pages in Chromium: accessibility, layout, keyboard", () => {
       await page.keyboard.press("Enter");
       await page.waitForSelector("text=Your password is set");
       expect(await page.textContent("h1")).toBe("Your password is set");
-      await page.screenshot({ path: resolve(SCREENSHOTS, "hosted-reset-password-done.png") });
+      await saveScreenshot(page, "hosted-reset-password-done.png");
     } finally {
       await close();
     }

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
 import axe from "axe-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "../../harness/browser.ts";
+import { launchChromium, saveScreenshot } from "../../harness/browser.ts";
 import { freePort } from "../../harness/free-port.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import {
@@ -18,8 +17,6 @@ import {
   TEST_ADMIN,
 } from "../support/identity.ts";
 import { registerClient } from "../support/oidc-browser.ts";
-
-const SCREENSHOTS = resolve(import.meta.dirname, "../../docs/screenshots");
 
 async function seriousViolations(page: Page): Promise<string[]> {
   await page.evaluate(axe.source);
@@ -103,7 +100,7 @@ describe("OIDC sign-in in Chromium", () => {
     await page.goto(`${url}/oidc/authorize?${query}`);
     expect(await page.title()).toContain("Sign in");
     expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: `${SCREENSHOTS}/oidc-sign-in.png` });
+    await saveScreenshot(page, "oidc-sign-in.png");
     // The first field has the focus on arrival; Tab walks login → password → the button.
     await page.waitForSelector("input[name=login]:focus");
     expect(await focusedName(page)).toBe("login");
@@ -115,7 +112,7 @@ describe("OIDC sign-in in Chromium", () => {
     // The error is announced and the form keeps the login.
     expect(await page.textContent("[role=alert]")).toContain("The username or password is wrong");
     expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: `${SCREENSHOTS}/oidc-sign-in-error.png` });
+    await saveScreenshot(page, "oidc-sign-in-error.png");
     expect(await focusedName(page)).toBe("login");
     await page.keyboard.press("Tab");
     await page.keyboard.type(user.password);
@@ -123,7 +120,7 @@ describe("OIDC sign-in in Chromium", () => {
 
     expect(await page.title()).toContain("Two-step verification");
     expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: `${SCREENSHOTS}/oidc-mfa.png` });
+    await saveScreenshot(page, "oidc-mfa.png");
     expect(await focusedName(page)).toBe("code");
     await page.keyboard.type(freshTotpCode(enrollment.secret, used));
     await Promise.all([page.waitForURL(`${redirectUri}**`), page.keyboard.press("Enter")]);
@@ -171,7 +168,7 @@ describe("OIDC sign-in in Chromium", () => {
     await pressEnterAndWait(page);
     expect(await page.title()).toContain("Allow access?");
     expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: `${SCREENSHOTS}/oidc-consent.png` });
+    await saveScreenshot(page, "oidc-consent.png");
     // Tab reaches Allow first.
     for (let i = 0; i < 10 && (await page.evaluate("document.activeElement?.textContent")) !== "Allow"; i++) {
       await page.keyboard.press("Tab");
