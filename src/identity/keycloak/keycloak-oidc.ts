@@ -148,6 +148,14 @@ export class KeycloakOidc {
   }
 
   /** Another client of the same realm (client credentials of a service account). */
+  private async publicConfiguration(clientId: string): Promise<client.Configuration> {
+    const base = await this.configuration();
+    const configuration = new client.Configuration(base.serverMetadata(), clientId, undefined, client.None());
+    configuration.timeout = base.timeout;
+    if (new URL(this.realmUrl).protocol === "http:") client.allowInsecureRequests(configuration);
+    return configuration;
+  }
+
   private async configurationFor(clientId: string, clientSecret: string): Promise<client.Configuration> {
     const base = await this.configuration();
     const configuration = new client.Configuration(
@@ -187,8 +195,20 @@ export class KeycloakOidc {
   }
 
   /** `scope` narrows the new access token (Keycloak answers invalid_scope for scopes not granted). */
-  async refreshGrant(refreshToken: string, scope?: string): Promise<KeycloakTokens> {
-    const configuration = await this.configuration();
+  /**
+   * The refresh grant as Gatehouse's own client, or (`publicClientId`) as a public client of the
+   * realm whose token it is (the browser's `gatehouse-web`): a public client authenticates with
+   * its id alone, and Keycloak refuses another client's refresh token.
+   */
+  async refreshGrant(
+    refreshToken: string,
+    scope?: string,
+    { publicClientId }: { publicClientId?: string } = {},
+  ): Promise<KeycloakTokens> {
+    const configuration =
+      publicClientId === undefined
+        ? await this.configuration()
+        : await this.publicConfiguration(publicClientId);
     try {
       return this.toTokens(
         await this.span("refresh grant", () =>

@@ -276,15 +276,27 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   }
 
   async refresh(refreshToken: string, _client: ClientInfo): Promise<RefreshResult> {
+    // A session client's token (the browser's) is refreshed as that public client; the token's
+    // unverified `azp` only picks the client: Keycloak checks the token itself.
+    const clientId = this.sessionClientOf(refreshToken);
+    const own = clientId === this.deps.oidc.clientId;
     const spend = await this.deps.spentRefreshTokens.spend(refreshToken);
     if (!spend.fresh) return this.reusedRefreshToken(refreshToken, spend.sessionId);
     let tokens: KeycloakTokens;
     try {
-      tokens = await this.deps.oidc.refreshGrant(refreshToken);
+      tokens = await this.deps.oidc.refreshGrant(
+        refreshToken,
+        undefined,
+        own ? {} : { publicClientId: clientId },
+      );
     } catch (error) {
       if (!(error instanceof OAuthRejection)) {
         await spend.release().catch(() => {});
         throw error;
+      }
+      if (!own && (error.error === "invalid_client" || error.error === "unauthorized_client")) {
+        await spend.release().catch(() => {});
+        throw confidentialClient(error);
       }
       return this.rejectedRefresh(error, refreshToken);
     }
@@ -379,30 +391,34 @@ export class KeycloakIdentityProvider implements IdentityProvider {
    * its session by the token's unverified `sid` through the admin API would
    * let a forged token end anyone's session.
    */
-  private async endSessionOfToken(
-    refreshToken: string,
-  ): Promise<{ sessionId: string; userId: string } | undefined> {
-    const claims = unverifiedClaims(refreshToken);
-    const clientId = claims?.azp ?? this.deps.oidc.clientId;
-    const own = clientId === this.deps.oidc.clientId;
-    if (!own && !this.deps.settings.sessionClients.includes(clientId)) {
+  /**
+   * The client a refresh or offline token was issued to (its `azp`): Gatehouse's own or one of
+   * KEYCLOAK_SESSION_CLIENTS; FAILED_PRECONDITION `untrusted_client` for any other.
+   */
+  private sessionClientOf(refreshToken: string): string {
+    const clientId = unverifiedClaims(refreshToken)?.azp ?? this.deps.oidc.clientId;
+    if (clientId !== this.deps.oidc.clientId && !this.deps.settings.sessionClients.includes(clientId)) {
       throw new DomainError(
         "failed_precondition",
         "untrusted_client",
         "the token belongs to a Keycloak client whose sessions Gatehouse does not manage (KEYCLOAK_SESSION_CLIENTS)",
       );
     }
+    return clientId;
+  }
+
+  private async endSessionOfToken(
+    refreshToken: string,
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    const claims = unverifiedClaims(refreshToken);
+    const clientId = this.sessionClientOf(refreshToken);
+    const own = clientId === this.deps.oidc.clientId;
     try {
       await this.deps.oidc.logout(refreshToken, own ? {} : { publicClientId: clientId });
     } catch (error) {
       if (!(error instanceof OAuthRejection)) throw error;
       if (!own && (error.error === "invalid_client" || error.error === "unauthorized_client")) {
-        throw new DomainError(
-          "failed_precondition",
-          "confidential_client",
-          "the token belongs to a confidential Keycloak client: only that client can end its session with it",
-          { cause: error },
-        );
+        throw confidentialClient(error);
       }
       return undefined;
     }
@@ -760,4 +776,14 @@ export function refreshFailure(
   if (/^token is not active/i.test(description)) return "refresh_token_expired";
   if (/session/i.test(description) || /stale token/i.test(description)) return "session_ended";
   return "invalid_refresh_token";
+}
+
+/** Keycloak refused to act on the token as its public client: only that (confidential) client can. */
+function confidentialClient(rejection: OAuthRejection): DomainError {
+  return new DomainError(
+    "failed_precondition",
+    "confidential_client",
+    "the token belongs to a confidential Keycloak client: only that client can use it",
+    { cause: rejection },
+  );
 }

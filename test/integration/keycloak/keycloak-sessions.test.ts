@@ -218,4 +218,31 @@ describe("Keycloak sessions of every client and kind", () => {
     expect(JSON.stringify(refused.body)).toContain("untrusted_client");
     expect(await keycloakHas(user, { client: "web", offline: false }, victim.sessionId)).toBe(true);
   });
+
+  it("Refresh rotates a browser-client refresh token as that client; the spent token is then reuse and ends the session", async () => {
+    const user = await newUser();
+    const session = await sessionOf(user, { client: "web", offline: false });
+    const { tokens } = await ok(gatehouse.url, `${AUTH}/Refresh`, { refreshToken: session.refreshToken });
+    expect(decodeJwt(tokens.accessToken).azp).toBe(WEB_CLIENT);
+    expect(tokens.refreshToken).not.toBe(session.refreshToken);
+    expect(await verifies(tokens.accessToken)).toBe(true);
+    const replayed = await postJson(gatehouse.url, `${AUTH}/Refresh`, { refreshToken: session.refreshToken });
+    expect(replayed.status).toBe(401);
+    expect(JSON.stringify(replayed.body)).toContain("refresh_token_reused");
+    expect(await keycloakHas(user, { client: "web", offline: false }, session.sessionId)).toBe(false);
+    expect(await verifies(tokens.accessToken)).toBe(false);
+  });
+
+  it("Refresh refuses a token of a client Gatehouse does not manage, and spends nothing", async () => {
+    const forged = [
+      { alg: "HS512", typ: "JWT" },
+      { typ: "Refresh", azp: "another-client", sid: "s" },
+    ]
+      .map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"))
+      .concat("c2lnbmF0dXJl")
+      .join(".");
+    const refused = await postJson(gatehouse.url, `${AUTH}/Refresh`, { refreshToken: forged });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain("untrusted_client");
+  });
 });
