@@ -305,7 +305,10 @@ export class OpenIdProvider {
         const tokens = await this.deps.sessions.issueForClient(
           session.id,
           this.tokenGrant(client.clientId, scope, grant.audience),
-          { withRefreshToken: client.grantTypes.includes("refresh_token") },
+          {
+            withRefreshToken: client.grantTypes.includes("refresh_token"),
+            offline: grant.scopes.includes("offline_access"),
+          },
         );
         if (tokens === undefined) throw invalidGrant("the session has ended");
         const idToken = await this.idToken(client, session, tokens.accessToken, grant.nonce);

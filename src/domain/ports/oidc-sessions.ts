@@ -19,11 +19,14 @@ export interface LiveSession {
  */
 export interface OidcSessions {
   live(sessionId: string): Promise<LiveSession | undefined>;
-  /** Undefined when the session is no longer live. */
+  /**
+   * Undefined when the session is no longer live. `offline` (the offline_access scope): the
+   * refresh token starts an offline session of its own, which outlives this one's logout.
+   */
   issueForClient(
     sessionId: string,
     grant: TokenGrant,
-    options: { readonly withRefreshToken: boolean },
+    options: { readonly withRefreshToken: boolean; readonly offline?: boolean },
   ): Promise<(IssuedTokens & { readonly tokenId: string }) | undefined>;
   /** The grant a refresh token's chain carries, without rotating it; undefined for unknown tokens or Login's. */
   grantOf(refreshToken: string): Promise<TokenGrant | undefined>;

@@ -283,12 +283,43 @@ export class LocalIdentityProvider implements IdentityProvider {
   async issueForClient(
     sessionId: string,
     grant: TokenGrant,
-    options: { readonly withRefreshToken: boolean },
+    options: { readonly withRefreshToken: boolean; readonly offline?: boolean },
   ): Promise<(IssuedTokens & { readonly tokenId: string }) | undefined> {
     let refreshToken = "";
     let refreshTokenExpiresAt: Date | undefined;
     let session: SessionRecord | undefined;
-    if (options.withRefreshToken) {
+    if (options.withRefreshToken && options.offline === true) {
+      // offline_access (OIDC Core §11): an offline session of its own for the user of the live
+      // sign-in, as RequestOfflineToken makes: it outlives that sign-in's logout and ends on its
+      // own revocation (RevokeSession, /oidc/revoke, LogoutEverywhere with include_offline).
+      const current = await this.deps.sessions.get(sessionId);
+      if (
+        current === undefined ||
+        current.revokedAt !== undefined ||
+        current.expiresAt.getTime() <= this.now()
+      ) {
+        return undefined;
+      }
+      refreshToken = newOpaqueToken();
+      const now = this.now();
+      refreshTokenExpiresAt = refreshTokenExpiry(
+        this.lifetimes,
+        { offline: true, createdAt: new Date(now) },
+        now,
+      );
+      session = await this.deps.sessions.create(
+        {
+          userId: current.userId,
+          clientId: grant.clientId,
+          ipAddress: current.lastSeenIpAddress,
+          userAgent: current.lastSeenUserAgent,
+          authMethods: current.authMethods,
+          offline: true,
+          expiresAt: refreshTokenExpiresAt,
+        },
+        { tokenHash: hashOpaqueToken(refreshToken), expiresAt: refreshTokenExpiresAt, grant },
+      );
+    } else if (options.withRefreshToken) {
       const current = await this.deps.sessions.get(sessionId);
       if (current === undefined) return undefined;
       refreshToken = newOpaqueToken();

@@ -47,7 +47,11 @@ export class LocalOidcSessions implements OidcSessions {
     };
   }
 
-  async issueForClient(sessionId: string, grant: TokenGrant, options: { withRefreshToken: boolean }) {
+  async issueForClient(
+    sessionId: string,
+    grant: TokenGrant,
+    options: { withRefreshToken: boolean; offline?: boolean },
+  ) {
     const issued = await this.provider.issueForClient(sessionId, grant, options);
     // Also without a refresh token: the client is told when the session ends (back-channel logout).
     if (issued !== undefined) await this.participants?.record(sessionId, grant.clientId);

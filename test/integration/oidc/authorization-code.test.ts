@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../harness/free-port.ts";
@@ -110,8 +111,53 @@ describe("authorization code + PKCE with openid-client (embedded)", () => {
     });
     const out = await browser.follow(endSession.toString(), server.url);
     expect(out.location).toBe("http://127.0.0.1:9/signed-out?state=bye");
-    // The session is the one every door ends: its access tokens are refused at once.
-    expect(await fails(server.url, `${AUTH}/VerifyToken`, { token: refreshed.access_token })).toMatchObject({
+    // The sign-in's session is over: its cookie signs nobody in any more.
+    const again = await browser.follow(authorizationUrl.toString(), server.url);
+    expect(again.text).toContain("Sign in");
+    // offline_access (OIDC Core §11): the client's tokens are an offline session of their own,
+    // which outlives the browser's logout…
+    expect(decodeJwt(refreshed.access_token).sid).not.toBe(claims.sid);
+    await ok(server.url, `${AUTH}/VerifyToken`, { token: refreshed.access_token });
+    const later = await client.refreshTokenGrant(config, refreshed.refresh_token!);
+    // …and ends when it is revoked (here by the client, RFC 7009): at once, on every door.
+    await client.tokenRevocation(config, later.refresh_token!, { token_type_hint: "refresh_token" });
+    expect(await fails(server.url, `${AUTH}/VerifyToken`, { token: later.access_token })).toMatchObject({
+      status: 401,
+      reason: "session_revoked",
+    });
+  });
+
+  it("without offline_access the client's tokens belong to the sign-in's session: end-session ends them", async () => {
+    const { clientId } = await registerClient(server.url, admin);
+    const user = await signUpAndLogin(server.url);
+    const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const authorizationUrl = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state: "s",
+    });
+    const browser = new HttpBrowser();
+    const signIn = await browser.follow(authorizationUrl.toString(), server.url);
+    const callback = await browser.submit(
+      signIn.url,
+      signIn.text,
+      "/signin",
+      { login: user.username, password: user.password },
+      server.url,
+    );
+    const tokens = await client.authorizationCodeGrant(config, new URL(callback.location!), {
+      pkceCodeVerifier: verifier,
+      expectedState: "s",
+    });
+    expect(decodeJwt(tokens.access_token).sid).toBe(tokens.claims()!.sid);
+    const endSession = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token! });
+    await browser.follow(endSession.toString(), server.url);
+    expect(await fails(server.url, `${AUTH}/VerifyToken`, { token: tokens.access_token })).toMatchObject({
       status: 401,
       reason: "session_revoked",
     });
