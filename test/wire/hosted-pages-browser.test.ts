@@ -200,7 +200,9 @@ describe("hosted pages in Chromium: accessibility, layout, keyboard", () => {
     const { page, close } = await open(VIEWPORTS[1]);
     try {
       await page.goto(link);
-      // The first field has the focus on arrival (autofocus: no script needed).
+      // The first field has the focus on arrival (autofocus: no script needed; it lands once the
+      // page has loaded, so wait for it rather than race it).
+      await page.waitForSelector("#field-new_password:focus");
       expect(await focusedId(page)).toBe("field-new_password");
       await page.keyboard.type("Keyboard-only-pass-42");
       await page.keyboard.press("Tab");
@@ -209,6 +211,7 @@ describe("hosted pages in Chromium: accessibility, layout, keyboard", () => {
       await page.keyboard.press("Enter");
       await page.waitForSelector(".summary");
       // The error is announced, tied to the field, and the focus is on the field to fix.
+      await page.waitForSelector("#field-confirm_password:focus");
       expect(await focusedId(page)).toBe("field-confirm_password");
       expect(await page.getAttribute("#field-confirm_password", "aria-invalid")).toBe("true");
       expect(await page.getAttribute("#field-confirm_password", "aria-describedby")).toBe(

@@ -113,6 +113,7 @@ describe("OIDC sign-in in Chromium", () => {
     expect(await page.textContent("[role=alert]")).toContain("The username or password is wrong");
     expect(await seriousViolations(page)).toEqual([]);
     await saveScreenshot(page, "oidc-sign-in-error.png");
+    await page.waitForSelector("input[name=login]:focus");
     expect(await focusedName(page)).toBe("login");
     await page.keyboard.press("Tab");
     await page.keyboard.type(user.password);
@@ -121,6 +122,8 @@ describe("OIDC sign-in in Chromium", () => {
     expect(await page.title()).toContain("Two-step verification");
     expect(await seriousViolations(page)).toEqual([]);
     await saveScreenshot(page, "oidc-mfa.png");
+    // Autofocus lands once the page has loaded: wait for it rather than race it.
+    await page.waitForSelector("input[name=code]:focus");
     expect(await focusedName(page)).toBe("code");
     await page.keyboard.type(freshTotpCode(enrollment.secret, used));
     await Promise.all([page.waitForURL(`${redirectUri}**`), page.keyboard.press("Enter")]);
