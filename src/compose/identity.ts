@@ -1,5 +1,6 @@
 import type { Config, KeycloakProviderConfig, LocalProviderConfig } from "../config/config.ts";
 import type { AuditLog } from "../domain/audit/audit-log.ts";
+import { CLAIMS_SUPPORTED, SUPPORTED_SCOPES } from "../domain/oidc/scopes.ts";
 import type { AccessChangeNotifier } from "../domain/ports/access-changes.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
@@ -156,6 +157,7 @@ async function createLocalIdentity(deps: IdentityDeps, settings: LocalProviderCo
       () => ({
         keys: [...keys.jwks().keys, ...rsaKeys.jwks().keys],
       }),
+      { scopes: SUPPORTED_SCOPES, userClaims: CLAIMS_SUPPORTED },
       oidcTokenEndpointsMetadata(identity.issuer),
     ),
     logoutTokens: new LogoutTokens({ RS256: rsaKeys, ES256: keys }),

@@ -25,11 +25,14 @@ const json =
  * The issuer's public keys (RFC 7517 JWK Set: the ES256 and RS256 rings) and
  * the OpenID Provider Metadata (OIDC Discovery 1.0, RFC 8414): exactly the
  * endpoints, grants and methods that are served, nothing more.
- * `extraMetadata` is for endpoints wired elsewhere (introspection, revocation).
+ * `vocabulary`: the scopes and user claims the OpenID Provider serves (its domain's lists, so
+ * discovery cannot drift from them); `extraMetadata` is for endpoints wired elsewhere
+ * (introspection, revocation).
  */
 export function wellKnownRoutes(
   issuer: string,
   jwks: () => { keys: JWK[] },
+  vocabulary: { readonly scopes: readonly string[]; readonly userClaims: readonly string[] },
   extraMetadata: Record<string, unknown> = {},
 ): Map<string, HttpHandler> {
   const metadata = {
@@ -39,7 +42,7 @@ export function wellKnownRoutes(
     userinfo_endpoint: `${issuer}/oidc/userinfo`,
     end_session_endpoint: `${issuer}/oidc/end-session`,
     jwks_uri: `${issuer}${JWKS_PATH}`,
-    scopes_supported: ["openid", "profile", "email", "phone", "offline_access"],
+    scopes_supported: [...vocabulary.scopes],
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
     grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
@@ -54,27 +57,22 @@ export function wellKnownRoutes(
     token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
     code_challenge_methods_supported: ["S256"],
     prompt_values_supported: ["none", "login"],
+    // The tokens' own claims, then the user's (by scope), each once.
     claims_supported: [
-      "iss",
-      "sub",
-      "aud",
-      "exp",
-      "iat",
-      "auth_time",
-      "nonce",
-      "at_hash",
-      "amr",
-      "sid",
-      "azp",
-      "name",
-      "given_name",
-      "family_name",
-      "middle_name",
-      "preferred_username",
-      "updated_at",
-      "email",
-      "email_verified",
-      "phone_number",
+      ...new Set([
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "amr",
+        "sid",
+        "azp",
+        ...vocabulary.userClaims,
+      ]),
     ],
     claims_parameter_supported: false,
     request_parameter_supported: false,

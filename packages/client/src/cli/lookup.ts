@@ -1,9 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { type ServiceGrant, ServiceGrantSchema } from "../gen/gatehouse/v1/types_pb.js";
+import type { CommandContext } from "./command.ts";
 import type { Clients } from "./connection.ts";
 import { UsageError } from "./exit-codes.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The one positional argument a command takes (a name or an id), or a usage error naming it. */
+export function oneArgument(context: CommandContext, what: string): string {
+  if (context.args.length !== 1) throw new UsageError(`name one ${what}`);
+  return context.args[0]!;
+}
+
+/** GetService's key for a service named by id or by slug. */
+export const serviceKey = (slugOrId: string) =>
+  UUID.test(slugOrId)
+    ? { case: "serviceId" as const, value: slugOrId }
+    : { case: "slug" as const, value: slugOrId };
 
 /** A user named by id, username or email: the CLI takes whichever a person remembers. */
 export async function resolveUserId(clients: Clients, user: string): Promise<string> {
@@ -28,9 +41,7 @@ export async function parseGrants(clients: Clients, pairs: readonly string[]): P
     const role = pair.slice(separator + 1);
     let serviceId = ids.get(slug);
     if (serviceId === undefined) {
-      const { service } = await clients.services.getService({
-        key: UUID.test(slug) ? { case: "serviceId", value: slug } : { case: "slug", value: slug },
-      });
+      const { service } = await clients.services.getService({ key: serviceKey(slug) });
       serviceId = service!.id;
       ids.set(slug, serviceId);
     }

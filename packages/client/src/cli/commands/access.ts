@@ -2,13 +2,8 @@ import { toJson } from "@bufbuild/protobuf";
 import { BusinessRoleSchema, PermissionSchema, RoleSchema } from "../../gen/gatehouse/v1/role_pb.js";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
-import { allPages, parseGrants } from "../lookup.ts";
+import { allPages, oneArgument, parseGrants } from "../lookup.ts";
 import { table } from "../output.ts";
-
-function one(context: CommandContext, what: string): string {
-  if (context.args.length !== 1) throw new UsageError(`name one ${what}`);
-  return context.args[0]!;
-}
 
 async function roleId(context: CommandContext, nameOrId: string): Promise<string> {
   const roles = await allPages(async (pageToken) => {
@@ -59,7 +54,7 @@ export const accessCommands: readonly Command[] = [
     },
     async run(context) {
       const { role } = await context.clients().roles.createRole({
-        name: one(context, "role"),
+        name: oneArgument(context, "role"),
         description: (context.flags.description as string | undefined) ?? "",
         permissions: { permissions: (context.flags.permission as string[] | undefined) ?? [] },
       });
@@ -71,7 +66,7 @@ export const accessCommands: readonly Command[] = [
     summary: "Delete an RBAC role (by name or id)",
     args: "ROLE",
     async run(context) {
-      const id = await roleId(context, one(context, "role"));
+      const id = await roleId(context, oneArgument(context, "role"));
       await context.clients().roles.deleteRole({ roleId: id });
       context.print({ deleted: id }, () => `Deleted role ${id}\n`);
     },
@@ -125,7 +120,7 @@ export const accessCommands: readonly Command[] = [
     async run(context) {
       const clients = context.clients();
       const { businessRole } = await clients.roles.createBusinessRole({
-        name: one(context, "business role"),
+        name: oneArgument(context, "business role"),
         description: (context.flags.description as string | undefined) ?? "",
         grants: await parseGrants(clients, (context.flags.grant as string[] | undefined) ?? []),
       });
@@ -140,7 +135,7 @@ export const accessCommands: readonly Command[] = [
     summary: "Delete a business role (by name or id)",
     args: "BUSINESS_ROLE",
     async run(context) {
-      const id = await businessRoleId(context, one(context, "business role"));
+      const id = await businessRoleId(context, oneArgument(context, "business role"));
       await context.clients().roles.deleteBusinessRole({ businessRoleId: id });
       context.print({ deleted: id }, () => `Deleted business role ${id}\n`);
     },

@@ -6,19 +6,11 @@ import {
 } from "../../gen/gatehouse/v1/service_registry_pb.js";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
-import { allPages, parseGrants } from "../lookup.ts";
+import { allPages, oneArgument, parseGrants, serviceKey } from "../lookup.ts";
 import { enumName, fields, table } from "../output.ts";
 
-function one(context: CommandContext, what: string): string {
-  if (context.args.length !== 1) throw new UsageError(`name one ${what}`);
-  return context.args[0]!;
-}
-
 async function serviceId(context: CommandContext, slugOrId: string): Promise<string> {
-  const key = /^[0-9a-f-]{36}$/i.test(slugOrId)
-    ? { case: "serviceId" as const, value: slugOrId }
-    : { case: "slug" as const, value: slugOrId };
-  return (await context.clients().services.getService({ key })).service!.id;
+  return (await context.clients().services.getService({ key: serviceKey(slugOrId) })).service!.id;
 }
 
 async function serviceAccountId(context: CommandContext, nameOrId: string): Promise<string> {
@@ -65,10 +57,9 @@ export const registryCommands: readonly Command[] = [
     summary: "Show one service (by slug or id)",
     args: "SERVICE",
     async run(context) {
-      const id = await serviceId(context, one(context, "service"));
       const { service } = await context
         .clients()
-        .services.getService({ key: { case: "serviceId", value: id } });
+        .services.getService({ key: serviceKey(oneArgument(context, "service")) });
       context.print(toJson(ServiceSchema, service!), () =>
         fields([
           ["id", service!.id],
@@ -99,7 +90,7 @@ export const registryCommands: readonly Command[] = [
       host: { type: "string", multiple: true, value: "HOST", help: "a host Envoy routes to it (repeatable)" },
     },
     async run(context) {
-      const slug = one(context, "service slug");
+      const slug = oneArgument(context, "service slug");
       const roles = context.flags.role as string[] | undefined;
       const hosts = context.flags.host as string[] | undefined;
       const { service } = await context.clients().services.createService({
@@ -121,7 +112,7 @@ export const registryCommands: readonly Command[] = [
     summary: "Remove a service and every grant on it",
     args: "SERVICE",
     async run(context) {
-      const id = await serviceId(context, one(context, "service"));
+      const id = await serviceId(context, oneArgument(context, "service"));
       await context.clients().services.deleteService({ serviceId: id });
       context.print({ deleted: id }, () => `Deleted service ${id}\n`);
     },
@@ -155,7 +146,7 @@ export const registryCommands: readonly Command[] = [
     async run(context) {
       const clients = context.clients();
       const answer = await clients.services.createServiceAccount({
-        name: one(context, "service account name"),
+        name: oneArgument(context, "service account name"),
         description: (context.flags.description as string | undefined) ?? "",
         grants: await parseGrants(clients, (context.flags.grant as string[] | undefined) ?? []),
       });
@@ -174,7 +165,7 @@ export const registryCommands: readonly Command[] = [
       "keep-tokens": { type: "boolean", help: "let tokens issued under the old secret expire on their own" },
     },
     async run(context) {
-      const id = await serviceAccountId(context, one(context, "service account"));
+      const id = await serviceAccountId(context, oneArgument(context, "service account"));
       const { clientSecret } = await context.clients().services.rotateServiceAccountSecret({
         serviceAccountId: id,
         keepIssuedTokens: context.flags["keep-tokens"] === true,
@@ -205,7 +196,7 @@ export const registryCommands: readonly Command[] = [
     summary: "Delete a service account (its tokens stop working at once)",
     args: "SERVICE_ACCOUNT",
     async run(context) {
-      const id = await serviceAccountId(context, one(context, "service account"));
+      const id = await serviceAccountId(context, oneArgument(context, "service account"));
       await context.clients().services.deleteServiceAccount({ serviceAccountId: id });
       context.print({ deleted: id }, () => `Deleted service account ${id}\n`);
     },

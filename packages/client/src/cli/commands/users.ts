@@ -9,7 +9,7 @@ import {
 import { ListServiceGrantsResponseSchema } from "../../gen/gatehouse/v1/user_pb.js";
 import type { Command, CommandContext, Flag } from "../command.ts";
 import { UsageError } from "../exit-codes.ts";
-import { parseGrants, resolveUserId } from "../lookup.ts";
+import { oneArgument, parseGrants, resolveUserId } from "../lookup.ts";
 import { enumName, fields, table, time } from "../output.ts";
 
 const PROFILE_FLAGS = {
@@ -66,11 +66,6 @@ function showUser(context: CommandContext, user: User): void {
   );
 }
 
-function one(context: CommandContext): string {
-  if (context.args.length !== 1) throw new UsageError("name one user (id, username or email)");
-  return context.args[0]!;
-}
-
 const list: Command = {
   path: ["users", "list"],
   summary: "List or search users",
@@ -116,7 +111,9 @@ const get: Command = {
   args: "USER",
   async run(context) {
     const clients = context.clients();
-    const { user } = await clients.users.getUser({ userId: await resolveUserId(clients, one(context)) });
+    const { user } = await clients.users.getUser({
+      userId: await resolveUserId(clients, oneArgument(context, "user (id, username or email)")),
+    });
     showUser(context, user!);
   },
 };
@@ -161,7 +158,7 @@ const update: Command = {
   },
   async run(context) {
     const clients = context.clients();
-    const userId = await resolveUserId(clients, one(context));
+    const userId = await resolveUserId(clients, oneArgument(context, "user (id, username or email)"));
     const { user } = await clients.users.updateUser({
       userId,
       username: context.flags.username as string | undefined,
@@ -178,7 +175,7 @@ const setStatus = (verb: "disable" | "enable", value: UserStatus): Command => ({
   args: "USER",
   async run(context) {
     const clients = context.clients();
-    const userId = await resolveUserId(clients, one(context));
+    const userId = await resolveUserId(clients, oneArgument(context, "user (id, username or email)"));
     const { user } = await clients.users.updateUser({ userId, status: value });
     showUser(context, user!);
   },
@@ -197,7 +194,7 @@ const remove: Command = {
     if (hard && context.flags.yes !== true)
       throw new UsageError("--hard deletes for good: add --yes to confirm");
     const clients = context.clients();
-    const userId = await resolveUserId(clients, one(context));
+    const userId = await resolveUserId(clients, oneArgument(context, "user (id, username or email)"));
     await clients.users.deleteUser({ userId, hard });
     context.print({ deleted: userId, hard }, () => `Deleted ${userId}${hard ? " (hard)" : ""}\n`);
   },
@@ -210,7 +207,7 @@ const grants: Command = {
   async run(context) {
     const clients = context.clients();
     const answer = await clients.users.listServiceGrants({
-      userId: await resolveUserId(clients, one(context)),
+      userId: await resolveUserId(clients, oneArgument(context, "user (id, username or email)")),
     });
     context.print(toJson(ListServiceGrantsResponseSchema, answer), () =>
       table(
@@ -259,7 +256,7 @@ const setPassword: Command = {
     const password = (await context.io.readStdin()).replace(/\r?\n$/, "");
     if (password === "") throw new UsageError("give the new password on stdin");
     const clients = context.clients();
-    const userId = await resolveUserId(clients, one(context));
+    const userId = await resolveUserId(clients, oneArgument(context, "user (id, username or email)"));
     await clients.users.setUserPassword({ userId, password });
     context.print({ userId }, () => `Password set for ${userId}\n`);
   },
@@ -271,7 +268,7 @@ const revokeSessions: Command = {
   args: "USER",
   async run(context) {
     const clients = context.clients();
-    const userId = await resolveUserId(clients, one(context));
+    const userId = await resolveUserId(clients, oneArgument(context, "user (id, username or email)"));
     const { sessionsEnded } = await clients.users.revokeUserSessions({ userId });
     context.print({ userId, sessionsEnded }, () => `${sessionsEnded} session(s) ended\n`);
   },
