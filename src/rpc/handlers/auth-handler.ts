@@ -1,5 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
 import type { ChangeStream } from "../../domain/change-feed/change-stream.ts";
 import type { WatchAccess } from "../../domain/change-feed/watch-access.ts";
@@ -179,6 +180,41 @@ export function createAuthHandler(deps: {
           previousRetireTime: timestampFromDate(key.previousRetiresAt),
         })),
       };
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async beginPasskeyRegistration() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async finishPasskeyRegistration() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async listPasskeys() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async renamePasskey() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async deletePasskey() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async beginPasskeySignIn() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async finishPasskeySignIn() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { GrantService } from "../../domain/grants/grant-service.ts";
 import type { UserSyncService } from "../../domain/sync/user-sync-service.ts";
 import type { UserService as UserDomain } from "../../domain/users/user-service.ts";
@@ -153,6 +154,21 @@ export function createUserHandler(deps: {
         })),
         nextPageToken: page.nextPageToken,
       };
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async resetUserMfa() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async listUserPasskeys() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
+    },
+
+    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
+    async deleteUserPasskey() {
+      throw new ConnectError("not served yet", Code.Unimplemented);
     },
   };
 }

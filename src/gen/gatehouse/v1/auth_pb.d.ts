@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { EffectiveGrant, ProfileChanges, Session, TokenSet, User } from "./types_pb.js";
+import type { EffectiveGrant, Passkey, ProfileChanges, Session, TokenSet, User } from "./types_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
@@ -1044,6 +1044,283 @@ export declare type WatchReset = Message<"gatehouse.v1.WatchReset"> & {
 export declare const WatchResetSchema: GenMessage<WatchReset>;
 
 /**
+ * @generated from message gatehouse.v1.BeginPasskeyRegistrationRequest
+ */
+export declare type BeginPasskeyRegistrationRequest = Message<"gatehouse.v1.BeginPasskeyRegistrationRequest"> & {
+  /**
+   * The name the user gives the passkey; a default from the authenticator when empty.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.BeginPasskeyRegistrationRequest.
+ * Use `create(BeginPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export declare const BeginPasskeyRegistrationRequestSchema: GenMessage<BeginPasskeyRegistrationRequest>;
+
+/**
+ * @generated from message gatehouse.v1.BeginPasskeyRegistrationResponse
+ */
+export declare type BeginPasskeyRegistrationResponse = Message<"gatehouse.v1.BeginPasskeyRegistrationResponse"> & {
+  /**
+   * @generated from field: string ceremony_id = 1;
+   */
+  ceremonyId: string;
+
+  /**
+   * PublicKeyCredentialCreationOptionsJSON.
+   *
+   * @generated from field: string options_json = 2;
+   */
+  optionsJson: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.BeginPasskeyRegistrationResponse.
+ * Use `create(BeginPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export declare const BeginPasskeyRegistrationResponseSchema: GenMessage<BeginPasskeyRegistrationResponse>;
+
+/**
+ * @generated from message gatehouse.v1.FinishPasskeyRegistrationRequest
+ */
+export declare type FinishPasskeyRegistrationRequest = Message<"gatehouse.v1.FinishPasskeyRegistrationRequest"> & {
+  /**
+   * @generated from field: string ceremony_id = 1;
+   */
+  ceremonyId: string;
+
+  /**
+   * RegistrationResponseJSON from navigator.credentials.create().
+   *
+   * @generated from field: string credential_json = 2;
+   */
+  credentialJson: string;
+
+  /**
+   * Overrides the name given at the start when not empty.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.FinishPasskeyRegistrationRequest.
+ * Use `create(FinishPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export declare const FinishPasskeyRegistrationRequestSchema: GenMessage<FinishPasskeyRegistrationRequest>;
+
+/**
+ * @generated from message gatehouse.v1.FinishPasskeyRegistrationResponse
+ */
+export declare type FinishPasskeyRegistrationResponse = Message<"gatehouse.v1.FinishPasskeyRegistrationResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.Passkey passkey = 1;
+   */
+  passkey?: Passkey | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.FinishPasskeyRegistrationResponse.
+ * Use `create(FinishPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export declare const FinishPasskeyRegistrationResponseSchema: GenMessage<FinishPasskeyRegistrationResponse>;
+
+/**
+ * @generated from message gatehouse.v1.ListPasskeysRequest
+ */
+export declare type ListPasskeysRequest = Message<"gatehouse.v1.ListPasskeysRequest"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.ListPasskeysRequest.
+ * Use `create(ListPasskeysRequestSchema)` to create a new message.
+ */
+export declare const ListPasskeysRequestSchema: GenMessage<ListPasskeysRequest>;
+
+/**
+ * @generated from message gatehouse.v1.ListPasskeysResponse
+ */
+export declare type ListPasskeysResponse = Message<"gatehouse.v1.ListPasskeysResponse"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.Passkey passkeys = 1;
+   */
+  passkeys: Passkey[];
+};
+
+/**
+ * Describes the message gatehouse.v1.ListPasskeysResponse.
+ * Use `create(ListPasskeysResponseSchema)` to create a new message.
+ */
+export declare const ListPasskeysResponseSchema: GenMessage<ListPasskeysResponse>;
+
+/**
+ * @generated from message gatehouse.v1.RenamePasskeyRequest
+ */
+export declare type RenamePasskeyRequest = Message<"gatehouse.v1.RenamePasskeyRequest"> & {
+  /**
+   * @generated from field: string passkey_id = 1;
+   */
+  passkeyId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RenamePasskeyRequest.
+ * Use `create(RenamePasskeyRequestSchema)` to create a new message.
+ */
+export declare const RenamePasskeyRequestSchema: GenMessage<RenamePasskeyRequest>;
+
+/**
+ * @generated from message gatehouse.v1.RenamePasskeyResponse
+ */
+export declare type RenamePasskeyResponse = Message<"gatehouse.v1.RenamePasskeyResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.Passkey passkey = 1;
+   */
+  passkey?: Passkey | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.RenamePasskeyResponse.
+ * Use `create(RenamePasskeyResponseSchema)` to create a new message.
+ */
+export declare const RenamePasskeyResponseSchema: GenMessage<RenamePasskeyResponse>;
+
+/**
+ * @generated from message gatehouse.v1.DeletePasskeyRequest
+ */
+export declare type DeletePasskeyRequest = Message<"gatehouse.v1.DeletePasskeyRequest"> & {
+  /**
+   * @generated from field: string passkey_id = 1;
+   */
+  passkeyId: string;
+
+  /**
+   * Required when this passkey is the user's last second factor.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.DeletePasskeyRequest.
+ * Use `create(DeletePasskeyRequestSchema)` to create a new message.
+ */
+export declare const DeletePasskeyRequestSchema: GenMessage<DeletePasskeyRequest>;
+
+/**
+ * @generated from message gatehouse.v1.DeletePasskeyResponse
+ */
+export declare type DeletePasskeyResponse = Message<"gatehouse.v1.DeletePasskeyResponse"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.DeletePasskeyResponse.
+ * Use `create(DeletePasskeyResponseSchema)` to create a new message.
+ */
+export declare const DeletePasskeyResponseSchema: GenMessage<DeletePasskeyResponse>;
+
+/**
+ * @generated from message gatehouse.v1.BeginPasskeySignInRequest
+ */
+export declare type BeginPasskeySignInRequest = Message<"gatehouse.v1.BeginPasskeySignInRequest"> & {
+  /**
+   * The MFA challenge of a Login, when the passkey is the second factor.
+   *
+   * @generated from field: string mfa_token = 1;
+   */
+  mfaToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.BeginPasskeySignInRequest.
+ * Use `create(BeginPasskeySignInRequestSchema)` to create a new message.
+ */
+export declare const BeginPasskeySignInRequestSchema: GenMessage<BeginPasskeySignInRequest>;
+
+/**
+ * @generated from message gatehouse.v1.BeginPasskeySignInResponse
+ */
+export declare type BeginPasskeySignInResponse = Message<"gatehouse.v1.BeginPasskeySignInResponse"> & {
+  /**
+   * @generated from field: string ceremony_id = 1;
+   */
+  ceremonyId: string;
+
+  /**
+   * PublicKeyCredentialRequestOptionsJSON.
+   *
+   * @generated from field: string options_json = 2;
+   */
+  optionsJson: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.BeginPasskeySignInResponse.
+ * Use `create(BeginPasskeySignInResponseSchema)` to create a new message.
+ */
+export declare const BeginPasskeySignInResponseSchema: GenMessage<BeginPasskeySignInResponse>;
+
+/**
+ * @generated from message gatehouse.v1.FinishPasskeySignInRequest
+ */
+export declare type FinishPasskeySignInRequest = Message<"gatehouse.v1.FinishPasskeySignInRequest"> & {
+  /**
+   * @generated from field: string ceremony_id = 1;
+   */
+  ceremonyId: string;
+
+  /**
+   * AuthenticationResponseJSON from navigator.credentials.get().
+   *
+   * @generated from field: string credential_json = 2;
+   */
+  credentialJson: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.FinishPasskeySignInRequest.
+ * Use `create(FinishPasskeySignInRequestSchema)` to create a new message.
+ */
+export declare const FinishPasskeySignInRequestSchema: GenMessage<FinishPasskeySignInRequest>;
+
+/**
+ * @generated from message gatehouse.v1.FinishPasskeySignInResponse
+ */
+export declare type FinishPasskeySignInResponse = Message<"gatehouse.v1.FinishPasskeySignInResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.TokenSet tokens = 1;
+   */
+  tokens?: TokenSet | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.FinishPasskeySignInResponse.
+ * Use `create(FinishPasskeySignInResponseSchema)` to create a new message.
+ */
+export declare const FinishPasskeySignInResponseSchema: GenMessage<FinishPasskeySignInResponse>;
+
+/**
  * What changed. Kinds other than those below may be added: ignore unknown ones.
  *
  * @generated from enum gatehouse.v1.ChangeKind
@@ -1370,6 +1647,96 @@ export declare const AuthService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchChangesRequestSchema;
     output: typeof WatchChangesResponseSchema;
+  },
+  /**
+   * Authenticated, built-in provider. Starts registering a passkey (WebAuthn)
+   * for the caller: returns PublicKeyCredentialCreationOptions as WebAuthn JSON
+   * (what @simplewebauthn/browser's startRegistration takes) and the ceremony's
+   * id. The challenge is single use, short-lived and kept in the coordination
+   * store, so any replica can finish the ceremony. Errors: FAILED_PRECONDITION
+   * (passkeys_disabled, or under IDENTITY_PROVIDER=keycloak: Keycloak's own
+   * WebAuthn applies), RESOURCE_EXHAUSTED (too many passkeys).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.BeginPasskeyRegistration
+   */
+  beginPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof BeginPasskeyRegistrationRequestSchema;
+    output: typeof BeginPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * Authenticated. Verifies the authenticator's answer and stores the passkey.
+   * Errors: INVALID_ARGUMENT (passkey_verification_failed: wrong origin or RP
+   * id, bad signature, user verification missing), NOT_FOUND (ceremony unknown,
+   * expired or already used), ALREADY_EXISTS (credential registered already).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.FinishPasskeyRegistration
+   */
+  finishPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof FinishPasskeyRegistrationRequestSchema;
+    output: typeof FinishPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * Authenticated. The caller's passkeys.
+   *
+   * @generated from rpc gatehouse.v1.AuthService.ListPasskeys
+   */
+  listPasskeys: {
+    methodKind: "unary";
+    input: typeof ListPasskeysRequestSchema;
+    output: typeof ListPasskeysResponseSchema;
+  },
+  /**
+   * Authenticated. Renames one of the caller's passkeys.
+   *
+   * @generated from rpc gatehouse.v1.AuthService.RenamePasskey
+   */
+  renamePasskey: {
+    methodKind: "unary";
+    input: typeof RenamePasskeyRequestSchema;
+    output: typeof RenamePasskeyResponseSchema;
+  },
+  /**
+   * Authenticated. Removes one of the caller's passkeys. Removing the last
+   * second factor needs the password again. Errors: NOT_FOUND,
+   * UNAUTHENTICATED (reauthentication_required, invalid_credentials).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.DeletePasskey
+   */
+  deletePasskey: {
+    methodKind: "unary";
+    input: typeof DeletePasskeyRequestSchema;
+    output: typeof DeletePasskeyResponseSchema;
+  },
+  /**
+   * Unauthenticated. Starts a passkey sign-in: without mfa_token a passwordless
+   * one (discoverable credentials, user verification required); with the
+   * mfa_token of a Login's MFA challenge, the passkey as the second factor
+   * (the user's own credentials allowed). Errors: UNAUTHENTICATED
+   * (invalid_mfa_token), FAILED_PRECONDITION (passkeys_disabled).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.BeginPasskeySignIn
+   */
+  beginPasskeySignIn: {
+    methodKind: "unary";
+    input: typeof BeginPasskeySignInRequestSchema;
+    output: typeof BeginPasskeySignInResponseSchema;
+  },
+  /**
+   * Unauthenticated. Verifies the assertion and opens the session. A
+   * credential whose signature counter went backwards (a cloned authenticator)
+   * is refused and recorded. Errors: UNAUTHENTICATED (passkey_verification_failed,
+   * unknown_credential, counter_regressed, invalid_mfa_token), NOT_FOUND
+   * (ceremony unknown, expired or already used), PERMISSION_DENIED (account
+   * disabled), RESOURCE_EXHAUSTED (sign_in_throttled, rate_limited).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.FinishPasskeySignIn
+   */
+  finishPasskeySignIn: {
+    methodKind: "unary";
+    input: typeof FinishPasskeySignInRequestSchema;
+    output: typeof FinishPasskeySignInResponseSchema;
   },
 }>;
 

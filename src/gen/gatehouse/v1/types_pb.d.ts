@@ -449,6 +449,74 @@ export declare type EffectiveGrant = Message<"gatehouse.v1.EffectiveGrant"> & {
 export declare const EffectiveGrantSchema: GenMessage<EffectiveGrant>;
 
 /**
+ * A WebAuthn credential (passkey) registered to a user. The public key stays on the server.
+ *
+ * @generated from message gatehouse.v1.Passkey
+ */
+export declare type Passkey = Message<"gatehouse.v1.Passkey"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Unset until first used to sign in.
+   *
+   * @generated from field: google.protobuf.Timestamp last_use_time = 4;
+   */
+  lastUseTime?: Timestamp | undefined;
+
+  /**
+   * The authenticator may sync it (a multi-device passkey) / it is synced now.
+   *
+   * @generated from field: bool backup_eligible = 5;
+   */
+  backupEligible: boolean;
+
+  /**
+   * @generated from field: bool backed_up = 6;
+   */
+  backedUp: boolean;
+
+  /**
+   * As the authenticator reported them: "internal", "hybrid", "usb", "nfc", "ble".
+   *
+   * @generated from field: repeated string transports = 7;
+   */
+  transports: string[];
+
+  /**
+   * The authenticator model's AAGUID; all zeros when attestation is "none".
+   *
+   * @generated from field: string aaguid = 8;
+   */
+  aaguid: string;
+
+  /**
+   * Whether the authenticator verified the user (biometrics or PIN) at registration.
+   *
+   * @generated from field: bool user_verified = 9;
+   */
+  userVerified: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.Passkey.
+ * Use `create(PasskeySchema)` to create a new message.
+ */
+export declare const PasskeySchema: GenMessage<Passkey>;
+
+/**
  * Whether an account may sign in and be granted access.
  *
  * @generated from enum gatehouse.v1.UserStatus

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { EffectiveGrant, ProfileChanges, ServiceGrant, User, UserStatus } from "./types_pb.js";
+import type { EffectiveGrant, Passkey, ProfileChanges, ServiceGrant, User, UserStatus } from "./types_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
@@ -140,6 +140,20 @@ export declare type ListUsersRequest = Message<"gatehouse.v1.ListUsersRequest"> 
    * @generated from field: string role = 5;
    */
   role: string;
+
+  /**
+   * Only users holding this business role (its id).
+   *
+   * @generated from field: string business_role_id = 6;
+   */
+  businessRoleId: string;
+
+  /**
+   * Only users with a grant on this service (its id), directly or through a business role.
+   *
+   * @generated from field: string service_id = 7;
+   */
+  serviceId: string;
 };
 
 /**
@@ -484,6 +498,13 @@ export declare const ListServiceGrantsResponseSchema: GenMessage<ListServiceGran
  * @generated from message gatehouse.v1.SyncFromKeycloakRequest
  */
 export declare type SyncFromKeycloakRequest = Message<"gatehouse.v1.SyncFromKeycloakRequest"> & {
+  /**
+   * Only this Keycloak user (a drift report's "only in Keycloak" fix); the
+   * whole realm when empty. A one-user sync does not count as a full sync.
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
 };
 
 /**
@@ -688,6 +709,13 @@ export declare type GetSyncStatusResponse = Message<"gatehouse.v1.GetSyncStatusR
    * @generated from field: double failure_rate_in_last_day = 10;
    */
   failureRateInLastDay: number;
+
+  /**
+   * The full sync running now on any replica; unset when none is.
+   *
+   * @generated from field: gatehouse.v1.SyncRun current_run = 11;
+   */
+  currentRun?: SyncRun | undefined;
 };
 
 /**
@@ -850,6 +878,158 @@ export declare type ListAuditEventsResponse = Message<"gatehouse.v1.ListAuditEve
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export declare const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse>;
+
+/**
+ * @generated from message gatehouse.v1.ResetUserMfaRequest
+ */
+export declare type ResetUserMfaRequest = Message<"gatehouse.v1.ResetUserMfaRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResetUserMfaRequest.
+ * Use `create(ResetUserMfaRequestSchema)` to create a new message.
+ */
+export declare const ResetUserMfaRequestSchema: GenMessage<ResetUserMfaRequest>;
+
+/**
+ * @generated from message gatehouse.v1.ResetUserMfaResponse
+ */
+export declare type ResetUserMfaResponse = Message<"gatehouse.v1.ResetUserMfaResponse"> & {
+  /**
+   * @generated from field: gatehouse.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResetUserMfaResponse.
+ * Use `create(ResetUserMfaResponseSchema)` to create a new message.
+ */
+export declare const ResetUserMfaResponseSchema: GenMessage<ResetUserMfaResponse>;
+
+/**
+ * @generated from message gatehouse.v1.ListUserPasskeysRequest
+ */
+export declare type ListUserPasskeysRequest = Message<"gatehouse.v1.ListUserPasskeysRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListUserPasskeysRequest.
+ * Use `create(ListUserPasskeysRequestSchema)` to create a new message.
+ */
+export declare const ListUserPasskeysRequestSchema: GenMessage<ListUserPasskeysRequest>;
+
+/**
+ * @generated from message gatehouse.v1.ListUserPasskeysResponse
+ */
+export declare type ListUserPasskeysResponse = Message<"gatehouse.v1.ListUserPasskeysResponse"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.Passkey passkeys = 1;
+   */
+  passkeys: Passkey[];
+};
+
+/**
+ * Describes the message gatehouse.v1.ListUserPasskeysResponse.
+ * Use `create(ListUserPasskeysResponseSchema)` to create a new message.
+ */
+export declare const ListUserPasskeysResponseSchema: GenMessage<ListUserPasskeysResponse>;
+
+/**
+ * @generated from message gatehouse.v1.DeleteUserPasskeyRequest
+ */
+export declare type DeleteUserPasskeyRequest = Message<"gatehouse.v1.DeleteUserPasskeyRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string passkey_id = 2;
+   */
+  passkeyId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteUserPasskeyRequest.
+ * Use `create(DeleteUserPasskeyRequestSchema)` to create a new message.
+ */
+export declare const DeleteUserPasskeyRequestSchema: GenMessage<DeleteUserPasskeyRequest>;
+
+/**
+ * @generated from message gatehouse.v1.DeleteUserPasskeyResponse
+ */
+export declare type DeleteUserPasskeyResponse = Message<"gatehouse.v1.DeleteUserPasskeyResponse"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteUserPasskeyResponse.
+ * Use `create(DeleteUserPasskeyResponseSchema)` to create a new message.
+ */
+export declare const DeleteUserPasskeyResponseSchema: GenMessage<DeleteUserPasskeyResponse>;
+
+/**
+ * A SyncFromKeycloak run in progress, as every replica sees it.
+ *
+ * @generated from message gatehouse.v1.SyncRun
+ */
+export declare type SyncRun = Message<"gatehouse.v1.SyncRun"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Keycloak users looked at so far, and Keycloak's count at the start (0 when unknown).
+   *
+   * @generated from field: int32 processed = 2;
+   */
+  processed: number;
+
+  /**
+   * @generated from field: int32 total = 3;
+   */
+  total: number;
+
+  /**
+   * @generated from field: int32 created = 4;
+   */
+  created: number;
+
+  /**
+   * @generated from field: int32 updated = 5;
+   */
+  updated: number;
+
+  /**
+   * @generated from field: int32 unchanged = 6;
+   */
+  unchanged: number;
+
+  /**
+   * @generated from field: int32 disabled = 7;
+   */
+  disabled: number;
+
+  /**
+   * @generated from field: int32 failed = 8;
+   */
+  failed: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.SyncRun.
+ * Use `create(SyncRunSchema)` to create a new message.
+ */
+export declare const SyncRunSchema: GenMessage<SyncRun>;
 
 /**
  * Administration of users: CRUD with local metadata, roles, service grants,
@@ -1043,6 +1223,41 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEventsRequestSchema;
     output: typeof ListAuditEventsResponseSchema;
+  },
+  /**
+   * Permission `users.write`. Turns a user's TOTP off and voids their recovery
+   * codes (the user lost the device); passkeys stay (DeleteUserPasskey).
+   * Every session of the user is revoked. Errors: NOT_FOUND, FAILED_PRECONDITION
+   * (mfa_not_enabled; under Keycloak, remove the OTP credential there),
+   * PERMISSION_DENIED (target_more_privileged).
+   *
+   * @generated from rpc gatehouse.v1.UserService.ResetUserMfa
+   */
+  resetUserMfa: {
+    methodKind: "unary";
+    input: typeof ResetUserMfaRequestSchema;
+    output: typeof ResetUserMfaResponseSchema;
+  },
+  /**
+   * Permission `users.read`. A user's passkeys.
+   *
+   * @generated from rpc gatehouse.v1.UserService.ListUserPasskeys
+   */
+  listUserPasskeys: {
+    methodKind: "unary";
+    input: typeof ListUserPasskeysRequestSchema;
+    output: typeof ListUserPasskeysResponseSchema;
+  },
+  /**
+   * Permission `users.write`. Removes one of a user's passkeys.
+   * Errors: NOT_FOUND, PERMISSION_DENIED (target_more_privileged).
+   *
+   * @generated from rpc gatehouse.v1.UserService.DeleteUserPasskey
+   */
+  deleteUserPasskey: {
+    methodKind: "unary";
+    input: typeof DeleteUserPasskeyRequestSchema;
+    output: typeof DeleteUserPasskeyResponseSchema;
   },
 }>;
 
