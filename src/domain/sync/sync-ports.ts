@@ -43,6 +43,8 @@ export interface RemoteUserDirectory {
   findByEmail(email: string): Promise<RemoteUser | undefined>;
   /** One page of every user, in a stable order. */
   page(first: number, max: number): Promise<RemoteUser[]>;
+  /** How many users there are now (a progress estimate: users may come and go during a run). */
+  count(): Promise<number>;
   /** Returns the new user's external id. */
   create(fields: RemoteUserFields): Promise<string>;
   /** Writes the fields over the remote user's (other remote data is kept). Throws not_found. */
@@ -74,6 +76,17 @@ export interface SyncCounts {
 export interface SyncRun extends SyncCounts {
   readonly startedAt: Date;
   readonly finishedAt: Date;
+}
+
+/**
+ * A full run as it goes, published in the coordination store so that every
+ * replica's GetSyncStatus shows it.
+ */
+export interface SyncProgress extends SyncCounts {
+  readonly startedAt: Date;
+  /** Remote users looked at so far, and the remote count at the start (0 when unknown). */
+  readonly processed: number;
+  readonly total: number;
 }
 
 /** Where a sync failure happened ("full": a user's step in a full run, also counted in the run's `failed`). */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
 import type { Actor } from "../actor.ts";
@@ -63,6 +63,10 @@ class FakeDirectory implements RemoteUserDirectory {
   async page(first: number, max: number) {
     this.check();
     return this.users.slice(first, first + max);
+  }
+  async count() {
+    this.check();
+    return this.users.length;
   }
   async create(fields: RemoteUserFields) {
     this.check();
@@ -339,6 +343,84 @@ describe("UserSyncService", () => {
     release();
     await first;
     await expect(sync.syncAll(caller)).resolves.toMatchObject({ unchanged: 1 });
+  });
+
+  it("publishes a full run's progress for every replica's status while it runs, and clears it at the end", async () => {
+    directory.users = ["p1", "p2", "p3"].map((username) => remoteUser({ username }));
+    users.add({ username: "p1", externalId: directory.users[0]!.externalId });
+    expect((await sync.status(caller, false)).currentRun).toBeUndefined();
+    // Hold the run before its second page (pageSize 2): one page done.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reachedSecondPage!: () => void;
+    const atSecondPage = new Promise<void>((resolve) => {
+      reachedSecondPage = resolve;
+    });
+    const page = directory.page.bind(directory);
+    directory.page = async (first, max) => {
+      if (first > 0) {
+        reachedSecondPage();
+        await gate;
+      }
+      return page(first, max);
+    };
+    const running = sync.syncAll(caller);
+    await atSecondPage;
+    // Another replica reads the same store.
+    const replica = new UserSyncService({ ...deps, remote: new FakeDirectory() });
+    const during = (await replica.status(caller, false)).currentRun;
+    expect(during).toMatchObject({ processed: 2, total: 3, created: 1, unchanged: 1, failed: 0 });
+    expect(during?.startedAt).toBeInstanceOf(Date);
+    release();
+    await running;
+    expect((await replica.status(caller, false)).currentRun).toBeUndefined();
+  });
+
+  it("lets a dead runner's progress expire", async () => {
+    let now = Date.now();
+    store = new MemoryCoordinationStore(() => now);
+    sync = new UserSyncService({ ...deps, store });
+    directory.users = [
+      remoteUser({ username: "one" }),
+      remoteUser({ username: "two" }),
+      remoteUser({ username: "three" }),
+    ];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const page = directory.page.bind(directory);
+    directory.page = async (first, max) => {
+      if (first > 0) await gate;
+      return page(first, max);
+    };
+    const running = sync.syncAll(caller);
+    await vi.waitFor(async () => expect((await sync.status(caller, false)).currentRun?.processed).toBe(2));
+    // The runner stalls (as a replica that died would) past the progress's lifetime.
+    now += 3 * 60_000;
+    expect((await sync.status(caller, false)).currentRun).toBeUndefined();
+    release();
+    await running;
+  });
+
+  it("syncs one Keycloak user by username, without counting as a full run; NOT_FOUND when Keycloak has none", async () => {
+    const alone = remoteUser({ username: "alone", firstName: "Ada" });
+    directory.users = [alone, remoteUser({ username: "other" })];
+    expect(await sync.syncOne(caller, "alone")).toMatchObject({ created: 1, updated: 0, unchanged: 0 });
+    expect([...users.rows.values()].map((user) => user.username)).toEqual(["alone"]);
+    directory.users[0] = { ...alone, firstName: "Grace" };
+    expect(await sync.syncOne(caller, "alone")).toMatchObject({ created: 0, updated: 1 });
+    expect([...users.rows.values()][0]?.firstName).toBe("Grace");
+    expect(await sync.syncOne(caller, "alone")).toMatchObject({ unchanged: 1 });
+    expect(state.runs).toHaveLength(0);
+    await expect(sync.syncOne(caller, "nobody")).rejects.toMatchObject({
+      kind: "not_found",
+      reason: "keycloak_user_not_found",
+    });
+    denied = true;
+    await expect(sync.syncOne(caller, "alone")).rejects.toMatchObject({ kind: "permission_denied" });
   });
 
   it("fails UNAVAILABLE without saving a run while Keycloak is down, and releases the lock", async () => {

@@ -18,6 +18,7 @@ import {
   type RemoteUserDirectory,
   type SyncCounts,
   type SyncFailureSource,
+  type SyncProgress,
   type SyncRun,
   type SyncStateRepository,
   type UserLinkRepository,
@@ -81,6 +82,8 @@ export interface SyncStatus {
   /** failuresInLastDay ÷ (usersSyncedInLastDay + failuresInLastDay); 0 when there was nothing. */
   readonly failureRateInLastDay: number;
   readonly drift: Drift | undefined;
+  /** The full run going on now on any replica, as far as it has got. */
+  readonly currentRun: SyncProgress | undefined;
 }
 
 type Outcome = "created" | "updated" | "unchanged";
@@ -89,6 +92,13 @@ type Counts = { -readonly [K in keyof SyncCounts]: number };
 const LOCK_KEY = "keycloak-sync:lock";
 /** The lock outlives a stalled replica by this much; a live run renews it every page. */
 const LOCK_TTL_MS = 10 * 60_000;
+/** Where a full run publishes its progress, so that every replica's status shows it. */
+const PROGRESS_KEY = "keycloak-sync:progress";
+/**
+ * A run republishes its progress every page; a runner that died stops doing
+ * so, and its progress disappears after this long.
+ */
+const PROGRESS_TTL_MS = 2 * 60_000;
 /** Each drift list stops growing here (the report is for people, not a full export). */
 const DRIFT_LIST_LIMIT = 1000;
 /** Runs and failures older than this are pruned after each full sync. */
@@ -113,6 +123,10 @@ const reasonOf = (error: unknown) => (isDomainError(error) ? error.reason : "int
  * - syncAll: every Keycloak user, paged; idempotent; one run at a time across
  *   replicas (a lock in the coordination store; a second caller gets
  *   ABORTED). Local users whose Keycloak user is gone are disabled.
+ *   While it runs, its progress is in the coordination store (status's
+ *   currentRun), renewed every page and removed at the end.
+ * - syncOne: one Keycloak user by username (the drift report's "only in
+ *   Keycloak" fix); not a full run.
  * - syncOnLogin / localUserIdFor: one user, at every Keycloak sign-in and for
  *   tokens of users not seen before. Failures are recorded and never fail a
  *   sign-in that can go on with the local record.
@@ -140,6 +154,36 @@ export class UserSyncService {
       for (const [key, value] of Object.entries(countsOf(run))) note.detail(key, String(value));
       return run;
     });
+  }
+
+  /** Imports or updates one Keycloak user, found by username. Throws not_found when Keycloak has none. */
+  syncOne(caller: Actor, username: string): Promise<SyncRun> {
+    return this.deps.audit.track(
+      {
+        action: "users.sync_from_keycloak",
+        actor: caller,
+        targetKind: "user",
+        details: { scope: "one_user" },
+      },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "users.sync");
+        const startedAt = new Date(this.now());
+        const remote = await this.deps.remote.findByUsername(username);
+        if (remote === undefined) {
+          throw new DomainError(
+            "not_found",
+            "keycloak_user_not_found",
+            "Keycloak has no user with this username",
+          );
+        }
+        const { userId, outcome } = await this.importUser(remote);
+        note.target("user", userId);
+        note.detail("outcome", outcome);
+        const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, failed: 0 };
+        counts[outcome] = 1;
+        return { ...counts, startedAt, finishedAt: new Date(this.now()) };
+      },
+    );
   }
 
   pushToKeycloak(caller: Actor, userId: string): Promise<User> {
@@ -173,7 +217,26 @@ export class UserSyncService {
       failuresInLastDay: day.failures,
       failureRateInLastDay: attempts === 0 ? 0 : day.failures / attempts,
       drift: includeDrift ? await this.drift() : undefined,
+      currentRun: await this.currentRun(),
     };
+  }
+
+  /** The progress a running full sync published; undefined when none runs (or the store cannot say). */
+  private async currentRun(): Promise<SyncProgress | undefined> {
+    const published = await this.deps.store.get(PROGRESS_KEY).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error }, "reading the keycloak sync progress failed");
+      return undefined;
+    });
+    if (published === undefined) return undefined;
+    const {
+      runId: _runId,
+      startedAt,
+      ...progress
+    } = JSON.parse(published) as Omit<SyncProgress, "startedAt"> & {
+      runId: string;
+      startedAt: string;
+    };
+    return { ...progress, startedAt: new Date(startedAt) };
   }
 
   // --- Used by the Keycloak provider ---
@@ -291,6 +354,14 @@ export class UserSyncService {
     try {
       const startedAt = new Date(this.now());
       const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, failed: 0 };
+      const progress = { processed: 0, total: 0 };
+      const publish = () => this.publishProgress(runId, { ...counts, ...progress, startedAt });
+      await publish();
+      progress.total = await this.deps.remote.count().catch(() => 0);
+      const afterPage = async () => {
+        await this.renewLock(runId);
+        await publish();
+      };
       const seen = new Set<string>();
       await this.eachRemoteUser(async (remote) => {
         seen.add(remote.externalId);
@@ -300,11 +371,12 @@ export class UserSyncService {
           "",
           async () => (await this.importUser(remote)).outcome,
         );
-      }, runId);
+        progress.processed += 1;
+      }, afterPage);
       await this.eachLocalUser(async (user) => {
         if (user.externalId === "" || seen.has(user.externalId)) return;
         await this.counted(counts, user.externalId, user.id, () => this.reconcileUnseen(user));
-      }, runId);
+      }, afterPage);
       const run: SyncRun = { ...counts, startedAt, finishedAt: new Date(this.now()) };
       await this.deps.state.saveRun(run);
       await this.deps.state.prune(new Date(this.now() - RETENTION_MS)).catch((error: unknown) => {
@@ -315,7 +387,22 @@ export class UserSyncService {
     } finally {
       if ((await store.get(LOCK_KEY).catch(() => undefined)) === runId)
         await store.delete(LOCK_KEY).catch(() => {});
+      if ((await this.progressRunId()) === runId) await store.delete(PROGRESS_KEY).catch(() => {});
     }
+  }
+
+  /** Best effort: a store that fails here fails the lock renewal soon enough. */
+  private async publishProgress(runId: string, progress: SyncProgress): Promise<void> {
+    await this.deps.store
+      .set(PROGRESS_KEY, JSON.stringify({ runId, ...progress }), PROGRESS_TTL_MS)
+      .catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "publishing the keycloak sync progress failed");
+      });
+  }
+
+  private async progressRunId(): Promise<string | undefined> {
+    const published = await this.deps.store.get(PROGRESS_KEY).catch(() => undefined);
+    return published === undefined ? undefined : (JSON.parse(published) as { runId: string }).runId;
   }
 
   /** Runs one user's step of a full sync and counts its outcome; a failure is counted, logged, and the run goes on. */
@@ -349,17 +436,23 @@ export class UserSyncService {
     return "disabled";
   }
 
-  private async eachRemoteUser(visit: (user: RemoteUser) => Promise<void>, runId?: string): Promise<void> {
+  private async eachRemoteUser(
+    visit: (user: RemoteUser) => Promise<void>,
+    afterPage?: () => Promise<void>,
+  ): Promise<void> {
     const { pageSize } = this.deps;
     for (let first = 0; ; first += pageSize) {
       const page = await this.deps.remote.page(first, pageSize);
       for (const user of page) await visit(user);
-      if (runId !== undefined) await this.renewLock(runId);
+      await afterPage?.();
       if (page.length < pageSize) return;
     }
   }
 
-  private async eachLocalUser(visit: (user: User) => Promise<void>, runId?: string): Promise<void> {
+  private async eachLocalUser(
+    visit: (user: User) => Promise<void>,
+    afterPage?: () => Promise<void>,
+  ): Promise<void> {
     for (let pageToken = ""; ; ) {
       const page = await this.deps.users.list({
         pageSize: this.deps.pageSize,
@@ -369,7 +462,7 @@ export class UserSyncService {
         role: "",
       });
       for (const user of page.items) await visit(user);
-      if (runId !== undefined) await this.renewLock(runId);
+      await afterPage?.();
       if (page.nextPageToken === "") return;
       pageToken = page.nextPageToken;
     }

@@ -245,6 +245,33 @@ export class UserService {
     );
   }
 
+  /**
+   * Turns the user's TOTP off and voids their recovery codes (a lost
+   * device), then ends every session of theirs, offline ones too: whoever
+   * holds the old device or a session opened with it is out. Under Keycloak
+   * the provider removes the OTP credential through the admin API.
+   */
+  resetMfa(caller: Actor, id: string): Promise<User> {
+    return this.deps.audit.track(
+      { action: "users.reset_mfa", actor: caller, targetKind: "user", targetId: id },
+      async (note) => {
+        await this.deps.access.requirePermission(caller.principal, "users.write");
+        const user = await this.getUser(id);
+        await this.requireMayManage(caller, id);
+        if (!user.mfaEnabled) {
+          throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
+        }
+        await this.deps.provider.disableTotp(identityRef(user));
+        const ended = await this.deps.provider.endUserSessions(id, "mfa_reset_by_admin", {
+          includeOffline: true,
+        });
+        note.detail("sessions_ended", String(ended));
+        await this.deps.changes.subjectChanged(id);
+        return this.getUser(id);
+      },
+    );
+  }
+
   setRoles(caller: Actor, id: string, roleNames: readonly string[]): Promise<User> {
     return this.deps.audit.track(
       { action: "users.set_roles", actor: caller, targetKind: "user", targetId: id },

@@ -205,6 +205,11 @@ export class KeycloakAdmin {
     return users.map(toKeycloakUser);
   }
 
+  /** How many users the realm has (Keycloak's count leaves service-account users out, like listUsers). */
+  async countUsers(): Promise<number> {
+    return this.call("count users", () => this.client.users.count());
+  }
+
   /** Creates the user; returns Keycloak's id. Throws already_exists on a username or email clash. */
   async createUser(user: IdentityFields): Promise<string> {
     const created = await this.call("create the user", () =>

@@ -41,6 +41,10 @@ export class KeycloakUserDirectory implements RemoteUserDirectory {
     return withAccess;
   }
 
+  count(): Promise<number> {
+    return this.admin.countUsers();
+  }
+
   create(fields: RemoteUserFields): Promise<string> {
     return this.admin.createUser(fields);
   }

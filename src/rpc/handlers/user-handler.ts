@@ -108,9 +108,10 @@ export function createUserHandler(deps: {
       return { directGrants: direct, effectiveGrants: effective };
     },
 
-    async syncFromKeycloak(_request, context) {
+    async syncFromKeycloak(request, context) {
       const actor = await actorOf(context);
       if (sync === undefined) return users.requireKeycloak(actor, "users.sync");
+      if (request.username !== "") return toSyncRunMessage(await sync.syncOne(actor, request.username));
       return toSyncRunMessage(await sync.syncAll(actor));
     },
 
@@ -156,9 +157,8 @@ export function createUserHandler(deps: {
       };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async resetUserMfa() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async resetUserMfa(request, context) {
+      return { user: toUserMessage(await users.resetMfa(await actorOf(context), request.userId)) };
     },
 
     // PLACEHOLDER (replaced by the passkeys/console work before it lands).

@@ -35,4 +35,17 @@ export const toSyncStatusMessage = (
     fields: [...drift.fields],
   })),
   driftComputed: status.drift !== undefined,
+  currentRun:
+    status.currentRun === undefined
+      ? undefined
+      : {
+          startTime: toTimestamp(status.currentRun.startedAt),
+          processed: status.currentRun.processed,
+          total: status.currentRun.total,
+          created: status.currentRun.created,
+          updated: status.currentRun.updated,
+          unchanged: status.currentRun.unchanged,
+          disabled: status.currentRun.disabled,
+          failed: status.currentRun.failed,
+        },
 });

@@ -327,4 +327,110 @@ describe("Keycloak user sync", () => {
       expect((await fails(url, `${USERS}/${method}`, body, token)).code).toBe("permission_denied");
     }
   });
+
+  it("shows a full run's progress on every replica while it runs, and none after", async () => {
+    for (let i = 0; i < 4; i++) {
+      const username = uniqueName(`progress${i}`);
+      await realm.createUser({ username, email: `${username}@example.test`, password: PASSWORD });
+    }
+    // Hold the run on the real Redis where it publishes the end of its first page (3 users), so
+    // that the other replica's status is read mid-run, whatever the machine's speed.
+    const store = gatehouse.gatehouse.store;
+    const set = store.set.bind(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached!: () => void;
+    const firstPageDone = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    store.set = async (key, value, ttlMs) => {
+      await set(key, value, ttlMs);
+      if (key === "keycloak-sync:progress" && (JSON.parse(value) as { processed: number }).processed === 3) {
+        reached();
+        await gate;
+      }
+    };
+    try {
+      const running = sync();
+      await firstPageDone;
+      const during = await ok(replica.url, `${USERS}/GetSyncStatus`, {}, adminToken);
+      expect(during.currentRun).toMatchObject({ processed: 3 });
+      expect(during.currentRun.total).toBeGreaterThan(3);
+      expect(new Date(during.currentRun.startTime).getTime()).toBeGreaterThan(0);
+      release();
+      const finished = await running;
+      const after = await ok(replica.url, `${USERS}/GetSyncStatus`, {}, adminToken);
+      expect(after.currentRun).toBeUndefined();
+      expect(after.lastFullSyncResult.finishTime).toBe(finished.finishTime);
+      // The count at the start is what the run went through (no users came or went meanwhile).
+      const total = Object.values(counts(finished)).reduce((sum: number, n) => sum + Number(n), 0);
+      expect(during.currentRun.total).toBeLessThanOrEqual(total);
+    } finally {
+      store.set = set;
+      release();
+    }
+  });
+
+  it('syncs one Keycloak user by username (the drift\'s "only in Keycloak" fix), not as a full run', async () => {
+    const lastFull = (await status(false)).lastFullSyncTime;
+    const username = uniqueName("single");
+    const externalId = await realm.createUser({
+      username,
+      email: `${username}@example.test`,
+      password: PASSWORD,
+      attributes: { title: ["Archivist"] },
+    });
+    expect((await status(true)).onlyInKeycloak).toContain(username);
+
+    const imported = await ok(url, `${USERS}/SyncFromKeycloak`, { username }, adminToken);
+    expect(counts(imported)).toEqual({ created: 1, updated: 0, unchanged: 0, disabled: 0, failed: 0 });
+    const local = (await ok(url, `${USERS}/ListUsers`, { query: username }, adminToken)).users[0];
+    expect(local).toMatchObject({ username, externalId, title: "Archivist" });
+    const after = await status(true);
+    expect(after.onlyInKeycloak).not.toContain(username);
+    expect(after.lastFullSyncTime).toBe(lastFull);
+
+    await editInKeycloak(externalId, (current) => ({ ...current, firstName: "Renamed" }));
+    const updated = await ok(url, `${USERS}/SyncFromKeycloak`, { username }, adminToken);
+    expect(counts(updated)).toMatchObject({ created: 0, updated: 1 });
+    expect((await ok(url, `${USERS}/GetUser`, { userId: local.id }, adminToken)).user.firstName).toBe(
+      "Renamed",
+    );
+
+    expect(
+      await fails(url, `${USERS}/SyncFromKeycloak`, { username: uniqueName("absent") }, adminToken),
+    ).toMatchObject({ code: "not_found", reason: "keycloak_user_not_found" });
+  });
+
+  it("resets a user's MFA by removing the OTP credential in Keycloak; the password alone signs in", async () => {
+    const username = uniqueName("lostphone");
+    const externalId = await realm.createUser({
+      username,
+      email: `${username}@example.test`,
+      password: PASSWORD,
+      otpSecret: "a-test-otp-secret-0123456789",
+    });
+    await ok(url, `${USERS}/SyncFromKeycloak`, { username }, adminToken);
+    const local = (await ok(url, `${USERS}/ListUsers`, { query: username }, adminToken)).users[0];
+    expect(local.mfaEnabled).toBe(true);
+    expect(
+      (await ok(url, `${AUTH}/Login`, { login: username, password: PASSWORD })).mfaChallenge,
+    ).toBeDefined();
+
+    const reset = await ok(url, `${USERS}/ResetUserMfa`, { userId: local.id }, adminToken);
+    expect(reset.user.mfaEnabled ?? false).toBe(false);
+    const credentials = (await realm.admin("GET", `/users/${externalId}/credentials`)).body as Array<{
+      type: string;
+    }>;
+    expect(credentials.map((credential) => credential.type)).toEqual(["password"]);
+    const signedIn = await ok(url, `${AUTH}/Login`, { login: username, password: PASSWORD });
+    expect(signedIn.mfaChallenge).toBeUndefined();
+    expect(signedIn.tokens.accessToken).toBeTruthy();
+    expect(await fails(url, `${USERS}/ResetUserMfa`, { userId: local.id }, adminToken)).toMatchObject({
+      code: "failed_precondition",
+      reason: "mfa_not_enabled",
+    });
+  });
 });
