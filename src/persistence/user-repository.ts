@@ -35,6 +35,7 @@ interface Row {
   updated_at: Date;
   last_login_at: Date | null;
   locked_until: Date | null;
+  keycloak_synced_at: Date | null;
   created_key: string;
   roles: string[];
   business_role_ids: string[];
@@ -43,7 +44,8 @@ interface Row {
 const SELECT_USER = `
   SELECT u.id, u.username, u.email, u.email_verified, u.first_name, u.middle_name, u.last_name, u.phone,
     u.telegram, u.organization, u.department, u.title, u.links, u.status, u.mfa_enabled, u.external_id,
-    u.created_at, u.updated_at, u.last_login_at, u.locked_until, u.created_at::text AS created_key,
+    u.created_at, u.updated_at, u.last_login_at, u.locked_until, u.keycloak_synced_at,
+    u.created_at::text AS created_key,
     ARRAY(SELECT r.name::text FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
     ARRAY(SELECT ubr.business_role_id::text FROM user_business_roles ubr
@@ -89,6 +91,7 @@ function toUser(row: Row, now: number): User {
     updatedAt: new Date(row.updated_at),
     lastLoginAt: row.last_login_at === null ? undefined : new Date(row.last_login_at),
     lockedUntil: status === "locked" ? lockedUntil : undefined,
+    ...(row.keycloak_synced_at === null ? {} : { keycloakSyncedAt: new Date(row.keycloak_synced_at) }),
   };
 }
 

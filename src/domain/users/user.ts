@@ -38,6 +38,8 @@ export interface User {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly lastLoginAt: Date | undefined;
+  /** The last successful sync with Keycloak (users.keycloak_synced_at); unset before one, and without Keycloak. */
+  readonly keycloakSyncedAt?: Date;
   /** Set while the account is locked out after failed sign-ins. */
   readonly lockedUntil: Date | undefined;
 }

@@ -55,6 +55,8 @@ export function toUserMessage(user: DomainUser): MessageInitShape<typeof UserSch
     creationDate: timestampFromDate(user.createdAt),
     changeDate: timestampFromDate(user.updatedAt),
     lastLoginDate: user.lastLoginAt === undefined ? undefined : timestampFromDate(user.lastLoginAt),
+    keycloakSyncDate:
+      user.keycloakSyncedAt === undefined ? undefined : timestampFromDate(user.keycloakSyncedAt),
   };
 }
 

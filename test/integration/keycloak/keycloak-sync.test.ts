@@ -388,6 +388,8 @@ describe("Keycloak user sync", () => {
     expect(counts(imported)).toEqual({ created: 1, updated: 0, unchanged: 0, disabled: 0, failed: 0 });
     const local = (await ok(url, `${USERS}/ListUsers`, { query: username }, adminToken)).users[0];
     expect(local).toMatchObject({ username, externalId, title: "Archivist" });
+    const syncedAt = new Date(local.keycloakSyncDate).getTime();
+    expect(syncedAt).toBeGreaterThan(0);
     const after = await status(true);
     expect(after.onlyInKeycloak).not.toContain(username);
     expect(after.lastFullSyncTime).toBe(lastFull);
@@ -395,9 +397,9 @@ describe("Keycloak user sync", () => {
     await editInKeycloak(externalId, (current) => ({ ...current, firstName: "Renamed" }));
     const updated = await ok(url, `${USERS}/SyncFromKeycloak`, { username }, adminToken);
     expect(counts(updated)).toMatchObject({ created: 0, updated: 1 });
-    expect((await ok(url, `${USERS}/GetUser`, { userId: local.id }, adminToken)).user.firstName).toBe(
-      "Renamed",
-    );
+    const renamed = (await ok(url, `${USERS}/GetUser`, { userId: local.id }, adminToken)).user;
+    expect(renamed.firstName).toBe("Renamed");
+    expect(new Date(renamed.keycloakSyncDate).getTime()).toBeGreaterThanOrEqual(syncedAt);
 
     expect(
       await fails(url, `${USERS}/SyncFromKeycloak`, { username: uniqueName("absent") }, adminToken),

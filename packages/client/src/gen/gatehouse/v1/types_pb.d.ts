@@ -152,6 +152,14 @@ export declare type User = Message<"gatehouse.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp last_login_date = 21;
    */
   lastLoginDate?: Timestamp | undefined;
+
+  /**
+   * The user's last successful sync with Keycloak (either way); unset under the
+   * built-in provider and before the first one.
+   *
+   * @generated from field: google.protobuf.Timestamp keycloak_sync_date = 22;
+   */
+  keycloakSyncDate?: Timestamp | undefined;
 };
 
 /**
