@@ -6,8 +6,9 @@ import { AccountMfaSection } from "./account-mfa-section.tsx";
 import { AccountPasswordSection } from "./account-password-section.tsx";
 import { AccountProfileSection } from "./account-profile-section.tsx";
 import { AccountSessionsSection } from "./account-sessions-section.tsx";
+import { AccountVaultSection } from "./account-vault-section.tsx";
 
-/** Everyone's own page: profile, password, two-factor sign-in, sessions. */
+/** Everyone's own page: profile, password, two-factor sign-in, sessions, stored tokens. */
 export function AccountPage() {
   useTitle("My account");
   const me = useMe();
@@ -19,6 +20,7 @@ export function AccountPage() {
       <AccountPasswordSection user={user} />
       <AccountMfaSection user={user} />
       <AccountSessionsSection />
+      <AccountVaultSection />
     </>
   );
 }

@@ -1,3 +1,4 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { useQuery } from "@connectrpc/connect-query";
 import { useState } from "react";
 import { UserService } from "../../../src/gen/gatehouse/v1/user_pb.js";
@@ -12,15 +13,20 @@ interface Filter {
   readonly actorId?: string;
   readonly targetId?: string;
   readonly result?: string;
+  readonly since?: Timestamp | undefined;
+  readonly until?: Timestamp | undefined;
 }
 
-/** Audit events, newest first, keyset-paged; `follow` polls for new ones. */
+/** How often the newest page is read again while following. */
+const FOLLOW_POLL_MS = 5_000;
+
+/** Audit events, newest first, keyset-paged; `follow` polls for new ones (on the newest page only). */
 export function AuditTable(props: { filter: Filter; pageSize: number; follow?: boolean }) {
   const [tokens, setTokens] = useState<string[]>([""]);
   const events = useQuery(
     UserService.method.listAuditEvents,
     { ...props.filter, pageSize: props.pageSize, pageToken: tokens[tokens.length - 1]! },
-    { refetchInterval: props.follow === true && tokens.length === 1 ? 5_000 : false },
+    { refetchInterval: props.follow === true && tokens.length === 1 ? FOLLOW_POLL_MS : false },
   );
   if (events.isPending) return <Loading label="Loading events…" />;
   if (events.isError) return <ErrorState error={events.error} />;

@@ -7,9 +7,11 @@ import { PageHeader } from "../components/section.tsx";
 import { Badge, StatusBadge } from "../components/status-badge.tsx";
 import { Link, useTitle } from "../router/router.tsx";
 import { useSession } from "../session/session-context.tsx";
+import { KeycloakSyncBadge } from "../sync/keycloak-sync-badge.tsx";
 import { UserAuditSection } from "./user-audit-section.tsx";
 import { UserGrantsSection } from "./user-grants-section.tsx";
 import { UserIdentitySection } from "./user-identity-section.tsx";
+import { UserMfaSection } from "./user-mfa-section.tsx";
 import { UserPasswordSection } from "./user-password-section.tsx";
 import { UserRolesSection } from "./user-roles-section.tsx";
 import { UserSessionsSection } from "./user-sessions-section.tsx";
@@ -36,7 +38,7 @@ export function UserDetailPage(props: { userId: string }) {
           <span className="badges">
             <StatusBadge status={user.status} />
             {user.mfaEnabled ? <Badge tone="info">MFA on</Badge> : <Badge>MFA off</Badge>}
-            {keycloak && user.externalId !== "" ? <Badge tone="success">Synced with Keycloak</Badge> : null}
+            {keycloak ? <KeycloakSyncBadge user={user} /> : null}
             <span className="muted small">
               Created {formatTime(user.creationDate)} · changed {formatTime(user.changeDate)} · last sign-in{" "}
               {formatTime(user.lastLoginDate)}
@@ -49,6 +51,7 @@ export function UserDetailPage(props: { userId: string }) {
       />
       <UserIdentitySection user={user} />
       {me.can("users.write") && !keycloak ? <UserPasswordSection user={user} /> : null}
+      <UserMfaSection user={user} />
       <UserRolesSection user={user} />
       <UserGrantsSection user={user} />
       <UserSessionsSection user={user} />

@@ -13,6 +13,8 @@ import { SelectField } from "../components/select-field.tsx";
 import { Badge, StatusBadge } from "../components/status-badge.tsx";
 import { TextField } from "../components/text-field.tsx";
 import { Link, navigate, useLocation, useTitle } from "../router/router.tsx";
+import { useSession } from "../session/session-context.tsx";
+import { KeycloakSyncBadge } from "../sync/keycloak-sync-badge.tsx";
 
 const PAGE_SIZE = 25;
 
@@ -30,6 +32,7 @@ const STATUS_OPTIONS = [
 export function UsersPage() {
   useTitle("Users");
   const me = useMe();
+  const keycloak = useSession().config.provider === "keycloak";
   const [draft, setDraft] = useState("");
   const [query, setQuery] = useState("");
   const [status, setStatus] = useState(String(UserStatus.UNSPECIFIED));
@@ -142,6 +145,7 @@ export function UsersPage() {
                   <td>
                     <StatusBadge status={user.status} />
                     {user.mfaEnabled ? <Badge tone="info">MFA</Badge> : null}
+                    {keycloak ? <KeycloakSyncBadge user={user} compact /> : null}
                   </td>
                   <td className="hide-narrow">{user.roles.join(", ") || "—"}</td>
                   <td className="hide-narrow">{formatTime(user.lastLoginDate)}</td>
