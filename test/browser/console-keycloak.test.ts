@@ -12,6 +12,7 @@ import {
   watchPage,
 } from "../support/console-browser.ts";
 import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { expectPhoneFriendly } from "../support/console-layout.ts";
 import { createService } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
@@ -24,8 +25,8 @@ const PASSWORD = JOURNEY_PASSWORD;
  * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) under
  * IDENTITY_PROVIDER=keycloak: the admin signs in on Keycloak's page through the realm's public
  * PKCE client, creates a user with metadata, grants a service (VerifyToken's answer changes),
- * disables the user (their open session is denied by Check), runs Sync from Keycloak and sees the
- * counts and a drift; the user signs in to the account page and signs out everywhere.
+ * disables the user (their open session is denied by Check), runs Sync from Keycloak and sees its
+ * progress and counts, and fixes drift made in Keycloak from the report; the user signs in to the account page and signs out everywhere.
  */
 describe("console under Keycloak, in Chromium", () => {
   let realm: TestRealm;
@@ -41,7 +42,7 @@ describe("console under Keycloak, in Chromium", () => {
     // The event poller is off: the drift test edits Keycloak behind Gatehouse's back.
     gatehouse = await startTestGatehouse({
       backend: "postgres",
-      env: { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_EVENTS_POLL_MS: "0" },
+      env: { ...IDENTITY_ENV, ...realm.env, KEYCLOAK_EVENTS_POLL_MS: "0", KEYCLOAK_SYNC_PAGE_SIZE: "2" },
     });
     origin = consoleOrigin(gatehouse.port);
     await allowWebOrigin(realm, origin);
@@ -125,15 +126,39 @@ describe("console under Keycloak, in Chromium", () => {
     await context.close();
   });
 
-  it("Sync from Keycloak shows the counts, and the drift report shows a user edited in Keycloak", async () => {
+  it("Sync from Keycloak shows live progress and the counts; drift made in Keycloak is fixed by one click each", async () => {
     const native = uniqueName("native");
     await realm.createUser({ username: native, email: `${native}@example.test`, password: PASSWORD });
+    // Hold the run where it publishes the end of its first page (KEYCLOAK_SYNC_PAGE_SIZE=2, on the real
+    // Redis), so that the page's polling sees it mid-run whatever the machine's speed.
+    const store = gatehouse.gatehouse.store;
+    const set = store.set.bind(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    store.set = async (key, value, ttlMs) => {
+      await set(key, value, ttlMs);
+      if (key === "keycloak-sync:progress" && (JSON.parse(value) as { processed: number }).processed === 2)
+        await gate;
+    };
     const { context, page, problems } = await newPage();
-    await page.goto(`${origin}/console/sync`);
-    await signInOnKeycloak(page, TEST_ADMIN.username, TEST_ADMIN.password);
-    await page.waitForURL(`${origin}/console/sync`);
-    await page.getByRole("button", { name: "Sync from Keycloak" }).click();
+    try {
+      await page.goto(`${origin}/console/sync`);
+      await signInOnKeycloak(page, TEST_ADMIN.username, TEST_ADMIN.password);
+      await page.waitForURL(`${origin}/console/sync`);
+      await page.getByRole("button", { name: "Sync from Keycloak" }).click();
+      await page.getByRole("heading", { name: "Sync in progress" }).waitFor();
+      const progress = page.getByRole("progressbar", { name: /^2 of \d+ Keycloak users$/ });
+      await progress.waitFor();
+      expect(Number(await progress.getAttribute("value"))).toBe(2);
+      await page.getByRole("definition").first().waitFor();
+    } finally {
+      store.set = set;
+      release();
+    }
     await page.getByText(/Sync finished at/).waitFor();
+    expect(await page.getByRole("heading", { name: "Sync in progress" }).count()).toBe(0);
     expect(Number(await page.getByTestId("sync-created").textContent())).toBeGreaterThanOrEqual(1);
     expect(Number(await page.getByTestId("sync-failed").textContent())).toBe(0);
     const imported = await ok(
@@ -144,18 +169,68 @@ describe("console under Keycloak, in Chromium", () => {
     );
     expect(imported.users).toHaveLength(1);
 
-    // Change the user in Keycloak only: the drift report names them and the field.
+    // Drift behind Gatehouse's back: a user created in Keycloak only, and a field changed there.
+    const fresh = uniqueName("kconly");
+    await realm.createUser({ username: fresh, email: `${fresh}@example.test`, password: PASSWORD });
     const externalId = imported.users[0].externalId;
     const { access: _access, ...current } = (await realm.admin("GET", `/users/${externalId}`)).body;
     expect(
       (await realm.admin("PUT", `/users/${externalId}`, { ...current, firstName: "Drifted" })).status,
     ).toBe(204);
     await page.getByRole("button", { name: "Check drift" }).click();
-    const drift = page.locator(".drift li", { hasText: native });
-    await drift.waitFor();
-    expect(await drift.textContent()).toMatch(/first_name|firstName/i);
+    const onlyInKeycloak = page.getByRole("row", { name: new RegExp(`${fresh}.*Only in Keycloak`) });
+    const differing = page.getByRole("row", { name: new RegExp(`${native}.*first_name`) });
+    await onlyInKeycloak.waitFor();
+    await differing.waitFor();
     await expectAccessibleAtBothSizes(page, "sync");
-    await saveScreenshot(page, "sync");
+    await expectPhoneFriendly(page, "sync");
+    await saveScreenshot(page, "sync", page.locator(".card", { hasText: "Drift" }));
+
+    // Only in Keycloak → imported alone (SyncFromKeycloak with its username), after confirming.
+    await page.getByRole("button", { name: `Import ${fresh}` }).click();
+    await page
+      .getByRole("dialog", { name: `Import ${fresh} from Keycloak?` })
+      .getByRole("button", { name: "Import from Keycloak" })
+      .click();
+    await page.getByText(`${fresh}: Keycloak's record imported.`).waitFor();
+    await expect.poll(() => onlyInKeycloak.count()).toBe(0);
+    const local = await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/ListUsers",
+      { query: fresh },
+      await adminToken(),
+    );
+    expect(local.users).toHaveLength(1);
+
+    // A differing field → Gatehouse's record pushed (SyncToKeycloak): Keycloak's first name is Gatehouse's again.
+    await page.getByRole("button", { name: `Push to Keycloak: ${native}` }).click();
+    await page
+      .getByRole("dialog", { name: `Push ${native} to Keycloak?` })
+      .getByRole("button", { name: "Push to Keycloak" })
+      .click();
+    await page.getByText(`${native}: pushed to Keycloak.`).waitFor();
+    await expect.poll(() => differing.count()).toBe(0);
+    expect((await realm.admin("GET", `/users/${externalId}`)).body.firstName).toBe(
+      imported.users[0].firstName ?? "",
+    );
+    // The report read afresh no longer shows either.
+    const report = await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/GetSyncStatus",
+      { includeDrift: true },
+      await adminToken(),
+    );
+    expect(report.onlyInKeycloak ?? []).not.toContain(fresh);
+    expect((report.differing ?? []).map((row: { username: string }) => row.username)).not.toContain(native);
+
+    // The user page says it is linked, and when it was last synced.
+    await page.evaluate((path) => {
+      const w = globalThis as any;
+      w.history.pushState(null, "", path);
+      w.dispatchEvent(new w.PopStateEvent("popstate"));
+    }, `/console/users/${local.users[0].id}`);
+    await page.getByText("Synced with Keycloak").waitFor();
+    expect(await page.getByTestId("keycloak-sync-time").textContent()).not.toContain("—");
     expect(problems).toEqual([]);
     await context.close();
   });

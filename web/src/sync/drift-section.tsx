@@ -82,7 +82,7 @@ export function DriftSection() {
                   <td className="cell-actions">
                     {canFix ? (
                       <Button
-                        aria-label={`Push ${username} to Keycloak`}
+                        aria-label={`Push to Keycloak: ${username}`}
                         onClick={() => setFix({ kind: "create", username })}
                       >
                         Push to Keycloak
@@ -101,7 +101,7 @@ export function DriftSection() {
                     {canFix ? (
                       <>
                         <Button
-                          aria-label={`Push ${row.username} to Keycloak`}
+                          aria-label={`Push to Keycloak: ${row.username}`}
                           onClick={() =>
                             setFix({
                               kind: "push",
