@@ -16,6 +16,7 @@ import { expectPhoneFriendly } from "../support/console-layout.ts";
 import { createService } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
+import { holdSyncAt } from "../support/held-sync.ts";
 import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 import { createTestRealm, ensureKeycloak, type TestRealm } from "../support/keycloak.ts";
 
@@ -129,19 +130,9 @@ describe("console under Keycloak, in Chromium", () => {
   it("Sync from Keycloak shows live progress and the counts; drift made in Keycloak is fixed by one click each", async () => {
     const native = uniqueName("native");
     await realm.createUser({ username: native, email: `${native}@example.test`, password: PASSWORD });
-    // Hold the run where it publishes the end of its first page (KEYCLOAK_SYNC_PAGE_SIZE=2, on the real
-    // Redis), so that the page's polling sees it mid-run whatever the machine's speed.
-    const store = gatehouse.gatehouse.store;
-    const set = store.set.bind(store);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    store.set = async (key, value, ttlMs) => {
-      await set(key, value, ttlMs);
-      if (key === "keycloak-sync:progress" && (JSON.parse(value) as { processed: number }).processed === 2)
-        await gate;
-    };
+    // Held where it publishes the end of its first page (KEYCLOAK_SYNC_PAGE_SIZE=2, on the real Redis),
+    // so that the page's polling sees it mid-run whatever the machine's speed.
+    const hold = holdSyncAt(gatehouse.gatehouse.store, 2);
     const { context, page, problems } = await newPage();
     try {
       await page.goto(`${origin}/console/sync`);
@@ -154,8 +145,7 @@ describe("console under Keycloak, in Chromium", () => {
       expect(Number(await progress.getAttribute("value"))).toBe(2);
       await page.getByRole("definition").first().waitFor();
     } finally {
-      store.set = set;
-      release();
+      hold.release();
     }
     await page.getByText(/Sync finished at/).waitFor();
     expect(await page.getByRole("heading", { name: "Sync in progress" }).count()).toBe(0);

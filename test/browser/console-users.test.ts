@@ -1,4 +1,3 @@
-import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
@@ -25,6 +24,7 @@ import {
   USERS,
   uniqueName,
 } from "../support/identity.ts";
+import { enrolTotp } from "../support/totp-enrolment.ts";
 import { newVaultKey, VAULT, vaultEnv } from "../support/vault.ts";
 
 const NEW_PASSWORD = "Console-browser-pass-8-new";
@@ -87,14 +87,6 @@ describe("console: account page and user administration, in Chromium", () => {
     return { id: user.id, username };
   }
 
-  /** TOTP turned on through the API; returns the secret's generator and the steps used. */
-  async function enrolTotp(token: string): Promise<{ totp: TOTP; secret: string; used: Set<number> }> {
-    const used = new Set<number>();
-    const { secret } = await ok(url, `${AUTH}/EnrollTotp`, {}, token);
-    await ok(url, `${AUTH}/ConfirmTotp`, { code: freshTotpCode(secret, used) }, token);
-    return { totp: new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }), secret, used };
-  }
-
   async function openAccount(page: Page, username: string): Promise<void> {
     await page.goto(`${origin}/account/`);
     await signInOnHostedPage(page, origin, username, JOURNEY_PASSWORD);
@@ -123,6 +115,7 @@ describe("console: account page and user administration, in Chromium", () => {
   it("turns MFA off on the account page with the password and a current code", async () => {
     const user = await createUser();
     const { secret, used } = await enrolTotp(
+      url,
       (await loginTokens(url, user.username, JOURNEY_PASSWORD)).accessToken,
     );
     const { context, page, problems } = await newPage();
@@ -186,7 +179,7 @@ describe("console: account page and user administration, in Chromium", () => {
   it("an administrator resets a user's MFA (the password alone signs in again) and filters the audit log", async () => {
     const user = await createUser();
     const userSession = await loginTokens(url, user.username, JOURNEY_PASSWORD);
-    await enrolTotp(userSession.accessToken);
+    await enrolTotp(url, userSession.accessToken);
     expect(
       (await ok(url, `${AUTH}/Login`, { login: user.username, password: JOURNEY_PASSWORD })).mfaChallenge,
     ).toBeDefined();

@@ -13,6 +13,7 @@ import {
   USERS,
   uniqueName,
 } from "../../support/identity.ts";
+import { enrolTotp } from "../../support/totp-enrolment.ts";
 
 /**
  * ResetUserMfa over the wire on PostgreSQL: an administrator turns off a
@@ -35,15 +36,7 @@ describe("ResetUserMfa (postgres)", () => {
 
   async function enrolledUser() {
     const user = await signUpAndLogin(url);
-    const used = new Set<number>();
-    const { secret } = await ok(url, `${AUTH}/EnrollTotp`, {}, user.tokens.accessToken);
-    const { recoveryCodes } = await ok(
-      url,
-      `${AUTH}/ConfirmTotp`,
-      { code: freshTotpCode(secret, used) },
-      user.tokens.accessToken,
-    );
-    return { ...user, secret: secret as string, used, recoveryCodes: recoveryCodes as string[] };
+    return { ...user, ...(await enrolTotp(url, user.tokens.accessToken)) };
   }
 
   it("turns TOTP off, ends the user's sessions and voids the recovery codes; the password alone signs in", async () => {

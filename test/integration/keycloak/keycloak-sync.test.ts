@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
+import { holdSyncAt } from "../../support/held-sync.ts";
 import { AUTH, fails, IDENTITY_ENV, ok, TEST_ADMIN, USERS, uniqueName } from "../../support/identity.ts";
 import { createTestRealm, ensureKeycloak, type TestRealm } from "../../support/keycloak.ts";
 
@@ -333,33 +334,16 @@ describe("Keycloak user sync", () => {
       const username = uniqueName(`progress${i}`);
       await realm.createUser({ username, email: `${username}@example.test`, password: PASSWORD });
     }
-    // Hold the run on the real Redis where it publishes the end of its first page (3 users), so
-    // that the other replica's status is read mid-run, whatever the machine's speed.
-    const store = gatehouse.gatehouse.store;
-    const set = store.set.bind(store);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let reached!: () => void;
-    const firstPageDone = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    store.set = async (key, value, ttlMs) => {
-      await set(key, value, ttlMs);
-      if (key === "keycloak-sync:progress" && (JSON.parse(value) as { processed: number }).processed === 3) {
-        reached();
-        await gate;
-      }
-    };
+    // Held where it publishes the end of its first page (3 users): the other replica reads it mid-run.
+    const hold = holdSyncAt(gatehouse.gatehouse.store, 3);
     try {
       const running = sync();
-      await firstPageDone;
+      await hold.reached;
       const during = await ok(replica.url, `${USERS}/GetSyncStatus`, {}, adminToken);
       expect(during.currentRun).toMatchObject({ processed: 3 });
       expect(during.currentRun.total).toBeGreaterThan(3);
       expect(new Date(during.currentRun.startTime).getTime()).toBeGreaterThan(0);
-      release();
+      hold.release();
       const finished = await running;
       const after = await ok(replica.url, `${USERS}/GetSyncStatus`, {}, adminToken);
       expect(after.currentRun).toBeUndefined();
@@ -368,8 +352,7 @@ describe("Keycloak user sync", () => {
       const total = Object.values(counts(finished)).reduce((sum: number, n) => sum + Number(n), 0);
       expect(during.currentRun.total).toBeLessThanOrEqual(total);
     } finally {
-      store.set = set;
-      release();
+      hold.release();
     }
   });
 
