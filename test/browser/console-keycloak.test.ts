@@ -167,7 +167,18 @@ describe("console under Keycloak, in Chromium", () => {
     expect(
       (await realm.admin("PUT", `/users/${externalId}`, { ...current, firstName: "Drifted" })).status,
     ).toBe(204);
+    // And a user whose Keycloak copy was deleted there: only in Gatehouse.
+    const orphan = uniqueName("orphan");
+    const { user: orphanUser } = await ok(
+      gatehouse.url,
+      "gatehouse.v1.UserService/CreateUser",
+      { username: orphan, email: `${orphan}@example.test`, password: PASSWORD, profile: { title: "Clerk" } },
+      await adminToken(),
+    );
+    expect((await realm.admin("DELETE", `/users/${orphanUser.externalId}`)).status).toBe(204);
     await page.getByRole("button", { name: "Check drift" }).click();
+    const onlyLocal = page.getByRole("row", { name: new RegExp(`${orphan}.*Only in Gatehouse`) });
+    await onlyLocal.waitFor();
     const onlyInKeycloak = page.getByRole("row", { name: new RegExp(`${fresh}.*Only in Keycloak`) });
     const differing = page.getByRole("row", { name: new RegExp(`${native}.*first_name`) });
     await onlyInKeycloak.waitFor();
@@ -203,7 +214,18 @@ describe("console under Keycloak, in Chromium", () => {
     expect((await realm.admin("GET", `/users/${externalId}`)).body.firstName).toBe(
       imported.users[0].firstName ?? "",
     );
-    // The report read afresh no longer shows either.
+    // Only in Gatehouse → pushed (SyncToKeycloak creates and links the Keycloak user).
+    await page.getByRole("button", { name: `Push to Keycloak: ${orphan}` }).click();
+    await page
+      .getByRole("dialog", { name: `Create ${orphan} in Keycloak?` })
+      .getByRole("button", { name: "Push to Keycloak" })
+      .click();
+    await page.getByText(`${orphan}: pushed to Keycloak.`).waitFor();
+    await expect.poll(() => onlyLocal.count()).toBe(0);
+    const recreated = (await realm.admin("GET", `/users?username=${orphan}&exact=true`)).body;
+    expect(recreated).toHaveLength(1);
+    expect(recreated[0].attributes.title).toEqual(["Clerk"]);
+    // The report read afresh no longer shows any of them.
     const report = await ok(
       gatehouse.url,
       "gatehouse.v1.UserService/GetSyncStatus",
@@ -211,6 +233,7 @@ describe("console under Keycloak, in Chromium", () => {
       await adminToken(),
     );
     expect(report.onlyInKeycloak ?? []).not.toContain(fresh);
+    expect(report.onlyLocal ?? []).not.toContain(orphan);
     expect((report.differing ?? []).map((row: { username: string }) => row.username)).not.toContain(native);
 
     // The user page says it is linked, and when it was last synced.

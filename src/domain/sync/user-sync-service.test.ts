@@ -371,6 +371,7 @@ describe("UserSyncService", () => {
     // Another replica reads the same store.
     const replica = new UserSyncService({ ...deps, remote: new FakeDirectory() });
     const during = (await replica.status(caller, false)).currentRun;
+    // (Published at the start, again with Keycloak's count, then after every page.)
     expect(during).toMatchObject({ processed: 2, total: 3, created: 1, unchanged: 1, failed: 0 });
     expect(during?.startedAt).toBeInstanceOf(Date);
     release();

@@ -358,6 +358,7 @@ export class UserSyncService {
       const publish = () => this.publishProgress(runId, { ...counts, ...progress, startedAt });
       await publish();
       progress.total = await this.deps.remote.count().catch(() => 0);
+      await publish();
       const afterPage = async () => {
         await this.renewLock(runId);
         await publish();

@@ -11,6 +11,8 @@ import { SyncRunSection } from "./sync-run-section.tsx";
 
 /** While a full sync runs (here or on another replica), its progress is polled this often. */
 const PROGRESS_POLL_MS = 1_000;
+/** Otherwise, this often: a run started on another replica shows up without a reload. */
+const IDLE_POLL_MS = 15_000;
 
 /** Keycloak sync: run a full import with live progress, its counts, the last run, and the drift report. */
 export function SyncPage() {
@@ -23,7 +25,7 @@ export function SyncPage() {
     { includeDrift: false },
     {
       refetchInterval: (query) =>
-        sync.isPending || query.state.data?.currentRun !== undefined ? PROGRESS_POLL_MS : false,
+        sync.isPending || query.state.data?.currentRun !== undefined ? PROGRESS_POLL_MS : IDLE_POLL_MS,
     },
   );
   const running = sync.isPending || status.data?.currentRun !== undefined;
