@@ -1227,9 +1227,10 @@ export declare const UserService: GenService<{
   /**
    * Permission `users.write`. Turns a user's TOTP off and voids their recovery
    * codes (the user lost the device); passkeys stay (DeleteUserPasskey).
-   * Every session of the user is revoked. Errors: NOT_FOUND, FAILED_PRECONDITION
-   * (mfa_not_enabled; under Keycloak, remove the OTP credential there),
-   * PERMISSION_DENIED (target_more_privileged).
+   * Every session of the user is revoked, offline ones too; audited as
+   * `users.reset_mfa`. Under IDENTITY_PROVIDER=keycloak the user's OTP
+   * credentials are removed through Keycloak's admin API. Errors: NOT_FOUND,
+   * FAILED_PRECONDITION (mfa_not_enabled), PERMISSION_DENIED (target_more_privileged).
    *
    * @generated from rpc gatehouse.v1.UserService.ResetUserMfa
    */
