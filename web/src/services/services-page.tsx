@@ -5,11 +5,10 @@ import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
-import { useTitle } from "../router/router.tsx";
-import { ServiceAccountsSection } from "./service-accounts-section.tsx";
+import { Link, useTitle } from "../router/router.tsx";
 import { ServiceCreateForm } from "./service-create-form.tsx";
 
-/** Registered services with the roles each defines, and the service accounts that call them. */
+/** Registered services with the roles each defines; each opens its own page. */
 export function ServicesPage() {
   useTitle("Services");
   const me = useMe();
@@ -38,7 +37,9 @@ export function ServicesPage() {
                 {services.data.services.map((service) => (
                   <tr key={service.id}>
                     <td>
-                      <strong>{service.displayName || service.slug}</strong>
+                      <Link className="row-link" href={`/console/services/${service.id}`}>
+                        {service.displayName || service.slug}
+                      </Link>
                       <div className="muted small">
                         <code>{service.slug}</code> {service.description}
                       </div>
@@ -59,7 +60,6 @@ export function ServicesPage() {
         )}
         {me.can("services.write") ? <ServiceCreateForm /> : null}
       </Section>
-      <ServiceAccountsSection />
     </>
   );
 }

@@ -19,7 +19,10 @@ interface NavItem {
 const NAV: readonly NavItem[] = [
   { href: "/console/users", label: "Users", permission: "users.read" },
   { href: "/console/roles", label: "Roles", permission: "roles.read" },
+  { href: "/console/business-roles", label: "Business roles", permission: "roles.read" },
   { href: "/console/services", label: "Services", permission: "services.read" },
+  { href: "/console/service-accounts", label: "Service accounts", permission: "services.read" },
+  { href: "/console/oidc-clients", label: "OIDC clients", permission: "clients.read" },
   { href: "/console/sync", label: "Keycloak sync", permission: "users.sync", keycloakOnly: true },
   { href: "/console/audit", label: "Audit log", permission: "audit.read" },
   { href: "/account/", label: "My account" },
