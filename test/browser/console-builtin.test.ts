@@ -8,6 +8,7 @@ import {
   expectAccessibleAtBothSizes,
   requireConsoleBuild,
   saveScreenshot,
+  signInOnHostedPage as signInOnPage,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
@@ -59,19 +60,8 @@ describe("console under the built-in provider, in Chromium", () => {
     return { context, page, ...watchPage(page) };
   }
 
-  /** From the app's sign-in screen through Gatehouse's hosted sign-in page (and its TOTP step). */
-  async function signInOnHostedPage(page: Page, login: string, password: string, totp?: TOTP): Promise<void> {
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByLabel("Username or email").waitFor();
-    expect(new URL(page.url()).origin).toBe(origin);
-    await page.getByLabel("Username or email").fill(login);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    if (totp !== undefined) {
-      await page.getByLabel("Code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
-      await page.getByRole("button", { name: "Verify" }).click();
-    }
-  }
+  const signInOnHostedPage = (page: Page, login: string, password: string, totp?: TOTP) =>
+    signInOnPage(page, origin, login, password, totp);
 
   it("serves the front-end config of the built-in provider, and a CSP without any other origin", async () => {
     const config = await (await fetch(`${origin}/console/config.json`)).json();
@@ -97,7 +87,7 @@ describe("console under the built-in provider, in Chromium", () => {
     });
     expect(stored).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
     await createGrantAndDisable(page, { origin, url: gatehouse.url, service, adminToken, authz });
-    await page.getByRole("link", { name: "Roles" }).click();
+    await page.getByRole("link", { name: "Roles", exact: true }).click();
     await page.getByRole("heading", { name: "Permission catalogue" }).waitFor();
     await page.getByText("users.read").first().waitFor();
     // Create a role from the catalogue, then delete it after confirming.

@@ -58,7 +58,11 @@ export function OidcClientsPage() {
                       </div>
                     </td>
                     <td>{client.type === OidcClientType.PUBLIC ? "Public" : "Confidential"}</td>
-                    <td className="hide-narrow small break">{client.redirectUris.join(" ") || "—"}</td>
+                    <td className="hide-narrow small break">
+                      {client.redirectUris.length === 0
+                        ? "—"
+                        : client.redirectUris.map((uri) => <div key={uri}>{uri}</div>)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
