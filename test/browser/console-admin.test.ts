@@ -92,7 +92,13 @@ describe("console administration screens, in Chromium", () => {
     await page.waitForURL(/\/console\/callback\?/);
     await page.waitForURL(`${origin}${path}`);
     // The signed-in frame (its navigation is behind the menu button on a phone).
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await page
+      .getByRole("button", { name: "Sign out" })
+      .waitFor()
+      .catch(async (error) => {
+        console.log(`signing in again for ${path} did not finish at ${page.url()}:`, await page.locator("body").innerText());
+        throw error;
+      });
   }
   const nav = (page: Page, name: string) =>
     page.getByRole("navigation", { name: "Primary" }).getByRole("link", { name, exact: true }).click();
