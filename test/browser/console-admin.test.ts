@@ -96,7 +96,10 @@ describe("console administration screens, in Chromium", () => {
       .getByRole("button", { name: "Sign out" })
       .waitFor()
       .catch(async (error) => {
-        console.log(`signing in again for ${path} did not finish at ${page.url()}:`, await page.locator("body").innerText());
+        console.log(
+          `signing in again for ${path} did not finish at ${page.url()}:`,
+          await page.locator("body").textContent(),
+        );
         throw error;
       });
   }

@@ -6,8 +6,9 @@ import { useInvalidate } from "../api/invalidate.ts";
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
-import { HoldersList } from "../components/holders-list.tsx";
+import { HoldersSection } from "../components/holders-section.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { RowAction } from "../components/row-action.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { useTitle } from "../router/router.tsx";
@@ -116,22 +117,10 @@ export function BusinessRolesPage() {
                         </Button>
                       ) : null}
                       {writable ? (
-                        <Button
-                          variant="ghost"
-                          aria-label={`Edit ${role.name}`}
-                          onClick={() => setEditing(role)}
-                        >
-                          Edit
-                        </Button>
+                        <RowAction action="Edit" subject={role.name} onClick={() => setEditing(role)} />
                       ) : null}
                       {me.can("roles.write") ? (
-                        <Button
-                          variant="ghost"
-                          aria-label={`Delete ${role.name}`}
-                          onClick={() => setDeleting(role)}
-                        >
-                          Delete
-                        </Button>
+                        <RowAction action="Delete" subject={role.name} onClick={() => setDeleting(role)} />
                       ) : null}
                     </td>
                   </tr>
@@ -142,16 +131,12 @@ export function BusinessRolesPage() {
         )}
       </Section>
       {holders === undefined ? null : (
-        <Section
-          title={`Users holding ${holders.name}`}
-          actions={<Button onClick={() => setHolders(undefined)}>Close</Button>}
-        >
-          <HoldersList
-            key={holders.id}
-            filter={{ businessRoleId: holders.id }}
-            label={`Holders of ${holders.name}`}
-          />
-        </Section>
+        <HoldersSection
+          name={holders.name}
+          id={holders.id}
+          filter={{ businessRoleId: holders.id }}
+          onClose={() => setHolders(undefined)}
+        />
       )}
       <ConfirmDialog
         open={deleting !== undefined}
