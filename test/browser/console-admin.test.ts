@@ -93,7 +93,7 @@ describe("console administration screens, in Chromium", () => {
     await page.waitForURL(`${origin}${path}`);
     // The signed-in frame (its navigation is behind the menu button on a phone).
     await page
-      .getByRole("button", { name: "Sign out" })
+      .getByRole("button", { name: "Sign out", exact: true })
       .waitFor()
       .catch(async (error) => {
         console.log(
@@ -401,6 +401,45 @@ describe("console administration screens, in Chromium", () => {
     expect(
       (await fails(gatehouse.url, `${REGISTRY}/GetOidcClient`, { clientId }, await adminToken())).code,
     ).toBe("not_found");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("admin sees who holds an RBAC role, a page at a time, and the role editor checks the name first", async () => {
+    const roleName = uniqueName("clerk");
+    await ok(
+      gatehouse.url,
+      "gatehouse.v1.RoleService/CreateRole",
+      { name: roleName, permissions: { permissions: ["audit.read"] } },
+      await adminToken(),
+    );
+    // One more holder than a page holds (HoldersList's 20).
+    const clerks = await Promise.all(Array.from({ length: 21 }, () => createUser([roleName])));
+    const { context, page, problems } = await signedIn(TEST_ADMIN.username, TEST_ADMIN.password);
+    await nav(page, "Roles");
+    await page.getByRole("button", { name: "New role" }).click();
+    await page.getByLabel("Role name").fill("Not Valid");
+    await page.getByRole("button", { name: "Create role" }).click();
+    await page
+      .locator(".field-invalid", { has: page.getByLabel("Role name") })
+      .getByText(/lower-case letter/)
+      .waitFor();
+    await page.getByRole("button", { name: "Cancel" }).click();
+
+    await page.getByRole("button", { name: `Holders of ${roleName}` }).click();
+    const holders = page.getByRole("list", { name: `Holders of ${roleName}` });
+    await holders.getByRole("listitem").first().waitFor();
+    const firstPage = await holders.getByRole("link").allTextContents();
+    expect(firstPage).toHaveLength(20);
+    await page
+      .getByRole("navigation", { name: `Holders of ${roleName}: pages` })
+      .getByRole("button", { name: "Next" })
+      .click();
+    await expect.poll(() => holders.getByRole("link").count()).toBe(1);
+    const secondPage = await holders.getByRole("link").allTextContents();
+    // Every clerk once across the two pages, and no one else (not the administrator).
+    expect([...firstPage, ...secondPage].sort()).toEqual(clerks.map((c) => c.username).sort());
+    await expectAccessibleAtBothSizes(page, "role holders");
     expect(problems).toEqual([]);
     await context.close();
   });
