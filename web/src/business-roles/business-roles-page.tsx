@@ -8,18 +8,25 @@ import { Button } from "../components/button.tsx";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { HoldersSection } from "../components/holders-section.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { RowAction } from "../components/row-action.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { useTitle } from "../router/router.tsx";
 import { BusinessRoleEditor } from "./business-role-editor.tsx";
 
+const PAGE_SIZE = 50;
+
 /** Business roles: bundles of service grants (e.g. support agent = viewer on billing + editor on tickets). */
 export function BusinessRolesPage() {
   useTitle("Business roles");
   const me = useMe();
   const invalidate = useInvalidate();
-  const roles = useQuery(RoleService.method.listBusinessRoles, { pageSize: 500 });
+  const pages = useKeysetPages();
+  const roles = useQuery(RoleService.method.listBusinessRoles, {
+    pageSize: PAGE_SIZE,
+    pageToken: pages.pageToken,
+  });
   const services = useQuery(
     ServiceRegistryService.method.listServices,
     { pageSize: 500 },
@@ -128,6 +135,14 @@ export function BusinessRolesPage() {
               </tbody>
             </table>
           </ScrollRegion>
+        )}
+        {roles.data === undefined ? null : (
+          <Pager
+            label="Business roles"
+            page={pages.page}
+            previous={pages.previous}
+            next={pages.next(roles.data.nextPageToken)}
+          />
         )}
       </Section>
       {holders === undefined ? null : (

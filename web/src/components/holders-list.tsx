@@ -1,11 +1,10 @@
 import { useQuery } from "@connectrpc/connect-query";
-import { useState } from "react";
 import { UserService } from "../../../src/gen/gatehouse/v1/user_pb.js";
 import { useMe } from "../api/me-context.tsx";
 import { Link } from "../router/router.tsx";
-import { Button } from "./button.tsx";
 import { displayName } from "./format.ts";
 import { EmptyState, ErrorState, Loading, NotPermitted } from "./page-states.tsx";
+import { Pager, useKeysetPages } from "./pager.tsx";
 import { StatusBadge } from "./status-badge.tsx";
 
 const PAGE_SIZE = 20;
@@ -16,10 +15,10 @@ export type HoldersFilter = { role: string } | { businessRoleId: string } | { se
 /** The users ListUsers answers for a filter, a page at a time (its keyset tokens), each linking to the user. */
 export function HoldersList(props: { filter: HoldersFilter; label: string }) {
   const me = useMe();
-  const [tokens, setTokens] = useState<string[]>([""]);
+  const pages = useKeysetPages();
   const users = useQuery(
     UserService.method.listUsers,
-    { ...props.filter, pageSize: PAGE_SIZE, pageToken: tokens[tokens.length - 1]! },
+    { ...props.filter, pageSize: PAGE_SIZE, pageToken: pages.pageToken },
     { enabled: me.can("users.read") },
   );
   if (!me.can("users.read")) return <NotPermitted permission="users.read" />;
@@ -44,20 +43,12 @@ export function HoldersList(props: { filter: HoldersFilter; label: string }) {
           ))}
         </ul>
       )}
-      {tokens.length === 1 && !users.data.nextPageToken ? null : (
-        <nav className="pager" aria-label={`${props.label}: pages`}>
-          <Button disabled={tokens.length === 1} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </Button>
-          <span className="muted">Page {tokens.length}</span>
-          <Button
-            disabled={!users.data.nextPageToken}
-            onClick={() => setTokens([...tokens, users.data.nextPageToken])}
-          >
-            Next
-          </Button>
-        </nav>
-      )}
+      <Pager
+        label={props.label}
+        page={pages.page}
+        previous={pages.previous}
+        next={pages.next(users.data.nextPageToken)}
+      />
     </div>
   );
 }

@@ -3,16 +3,23 @@ import { OidcClientType, ServiceRegistryService } from "../../../src/gen/gatehou
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
 import { Link, navigate, useTitle } from "../router/router.tsx";
 
+const PAGE_SIZE = 50;
+
 /** The built-in OpenID Provider's relying parties; each opens its own page. */
 export function OidcClientsPage() {
   useTitle("OIDC clients");
   const me = useMe();
-  const clients = useQuery(ServiceRegistryService.method.listOidcClients, { pageSize: 500 });
+  const pages = useKeysetPages();
+  const clients = useQuery(ServiceRegistryService.method.listOidcClients, {
+    pageSize: PAGE_SIZE,
+    pageToken: pages.pageToken,
+  });
   return (
     <>
       <PageHeader
@@ -68,6 +75,14 @@ export function OidcClientsPage() {
               </tbody>
             </table>
           </ScrollRegion>
+        )}
+        {clients.data === undefined ? null : (
+          <Pager
+            label="OIDC clients"
+            page={pages.page}
+            previous={pages.previous}
+            next={pages.next(clients.data.nextPageToken)}
+          />
         )}
       </Section>
     </>

@@ -8,6 +8,7 @@ import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { formatTime } from "../components/format.ts";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { SecretOnce } from "../components/secret-once.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
@@ -15,12 +16,18 @@ import { Badge } from "../components/status-badge.tsx";
 import { TextField } from "../components/text-field.tsx";
 import { Link, useTitle } from "../router/router.tsx";
 
+const PAGE_SIZE = 50;
+
 /** Service accounts (client-credentials clients): the list, and creating one (its secret shown once). */
 export function ServiceAccountsPage() {
   useTitle("Service accounts");
   const me = useMe();
   const invalidate = useInvalidate();
-  const accounts = useQuery(ServiceRegistryService.method.listServiceAccounts, { pageSize: 500 });
+  const pages = useKeysetPages();
+  const accounts = useQuery(ServiceRegistryService.method.listServiceAccounts, {
+    pageSize: PAGE_SIZE,
+    pageToken: pages.pageToken,
+  });
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [local, setLocal] = useState<Map<string, string>>(new Map());
@@ -123,6 +130,14 @@ export function ServiceAccountsPage() {
               </tbody>
             </table>
           </ScrollRegion>
+        )}
+        {accounts.data === undefined ? null : (
+          <Pager
+            label="Service accounts"
+            page={pages.page}
+            previous={pages.previous}
+            next={pages.next(accounts.data.nextPageToken)}
+          />
         )}
       </Section>
     </>

@@ -2,17 +2,24 @@ import { useQuery } from "@connectrpc/connect-query";
 import { ServiceRegistryService, ServiceStatus } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
 import { useMe } from "../api/me-context.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
 import { Link, useTitle } from "../router/router.tsx";
 import { ServiceCreateForm } from "./service-create-form.tsx";
 
+const PAGE_SIZE = 50;
+
 /** Registered services with the roles each defines; each opens its own page. */
 export function ServicesPage() {
   useTitle("Services");
   const me = useMe();
-  const services = useQuery(ServiceRegistryService.method.listServices, { pageSize: 500 });
+  const pages = useKeysetPages();
+  const services = useQuery(ServiceRegistryService.method.listServices, {
+    pageSize: PAGE_SIZE,
+    pageToken: pages.pageToken,
+  });
   return (
     <>
       <PageHeader title="Services" subtitle="What Gatehouse decides access to." />
@@ -57,6 +64,14 @@ export function ServicesPage() {
               </tbody>
             </table>
           </ScrollRegion>
+        )}
+        {services.data === undefined ? null : (
+          <Pager
+            label="Services"
+            page={pages.page}
+            previous={pages.previous}
+            next={pages.next(services.data.nextPageToken)}
+          />
         )}
         {me.can("services.write") ? <ServiceCreateForm /> : null}
       </Section>
