@@ -166,6 +166,23 @@ describe("console administration screens, in Chromium", () => {
     await page.getByRole("button", { name: "Enable", exact: true }).click();
     await page.getByText("Enabled again.").waitFor();
     expect((await verify(deps, holder.token)).serviceAccess).toMatchObject({ granted: true });
+
+    // Register a service here, then delete it from its page after confirming.
+    const doomed = uniqueName("svc");
+    await nav(page, "Services");
+    await page.getByLabel("New service slug").fill(doomed);
+    await page.getByRole("button", { name: "Register service" }).click();
+    await page.getByRole("link", { name: doomed }).click();
+    await page.getByRole("heading", { level: 1, name: doomed }).waitFor();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page
+      .getByRole("dialog", { name: `Delete ${doomed}?` })
+      .getByRole("button", { name: "Delete service" })
+      .click();
+    await page.waitForURL(`${origin}/console/services`);
+    expect(
+      (await fails(gatehouse.url, `${REGISTRY}/GetService`, { slug: doomed }, await adminToken())).code,
+    ).toBe("not_found");
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -243,6 +260,19 @@ describe("console administration screens, in Chromium", () => {
       .getByRole("list", { name: `Service accounts with grants on ${deps.service.slug}` })
       .getByRole("link", { name })
       .waitFor();
+
+    // Delete it after confirming: its secret and its tokens are refused at once.
+    await nav(page, "Service accounts");
+    await page.getByRole("link", { name: clientId }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete service account" }).click();
+    await page.waitForURL(`${origin}/console/service-accounts`);
+    expect(
+      (await fails(gatehouse.url, `${AUTH}/ClientCredentialsToken`, { clientId, clientSecret: second })).code,
+    ).toBe("unauthenticated");
+    expect(
+      (await fails(gatehouse.url, `${AUTH}/VerifyToken`, { token: after.tokens.accessToken })).code,
+    ).toBe("unauthenticated");
     expect(problems).toEqual([]);
     await context.close();
   });
