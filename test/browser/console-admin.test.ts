@@ -508,7 +508,7 @@ describe("console administration screens, in Chromium", () => {
     await page.getByRole("heading", { level: 1, name: deps.service.slug }).waitFor();
     await absent("Save service", "Disable", "Delete");
     // Holders need users.read: said, not failed.
-    await page.getByText("It needs the users.read permission").waitFor();
+    await page.getByText("Listing who holds it needs the users.read permission.").waitFor();
     await nav(page, "Service accounts");
     await page.getByRole("heading", { level: 1, name: "Service accounts" }).waitFor();
     expect(await page.getByRole("button", { name: "Create service account" }).count()).toBe(0);

@@ -118,7 +118,7 @@ export function BusinessRolesPage() {
                           variant="ghost"
                           aria-label={`Holders of ${role.name}`}
                           aria-pressed={holders?.id === role.id}
-                          onClick={() => setHolders(role)}
+                          onClick={() => setHolders(holders?.id === role.id ? undefined : role)}
                         >
                           Holders
                         </Button>

@@ -3,7 +3,7 @@ import { UserService } from "../../../src/gen/gatehouse/v1/user_pb.js";
 import { useMe } from "../api/me-context.tsx";
 import { Link } from "../router/router.tsx";
 import { displayName } from "./format.ts";
-import { EmptyState, ErrorState, Loading, NotPermitted } from "./page-states.tsx";
+import { EmptyState, ErrorState, Loading } from "./page-states.tsx";
 import { Pager, useKeysetPages } from "./pager.tsx";
 import { StatusBadge } from "./status-badge.tsx";
 
@@ -21,7 +21,12 @@ export function HoldersList(props: { filter: HoldersFilter; label: string }) {
     { ...props.filter, pageSize: PAGE_SIZE, pageToken: pages.pageToken },
     { enabled: me.can("users.read") },
   );
-  if (!me.can("users.read")) return <NotPermitted permission="users.read" />;
+  if (!me.can("users.read"))
+    return (
+      <p className="muted">
+        Listing who holds it needs the <code>users.read</code> permission.
+      </p>
+    );
   if (users.isPending) return <Loading label="Loading holders…" />;
   if (users.isError) return <ErrorState error={users.error} title="The holders could not be listed" />;
   return (
