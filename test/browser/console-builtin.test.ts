@@ -8,10 +8,10 @@ import {
   expectAccessibleAtBothSizes,
   requireConsoleBuild,
   saveScreenshot,
-  signInOnHostedPage as signInOnPage,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { signInOnHostedPage as signInOnHosted } from "../support/console-hosted-sign-in.ts";
 import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { createService } from "../support/fixtures.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
@@ -61,7 +61,7 @@ describe("console under the built-in provider, in Chromium", () => {
   }
 
   const signInOnHostedPage = (page: Page, login: string, password: string, totp?: TOTP) =>
-    signInOnPage(page, origin, login, password, totp);
+    signInOnHosted(page, origin, login, password, totp);
 
   it("serves the front-end config of the built-in provider, and a CSP without any other origin", async () => {
     const config = await (await fetch(`${origin}/console/config.json`)).json();

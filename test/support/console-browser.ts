@@ -54,29 +54,6 @@ export function watchPage(page: Page): { problems: string[] } {
   return { problems };
 }
 
-/**
- * From the app's sign-in screen through Gatehouse's hosted sign-in page (and its TOTP step, given
- * the enrolled authenticator), which must be on the console's own origin.
- */
-export async function signInOnHostedPage(
-  page: Page,
-  origin: string,
-  login: string,
-  password: string,
-  totp?: { generate(options: { timestamp: number }): string },
-): Promise<void> {
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByLabel("Username or email").waitFor();
-  expect(new URL(page.url()).origin).toBe(origin);
-  await page.getByLabel("Username or email").fill(login);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  if (totp !== undefined) {
-    await page.getByLabel("Code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
-    await page.getByRole("button", { name: "Verify" }).click();
-  }
-}
-
 /** Keycloak's hosted sign-in form (the realm's login theme). */
 export async function signInOnKeycloak(page: Page, username: string, password: string): Promise<void> {
   await page.getByRole("button", { name: "Sign in" }).click();
