@@ -313,6 +313,12 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async list(query: UserQuery): Promise<Page<User>> {
+    const businessRoleId = query.businessRoleId ?? "";
+    const serviceId = query.serviceId ?? "";
+    // No business role or service has an id that is not a UUID (and casting one would fail).
+    if ((businessRoleId !== "" && !isUuid(businessRoleId)) || (serviceId !== "" && !isUuid(serviceId))) {
+      return { items: [], nextPageToken: "" };
+    }
     const after = decodeTimeIdCursor(query.pageToken);
     const where: string[] = [];
     const params: unknown[] = [];
@@ -337,6 +343,20 @@ export class SqlUserRepository implements UserRepository {
     if (query.role !== "") {
       where.push(
         `EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name = ${param(query.role)})`,
+      );
+    }
+    if (businessRoleId !== "") {
+      where.push(
+        `u.id IN (SELECT ubr.user_id FROM user_business_roles ubr WHERE ubr.business_role_id = ${param(businessRoleId)}::uuid)`,
+      );
+    }
+    if (serviceId !== "") {
+      const service = param(serviceId);
+      where.push(
+        `u.id IN (SELECT g.user_id FROM user_service_grants g WHERE g.service_id = ${service}::uuid
+                  UNION SELECT ubr.user_id FROM business_role_grants brg
+                    JOIN user_business_roles ubr ON ubr.business_role_id = brg.business_role_id
+                  WHERE brg.service_id = ${service}::uuid)`,
       );
     }
     const rows = await this.sql.query<Row>(

@@ -87,7 +87,7 @@ describe("console under the built-in provider, in Chromium", () => {
     });
     expect(stored).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
     await createGrantAndDisable(page, { origin, url: gatehouse.url, service, adminToken, authz });
-    await page.getByRole("link", { name: "Roles" }).click();
+    await page.getByRole("link", { name: "Roles", exact: true }).click();
     await page.getByRole("heading", { name: "Permission catalogue" }).waitFor();
     await page.getByText("users.read").first().waitFor();
     // Create a role from the catalogue, then delete it after confirming.

@@ -99,8 +99,19 @@ describe("console under Keycloak, in Chromium", () => {
     await expect.poll(() => page.getByRole("heading", { name: "Users", level: 1 }).isVisible()).toBe(true);
     // Every screen the admin's permissions open is offered.
     const nav = page.getByRole("navigation", { name: "Primary" });
-    for (const item of ["Users", "Roles", "Services", "Keycloak sync", "Audit log", "My account"])
-      await expect.poll(() => nav.getByRole("link", { name: item }).isVisible()).toBe(true);
+    for (const item of [
+      "Users",
+      "Roles",
+      "Business roles",
+      "Services",
+      "Service accounts",
+      "Keycloak sync",
+      "Audit log",
+      "My account",
+    ])
+      await expect.poll(() => nav.getByRole("link", { name: item, exact: true }).isVisible()).toBe(true);
+    // The built-in provider's OIDC clients are not offered: Keycloak's realm holds the clients here.
+    expect(await nav.getByRole("link", { name: "OIDC clients" }).count()).toBe(0);
     await page
       .getByRole("cell", { name: new RegExp(TEST_ADMIN.username) })
       .first()

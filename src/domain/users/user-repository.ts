@@ -30,6 +30,10 @@ export interface UserQuery {
   readonly status: UserStatus | undefined;
   /** Only holders of this RBAC role. */
   readonly role: string;
+  /** Only holders of this business role (its id); any when empty or absent. */
+  readonly businessRoleId?: string;
+  /** Only users with a grant on this service (its id), direct or through a business role; any when empty or absent. */
+  readonly serviceId?: string;
 }
 
 /**

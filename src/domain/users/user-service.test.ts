@@ -67,7 +67,15 @@ describe("UserService", () => {
         ["users.read", service.get(as(plain), target.id)],
         [
           "users.read",
-          service.list(as(plain), { pageSize: 0, pageToken: "", query: "", status: undefined, role: "" }),
+          service.list(as(plain), {
+            pageSize: 0,
+            pageToken: "",
+            query: "",
+            status: undefined,
+            role: "",
+            businessRoleId: "",
+            serviceId: "",
+          }),
         ],
         [
           "users.write",

@@ -73,6 +73,8 @@ export interface UserListQuery {
   readonly query: string;
   readonly status: UserStatus | undefined;
   readonly role: string;
+  readonly businessRoleId: string;
+  readonly serviceId: string;
 }
 
 const notFound = () => new DomainError("not_found", "user_not_found", "no such user");

@@ -45,6 +45,8 @@ export function createUserHandler(deps: {
         query: request.query,
         status: fromUserStatus(request.status),
         role: request.role,
+        businessRoleId: request.businessRoleId,
+        serviceId: request.serviceId,
       });
       return { users: page.items.map(toUserMessage), nextPageToken: page.nextPageToken };
     },

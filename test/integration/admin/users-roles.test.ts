@@ -221,6 +221,94 @@ describe.each(BACKENDS)("user, role and business-role administration (%s)", (bac
     });
   });
 
+  it("filters users by business role and by service (direct or through a business role), combinably, in keyset pages", async () => {
+    const billing = await service();
+    const tickets = await service();
+    const businessRole = async (serviceId: string) =>
+      (
+        await ok(
+          server.url,
+          `${ROLES}/CreateBusinessRole`,
+          { name: uniqueName("team"), grants: [{ serviceId, role: "viewer" }] },
+          admin,
+        )
+      ).businessRole.id as string;
+    const billingTeam = await businessRole(billing);
+    const ticketsTeam = await businessRole(tickets);
+    const prefix = uniqueName("filter");
+    const member = async (index: number, businessRoleIds: string[], directOn?: string) => {
+      const user = await createUser({
+        username: `${prefix}-${index}`,
+        email: `${prefix}-${index}@example.test`,
+      });
+      if (businessRoleIds.length > 0) {
+        await ok(server.url, `${USERS}/SetUserBusinessRoles`, { userId: user.id, businessRoleIds }, admin);
+      }
+      if (directOn !== undefined) {
+        await ok(
+          server.url,
+          `${USERS}/SetServiceGrants`,
+          { userId: user.id, grants: [{ serviceId: directOn, role: "editor" }] },
+          admin,
+        );
+      }
+      return user.id as string;
+    };
+    const direct = await member(0, [], billing);
+    const inTeam = await member(1, [billingTeam]);
+    // A grant on billing both ways: listed once.
+    const both = await member(2, [ticketsTeam, billingTeam], billing);
+    const outsider = await member(3, [], tickets);
+    const disabledInTeam = await member(4, [billingTeam]);
+    await ok(
+      server.url,
+      `${USERS}/UpdateUser`,
+      { userId: disabledInTeam, status: "USER_STATUS_DISABLED" },
+      admin,
+    );
+    await member(5, []);
+
+    const list = async (filters: Record<string, unknown>) => {
+      const ids: string[] = [];
+      let pageToken = "";
+      do {
+        const page = await ok(
+          server.url,
+          `${USERS}/ListUsers`,
+          { ...filters, pageSize: 2, pageToken },
+          admin,
+        );
+        expect(page.users.length).toBeLessThanOrEqual(2);
+        ids.push(...page.users.map((user: any) => user.id));
+        pageToken = page.nextPageToken ?? "";
+      } while (pageToken !== "");
+      return ids;
+    };
+    expect(await list({ businessRoleId: billingTeam })).toEqual([inTeam, both, disabledInTeam]);
+    expect(await list({ businessRoleId: ticketsTeam })).toEqual([both]);
+    expect(await list({ serviceId: billing })).toEqual([direct, inTeam, both, disabledInTeam]);
+    expect(await list({ serviceId: tickets })).toEqual([both, outsider]);
+    // Combined with each other and with the other filters.
+    expect(await list({ serviceId: billing, businessRoleId: ticketsTeam })).toEqual([both]);
+    expect(await list({ serviceId: tickets, businessRoleId: billingTeam })).toEqual([both]);
+    expect(await list({ serviceId: billing, status: "USER_STATUS_DISABLED" })).toEqual([disabledInTeam]);
+    expect(await list({ businessRoleId: billingTeam, status: "USER_STATUS_ACTIVE" })).toEqual([inTeam, both]);
+    expect(await list({ serviceId: billing, query: `${prefix}-2` })).toEqual([both]);
+    expect(await list({ serviceId: billing, role: "admin" })).toEqual([]);
+    expect(await list({ serviceId: randomUUID() })).toEqual([]);
+    expect(await list({ businessRoleId: randomUUID() })).toEqual([]);
+
+    for (const field of ["businessRoleId", "serviceId"]) {
+      const failure = await fails(server.url, `${USERS}/ListUsers`, { [field]: "not-a-uuid" }, admin);
+      expect(failure.code).toBe("invalid_argument");
+      const violations = failure.details.find((detail) => detail.type === "google.rpc.BadRequest")?.debug
+        ?.fieldViolations;
+      expect(violations?.map((violation: { field: string }) => violation.field)).toEqual([
+        field === "serviceId" ? "service_id" : "business_role_id",
+      ]);
+    }
+  });
+
   it("disabling a user ends their sessions at once; re-enabling lets them sign in again", async () => {
     const member = await createUser();
     const tokens = await loginTokens(server.url, member.username, member.password);

@@ -54,6 +54,13 @@ export class IdentityWorld {
     this.roles.rolesOfUser = (id) => this.users.rows.get(id)?.roles ?? [];
     this.users.roleExists = (name) => this.roles.byName(name) !== undefined;
     this.grants.businessRolesOf = (id) => this.users.rows.get(id)?.businessRoleIds ?? [];
+    this.users.hasServiceGrant = (userId, serviceId) =>
+      (this.grants.direct.get(`user:${userId}`) ?? []).some((grant) => grant.serviceId === serviceId) ||
+      this.grants
+        .businessRolesOf(userId)
+        .some((id) =>
+          this.businessRoles.roles.get(id)?.grants.some((grant) => grant.serviceId === serviceId),
+        );
     this.businessRoles.onDelete = (id) => {
       for (const row of this.users.rows.values()) {
         row.businessRoleIds = row.businessRoleIds.filter((held) => held !== id);

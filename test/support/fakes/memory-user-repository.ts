@@ -24,6 +24,8 @@ type Row = { -readonly [K in keyof User]: User[K] } & {
 export class MemoryUserRepository implements UserRepository {
   readonly rows = new Map<string, Row>();
   roleExists: (name: string) => boolean = () => true;
+  /** Whether the user holds a grant on the service, directly or through a business role. */
+  hasServiceGrant: (userId: string, serviceId: string) => boolean = () => false;
   now: () => number = Date.now;
 
   private view(row: Row): User {
@@ -173,7 +175,9 @@ export class MemoryUserRepository implements UserRepository {
               value.toLowerCase().includes(needle),
             )) &&
           (query.status === undefined || user.status === query.status) &&
-          (query.role === "" || user.roles.includes(query.role)),
+          (query.role === "" || user.roles.includes(query.role)) &&
+          (!query.businessRoleId || user.businessRoleIds.includes(query.businessRoleId)) &&
+          (!query.serviceId || this.hasServiceGrant(user.id, query.serviceId)),
       );
     return { items: items.slice(0, query.pageSize), nextPageToken: "" };
   }

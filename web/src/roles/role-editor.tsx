@@ -8,6 +8,7 @@ import {
   RoleService,
 } from "../../../src/gen/gatehouse/v1/role_pb.js";
 import { describeError } from "../api/describe-error.ts";
+import { maxLength, problems, roleNameRule } from "../api/field-rules.ts";
 import { useInvalidate } from "../api/invalidate.ts";
 import { Button } from "../components/button.tsx";
 import { ErrorState } from "../components/page-states.tsx";
@@ -26,7 +27,8 @@ export function RoleEditor(props: { role?: Role; catalogue: readonly Permission[
   const createRole = useMutation(RoleService.method.createRole, { onSuccess: done });
   const updateRole = useMutation(RoleService.method.updateRole, { onSuccess: done });
   const error = createRole.error ?? updateRole.error;
-  const errors = error === null ? new Map<string, string>() : describeError(error).fields;
+  const [local, setLocal] = useState<Map<string, string>>(new Map());
+  const errors = local.size > 0 || error === null ? local : describeError(error).fields;
   const builtIn = props.role?.builtIn === true;
   return (
     <form
@@ -35,6 +37,9 @@ export function RoleEditor(props: { role?: Role; catalogue: readonly Permission[
       aria-label={props.role === undefined ? "New role" : `Edit ${props.role.name}`}
       onSubmit={(event) => {
         event.preventDefault();
+        const found = problems({ name: roleNameRule(name), description: maxLength(512)(description) });
+        setLocal(found);
+        if (found.size > 0) return;
         const list = create(PermissionListSchema, { permissions });
         if (props.role === undefined) createRole.mutate({ name, description, permissions: list });
         else

@@ -5,18 +5,19 @@ import { useInvalidate } from "../api/invalidate.ts";
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
-import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { HoldersSection } from "../components/holders-section.tsx";
+import { ErrorState, Loading } from "../components/page-states.tsx";
+import { RowAction } from "../components/row-action.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
-import { Link, useTitle } from "../router/router.tsx";
+import { useTitle } from "../router/router.tsx";
 import { RoleEditor } from "./role-editor.tsx";
 
-/** RBAC roles with their permissions, business roles, and the permission catalogue (read-only for now). */
+/** RBAC roles: their permissions from the catalogue, create, edit, delete, and who holds each. */
 export function RolesPage() {
   useTitle("Roles");
   const roles = useQuery(RoleService.method.listRoles, { pageSize: 500 });
-  const business = useQuery(RoleService.method.listBusinessRoles, { pageSize: 500 });
   const catalogue = useQuery(RoleService.method.listPermissions, {});
   const me = useMe();
   const invalidate = useInvalidate();
@@ -24,6 +25,8 @@ export function RolesPage() {
   /** The role being edited; "new" while creating one. */
   const [editing, setEditing] = useState<Role | "new" | undefined>(undefined);
   const [deleting, setDeleting] = useState<Role | undefined>(undefined);
+  /** The role whose holders are listed below the table. */
+  const [holders, setHolders] = useState<Role | undefined>(undefined);
   const deleteRole = useMutation(RoleService.method.deleteRole, {
     onSuccess: async () => {
       setDeleting(undefined);
@@ -34,7 +37,7 @@ export function RolesPage() {
     <>
       <PageHeader
         title="Roles"
-        subtitle="RBAC roles grant Gatehouse permissions; business roles bundle service grants."
+        subtitle="RBAC roles grant Gatehouse permissions (what one may do in Gatehouse itself)."
       />
       <Section
         title="RBAC roles"
@@ -83,25 +86,20 @@ export function RolesPage() {
                     <td className="small">{role.permissions.join(", ") || "—"}</td>
                     <td className="cell-actions">
                       {me.can("users.read") ? (
-                        <Link href={`/console/users?role=${encodeURIComponent(role.name)}`}>Holders</Link>
+                        <Button
+                          variant="ghost"
+                          aria-label={`Holders of ${role.name}`}
+                          aria-pressed={holders?.id === role.id}
+                          onClick={() => setHolders(holders?.id === role.id ? undefined : role)}
+                        >
+                          Holders
+                        </Button>
                       ) : null}
                       {writable ? (
-                        <Button
-                          variant="ghost"
-                          aria-label={`Edit ${role.name}`}
-                          onClick={() => setEditing(role)}
-                        >
-                          Edit
-                        </Button>
+                        <RowAction action="Edit" subject={role.name} onClick={() => setEditing(role)} />
                       ) : null}
                       {writable && !role.builtIn ? (
-                        <Button
-                          variant="ghost"
-                          aria-label={`Delete ${role.name}`}
-                          onClick={() => setDeleting(role)}
-                        >
-                          Delete
-                        </Button>
+                        <RowAction action="Delete" subject={role.name} onClick={() => setDeleting(role)} />
                       ) : null}
                     </td>
                   </tr>
@@ -111,24 +109,14 @@ export function RolesPage() {
           </ScrollRegion>
         )}
       </Section>
-      <Section title="Business roles">
-        {business.isPending ? (
-          <Loading />
-        ) : business.isError ? (
-          <ErrorState error={business.error} />
-        ) : business.data.businessRoles.length === 0 ? (
-          <EmptyState title="No business roles yet" />
-        ) : (
-          <ul className="plain-list">
-            {business.data.businessRoles.map((role) => (
-              <li key={role.id}>
-                <strong>{role.name}</strong> — {role.grants.length} grant(s)
-                <div className="muted small">{role.description}</div>
-              </li>
-            ))}
-          </ul>
-        )}
-      </Section>
+      {holders === undefined ? null : (
+        <HoldersSection
+          name={holders.name}
+          id={holders.id}
+          filter={{ role: holders.name }}
+          onClose={() => setHolders(undefined)}
+        />
+      )}
       <Section title="Permission catalogue">
         {catalogue.isPending ? (
           <Loading />

@@ -2,6 +2,7 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useState } from "react";
 import { ServiceRegistryService } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
 import { describeError } from "../api/describe-error.ts";
+import { nameRule, problems, slugRule } from "../api/field-rules.ts";
 import { useInvalidate } from "../api/invalidate.ts";
 import { Button } from "../components/button.tsx";
 import { ErrorState } from "../components/page-states.tsx";
@@ -19,14 +20,17 @@ export function ServiceCreateForm() {
       await invalidate(ServiceRegistryService);
     },
   });
-  const errors = create.error === null ? new Map<string, string>() : describeError(create.error).fields;
+  const [local, setLocal] = useState<Map<string, string>>(new Map());
+  const errors = local.size > 0 || create.error === null ? local : describeError(create.error).fields;
   return (
     <form
       noValidate
       className="inline-form"
       onSubmit={(event) => {
         event.preventDefault();
-        create.mutate({ slug, displayName: displayName || slug });
+        const found = problems({ slug: slugRule(slug), display_name: nameRule(displayName || slug) });
+        setLocal(found);
+        if (found.size === 0) create.mutate({ slug, displayName: displayName || slug });
       }}
     >
       <TextField

@@ -2,18 +2,24 @@ import { useQuery } from "@connectrpc/connect-query";
 import { ServiceRegistryService, ServiceStatus } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
 import { useMe } from "../api/me-context.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
+import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { PageHeader, Section } from "../components/section.tsx";
 import { Badge } from "../components/status-badge.tsx";
-import { useTitle } from "../router/router.tsx";
-import { ServiceAccountsSection } from "./service-accounts-section.tsx";
+import { Link, useTitle } from "../router/router.tsx";
 import { ServiceCreateForm } from "./service-create-form.tsx";
 
-/** Registered services with the roles each defines, and the service accounts that call them. */
+const PAGE_SIZE = 50;
+
+/** Registered services with the roles each defines; each opens its own page. */
 export function ServicesPage() {
   useTitle("Services");
   const me = useMe();
-  const services = useQuery(ServiceRegistryService.method.listServices, { pageSize: 500 });
+  const pages = useKeysetPages();
+  const services = useQuery(ServiceRegistryService.method.listServices, {
+    pageSize: PAGE_SIZE,
+    pageToken: pages.pageToken,
+  });
   return (
     <>
       <PageHeader title="Services" subtitle="What Gatehouse decides access to." />
@@ -38,7 +44,9 @@ export function ServicesPage() {
                 {services.data.services.map((service) => (
                   <tr key={service.id}>
                     <td>
-                      <strong>{service.displayName || service.slug}</strong>
+                      <Link className="row-link" href={`/console/services/${service.id}`}>
+                        {service.displayName || service.slug}
+                      </Link>
                       <div className="muted small">
                         <code>{service.slug}</code> {service.description}
                       </div>
@@ -57,9 +65,16 @@ export function ServicesPage() {
             </table>
           </ScrollRegion>
         )}
+        {services.data === undefined ? null : (
+          <Pager
+            label="Services"
+            page={pages.page}
+            previous={pages.previous}
+            next={pages.next(services.data.nextPageToken)}
+          />
+        )}
         {me.can("services.write") ? <ServiceCreateForm /> : null}
       </Section>
-      <ServiceAccountsSection />
     </>
   );
 }

@@ -14,12 +14,17 @@ interface NavItem {
   /** The permission the screen reads with; the item is not offered without it. */
   readonly permission?: string;
   readonly keycloakOnly?: boolean;
+  /** Only under the built-in provider (its OpenID Provider's clients; under Keycloak the realm has them). */
+  readonly builtinOnly?: boolean;
 }
 
 const NAV: readonly NavItem[] = [
   { href: "/console/users", label: "Users", permission: "users.read" },
   { href: "/console/roles", label: "Roles", permission: "roles.read" },
+  { href: "/console/business-roles", label: "Business roles", permission: "roles.read" },
   { href: "/console/services", label: "Services", permission: "services.read" },
+  { href: "/console/service-accounts", label: "Service accounts", permission: "services.read" },
+  { href: "/console/oidc-clients", label: "OIDC clients", permission: "clients.read", builtinOnly: true },
   { href: "/console/sync", label: "Keycloak sync", permission: "users.sync", keycloakOnly: true },
   { href: "/console/audit", label: "Audit log", permission: "audit.read" },
   { href: "/account/", label: "My account" },
@@ -28,7 +33,9 @@ const NAV: readonly NavItem[] = [
 export function visibleNav(can: (permission: string) => boolean, keycloak: boolean): NavItem[] {
   return NAV.filter(
     (item) =>
-      (item.permission === undefined || can(item.permission)) && (item.keycloakOnly !== true || keycloak),
+      (item.permission === undefined || can(item.permission)) &&
+      (item.keycloakOnly !== true || keycloak) &&
+      (item.builtinOnly !== true || !keycloak),
   );
 }
 
