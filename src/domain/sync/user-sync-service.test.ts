@@ -120,6 +120,7 @@ class FakeUsers
       links: [],
       status: "active",
       mfaEnabled: false,
+      totpEnabled: false,
       roles: ["user"],
       businessRoleIds: [],
       externalId: "",
@@ -179,7 +180,7 @@ class FakeUsers
     this.rows.set(userId, { ...this.rows.get(userId)!, externalId });
   }
   async setMfaEnabled(userId: string, enabled: boolean) {
-    this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled });
+    this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled, totpEnabled: enabled });
   }
   synced = new Map<string, Date>();
   async markSynced(userId: string) {

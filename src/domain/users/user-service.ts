@@ -260,7 +260,7 @@ export class UserService {
         await this.deps.access.requirePermission(caller.principal, "users.write");
         const user = await this.getUser(id);
         await this.requireMayManage(caller, id);
-        if (!user.mfaEnabled) {
+        if (!user.totpEnabled) {
           throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
         }
         await this.deps.provider.disableTotp(identityRef(user));
