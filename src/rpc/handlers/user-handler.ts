@@ -1,6 +1,5 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { GrantService } from "../../domain/grants/grant-service.ts";
 import type { PasskeyService } from "../../domain/passkeys/passkey-service.ts";
 import type { UserSyncService } from "../../domain/sync/user-sync-service.ts";
