@@ -8,6 +8,8 @@ import { type LatencySummary, summarize } from "./support/stats.ts";
 
 const EXTRA_SERVICES = 10_000;
 const GIVE_UP_MS = 5000;
+/** Each trial's CPU is read over this long from the change: enough for a full reload to finish. */
+const SETTLE_MS = 1000;
 const UPDATE_SERVICE = "gatehouse.v1.ServiceRegistryService/UpdateService";
 
 /** 10,000 services straight into the table (after the server's migrations). */
@@ -32,7 +34,9 @@ async function insertServices(databaseUrl: string, count: number): Promise<void>
  * seeded service between disabled and active while replica B is asked Check
  * back to back (one call in flight). Records when B first answers by the new
  * state, and the latency of every Check on B meanwhile: a change must never
- * stall a decision.
+ * stall a decision. Server CPU per change is read from /proc over a fixed
+ * window after each change; on B the Checks issued in it are taken out at the
+ * CPU per Check measured with no change under way.
  */
 export const serviceChange: Benchmark = {
   id: "service-change",
@@ -60,14 +64,18 @@ export const serviceChange: Benchmark = {
       const updateLatency: number[] = [];
       const checkLatency: number[] = [];
       const baseline: number[] = [];
+      const cpu = { quietB: 0, windowA: 0, windowB: 0, windowChecks: 0 };
       for (let trial = 0; trial < trials; trial++) {
         const disable = trial % 2 === 0;
         const wanted = disable ? 7 : 0; // PERMISSION_DENIED (service_disabled), or OK
+        const quietFrom = b.cpuSeconds();
         for (let i = 0; i < 20; i++) {
           const started = performance.now();
           await clientB.unary(CHECK_PATH, frame);
           baseline.push(performance.now() - started);
         }
+        cpu.quietB += b.cpuSeconds() - quietFrom;
+        const [cpuA, cpuB] = [a.cpuSeconds(), b.cpuSeconds()];
         const sent = performance.now();
         let answered = Number.NaN;
         const write = update(disable ? "SERVICE_STATUS_DISABLED" : "SERVICE_STATUS_ACTIVE").then(() => {
@@ -79,12 +87,18 @@ export const serviceChange: Benchmark = {
           const reply = await clientB.unary(CHECK_PATH, frame);
           const now = performance.now();
           checkLatency.push(now - started);
+          cpu.windowChecks++;
           if (reply.status !== 0) throw new Error(`Check on B: grpc-status ${reply.status}`);
           if (checkVerdict(reply.body) === wanted) seenAt = now;
           else if (now - sent > GIVE_UP_MS)
             throw new Error(`trial ${trial}: B does not see the change after ${GIVE_UP_MS} ms`);
         }
         await write;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, sent + SETTLE_MS - performance.now())),
+        );
+        cpu.windowA += a.cpuSeconds() - cpuA;
+        cpu.windowB += b.cpuSeconds() - cpuB;
         visible.push(seenAt - sent);
         updateLatency.push(answered - sent);
       }
@@ -98,6 +112,11 @@ export const serviceChange: Benchmark = {
       const propagation = summarize(visible);
       const during = summarize(checkLatency);
       const quiet = summarize(baseline);
+      const cpuPerQuietCheck = cpu.quietB / baseline.length;
+      const cpuPerChangeMs = {
+        a: (cpu.windowA / trials) * 1000,
+        b: ((cpu.windowB - cpu.windowChecks * cpuPerQuietCheck) / trials) * 1000,
+      };
       return {
         id: "service-change",
         title: serviceChange.title,
@@ -106,6 +125,7 @@ export const serviceChange: Benchmark = {
         setup: [
           `two Gatehouse processes on one PostgreSQL database and one Redis prefix; ${EXTRA_SERVICES + 1} services`,
           `${trials} trials, alternately disabling and enabling the service the user holds a grant on`,
+          `server CPU read from /proc over ${SETTLE_MS} ms after each change (10 ms resolution per read)`,
         ],
         measurements: [],
         ratios: [],
@@ -132,9 +152,21 @@ export const serviceChange: Benchmark = {
               row("Check on B with no change under way", quiet),
             ],
           },
+          {
+            title: "Server CPU per change (ms, mean over the trials)",
+            columns: ["replica", "CPU per change", "how"],
+            rows: [
+              ["A (UpdateService, its own directory)", fmt.ms(cpuPerChangeMs.a), `${SETTLE_MS} ms window`],
+              [
+                "B (hears the change, applies it)",
+                fmt.ms(cpuPerChangeMs.b),
+                `${SETTLE_MS} ms window less ${cpu.windowChecks} Checks × ${fmt.ms(cpuPerQuietCheck * 1000)} ms`,
+              ],
+            ],
+          },
         ],
         notes: [],
-        data: { visibleMs: visible, updateMs: updateLatency },
+        data: { visibleMs: visible, updateMs: updateLatency, cpuPerChangeMs },
       };
     });
   },

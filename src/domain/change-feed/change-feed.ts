@@ -59,6 +59,7 @@ export class ChangeFeed {
   private readonly logger: Logger;
   private readonly options: ChangeFeedOptions;
   private listeners: Array<(event: ChangeEvent) => void> = [];
+  private readonly reconnectListeners: Array<() => void> = [];
   /** Ids applied recently, with their creation time, to skip duplicates from polling. */
   private readonly seen = new Map<string, number>();
   private pollFrom: Date = new Date(0);
@@ -87,6 +88,15 @@ export class ChangeFeed {
   }
 
   /**
+   * Calls the listener when the coordination store is reachable again after an
+   * outage. The feed catches up from the database at once, but a listener that
+   * numbers the changes it applies may prefer to start over from the source.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  /**
    * The database time at which the last successful poll started: every change
    * created more than the poll overlap before it has reached the listeners
    * (those subscribed at the time). WatchChanges' cursors are built on it.
@@ -110,9 +120,11 @@ export class ChangeFeed {
     }
     this.setDegraded(!this.store.isHealthy());
     this.store.onHealthChange((healthy) => {
+      const reconnected = healthy && this.degraded;
       this.setDegraded(!healthy);
       // Back online: catch up at once on anything published while we could not hear it.
       if (healthy) void this.poll();
+      if (reconnected) for (const listener of this.reconnectListeners) listener();
     });
     this.schedulePoll();
     this.pruneTimer = setInterval(() => {
