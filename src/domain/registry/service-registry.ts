@@ -77,9 +77,10 @@ export class ServiceRegistry {
 
   async update(actor: Actor, id: string, changes: ServiceChanges): Promise<ServiceRecord> {
     await this.access.requirePermission(actor.principal, "services.write");
-    const current = await this.repository.findById(id);
-    if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
+    // Read first only to check removed roles: every round trip before the write delays the change on every replica.
     if (changes.roles !== undefined) {
+      const current = await this.repository.findById(id);
+      if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
       const kept = new Set(changes.roles);
       const removed = current.roles.filter((role) => !kept.has(role));
       if (removed.length > 0) {
