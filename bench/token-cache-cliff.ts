@@ -80,7 +80,11 @@ async function run(label: string, workingSet: string[]): Promise<number> {
       revocations,
       access: new AccessDirectory(repository, feed, { maxEntries: 1000, ttlMs: 3_600_000 }),
       services: new ServiceDirectory(
-        { loadAll: async () => ({ version: 0, services: [] }), loadOne: async () => undefined },
+        {
+          loadAll: async () => ({ version: 0, services: [] }),
+          loadOne: async () => undefined,
+          latestVersion: async () => 0,
+        },
         new Map(),
         feed,
       ),

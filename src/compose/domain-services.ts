@@ -183,6 +183,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
         return { version, services: await serviceRepository.all() };
       },
       loadOne: (id) => serviceRepository.findById(id),
+      latestVersion: () => serviceRepository.directoryVersion(),
     },
     config.envoy.hostServices,
     deps.feed,

@@ -60,6 +60,7 @@ export class ChangeFeed {
   private readonly options: ChangeFeedOptions;
   private listeners: Array<(event: ChangeEvent) => void> = [];
   private readonly reconnectListeners: Array<() => void> = [];
+  private readonly pollListeners: Array<() => void> = [];
   /** Ids applied recently, with their creation time, to skip duplicates from polling. */
   private readonly seen = new Map<string, number>();
   private pollFrom: Date = new Date(0);
@@ -94,6 +95,15 @@ export class ChangeFeed {
    */
   onReconnect(listener: () => void): void {
     this.reconnectListeners.push(listener);
+  }
+
+  /**
+   * Calls the listener after each successful poll of the change log: a
+   * listener that numbers changes can check then for one never announced
+   * (its writer died between the write and the publish).
+   */
+  onPolled(listener: () => void): void {
+    this.pollListeners.push(listener);
   }
 
   /**
@@ -218,6 +228,7 @@ export class ChangeFeed {
       // Forget ids that can no longer come back through the overlap window.
       const horizon = now.getTime() - 2 * POLL_OVERLAP_MS - this.options.pollIntervalMs;
       for (const [id, createdAt] of this.seen) if (createdAt < horizon) this.seen.delete(id);
+      for (const listener of this.pollListeners) listener();
     } catch (error) {
       this.logger.warn(
         { err: error },

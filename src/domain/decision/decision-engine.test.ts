@@ -202,6 +202,7 @@ describe("DecisionEngine", () => {
           return { version: 0, services: snapshot };
         },
         loadOne: async () => undefined,
+        latestVersion: async () => 0,
       },
       new Map(),
       feed,

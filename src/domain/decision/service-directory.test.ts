@@ -40,6 +40,9 @@ class DeferredRegistry implements ServiceSource {
     new Promise((resolve, reject) => {
       this.reads.push({ id, resolve, reject });
     });
+  /** The registry's last change number, as the test sets it. */
+  latest = 0;
+  latestVersion = async (): Promise<number> => this.latest;
 }
 
 /** Lets queued microtasks and promise callbacks run. */
@@ -388,6 +391,38 @@ describe("ServiceDirectory: changes applied one service at a time", () => {
     expect(registry.reads).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1000);
     expect(registry.loads).toHaveLength(2);
+  });
+
+  /** A feed polling every second (on the fake clock) and a directory on it, loaded whole at change number 5. */
+  const polled = async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    await feed.close();
+    feed = new ChangeFeed(new MemoryChangeLog(), store, createLogger("silent"), {
+      pollIntervalMs: 1000,
+      degradedPollIntervalMs: 1000,
+    });
+    await feed.start();
+    directory = new ServiceDirectory(registry, new Map(), feed, { gapGraceMs: 200 });
+    await loaded();
+  };
+
+  it("reloads whole when the database holds a change number still not heard of at the next poll", async () => {
+    await polled();
+    registry.latest = 6; // written, and its writer died before publishing
+    await vi.advanceTimersByTimeAsync(1000); // a poll: 6 is not heard of yet
+    expect(registry.loads).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000); // the next: still not
+    expect(registry.loads).toHaveLength(2);
+  });
+
+  it("does not reload for a change number whose change arrives before the next poll", async () => {
+    await polled();
+    registry.latest = 6;
+    await vi.advanceTimersByTimeAsync(1000); // the poll sees 6 before its change is heard
+    await changed("svc-a", 6);
+    registry.reads[0]!.resolve(service({ version: 6 }));
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(registry.loads).toHaveLength(1);
   });
 
   it("reloads whole when the coordination store comes back after an outage (changes may have been missed)", async () => {

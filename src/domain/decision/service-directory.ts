@@ -8,6 +8,8 @@ export interface ServiceSource {
   loadAll(): Promise<{ readonly version: number; readonly services: readonly ServiceRecord[] }>;
   /** The service as it is now; undefined once it is deleted. */
   loadOne(id: string): Promise<ServiceRecord | undefined>;
+  /** The registry's last change number. */
+  latestVersion(): Promise<number>;
 }
 
 export interface ServiceDirectoryOptions {
@@ -39,8 +41,9 @@ const GONE = Number.POSITIVE_INFINITY;
  * place (a deletion takes it out); a copy held at that number or newer makes
  * the change a duplicate. The whole registry is read at start, and again — in
  * the background, swapped in whole — whenever a change may have been missed: a
- * hole in the change numbers that stays open past the grace period, the
- * coordination store coming back after an outage, or a change naming no
+ * hole in the change numbers that stays open past the grace period, a number
+ * in the database still not heard of at the next poll of the feed,
+ * the coordination store coming back after an outage, or a change naming no
  * service ("*"). Deltas applied while a reload reads are laid over its result
  * by version, so the swap never takes a service back in time.
  *
@@ -73,6 +76,8 @@ export class ServiceDirectory {
   private contiguous: number | undefined;
   private readonly ahead = new Set<number>();
   private gapTimer: NodeJS.Timeout | undefined;
+  /** The database's last change number at the last poll, when it had not been heard of yet. */
+  private unheard: number | undefined;
 
   constructor(
     source: ServiceSource,
@@ -94,6 +99,7 @@ export class ServiceDirectory {
       this.requestDelta(event.key, event.value);
     });
     feed.onReconnect(() => this.requestReload());
+    feed.onPolled(() => void this.checkLatest());
   }
 
   /** Called after each change is served (a service put in place, or a reload swapped in): remembered answers must go. */
@@ -210,6 +216,24 @@ export class ServiceDirectory {
         if (this.ahead.size > 0) this.requestReload();
       }, this.gapGraceMs);
       this.gapTimer.unref();
+    }
+  }
+
+  /**
+   * A change number in the database not heard of by the next poll of the feed
+   * (its writer died between the write and the publish): reload. A poll apart,
+   * not the grace, so that a change slow on its way does not make every
+   * replica read the registry.
+   */
+  private async checkLatest(): Promise<void> {
+    if (this.contiguous === undefined) return;
+    if (this.unheard !== undefined && this.contiguous < this.unheard) this.requestReload();
+    this.unheard = undefined;
+    try {
+      const latest = await this.source.latestVersion();
+      if (this.contiguous !== undefined && latest > this.contiguous) this.unheard = latest;
+    } catch {
+      // The next poll asks again.
     }
   }
 

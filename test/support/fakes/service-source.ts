@@ -11,5 +11,8 @@ export function serviceSourceOf(services: () => readonly ServiceRecord[]): Servi
     async loadOne(id) {
       return services().find((service) => service.id === id);
     },
+    async latestVersion() {
+      return Math.max(0, ...services().map((service) => service.version));
+    },
   };
 }
