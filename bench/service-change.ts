@@ -1,5 +1,6 @@
 import pg from "pg";
 import { type Benchmark, fmt, withCleanup } from "./support/benchmark.ts";
+import type { BenchServer } from "./support/gatehouse-server.ts";
 import { CHECK_PATH, checkFrame, checkVerdict } from "./support/grpc-frames.ts";
 import { H2GrpcClient } from "./support/h2-client.ts";
 import { deploy } from "./support/launch.ts";
@@ -8,6 +9,9 @@ import { type LatencySummary, summarize } from "./support/stats.ts";
 
 const EXTRA_SERVICES = 10_000;
 const GIVE_UP_MS = 5000;
+/** Server CPU per change is read over this long after it: enough for a full reload to finish. */
+const SETTLE_MS = 1000;
+const CPU_TRIALS = 10;
 const UPDATE_SERVICE = "gatehouse.v1.ServiceRegistryService/UpdateService";
 
 /** 10,000 services straight into the table (after the server's migrations). */
@@ -27,12 +31,40 @@ async function insertServices(databaseUrl: string, count: number): Promise<void>
   }
 }
 
+/** Mean server CPU (ms) of a change on A and on B: windows with one change less windows without. */
+async function cpuPerChange(
+  a: BenchServer,
+  b: BenchServer,
+  trial: number,
+  update: (status: string) => Promise<unknown>,
+): Promise<{ aMs: number; bMs: number }> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const windows = { changeA: 0, changeB: 0, idleA: 0, idleB: 0 };
+  for (let i = 0; i < CPU_TRIALS; i++) {
+    let [fromA, fromB] = [a.cpuSeconds(), b.cpuSeconds()];
+    await sleep(SETTLE_MS);
+    windows.idleA += a.cpuSeconds() - fromA;
+    windows.idleB += b.cpuSeconds() - fromB;
+    [fromA, fromB] = [a.cpuSeconds(), b.cpuSeconds()];
+    const started = performance.now();
+    await update((trial + i) % 2 === 0 ? "SERVICE_STATUS_DISABLED" : "SERVICE_STATUS_ACTIVE");
+    await sleep(Math.max(0, started + SETTLE_MS - performance.now()));
+    windows.changeA += a.cpuSeconds() - fromA;
+    windows.changeB += b.cpuSeconds() - fromB;
+  }
+  return {
+    aMs: ((windows.changeA - windows.idleA) / CPU_TRIALS) * 1000,
+    bMs: ((windows.changeB - windows.idleB) / CPU_TRIALS) * 1000,
+  };
+}
+
 /**
  * A service change at 10,001 services: UpdateService on replica A toggles the
  * seeded service between disabled and active while replica B is asked Check
  * back to back (one call in flight). Records when B first answers by the new
  * state, and the latency of every Check on B meanwhile: a change must never
- * stall a decision.
+ * stall a decision. Then the server CPU per change, from /proc: windows of
+ * SETTLE_MS with one change and no Checks, less windows with neither.
  */
 export const serviceChange: Benchmark = {
   id: "service-change",
@@ -88,6 +120,7 @@ export const serviceChange: Benchmark = {
         visible.push(seenAt - sent);
         updateLatency.push(answered - sent);
       }
+      const cpu = await cpuPerChange(a, b, trials, update);
       const row = (label: string, s: LatencySummary) => [
         label,
         String(s.samples),
@@ -106,6 +139,7 @@ export const serviceChange: Benchmark = {
         setup: [
           `two Gatehouse processes on one PostgreSQL database and one Redis prefix; ${EXTRA_SERVICES + 1} services`,
           `${trials} trials, alternately disabling and enabling the service the user holds a grant on`,
+          `server CPU: ${CPU_TRIALS} windows of ${SETTLE_MS} ms after a change (no Checks), less ${CPU_TRIALS} idle windows`,
         ],
         measurements: [],
         ratios: [],
@@ -132,9 +166,17 @@ export const serviceChange: Benchmark = {
               row("Check on B with no change under way", quiet),
             ],
           },
+          {
+            title: `Server CPU per change (ms; mean of ${CPU_TRIALS} windows less idle ones, 10 ms resolution per window)`,
+            columns: ["replica", "CPU per change"],
+            rows: [
+              ["A (UpdateService, then its own directory)", fmt.ms(cpu.aMs)],
+              ["B (hears the change, applies it)", fmt.ms(cpu.bMs)],
+            ],
+          },
         ],
         notes: [],
-        data: { visibleMs: visible, updateMs: updateLatency },
+        data: { visibleMs: visible, updateMs: updateLatency, cpuPerChangeMs: cpu },
       };
     });
   },

@@ -79,7 +79,15 @@ async function run(label: string, workingSet: string[]): Promise<number> {
       verifier,
       revocations,
       access: new AccessDirectory(repository, feed, { maxEntries: 1000, ttlMs: 3_600_000 }),
-      services: new ServiceDirectory(async () => [], new Map(), feed),
+      services: new ServiceDirectory(
+        {
+          loadAll: async () => ({ version: 0, services: [] }),
+          loadOne: async () => undefined,
+          latestVersion: async () => 0,
+        },
+        new Map(),
+        feed,
+      ),
       changes: feed,
     },
     { tokenCacheSize: CACHE, clockSkewSeconds: 30 },

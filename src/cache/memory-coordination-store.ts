@@ -86,7 +86,7 @@ export class MemoryCoordinationStore implements CoordinationStore {
     return true;
   }
 
-  onHealthChange(): void {}
+  onHealthChange(_listener: (healthy: boolean) => void): void {}
 
   async ping(): Promise<void> {}
 

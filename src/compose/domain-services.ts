@@ -219,10 +219,20 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     audit,
     changes,
   });
+  const serviceRepository = repositories.services;
   const services = new ServiceDirectory(
-    () => repositories.services.all(),
+    {
+      // The number first: every change up to it is then in what all() reads.
+      async loadAll() {
+        const version = await serviceRepository.directoryVersion();
+        return { version, services: await serviceRepository.all() };
+      },
+      loadOne: (id) => serviceRepository.findById(id),
+      latestVersion: () => serviceRepository.directoryVersion(),
+    },
     config.envoy.hostServices,
     deps.feed,
+    { onRead: (kind) => metrics.serviceDirectoryReads.inc({ kind }) },
   );
   const registry = new ServiceRegistry({
     repository: repositories.services,

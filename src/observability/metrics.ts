@@ -17,6 +17,7 @@ export class Metrics {
   readonly keycloakEventsApplied: Counter<"kind">;
   readonly keycloakEventLag: Gauge;
   readonly keycloakEventGaps: Counter;
+  readonly serviceDirectoryReads: Counter<"kind">;
   readonly keycloakEventFailures: Counter<"stage">;
   readonly keycloakUsersSynced: Counter<"outcome">;
   readonly keycloakSyncFailures: Counter<"source">;
@@ -91,6 +92,12 @@ export class Metrics {
     this.keycloakEventGaps = new Counter({
       name: "gatehouse_keycloak_event_gaps_total",
       help: "Full reconciles run because the event cursor was older than Keycloak's event retention.",
+      registers: [this.registry],
+    });
+    this.serviceDirectoryReads = new Counter({
+      name: "gatehouse_service_directory_reads_total",
+      help: "Reads of the service registry into this replica's directory: the whole registry (full: at start, or after a change may have been missed) or one changed service (delta).",
+      labelNames: ["kind"],
       registers: [this.registry],
     });
     this.keycloakEventFailures = new Counter({

@@ -16,9 +16,22 @@ interface Row {
   hosts: string[];
   created_at: Date;
   updated_at: Date;
+  /** bigint: a string from node-postgres, a bigint from PGlite. */
+  version: string | number | bigint;
 }
 
-const COLUMNS = "id, slug, display_name, description, audience, status, roles, hosts, created_at, updated_at";
+const COLUMNS =
+  "id, slug, display_name, description, audience, status, roles, hosts, created_at, updated_at, version";
+
+/**
+ * The next registry change number, in the statement that writes the service:
+ * the counter's row lock orders concurrent writers by commit, and a write that
+ * fails rolls its number back with it, so replicas see the numbers without holes.
+ */
+const NEXT_VERSION = "UPDATE service_directory_version SET version = version + 1 RETURNING version";
+/** The same for a write on an existing service, locked first in a `target` CTE: no number for a missing one. */
+const NEXT_VERSION_FOR_TARGET =
+  "UPDATE service_directory_version SET version = version + 1 WHERE EXISTS (SELECT 1 FROM target) RETURNING version";
 
 const toRecord = (row: Row): ServiceRecord => ({
   id: row.id,
@@ -31,6 +44,7 @@ const toRecord = (row: Row): ServiceRecord => ({
   hosts: row.hosts,
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
+  version: Number(row.version),
 });
 
 function alreadyExists(error: unknown): DomainError {
@@ -64,8 +78,9 @@ export class SqlServiceRepository implements ServiceRepository {
   async create(service: NewService): Promise<ServiceRecord> {
     try {
       const rows = await this.sql.query<Row>(
-        `INSERT INTO services (slug, display_name, description, audience, roles, hosts)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        `WITH next AS (${NEXT_VERSION})
+         INSERT INTO services (slug, display_name, description, audience, roles, hosts, version)
+         SELECT $1, $2, $3, $4, $5, $6, next.version FROM next RETURNING ${COLUMNS}`,
         [
           service.slug,
           service.displayName,
@@ -139,6 +154,13 @@ export class SqlServiceRepository implements ServiceRepository {
     }
   }
 
+  async directoryVersion(): Promise<number> {
+    const rows = await this.sql.query<{ version: Row["version"] }>(
+      `SELECT version FROM service_directory_version`,
+    );
+    return Number(rows[0]?.version ?? 0);
+  }
+
   async update(id: string, changes: ServiceChanges): Promise<ServiceRecord | undefined> {
     const sets: string[] = [];
     const params: unknown[] = [id];
@@ -153,10 +175,13 @@ export class SqlServiceRepository implements ServiceRepository {
     set("status", changes.status);
     set("roles", changes.roles);
     set("hosts", changes.hosts);
-    sets.push("updated_at = now()");
+    sets.push("updated_at = now()", "version = (SELECT version FROM next)");
     try {
       const rows = await this.sql.query<Row>(
-        `UPDATE services SET ${sets.join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
+        `WITH target AS (SELECT id FROM services WHERE id = $1 FOR UPDATE),
+              next AS (${NEXT_VERSION_FOR_TARGET})
+         UPDATE services SET ${sets.join(", ")}
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM next) RETURNING ${COLUMNS}`,
         params,
       );
       return rows[0] === undefined ? undefined : toRecord(rows[0]);
@@ -166,9 +191,15 @@ export class SqlServiceRepository implements ServiceRepository {
     }
   }
 
-  async delete(id: string): Promise<boolean> {
-    const rows = await this.sql.query(`DELETE FROM services WHERE id = $1 RETURNING id`, [id]);
-    return rows.length > 0;
+  async delete(id: string): Promise<number | undefined> {
+    const rows = await this.sql.query<{ version: Row["version"] }>(
+      `WITH target AS (SELECT id FROM services WHERE id = $1 FOR UPDATE),
+            next AS (${NEXT_VERSION_FOR_TARGET}),
+            gone AS (DELETE FROM services WHERE id = $1 AND EXISTS (SELECT 1 FROM next) RETURNING id)
+       SELECT next.version FROM next, gone`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : Number(rows[0].version);
   }
 
   async rolesInUse(serviceId: string): Promise<Set<string>> {

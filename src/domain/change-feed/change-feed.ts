@@ -59,6 +59,8 @@ export class ChangeFeed {
   private readonly logger: Logger;
   private readonly options: ChangeFeedOptions;
   private listeners: Array<(event: ChangeEvent) => void> = [];
+  private readonly reconnectListeners: Array<() => void> = [];
+  private readonly pollListeners: Array<() => void> = [];
   /** Ids applied recently, with their creation time, to skip duplicates from polling. */
   private readonly seen = new Map<string, number>();
   private pollFrom: Date = new Date(0);
@@ -87,6 +89,24 @@ export class ChangeFeed {
   }
 
   /**
+   * Calls the listener when the coordination store is reachable again after an
+   * outage. The feed catches up from the database at once, but a listener that
+   * numbers the changes it applies may prefer to start over from the source.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  /**
+   * Calls the listener after each successful poll of the change log: a
+   * listener that numbers changes can check then for one never announced
+   * (its writer died between the write and the publish).
+   */
+  onPolled(listener: () => void): void {
+    this.pollListeners.push(listener);
+  }
+
+  /**
    * The database time at which the last successful poll started: every change
    * created more than the poll overlap before it has reached the listeners
    * (those subscribed at the time). WatchChanges' cursors are built on it.
@@ -110,9 +130,11 @@ export class ChangeFeed {
     }
     this.setDegraded(!this.store.isHealthy());
     this.store.onHealthChange((healthy) => {
+      const reconnected = healthy && this.degraded;
       this.setDegraded(!healthy);
       // Back online: catch up at once on anything published while we could not hear it.
       if (healthy) void this.poll();
+      if (reconnected) for (const listener of this.reconnectListeners) listener();
     });
     this.schedulePoll();
     this.pruneTimer = setInterval(() => {
@@ -206,6 +228,7 @@ export class ChangeFeed {
       // Forget ids that can no longer come back through the overlap window.
       const horizon = now.getTime() - 2 * POLL_OVERLAP_MS - this.options.pollIntervalMs;
       for (const [id, createdAt] of this.seen) if (createdAt < horizon) this.seen.delete(id);
+      for (const listener of this.pollListeners) listener();
     } catch (error) {
       this.logger.warn(
         { err: error },

@@ -1,4 +1,4 @@
-import type { RegistryChangeNotifier } from "../ports/access-changes.ts";
+import type { RegistryChangeNotifier, ServiceChange } from "../ports/access-changes.ts";
 import type { ChangeFeed } from "./change-feed.ts";
 
 /** Access changes only matter while a cached answer could still be served. */
@@ -30,11 +30,12 @@ export class FeedAccessChangeNotifier implements RegistryChangeNotifier {
     });
   }
 
-  async servicesChanged(): Promise<void> {
+  /** Key: the service's id, value: the change number, so that replicas read that one service. */
+  async servicesChanged(change: ServiceChange): Promise<void> {
     await this.feed.publish({
       kind: "services_changed",
-      key: "*",
-      value: 0,
+      key: change.serviceId,
+      value: change.version,
       expiresAt: Date.now() + RETENTION_MS,
     });
   }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryChangeLog } from "../../../test/support/fakes/memory-change-log.ts";
 import { serviceRecord } from "../../../test/support/fakes/service-record.ts";
+import { serviceSourceOf } from "../../../test/support/fakes/service-source.ts";
 import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { ChangeFeed } from "../change-feed/change-feed.ts";
@@ -93,7 +94,11 @@ describe("DecisionEngine", () => {
       degradedPollIntervalMs: 1000,
     });
     revocations = new RevocationRegistry(feed, 3_600_000, () => now);
-    directory = new ServiceDirectory(async () => services, new Map([["legacy.internal", "billing"]]), feed);
+    directory = new ServiceDirectory(
+      serviceSourceOf(() => services),
+      new Map([["legacy.internal", "billing"]]),
+      feed,
+    );
     engine = new DecisionEngine(
       {
         verifier,
@@ -177,14 +182,27 @@ describe("DecisionEngine", () => {
     expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "service_disabled" });
   });
 
+  it("denies a service disabled by a change naming it, read alone, and forgets the answers remembered before", async () => {
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" });
+    expect(await decide("good")).toMatchObject({ outcome: "allowed" }); // remembered
+    services = [service({ status: "disabled", version: 2 })];
+    await feed.publish({ kind: "services_changed", key: "svc-a", value: 2, expiresAt: now + 1000 });
+    await directory.whenCurrent();
+    expect(await decide("good")).toMatchObject({ outcome: "denied", reason: "service_disabled" });
+  });
+
   it("decides from the directory in place while the registry reloads, and forgets those answers at the swap", async () => {
     let release!: () => void;
     let gate: Promise<void> | undefined;
     const gated = new ServiceDirectory(
-      async () => {
-        const snapshot = services;
-        await gate;
-        return snapshot;
+      {
+        async loadAll() {
+          const snapshot = services;
+          await gate;
+          return { version: 0, services: snapshot };
+        },
+        loadOne: async () => undefined,
+        latestVersion: async () => 0,
       },
       new Map(),
       feed,
@@ -310,7 +328,11 @@ describe("DecisionEngine", () => {
         verifier,
         revocations,
         access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 30 }),
-        services: new ServiceDirectory(async () => services, new Map(), feed),
+        services: new ServiceDirectory(
+          serviceSourceOf(() => services),
+          new Map(),
+          feed,
+        ),
         changes: feed,
       },
       { tokenCacheSize: 100, clockSkewSeconds: 30, now: () => now },
@@ -435,7 +457,11 @@ describe("DecisionEngine", () => {
         verifier,
         revocations,
         access: new AccessDirectory(access, feed, { maxEntries: 100, ttlMs: 60_000 }),
-        services: new ServiceDirectory(async () => services, new Map(), feed),
+        services: new ServiceDirectory(
+          serviceSourceOf(() => services),
+          new Map(),
+          feed,
+        ),
         changes: feed,
       },
       { tokenCacheSize: 0, clockSkewSeconds: 30, now: () => now },

@@ -15,7 +15,13 @@ export const IGNORE_ACCESS_CHANGES: AccessChangeNotifier = {
   async everySubjectChanged() {},
 };
 
+/** One written service: its id and the registry change number of the write (a deletion's included). */
+export interface ServiceChange {
+  readonly serviceId: string;
+  readonly version: number;
+}
+
 /** The service registry's changes: a service's roles, hosts or status, which every replica's directory must see. */
 export interface RegistryChangeNotifier extends AccessChangeNotifier {
-  servicesChanged(): Promise<void>;
+  servicesChanged(change: ServiceChange): Promise<void>;
 }

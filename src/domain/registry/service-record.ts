@@ -13,6 +13,12 @@ export interface ServiceRecord {
   readonly hosts: readonly string[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /**
+   * The registry's change number at this service's last write: every create,
+   * update and delete of any service takes the next one, so of two copies of a
+   * service the newer has the greater version.
+   */
+  readonly version: number;
 }
 
 export const DEFAULT_SERVICE_ROLES = ["viewer", "editor", "owner"] as const;

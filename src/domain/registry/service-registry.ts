@@ -48,7 +48,7 @@ export class ServiceRegistry {
       roles: input.roles !== undefined && input.roles.length > 0 ? input.roles : DEFAULT_SERVICE_ROLES,
       hosts: input.hosts ?? [],
     });
-    await this.changes.servicesChanged();
+    await this.changes.servicesChanged({ serviceId: service.id, version: service.version });
     await this.audit.record({
       action: "services.create",
       result: "success",
@@ -77,9 +77,10 @@ export class ServiceRegistry {
 
   async update(actor: Actor, id: string, changes: ServiceChanges): Promise<ServiceRecord> {
     await this.access.requirePermission(actor.principal, "services.write");
-    const current = await this.repository.findById(id);
-    if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
+    // Read first only to check removed roles: every round trip before the write delays the change on every replica.
     if (changes.roles !== undefined) {
+      const current = await this.repository.findById(id);
+      if (current === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
       const kept = new Set(changes.roles);
       const removed = current.roles.filter((role) => !kept.has(role));
       if (removed.length > 0) {
@@ -97,7 +98,7 @@ export class ServiceRegistry {
     }
     const updated = await this.repository.update(id, changes);
     if (updated === undefined) throw new DomainError("not_found", "service_not_found", "no such service");
-    await this.changes.servicesChanged();
+    await this.changes.servicesChanged({ serviceId: id, version: updated.version });
     await this.audit.record({
       action: "services.update",
       result: "success",
@@ -110,10 +111,10 @@ export class ServiceRegistry {
 
   async delete(actor: Actor, id: string): Promise<void> {
     await this.access.requirePermission(actor.principal, "services.write");
-    const deleted = await this.repository.delete(id);
-    if (deleted) {
+    const deletion = await this.repository.delete(id);
+    if (deletion !== undefined) {
       // Grants on the service went with it (ON DELETE CASCADE): every subject's access may have changed.
-      await this.changes.servicesChanged();
+      await this.changes.servicesChanged({ serviceId: id, version: deletion });
       await this.changes.everySubjectChanged();
       await this.audit.record({
         action: "services.delete",

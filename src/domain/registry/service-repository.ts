@@ -26,8 +26,11 @@ export interface ServiceRepository {
   findBySlug(slug: string): Promise<ServiceRecord | undefined>;
   list(query: { pageSize: number; pageToken: string; status?: ServiceStatus }): Promise<Page<ServiceRecord>>;
   all(): Promise<ServiceRecord[]>;
+  /** The registry's last change number: read before all(), every change up to it is in what all() returns. */
+  directoryVersion(): Promise<number>;
   update(id: string, changes: ServiceChanges): Promise<ServiceRecord | undefined>;
-  delete(id: string): Promise<boolean>;
+  /** The change number of the deletion, or undefined when there was no such service. */
+  delete(id: string): Promise<number | undefined>;
   /** Roles of the service still used by grants (direct, service-account or business-role). */
   rolesInUse(serviceId: string): Promise<Set<string>>;
 }

@@ -12,6 +12,7 @@ import { OidcSessionClients1763800007200 } from "./1763800007200-oidc-session-cl
 import { OpenIdProvider1763800007500 } from "./1763800007500-openid-provider.ts";
 import { KeycloakSyncTimes1763800008000 } from "./1763800008000-keycloak-sync-times.ts";
 import { Passkeys1763800009000 } from "./1763800009000-passkeys.ts";
+import { ServiceVersions1763800010500 } from "./1763800010500-service-versions.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -32,4 +33,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   OpenIdProvider1763800007500,
   KeycloakSyncTimes1763800008000,
   Passkeys1763800009000,
+  ServiceVersions1763800010500,
 ];

@@ -12,5 +12,6 @@ export const serviceRecord = (overrides: Partial<ServiceRecord> = {}): ServiceRe
   hosts: ["billing.internal"],
   createdAt: new Date(0),
   updatedAt: new Date(0),
+  version: 1,
   ...overrides,
 });

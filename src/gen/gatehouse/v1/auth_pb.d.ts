@@ -1363,7 +1363,8 @@ export enum ChangeKind {
   ACCESS_CHANGED = 4,
 
   /**
-   * key: "*": a service was created, changed or removed (roles, hosts, status).
+   * key: the id of the service created, changed or removed (roles, hosts,
+   * status); "*" when any service may have changed.
    *
    * @generated from enum value: CHANGE_KIND_SERVICES_CHANGED = 5;
    */
