@@ -2,22 +2,27 @@ import { useMe } from "../api/me-context.tsx";
 import { displayName } from "../components/format.ts";
 import { PageHeader } from "../components/section.tsx";
 import { useTitle } from "../router/router.tsx";
+import { useSession } from "../session/session-context.tsx";
 import { AccountMfaSection } from "./account-mfa-section.tsx";
+import { AccountPasskeysSection } from "./account-passkeys-section.tsx";
 import { AccountPasswordSection } from "./account-password-section.tsx";
 import { AccountProfileSection } from "./account-profile-section.tsx";
 import { AccountSessionsSection } from "./account-sessions-section.tsx";
 
-/** Everyone's own page: profile, password, two-factor sign-in, sessions. */
+/** Everyone's own page: profile, password, two-factor sign-in, passkeys, sessions. */
 export function AccountPage() {
   useTitle("My account");
   const me = useMe();
   const user = me.response.user!;
+  // Under Keycloak, passkeys are Keycloak's own (its WebAuthn policies and account console).
+  const keycloak = useSession().config.provider === "keycloak";
   return (
     <>
       <PageHeader title="My account" subtitle={`${displayName(user)} · ${user.email}`} />
       <AccountProfileSection user={user} />
       <AccountPasswordSection user={user} />
       <AccountMfaSection user={user} />
+      {keycloak ? null : <AccountPasskeysSection />}
       <AccountSessionsSection />
     </>
   );

@@ -10,6 +10,7 @@ import { useSession } from "../session/session-context.tsx";
 import { UserAuditSection } from "./user-audit-section.tsx";
 import { UserGrantsSection } from "./user-grants-section.tsx";
 import { UserIdentitySection } from "./user-identity-section.tsx";
+import { UserPasskeysSection } from "./user-passkeys-section.tsx";
 import { UserPasswordSection } from "./user-password-section.tsx";
 import { UserRolesSection } from "./user-roles-section.tsx";
 import { UserSessionsSection } from "./user-sessions-section.tsx";
@@ -51,6 +52,7 @@ export function UserDetailPage(props: { userId: string }) {
       {me.can("users.write") && !keycloak ? <UserPasswordSection user={user} /> : null}
       <UserRolesSection user={user} />
       <UserGrantsSection user={user} />
+      {keycloak ? null : <UserPasskeysSection user={user} />}
       <UserSessionsSection user={user} />
       {me.can("audit.read") ? <UserAuditSection user={user} /> : null}
     </>
