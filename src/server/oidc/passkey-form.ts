@@ -13,16 +13,16 @@ export interface BegunPasskeyCeremony {
 }
 
 /**
- * The passkey sign-in the hosted pages run (the domain's passkey service, the code behind
- * Begin/FinishPasskeySignIn). Without an MFA token a passwordless sign-in (discoverable
- * credentials); with one, the passkey as the second step of that Login. Absent when passkeys are off.
+ * The passkey sign-in the hosted pages run: AuthService's, the code behind Begin/FinishPasskeySignIn.
+ * An empty MFA token begins a passwordless sign-in (discoverable credentials); a Login's MFA token,
+ * the passkey as that sign-in's second step. Absent when passkeys are off.
  */
 export interface PasskeySignIn {
-  begin(
-    input: { readonly mfaToken: string | undefined },
+  beginPasskeySignIn(
+    input: { readonly mfaToken: string },
     request: RequestInfo,
   ): Promise<BegunPasskeyCeremony>;
-  finish(
+  finishPasskeySignIn(
     input: { readonly ceremonyId: string; readonly credentialJson: string },
     request: RequestInfo,
   ): Promise<{ readonly sessionId: string }>;
@@ -40,13 +40,15 @@ export function passkeyForm(options: {
   readonly hidden: Html;
   readonly button: string;
   readonly autofill: boolean;
+  /** An "or" between it and the form above (none when it is the only way on). */
+  readonly separator: boolean;
 }): Html {
   return html`<form method="post" action="${PASSKEY_SIGN_IN_PATH}" class="passkey" aria-label="${options.button}" data-passkey-options="${options.ceremony.optionsJson}" data-passkey-autofill="${options.autofill ? "true" : "false"}" hidden>
 ${csrfInput(options.csrfToken)}
 ${options.hidden}
 <input type="hidden" name="ceremony_id" value="${options.ceremony.ceremonyId}">
 <input type="hidden" name="credential_json" value="">
-<p class="or">or</p>
+${options.separator ? html`<p class="or">or</p>` : ""}
 <button type="button" data-passkey-start>${options.button}</button>
 <p class="error" role="alert" data-passkey-error></p>
 </form>`;

@@ -118,7 +118,7 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
     const requester = requesterOf(request, deps.trustedProxyHops);
     try {
       await consume(deps, "gatehouse.v1.AuthService/BeginPasskeySignIn", requester.ip, undefined);
-      return await deps.passkeys.begin({ mfaToken }, requester);
+      return await deps.passkeys.beginPasskeySignIn({ mfaToken: mfaToken ?? "" }, requester);
     } catch (error) {
       if (isDomainError(error) && error.kind !== "unavailable" && error.kind !== "internal") return undefined;
       throw error;
@@ -149,7 +149,7 @@ ${field({ name: "login", label: "Username or email", autocomplete: ceremony === 
 ${field({ name: "password", label: "Password", type: "password", autocomplete: "current-password", maxLength: 1024 }, errors, focus)}
 ${submitButton("Sign in")}
 </form>
-${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: flowInputs(flow), button: "Sign in with a passkey", autofill: true })}`,
+${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: flowInputs(flow), button: "Sign in with a passkey", autofill: true, separator: true })}`,
       passkeyScript: ceremony !== undefined,
       after: html`<p><a href="/forgot-password">Forgot your password?</a></p>${
         deps.signupEnabled ? html`<p>New here? <a href="/signup">Create an account</a></p>` : ""
@@ -171,23 +171,28 @@ ${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden
     const ceremony = offersPasskey(methods) ? await beginPasskey(request, mfaToken) : undefined;
     const challengeInputs = html`<input type="hidden" name="mfa_token" value="${mfaToken}">
 <input type="hidden" name="methods" value="${methods}">`;
+    // A user whose only second factor is a passkey is asked for nothing else.
+    const codes = ceremony === undefined || /\b(totp|recovery_code)\b/.test(methods);
+    const codeForm = html`<form method="post" action="${MFA_PATH}" novalidate>
+${csrfInput(token)}
+${flowInputs(flow)}
+${challengeInputs}
+${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
+${submitButton("Verify")}
+</form>`;
     shell.send(request, response, {
       status,
       title: "Two-step verification",
       lede:
         ceremony === undefined
           ? "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
-          : "Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes.",
+          : codes
+            ? "Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes."
+            : "Use your passkey to finish signing in.",
       policy: policyFor(flow),
       body: html`${errorSummary(errors, MFA_LABELS)}
-<form method="post" action="${MFA_PATH}" novalidate>
-${csrfInput(token)}
-${flowInputs(flow)}
-${challengeInputs}
-${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
-${submitButton("Verify")}
-</form>
-${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: html`${flowInputs(flow)}${challengeInputs}`, button: "Use your passkey", autofill: false })}`,
+${codes ? codeForm : ""}
+${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: html`${flowInputs(flow)}${challengeInputs}`, button: "Use your passkey", autofill: false, separator: codes })}`,
       passkeyScript: ceremony !== undefined,
     });
   }
@@ -319,7 +324,8 @@ ${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden
       let sessionId: string;
       try {
         await consume(deps, "gatehouse.v1.AuthService/FinishPasskeySignIn", requester.ip, ceremonyId);
-        sessionId = (await deps.passkeys.finish({ ceremonyId, credentialJson }, requester)).sessionId;
+        sessionId = (await deps.passkeys.finishPasskeySignIn({ ceremonyId, credentialJson }, requester))
+          .sessionId;
       } catch (error) {
         const shown = passkeyFailureMessage(error) ?? messageOf(error);
         if (shown === undefined) throw error;
