@@ -66,7 +66,7 @@ describe("console under the built-in provider, in Chromium", () => {
     expect(new URL(page.url()).origin).toBe(origin);
     await page.getByLabel("Username or email").fill(login);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     if (totp !== undefined) {
       await page.getByLabel("Code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
       await page.getByRole("button", { name: "Verify" }).click();
@@ -267,7 +267,7 @@ describe("console token refresh, in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByLabel("Username or email").fill(TEST_ADMIN.username);
     await page.getByLabel("Password").fill(TEST_ADMIN.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(`${origin}/console/users`);
     await page
       .getByRole("cell", { name: new RegExp(TEST_ADMIN.username) })

@@ -72,9 +72,8 @@
             (credential) => {
               if (credential !== null) send(credential);
             },
-            (error) => {
-              if (error?.name !== "AbortError") show(error);
-            },
+            // Autofill is an offer, not a request: its failures stay quiet, the button still works.
+            () => {},
           );
       });
     }
