@@ -116,13 +116,13 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     const card = passkeysCard(page);
     await card.getByText("No passkeys yet").waitFor();
     await card.getByRole("button", { name: "Add a passkey" }).click();
-    await card.getByLabel("Name").fill(name);
+    await card.getByRole("textbox", { name: "Name", exact: true }).fill(name);
     await card.getByRole("button", { name: "Create passkey" }).click();
     await card
       .getByRole("status")
       .filter({ hasText: `Passkey “${name}” added.` })
       .waitFor();
-    await card.getByRole("cell", { name }).waitFor();
+    await card.getByRole("cell", { name, exact: true }).waitFor();
   }
 
   let registered: { id: string; username: string } | undefined;
@@ -145,17 +145,21 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
 
     await page.getByRole("button", { name: "Sign out this device" }).click();
     await page.getByText("You are signed out.").waitFor();
-    await openHostedSignIn(page, "/account/");
-    // Conditional UI: the login field offers passkeys in its autofill.
-    expect(await page.getByLabel("Username or email").getAttribute("autocomplete")).toBe("username webauthn");
+    // Conditional UI: the login field offers the passkey in its autofill, and the virtual
+    // authenticator picks it as a person would: signed in without typing anything.
     const claims = idTokenClaims(page);
-    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    const autofilled = page.waitForRequest(
+      (request) => request.url() === `${origin}/signin/passkey` && request.method() === "POST",
+    );
+    await page.goto(`${origin}/account/`);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await autofilled;
     await page.getByRole("heading", { name: "My account", level: 1 }).waitFor();
     const amr = (await claims).amr as string[];
     // A passkey alone (hwk: this authenticator keeps it on the device), with the user verified; no password.
     expect(amr).toContain("hwk");
     expect(amr).not.toContain("pwd");
-    await passkeysCard(page).getByRole("cell", { name: "Never" }).waitFor({ state: "detached" });
+    await passkeysCard(page).getByRole("cell", { name: "Never", exact: true }).waitFor({ state: "detached" });
     expect(problems).toEqual([]);
     registered = user;
     exported = (await authenticator.credentials())[0];
@@ -165,13 +169,15 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
   it("signs in with the password and the passkey as the second step", async () => {
     const user = registered!;
     const { context, page, problems, authenticator } = await newPage();
-    await authenticator.addCredential(exported!);
     await openHostedSignIn(page, "/account/");
     await page.getByRole("button", { name: "Sign in with a passkey" }).waitFor();
+    expect(await page.getByLabel("Username or email").getAttribute("autocomplete")).toBe("username webauthn");
     await expectAccessibleAtBothSizes(page, "sign-in with a passkey");
     await saveScreenshot(page, "signin-passkey.png");
     await signInWithPassword(page, user.username);
     await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
+    // Only now does the device hold the passkey (on the sign-in page its autofill would have used it).
+    await authenticator.addCredential(exported!);
     // Their only second factor is the passkey: no code is asked for.
     expect(await page.getByLabel("Code").count()).toBe(0);
     await expectAccessibleAtBothSizes(page, "MFA with a passkey");
@@ -191,7 +197,6 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     const owner = await newPage();
     await owner.authenticator.addCredential(stale);
     await owner.page.goto(`${origin}/signin`);
-    await owner.page.getByRole("button", { name: "Sign in with a passkey" }).click();
     await owner.page.getByRole("heading", { name: "You are signed in" }).waitFor();
     exported = (await owner.authenticator.credentials())[0];
     expect(exported!.signCount).toBeGreaterThan(stale.signCount);
@@ -199,8 +204,8 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
 
     const thief = await newPage();
     await thief.authenticator.addCredential(stale);
+    // The autofill sends the copy's answer; the page comes back refused (and offers no autofill again).
     await thief.page.goto(`${origin}/signin`);
-    await thief.page.getByRole("button", { name: "Sign in with a passkey" }).click();
     const refusal = thief.page.getByRole("alert").filter({ hasText: "That passkey was not accepted" });
     await refusal.waitFor();
     expect(await thief.page.title()).toContain("Sign in");
@@ -235,11 +240,11 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
 
   it("finishes on the second replica a ceremony the first began: the page from one, the form to the other", async () => {
     const { context, page, problems, authenticator } = await newPage();
-    await authenticator.addCredential(exported!);
     await routeTo(first);
     await openHostedSignIn(page, "/console/");
     // The options on the page were begun on the first replica; only the second can be reached now.
     await routeTo(second);
+    await authenticator.addCredential(exported!);
     const claims = idTokenClaims(page);
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
     await page.waitForURL(`${origin}/console/**`);

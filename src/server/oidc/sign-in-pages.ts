@@ -132,6 +132,8 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
     values: { login: string },
     errors: FormErrors,
     status = 200,
+    // Off after a refused passkey: the autofill would offer (and a test authenticator resend) the same one.
+    autofill = true,
   ) {
     const focus = new FocusPlan(errors, ["login", "password"]);
     const token = await shell.csrf.issue(request, response);
@@ -149,7 +151,7 @@ ${field({ name: "login", label: "Username or email", autocomplete: ceremony === 
 ${field({ name: "password", label: "Password", type: "password", autocomplete: "current-password", maxLength: 1024 }, errors, focus)}
 ${submitButton("Sign in")}
 </form>
-${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: flowInputs(flow), button: "Sign in with a passkey", autofill: true, separator: true })}`,
+${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: flowInputs(flow), button: "Sign in with a passkey", autofill, separator: true })}`,
       passkeyScript: ceremony !== undefined,
       after: html`<p><a href="/forgot-password">Forgot your password?</a></p>${
         deps.signupEnabled ? html`<p>New here? <a href="/signup">Create an account</a></p>` : ""
@@ -303,16 +305,19 @@ ${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden
       if (flow === undefined) return;
       const mfaToken = form.get("mfa_token") ?? "";
       const challenge = { mfaToken, methods: form.get("methods") ?? "" };
+      const signInAgain = (message: string, status: number) =>
+        renderSignIn(
+          request,
+          response,
+          flow,
+          { login: "" },
+          { fields: new Map(), form: [message] },
+          status,
+          false,
+        );
       const refuse = (message: string, status: number) =>
         mfaToken === ""
-          ? renderSignIn(
-              request,
-              response,
-              flow,
-              { login: "" },
-              { fields: new Map(), form: [message] },
-              status,
-            )
+          ? signInAgain(message, status)
           : renderMfa(request, response, flow, challenge, { fields: new Map(), form: [message] }, status);
       const ceremonyId = form.get("ceremony_id") ?? "";
       const credentialJson = form.get("credential_json") ?? "";
@@ -329,16 +334,8 @@ ${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden
       } catch (error) {
         const shown = passkeyFailureMessage(error) ?? messageOf(error);
         if (shown === undefined) throw error;
-        if (isDomainError(error) && error.reason === "invalid_mfa_token") {
-          return renderSignIn(
-            request,
-            response,
-            flow,
-            { login: "" },
-            { fields: new Map(), form: [shown.message] },
-            shown.status,
-          );
-        }
+        if (isDomainError(error) && error.reason === "invalid_mfa_token")
+          return signInAgain(shown.message, shown.status);
         return refuse(shown.message, shown.status);
       }
       return signedIn(request, response, flow, sessionId);
