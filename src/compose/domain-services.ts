@@ -1,3 +1,4 @@
+import { CoordinationCeremonyStore } from "../cache/coordination-ceremony-store.ts";
 import type { Config } from "../config/config.ts";
 import { AuditLog } from "../domain/audit/audit-log.ts";
 import { AuthService } from "../domain/auth/auth-service.ts";
@@ -14,6 +15,9 @@ import { GrantService } from "../domain/grants/grant-service.ts";
 import { KeyAdministration } from "../domain/keys/key-administration.ts";
 import { OidcClientRegistry } from "../domain/oidc/oidc-client-registry.ts";
 import { RegisteredClientDirectory } from "../domain/oidc/registered-client-directory.ts";
+import { PasskeyAssertions } from "../domain/passkeys/passkey-assertions.ts";
+import { PasskeyService } from "../domain/passkeys/passkey-service.ts";
+import type { PasskeySettings } from "../domain/passkeys/passkey-settings.ts";
 import type { CoordinationStore } from "../domain/ports/coordination-store.ts";
 import type { IdentityProvider } from "../domain/ports/identity-provider.ts";
 import type { Mailer } from "../domain/ports/mailer.ts";
@@ -21,7 +25,7 @@ import type { SigningKeyRotation } from "../domain/ports/signing-key-rotation.ts
 import { ServiceAccountAdmin } from "../domain/registry/service-account-admin.ts";
 import { ServiceRegistry } from "../domain/registry/service-registry.ts";
 import type { RevocationRegistry } from "../domain/revocation/revocation-registry.ts";
-import { AccessControl } from "../domain/roles/access-control.ts";
+import { AccessControl, type SecondFactorPolicy } from "../domain/roles/access-control.ts";
 import { BusinessRoleService } from "../domain/roles/business-role-service.ts";
 import { PrivilegeCeiling } from "../domain/roles/privilege-ceiling.ts";
 import { RoleService } from "../domain/roles/role-service.ts";
@@ -32,6 +36,7 @@ import { UserService } from "../domain/users/user-service.ts";
 import type { VaultKeyring } from "../domain/vault/vault-keyring.ts";
 import { VaultService } from "../domain/vault/vault-service.ts";
 import type { VaultTokenProvider } from "../domain/vault/vault-token-provider.ts";
+import { SimpleWebAuthn } from "../identity/webauthn/simple-webauthn.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Repositories } from "./storage.ts";
@@ -42,12 +47,23 @@ export interface AccessServices {
   readonly audit: AuditLog;
 }
 
-export function createAccessServices(repositories: Repositories, logger: Logger): AccessServices {
+export function createAccessServices(
+  repositories: Repositories,
+  logger: Logger,
+  adminSecondFactor: SecondFactorPolicy = "off",
+): AccessServices {
   return {
-    access: new AccessControl(repositories.roles),
+    access: new AccessControl(repositories.roles, {
+      policy: adminSecondFactor,
+      sessionMethods: async (sessionId) => (await repositories.sessions.get(sessionId))?.authMethods,
+    }),
     audit: new AuditLog(repositories.audit, logger.child({ component: "audit" })),
   };
 }
+
+/** A WebAuthn ceremony's challenge may be answered this long (WebAuthn's recommended range ends at 10 min). */
+const PASSKEY_CEREMONY_TTL_MS = 300_000;
+const MAX_PASSKEYS_PER_USER = 20;
 
 export interface DomainServicesDeps {
   readonly config: Config;
@@ -68,6 +84,8 @@ export interface DomainServicesDeps {
 
 export interface DomainServices {
   readonly auth: AuthService;
+  /** Registering and managing passkeys (their sign-in is the AuthService's). */
+  readonly passkeys: PasskeyService;
   readonly users: UserService;
   readonly roles: RoleService;
   readonly businessRoles: BusinessRoleService;
@@ -127,6 +145,15 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     warn: (message, error) =>
       deps.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, message),
   });
+  const passkeySettings: PasskeySettings = {
+    availability:
+      provider.kind === "keycloak" ? "keycloak" : identity.passkeys.enabled ? "enabled" : "disabled",
+    rp: { id: identity.passkeys.rpId, name: identity.passkeys.rpName, origins: identity.passkeys.origins },
+    ceremonyTtlMs: PASSKEY_CEREMONY_TTL_MS,
+    maxPerUser: MAX_PASSKEYS_PER_USER,
+  };
+  const ceremonies = new CoordinationCeremonyStore(deps.store);
+  const webauthn = new SimpleWebAuthn();
   const auth = new AuthService({
     settings: {
       signupEnabled: identity.signupEnabled,
@@ -145,6 +172,24 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
     throttle,
     passwordPolicy,
     mailer: deps.mailer,
+    audit,
+    changes,
+    passkeys: new PasskeyAssertions({
+      settings: passkeySettings,
+      passkeys: repositories.passkeys,
+      ceremonies,
+      webauthn,
+    }),
+  });
+  const passkeys = new PasskeyService({
+    settings: passkeySettings,
+    passkeys: repositories.passkeys,
+    ceremonies,
+    webauthn,
+    users: repositories.users,
+    access,
+    ceiling,
+    reauthentication: auth,
     audit,
     changes,
   });
@@ -240,6 +285,7 @@ export function createDomainServices(deps: DomainServicesDeps): DomainServices {
 
   return {
     auth,
+    passkeys,
     users,
     roles,
     businessRoles,

@@ -133,7 +133,7 @@ export async function startGatehouse(
   await feed.start();
   const changes = new FeedAccessChangeNotifier(feed);
 
-  const accessServices = createAccessServices(repositories, logger);
+  const accessServices = createAccessServices(repositories, logger, config.identity.adminSecondFactor);
   const identity = await createIdentity({
     config,
     logger,

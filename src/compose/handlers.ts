@@ -19,13 +19,19 @@ export function createHandlers(
   return {
     auth: createAuthHandler({
       auth: services.auth,
+      passkeys: services.passkeys,
       users: services.users,
       engine: services.engine,
       keys: services.keys,
       changeStream: services.changeStream,
       watchAccess: services.watchAccess,
     }),
-    users: createUserHandler({ users: services.users, grants: services.grants, sync: keycloakSync }),
+    users: createUserHandler({
+      users: services.users,
+      passkeys: services.passkeys,
+      grants: services.grants,
+      sync: keycloakSync,
+    }),
     roles: createRoleHandler({ roles: services.roles, businessRoles: services.businessRoles }),
     registry: createRegistryHandler({
       registry: services.registry,

@@ -10,6 +10,7 @@ import { openDataSource } from "../persistence/data-source.ts";
 import { SqlEventCursorRepository } from "../persistence/event-cursor-repository.ts";
 import { SqlGrantRepository } from "../persistence/grant-repository.ts";
 import { SqlOidcClientRepository } from "../persistence/oidc-client-repository.ts";
+import { SqlPasskeyRepository } from "../persistence/passkey-repository.ts";
 import { traceQueries } from "../persistence/query-spans.ts";
 import { SqlRoleRepository } from "../persistence/role-repository.ts";
 import { SqlServiceAccountRepository } from "../persistence/service-account-repository.ts";
@@ -42,6 +43,7 @@ export interface Repositories {
   readonly changeLog: ChangeLogRepository;
   readonly sessions: SqlSessionRepository;
   readonly credentials: SqlCredentialRepository;
+  readonly passkeys: SqlPasskeyRepository;
   readonly signingKeys: SqlSigningKeyRepository;
   readonly syncState: SqlSyncStateRepository;
   readonly eventCursor: SqlEventCursorRepository;
@@ -76,6 +78,7 @@ export function createRepositories(dataSource: DataSource, database: DatabaseCon
     changeLog: new ChangeLogRepository(sql),
     sessions: new SqlSessionRepository(sql),
     credentials: new SqlCredentialRepository(sql),
+    passkeys: new SqlPasskeyRepository(sql),
     signingKeys: new SqlSigningKeyRepository(sql),
     syncState: new SqlSyncStateRepository(sql),
     eventCursor: new SqlEventCursorRepository(sql),

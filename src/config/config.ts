@@ -75,6 +75,10 @@ export interface Config {
     readonly bootstrapAdmin:
       | { readonly username: string; readonly email: string; readonly password: string }
       | undefined;
+    /** WebAuthn on the built-in provider (under Keycloak, Keycloak's own applies: `enabled` is false). */
+    readonly passkeys: PasskeyConfig;
+    /** ADMIN_SECOND_FACTOR: the second factor a session needs for administrative permissions. */
+    readonly adminSecondFactor: "off" | "any" | "passkey";
   };
   readonly smtp: { readonly url: string | undefined; readonly from: string };
   /** How the hosted pages (sign-up, password, verification, sign-in) look. */
@@ -169,6 +173,14 @@ export type DatabaseConfig =
 export type KeyEncryptionKeySource =
   | { readonly kind: "configured"; readonly material: string }
   | { readonly kind: "generated"; readonly dataDir: string };
+
+/** The WebAuthn relying party: passkeys are bound to `rpId`, and answers accepted from `origins` only. */
+export interface PasskeyConfig {
+  readonly enabled: boolean;
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly origins: readonly string[];
+}
 
 /** IDENTITY_PROVIDER=local: our own password hashing, token signing and sessions. */
 export interface LocalProviderConfig {
@@ -295,6 +307,54 @@ export class ConfigError extends Error {
 }
 
 const HEADER_NAME = /^[a-z0-9-]+$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * PASSKEY_*: the relying party id defaults to the issuer's host name and the
+ * origins to the issuer's origin; every origin must be the RP id or one of its
+ * subdomains (WebAuthn's rule), or browsers would refuse every ceremony.
+ */
+function readPasskeys(read: EnvReader, provider: "local" | "keycloak", issuer: string): PasskeyConfig {
+  let issuerUrl: URL | undefined;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    issuerUrl = undefined;
+  }
+  const enabled = read.bool("PASSKEYS_ENABLED", provider === "local") && provider === "local";
+  const rpId = read.string("PASSKEY_RP_ID", issuerUrl?.hostname ?? "localhost").toLowerCase();
+  const rpName = read.string("PASSKEY_RP_NAME", "Gatehouse");
+  const origins = read
+    .list("PASSKEY_ORIGINS", issuerUrl === undefined ? [] : [issuerUrl.origin])
+    .map((origin) => origin.replace(/\/+$/, ""));
+  if (!enabled) return { enabled, rpId, rpName, origins };
+  if (!HOSTNAME.test(rpId)) read.fail(`PASSKEY_RP_ID must be a host name (got "${rpId}")`);
+  if (origins.length === 0) read.fail("PASSKEY_ORIGINS must name at least one origin");
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin || !["http:", "https:"].includes(parsed.protocol)) {
+      read.fail(`PASSKEY_ORIGINS: "${origin}" is not an http(s) origin (scheme://host[:port])`);
+    } else if (parsed.hostname !== rpId && !parsed.hostname.endsWith(`.${rpId}`)) {
+      read.fail(`PASSKEY_ORIGINS: "${origin}" is not on PASSKEY_RP_ID "${rpId}" or a subdomain of it`);
+    }
+  }
+  return { enabled, rpId, rpName, origins };
+}
+
+function readAdminSecondFactor(read: EnvReader, provider: "local" | "keycloak"): "off" | "any" | "passkey" {
+  const policy = read.oneOf("ADMIN_SECOND_FACTOR", ["off", "any", "passkey"] as const, "off");
+  if (policy !== "off" && provider === "keycloak") {
+    read.fail(
+      "ADMIN_SECOND_FACTOR applies to the built-in provider; under Keycloak, require it in the realm's flows",
+    );
+  }
+  return policy;
+}
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
   const read = new EnvReader(env);
@@ -397,6 +457,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         bootstrapGiven.length === 3
           ? { username: bootstrapUsername!, email: bootstrapEmail!, password: bootstrapPassword! }
           : undefined,
+      passkeys: readPasskeys(read, provider, issuer),
+      adminSecondFactor: readAdminSecondFactor(read, provider),
     },
     smtp: {
       url: read.url("SMTP_URL", ["smtp:", "smtps:"]),

@@ -30,6 +30,7 @@ interface Row {
   links: Link[];
   status: "active" | "disabled";
   mfa_enabled: boolean;
+  totp_enabled: boolean;
   external_id: string | null;
   created_at: Date;
   updated_at: Date;
@@ -42,7 +43,8 @@ interface Row {
 
 const SELECT_USER = `
   SELECT u.id, u.username, u.email, u.email_verified, u.first_name, u.middle_name, u.last_name, u.phone,
-    u.telegram, u.organization, u.department, u.title, u.links, u.status, u.mfa_enabled, u.external_id,
+    u.telegram, u.organization, u.department, u.title, u.links, u.status, u.mfa_enabled AS totp_enabled,
+    (u.mfa_enabled OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)) AS mfa_enabled, u.external_id,
     u.created_at, u.updated_at, u.last_login_at, u.locked_until, u.created_at::text AS created_key,
     ARRAY(SELECT r.name::text FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
@@ -82,6 +84,7 @@ function toUser(row: Row, now: number): User {
     links: row.links,
     status,
     mfaEnabled: row.mfa_enabled,
+    totpEnabled: row.totp_enabled,
     roles: row.roles,
     businessRoleIds: row.business_role_ids,
     externalId: row.external_id ?? "",

@@ -2,6 +2,12 @@ import type { Actor, Requester } from "../actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { DomainError } from "../errors.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
+import { passkeyMethod } from "../passkeys/passkey.ts";
+import {
+  type CeremonyStart,
+  type PasskeyAssertions,
+  PasskeySignInFailure,
+} from "../passkeys/passkey-assertions.ts";
 import type { AccessChangeNotifier } from "../ports/access-changes.ts";
 import type {
   ClientInfo,
@@ -52,6 +58,8 @@ export interface AuthServiceDeps {
   readonly mailer: Mailer;
   readonly audit: AuditLog;
   readonly changes: AccessChangeNotifier;
+  /** Passkey sign-in ceremonies; absent: passkeys are off (FAILED_PRECONDITION passkeys_disabled). */
+  readonly passkeys?: PasskeyAssertions;
   readonly now?: () => number;
   /** Waits; injectable so that tests need not. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -227,9 +235,17 @@ export class AuthService {
       if (user === undefined)
         throw unauthenticated("invalid_credentials", LOGIN_FAILURES.invalid_credentials!);
       this.requireMaySignIn(user);
-      if (check.mfa === "required") {
+      // A passkey is a second factor too: a user who has one is asked for it, with or without TOTP.
+      const passkeyFactor =
+        check.mfa !== "verified" && (await this.deps.passkeys?.hasPasskeys(user.id)) === true;
+      if (check.mfa === "required" || passkeyFactor) {
         note.detail("mfa", "challenge");
-        return { mfaChallenge: await this.deps.provider.createMfaChallenge(identityRef(user)) };
+        const challenge = await this.deps.provider.createMfaChallenge(identityRef(user));
+        const methods = [
+          ...(check.mfa === "required" ? challenge.methods : []),
+          ...(passkeyFactor ? ["passkey"] : []),
+        ];
+        return { mfaChallenge: { ...challenge, methods } };
       }
       const methods = check.mfa === "verified" ? ["pwd", "otp"] : ["pwd"];
       const tokens = await this.openSession(user, request, methods);
@@ -255,6 +271,83 @@ export class AuthService {
       // and a right second factor is what gets the owner past a stranger's failures.
       this.requireMaySignIn(user);
       const tokens = await this.openSession(user, request, ["pwd", check.method === "otp" ? "otp" : "mfa"]);
+      note.target("session", tokens.sessionId);
+      return tokens;
+    });
+  }
+
+  private requirePasskeys(): PasskeyAssertions {
+    if (this.deps.passkeys === undefined) {
+      throw new DomainError(
+        "failed_precondition",
+        "passkeys_disabled",
+        "passkeys are disabled on this server",
+      );
+    }
+    this.deps.passkeys.requireAvailable();
+    return this.deps.passkeys;
+  }
+
+  /**
+   * Starts a passkey sign-in: passwordless without `mfaToken` (discoverable
+   * credentials, user verification required), or the second factor for the
+   * Login challenge `mfaToken` (the user's own passkeys allowed). Finish it
+   * with finishPasskeySignIn.
+   */
+  async beginPasskeySignIn(
+    input: { readonly mfaToken: string },
+    _request: RequestInfo,
+  ): Promise<CeremonyStart> {
+    const passkeys = this.requirePasskeys();
+    if (input.mfaToken === "") return passkeys.begin(undefined);
+    const userId = await this.deps.provider.mfaChallengeUser?.(input.mfaToken);
+    if (userId === undefined) throw unauthenticated("invalid_mfa_token", LOGIN_FAILURES.invalid_mfa_token!);
+    return passkeys.begin({ token: input.mfaToken, userId });
+  }
+
+  /**
+   * Verifies a passkey sign-in's answer and opens the session, as Login and
+   * VerifyMfa do (disabled accounts refused, last sign-in recorded). amr: the
+   * passkey's "hwk"/"swk" with "user" when passwordless, or "pwd", it and
+   * "mfa" as the second factor. Failures count towards the sign-in throttle.
+   */
+  finishPasskeySignIn(
+    input: { readonly ceremonyId: string; readonly credentialJson: string },
+    request: RequestInfo,
+  ): Promise<IssuedTokens> {
+    return this.deps.audit.track({ action: "passkey.sign_in", actor: request }, async (note) => {
+      const passkeys = this.requirePasskeys();
+      let assertion: Awaited<ReturnType<PasskeyAssertions["finish"]>>;
+      try {
+        assertion = await passkeys.finish(input.ceremonyId, input.credentialJson);
+      } catch (error) {
+        if (error instanceof PasskeySignInFailure) {
+          if (error.userId !== undefined) {
+            note.actor(error.userId);
+            note.target("user", error.userId);
+          }
+          if (error.passkeyId !== undefined) note.detail("passkey_id", error.passkeyId);
+          await this.countFailure({ userId: error.userId, login: "", ip: request.ip }, request);
+        }
+        throw error;
+      }
+      const { passkey } = assertion;
+      const mfa = assertion.mfaToken !== undefined;
+      note.actor(passkey.userId);
+      note.target("user", passkey.userId);
+      note.detail("passkey_id", passkey.id);
+      note.detail("mode", mfa ? "mfa" : "passwordless");
+      const user = await this.deps.users.getUser(passkey.userId);
+      if (user === undefined)
+        throw unauthenticated("unknown_credential", "this passkey is not registered here");
+      // A source that must wait still waits; an account lock does not stop a passkey (it is no guess).
+      await this.deps.throttle.admit({ userId: user.id, login: "", ip: request.ip, lockedUntil: undefined });
+      this.requireMaySignIn(user);
+      if (mfa && !(await this.deps.provider.settleMfaChallenge?.(assertion.mfaToken!))) {
+        throw unauthenticated("invalid_mfa_token", LOGIN_FAILURES.invalid_mfa_token!);
+      }
+      const method = passkeyMethod(passkey);
+      const tokens = await this.openSession(user, request, mfa ? ["pwd", method, "mfa"] : [method, "user"]);
       note.target("session", tokens.sessionId);
       return tokens;
     });
@@ -508,7 +601,7 @@ export class AuthService {
   }
 
   /** Re-checks the password for a sensitive change; a wrong one counts towards the lockout. */
-  private async recheckPassword(user: User, password: string, caller: Actor): Promise<void> {
+  async recheckPassword(user: User, password: string, caller: Actor): Promise<void> {
     // Throttled like a sign-in: a stolen session must not become an unlimited password oracle.
     const attempt = { userId: user.id, login: "", ip: caller.ip };
     const admission = await this.deps.throttle.admit({ ...attempt, lockedUntil: user.lockedUntil });
@@ -560,7 +653,7 @@ export class AuthService {
       note.target("user", user.id);
       note.detail("method", "totpCode" in input.answer ? "totp" : "recovery_code");
       await this.recheckPassword(user, input.password, caller);
-      if (!user.mfaEnabled) {
+      if (!user.totpEnabled) {
         throw new DomainError("failed_precondition", "mfa_not_enabled", "MFA is not on for this account");
       }
       if (!(await this.deps.provider.verifySecondFactor(identityRef(user), input.answer))) {

@@ -46,7 +46,7 @@ export type PasswordCheck =
 export interface MfaChallenge {
   readonly mfaToken: string;
   readonly expiresAt: Date;
-  /** "totp", "recovery_code". */
+  /** "totp", "recovery_code", "passkey". */
   readonly methods: readonly string[];
 }
 
@@ -165,7 +165,15 @@ export interface IdentityProvider extends AccessTokenVerifier {
   createMfaChallenge(account: IdentityRef): Promise<MfaChallenge>;
   /** Checks the second factor. The challenge ends on success, and after a few wrong answers. */
   answerMfaChallenge(mfaToken: string, answer: MfaAnswer): Promise<MfaCheck>;
-  /** Opens a session and issues its first tokens. `authMethods` are RFC 8176 values ("pwd", "otp"). */
+  /**
+   * For a second factor the domain verifies itself (a passkey): the user a
+   * live challenge is for, without using it up. Absent where the provider
+   * owns its factors (Keycloak).
+   */
+  mfaChallengeUser?(mfaToken: string): Promise<string | undefined>;
+  /** Ends a challenge answered by such a factor; false when it was used or expired (single use, across replicas). */
+  settleMfaChallenge?(mfaToken: string): Promise<boolean>;
+  /** Opens a session and issues its first tokens. `authMethods` are RFC 8176 values ("pwd", "otp", "hwk", "swk", "mfa", "user"). */
   startSession(
     account: IdentityRef,
     client: ClientInfo,

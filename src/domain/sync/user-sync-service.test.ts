@@ -116,6 +116,7 @@ class FakeUsers
       links: [],
       status: "active",
       mfaEnabled: false,
+      totpEnabled: false,
       roles: ["user"],
       businessRoleIds: [],
       externalId: "",
@@ -175,7 +176,7 @@ class FakeUsers
     this.rows.set(userId, { ...this.rows.get(userId)!, externalId });
   }
   async setMfaEnabled(userId: string, enabled: boolean) {
-    this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled });
+    this.rows.set(userId, { ...this.rows.get(userId)!, mfaEnabled: enabled, totpEnabled: enabled });
   }
   synced = new Map<string, Date>();
   async markSynced(userId: string) {

@@ -29,7 +29,10 @@ export interface User {
   readonly title: string;
   readonly links: readonly Link[];
   readonly status: UserStatus;
+  /** Whether the user has a second factor: TOTP (Keycloak: an OTP credential) or a passkey. */
   readonly mfaEnabled: boolean;
+  /** Whether TOTP in particular is on (what DisableTotp and recovery codes need). */
+  readonly totpEnabled: boolean;
   /** Names of the RBAC roles held directly, sorted. */
   readonly roles: readonly string[];
   readonly businessRoleIds: readonly string[];

@@ -31,6 +31,7 @@ function user(id: string, overrides: Partial<User> = {}): User {
     links: [],
     status: "active",
     mfaEnabled: false,
+    totpEnabled: false,
     roles: [],
     businessRoleIds: [],
     externalId: "",

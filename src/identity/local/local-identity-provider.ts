@@ -209,6 +209,22 @@ export class LocalIdentityProvider implements IdentityProvider {
     return { ok: true, userId, method: "totpCode" in answer ? "otp" : "recovery_code" };
   }
 
+  async mfaChallengeUser(mfaToken: string): Promise<string | undefined> {
+    return this.deps.store.get(`mfa:challenge:${hashOpaqueToken(mfaToken)}`);
+  }
+
+  async settleMfaChallenge(mfaToken: string): Promise<boolean> {
+    const { store } = this.deps;
+    const key = hashOpaqueToken(mfaToken);
+    if ((await store.get(`mfa:challenge:${key}`)) === undefined) return false;
+    // The same marker as a TOTP answer's: of a passkey and a code answering at once, one wins.
+    if (!(await store.setIfAbsent(`mfa:used:${key}`, "1", this.deps.settings.mfaTokenTtlSeconds * 1000))) {
+      return false;
+    }
+    await store.delete(`mfa:challenge:${key}`);
+    return true;
+  }
+
   // --- Sessions ---
 
   startSession(

@@ -11,6 +11,7 @@ import { OidcClients1763800007000 } from "./1763800007000-oidc-clients.ts";
 import { OidcSessionClients1763800007200 } from "./1763800007200-oidc-session-clients.ts";
 import { OpenIdProvider1763800007500 } from "./1763800007500-openid-provider.ts";
 import { KeycloakSyncTimes1763800008000 } from "./1763800008000-keycloak-sync-times.ts";
+import { Passkeys1763800009000 } from "./1763800009000-passkeys.ts";
 
 /**
  * Every migration, in order. Migrations are plain SQL that PostgreSQL and
@@ -30,4 +31,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   OidcSessionClients1763800007200,
   OpenIdProvider1763800007500,
   KeycloakSyncTimes1763800008000,
+  Passkeys1763800009000,
 ];

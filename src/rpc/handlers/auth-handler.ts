@@ -1,14 +1,15 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuthService as AuthDomain } from "../../domain/auth/auth-service.ts";
 import type { ChangeStream } from "../../domain/change-feed/change-stream.ts";
 import type { WatchAccess } from "../../domain/change-feed/watch-access.ts";
 import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import type { KeyAdministration } from "../../domain/keys/key-administration.ts";
+import type { PasskeyService } from "../../domain/passkeys/passkey-service.ts";
 import type { UserService } from "../../domain/users/user-service.ts";
 import type { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
 import { actorOf, callInfo, requirePrincipal } from "../context.ts";
+import { toCeremonyMessage, toPasskeyMessage } from "../mappers/passkey-mapper.ts";
 import { toTokenSet } from "../mappers/token-mapper.ts";
 import { fromProfileChanges, toUserMessage } from "../mappers/user-mapper.ts";
 import { createVerifyTokenHandler } from "./verify-token.ts";
@@ -17,13 +18,14 @@ import { createWatchChangesHandler } from "./watch-changes.ts";
 /** AuthService. Each method maps the request to the domain and back; VerifyToken is the decision engine's. */
 export function createAuthHandler(deps: {
   auth: AuthDomain;
+  passkeys: PasskeyService;
   users: UserService;
   engine: DecisionEngine;
   keys: KeyAdministration;
   changeStream: ChangeStream;
   watchAccess: WatchAccess;
 }): ServiceImpl<typeof AuthService> {
-  const { auth, users } = deps;
+  const { auth, passkeys, users } = deps;
   return {
     verifyToken: createVerifyTokenHandler(deps.engine),
     watchChanges: createWatchChangesHandler(deps.changeStream, deps.watchAccess),
@@ -182,39 +184,50 @@ export function createAuthHandler(deps: {
       };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async beginPasskeyRegistration() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async beginPasskeyRegistration(request, context) {
+      return toCeremonyMessage(
+        await passkeys.beginRegistration(await actorOf(context), { name: request.name }),
+      );
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async finishPasskeyRegistration() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async finishPasskeyRegistration(request, context) {
+      const passkey = await passkeys.finishRegistration(await actorOf(context), {
+        ceremonyId: request.ceremonyId,
+        credentialJson: request.credentialJson,
+        name: request.name,
+      });
+      return { passkey: toPasskeyMessage(passkey) };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async listPasskeys() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async listPasskeys(_request, context) {
+      return { passkeys: (await passkeys.list(await actorOf(context))).map(toPasskeyMessage) };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async renamePasskey() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async renamePasskey(request, context) {
+      const passkey = await passkeys.rename(await actorOf(context), request.passkeyId, request.name);
+      return { passkey: toPasskeyMessage(passkey) };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async deletePasskey() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async deletePasskey(request, context) {
+      await passkeys.delete(await actorOf(context), {
+        passkeyId: request.passkeyId,
+        password: request.password,
+      });
+      return {};
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async beginPasskeySignIn() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async beginPasskeySignIn(request, context) {
+      return toCeremonyMessage(
+        await auth.beginPasskeySignIn({ mfaToken: request.mfaToken }, callInfo(context)),
+      );
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async finishPasskeySignIn() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async finishPasskeySignIn(request, context) {
+      const tokens = await auth.finishPasskeySignIn(
+        { ceremonyId: request.ceremonyId, credentialJson: request.credentialJson },
+        callInfo(context),
+      );
+      return { tokens: toTokenSet(tokens) };
     },
   };
 }

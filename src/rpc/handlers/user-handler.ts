@@ -2,11 +2,13 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { GrantService } from "../../domain/grants/grant-service.ts";
+import type { PasskeyService } from "../../domain/passkeys/passkey-service.ts";
 import type { UserSyncService } from "../../domain/sync/user-sync-service.ts";
 import type { UserService as UserDomain } from "../../domain/users/user-service.ts";
 import { UserStatus } from "../../gen/gatehouse/v1/types_pb.js";
 import type { UserService } from "../../gen/gatehouse/v1/user_pb.js";
 import { actorOf } from "../context.ts";
+import { toPasskeyMessage } from "../mappers/passkey-mapper.ts";
 import { toSyncRunMessage, toSyncStatusMessage } from "../mappers/sync-mapper.ts";
 import { fromProfileChanges, fromUserStatus, toUserMessage } from "../mappers/user-mapper.ts";
 
@@ -17,10 +19,11 @@ import { fromProfileChanges, fromUserStatus, toUserMessage } from "../mappers/us
  */
 export function createUserHandler(deps: {
   users: UserDomain;
+  passkeys: PasskeyService;
   grants: GrantService;
   sync: UserSyncService | undefined;
 }): ServiceImpl<typeof UserService> {
-  const { users, grants, sync } = deps;
+  const { users, passkeys, grants, sync } = deps;
   return {
     async createUser(request, context) {
       const user = await users.create(await actorOf(context), {
@@ -161,14 +164,14 @@ export function createUserHandler(deps: {
       throw new ConnectError("not served yet", Code.Unimplemented);
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async listUserPasskeys() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async listUserPasskeys(request, context) {
+      const found = await passkeys.listForUser(await actorOf(context), request.userId);
+      return { passkeys: found.map(toPasskeyMessage) };
     },
 
-    // PLACEHOLDER (replaced by the passkeys/console work before it lands).
-    async deleteUserPasskey() {
-      throw new ConnectError("not served yet", Code.Unimplemented);
+    async deleteUserPasskey(request, context) {
+      await passkeys.deleteForUser(await actorOf(context), request.userId, request.passkeyId);
+      return {};
     },
   };
 }

@@ -14,10 +14,14 @@ export type { RateLimitSettings };
  * The calls that guess secrets, with the account each one is about: these
  * get a stricter limit per client IP and per account on top of the general one.
  */
-const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => string>> = {
+const SENSITIVE: Readonly<Record<string, (message: Record<string, unknown>) => string | undefined>> = {
   "gatehouse.v1.AuthService/Login": (message) => String(message.login ?? "").toLowerCase(),
   "gatehouse.v1.AuthService/ForgotPassword": (message) => String(message.email ?? "").toLowerCase(),
   "gatehouse.v1.AuthService/VerifyMfa": (message) => String(message.mfaToken ?? ""),
+  // A passkey is no guess, but its sign-in opens sessions like Login: the same budgets. A
+  // passwordless start names no account (one key for all would throttle everyone): per IP only.
+  "gatehouse.v1.AuthService/BeginPasskeySignIn": (message) => String(message.mfaToken ?? "") || undefined,
+  "gatehouse.v1.AuthService/FinishPasskeySignIn": (message) => String(message.ceremonyId ?? ""),
   // Not a guess, but each one costs a password hash, a row and maybe a mail: one address must
   // not mint accounts (or mail strangers) by the hundred.
   "gatehouse.v1.AuthService/SignUp": (message) => String(message.email ?? "").toLowerCase(),
@@ -40,7 +44,7 @@ const EXEMPT_METHODS = new Set([
 
 /**
  * Rate limits every RPC per client IP, and Login / ForgotPassword / VerifyMfa /
- * SignUp also per IP and per account, through the coordination store (one budget
+ * SignUp / the passkey sign-in also per IP and per account, through the coordination store (one budget
  * across replicas). Over the limit: RESOURCE_EXHAUSTED with RetryInfo. Runs
  * after validation, so malformed requests are rejected without counting.
  */

@@ -123,6 +123,7 @@ export class MemoryUserRepository implements UserRepository {
       links: user.profile.links ?? [],
       status: "active",
       mfaEnabled: false,
+      totpEnabled: false,
       roles: [...new Set(user.roles)],
       businessRoleIds: [],
       externalId: user.externalId ?? "",
