@@ -117,7 +117,7 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
     if (deps.passkeys === undefined) return undefined;
     const requester = requesterOf(request, deps.trustedProxyHops);
     try {
-      await consume(deps, "gatehouse.v1.AuthService/BeginPasskeySignIn", requester.ip, undefined);
+      await consume(deps, "gatehouse.v1.AuthService/BeginPasskeySignIn", requester.ip, mfaToken || undefined);
       return await deps.passkeys.beginPasskeySignIn({ mfaToken: mfaToken ?? "" }, requester);
     } catch (error) {
       if (isDomainError(error) && error.kind !== "unavailable" && error.kind !== "internal") return undefined;
