@@ -28,8 +28,9 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
   let browser: Browser;
   let origin: string;
   let relay: TcpProxy;
-  const adminToken = async () =>
-    (await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
+  // One admin sign-in for the suite: every Login spends the sign-in budgets the hosted page spends too.
+  let admin: string;
+  const adminToken = async () => admin;
 
   /** Points the origin at one replica: the other cannot be reached through it any more. */
   async function routeTo(replica: TestGatehouse): Promise<void> {
@@ -50,6 +51,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     relay = new TcpProxy({ host: "127.0.0.1", port: first.port });
     relay.port = port;
     await relay.start();
+    admin = (await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -100,9 +102,13 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     expect(new URL(page.url()).pathname).toBe("/signin");
   }
 
-  async function signInWithPassword(page: Page, username: string): Promise<void> {
+  async function signInWithPassword(
+    page: Page,
+    username: string,
+    password = JOURNEY_PASSWORD,
+  ): Promise<void> {
     await page.getByLabel("Username or email").fill(username);
-    await page.getByLabel("Password").fill(JOURNEY_PASSWORD);
+    await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
   }
 
@@ -253,5 +259,103 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     expect(problems).toEqual([]);
     await context.close();
     await routeTo(first);
+  });
+
+  it("renames a passkey, and removing the last second factor asks for the password", async () => {
+    const user = await createUser();
+    const { context, page, problems } = await newPage();
+    await registerOnAccountPage(page, user.username, "Old name");
+    const card = passkeysCard(page);
+    await card.getByRole("button", { name: "Rename Old name" }).click();
+    const rename = page.getByRole("dialog", { name: "Rename passkey" });
+    await rename.getByRole("textbox", { name: "Name" }).fill("Desk key");
+    await rename.getByRole("button", { name: "Save name" }).click();
+    await card.getByRole("cell", { name: "Desk key", exact: true }).waitFor();
+
+    await card.getByRole("button", { name: "Remove Desk key" }).click();
+    const remove = page.getByRole("dialog", { name: "Remove this passkey?" });
+    await remove.getByRole("button", { name: "Remove passkey" }).click();
+    // The server answers that it is the last second factor: the password is asked for.
+    const password = remove.getByLabel("Password");
+    await password.waitFor();
+    await expectAccessibleAtBothSizes(page, "remove the last passkey");
+    await password.fill("not-the-password");
+    await remove.getByRole("button", { name: "Remove passkey" }).click();
+    await expect.poll(() => password.getAttribute("aria-invalid")).toBe("true");
+    const stillThere = await ok(
+      first.url,
+      `${USERS}/ListUserPasskeys`,
+      { userId: user.id },
+      await adminToken(),
+    );
+    expect(stillThere.passkeys).toHaveLength(1);
+    await password.fill(JOURNEY_PASSWORD);
+    await remove.getByRole("button", { name: "Remove passkey" }).click();
+    await card.getByRole("status").filter({ hasText: "Passkey removed." }).waitFor();
+    await card.getByText("No passkeys yet").waitFor();
+    const gone = await ok(first.url, `${USERS}/ListUserPasskeys`, { userId: user.id }, await adminToken());
+    expect(gone.passkeys).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("an administrator sees a user's passkeys in the console and removes one; a reader is not offered removal", async () => {
+    const user = registered!;
+    const reader = uniqueName("reader");
+    await ok(
+      first.url,
+      "gatehouse.v1.RoleService/CreateRole",
+      { name: `${reader}-role`, permissions: { permissions: ["users.read"] } },
+      admin,
+    );
+    await ok(
+      first.url,
+      `${USERS}/CreateUser`,
+      {
+        username: reader,
+        email: `${reader}@example.test`,
+        password: JOURNEY_PASSWORD,
+        emailVerified: true,
+        roles: [`${reader}-role`],
+      },
+      admin,
+    );
+    const userPage = async (login: string, password = JOURNEY_PASSWORD) => {
+      const opened = await newPage();
+      await openHostedSignIn(opened.page, "/console/");
+      await signInWithPassword(opened.page, login, password);
+      await opened.page.waitForURL(`${origin}/console/users`);
+      // In-app navigation: the tokens live in the page's memory, a reload would drop them.
+      await opened.page.evaluate((path) => {
+        const w = globalThis as any;
+        w.history.pushState(null, "", path);
+        w.dispatchEvent(new w.PopStateEvent("popstate"));
+      }, `/console/users/${user.id}`);
+      await passkeysCard(opened.page).getByRole("cell", { name: "Work laptop", exact: true }).waitFor();
+      return opened;
+    };
+
+    const asReader = await userPage(reader);
+    expect(
+      await passkeysCard(asReader.page)
+        .getByRole("button", { name: /^Remove/ })
+        .count(),
+    ).toBe(0);
+    expect(asReader.problems).toEqual([]);
+    await asReader.context.close();
+
+    const asAdmin = await userPage(TEST_ADMIN.username, TEST_ADMIN.password);
+    const card = passkeysCard(asAdmin.page);
+    await expectAccessibleAtBothSizes(asAdmin.page, "a user's passkeys");
+    await card.getByRole("button", { name: "Remove Work laptop" }).click();
+    await asAdmin.page
+      .getByRole("dialog", { name: "Remove this passkey?" })
+      .getByRole("button", { name: "Remove passkey" })
+      .click();
+    await card.getByText("No passkeys", { exact: true }).waitFor();
+    const listed = await ok(first.url, `${USERS}/ListUserPasskeys`, { userId: user.id }, admin);
+    expect(listed.passkeys).toEqual([]);
+    expect(asAdmin.problems).toEqual([]);
+    await asAdmin.context.close();
   });
 });
