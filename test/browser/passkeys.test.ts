@@ -131,6 +131,37 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     await card.getByRole("cell", { name, exact: true }).waitFor();
   }
 
+  it("the sign-in page allows our one hashed script and nothing inline; the passkey form needs its CSRF token", async () => {
+    const page = await fetch(`${origin}/signin`);
+    const html = await page.text();
+    const csp = new Map(
+      (page.headers.get("content-security-policy") ?? "").split(";").map((part) => {
+        const [name, ...values] = part.trim().split(/\s+/);
+        return [name!, values.join(" ")];
+      }),
+    );
+    expect(csp.get("script-src")).toBe("'self'");
+    expect(csp.get("require-trusted-types-for")).toBe("'script'");
+    expect(csp.get("trusted-types")).toBe("'none'");
+    expect(csp.get("default-src")).toBe("'none'");
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((match) => match[0]);
+    expect(scripts).toEqual([
+      expect.stringMatching(/^<script src="\/assets\/passkey-[0-9a-f]{16}\.js" defer>$/),
+    ]);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    const script = await fetch(`${origin}${/src="([^"]+)"/.exec(scripts[0]!)![1]}`);
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(script.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    // The options came from a ceremony begun for this page; without the form's token the answer is refused.
+    expect(html).toMatch(/data-passkey-options="[^"]*challenge/);
+    const forged = await fetch(`${origin}/signin/passkey`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ceremony_id: "x".repeat(32), credential_json: "{}" }),
+    });
+    expect(forged.status).toBe(403);
+  });
+
   let registered: { id: string; username: string } | undefined;
   let exported: Awaited<ReturnType<VirtualAuthenticator["credentials"]>>[number] | undefined;
 
@@ -141,7 +172,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     const card = passkeysCard(page);
     expect(await card.getByRole("row").nth(1).textContent()).toContain("Never");
     await expectAccessibleAtBothSizes(page, "account passkeys");
-    await card.scrollIntoViewIfNeeded();
+    await card.evaluate((element: any) => element.scrollIntoView({ block: "start" }));
     await saveScreenshot(page, "account-passkeys.png");
     // Stored server-side for this user, and held by the authenticator as a discoverable credential.
     const listed = await ok(first.url, `${USERS}/ListUserPasskeys`, { userId: user.id }, await adminToken());
@@ -214,6 +245,10 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     await thief.page.goto(`${origin}/signin`);
     const refusal = thief.page.getByRole("alert").filter({ hasText: "That passkey was not accepted" });
     await refusal.waitFor();
+    // Refused once, the page does not offer the same passkey through the autofill again (a loop).
+    expect(await thief.page.locator("form[data-passkey-options]").getAttribute("data-passkey-autofill")).toBe(
+      "false",
+    );
     expect(await thief.page.title()).toContain("Sign in");
     await expectAccessibleAtBothSizes(thief.page, "refused passkey");
     const audit = await ok(
