@@ -103,6 +103,42 @@ describe("loadConfig", () => {
     expect(message).not.toContain("hunter2");
   });
 
+  it("derives the passkey relying party from the issuer and refuses origins off the RP id", () => {
+    expect(loadConfig({ ISSUER: "https://id.example.com/" }).identity.passkeys).toEqual({
+      enabled: true,
+      rpId: "id.example.com",
+      rpName: "Gatehouse",
+      origins: ["https://id.example.com"],
+    });
+    const apex = loadConfig({
+      ISSUER: "https://id.example.com",
+      PASSKEY_RP_ID: "example.com",
+      PASSKEY_ORIGINS: "https://id.example.com,https://app.example.com:8443",
+    }).identity.passkeys;
+    expect(apex).toMatchObject({
+      rpId: "example.com",
+      origins: ["https://id.example.com", "https://app.example.com:8443"],
+    });
+    expect(() =>
+      loadConfig({ ISSUER: "https://id.example.com", PASSKEY_ORIGINS: "https://evil.test" }),
+    ).toThrow(/PASSKEY_ORIGINS: "https:\/\/evil.test" is not on PASSKEY_RP_ID/);
+    expect(() => loadConfig({ PASSKEY_ORIGINS: "https://id.example.com/path" })).toThrow(
+      /not an http\(s\) origin/,
+    );
+    expect(() => loadConfig({ PASSKEY_RP_ID: "https://example.com" })).toThrow(
+      /PASSKEY_RP_ID must be a host name/,
+    );
+    const keycloak = {
+      IDENTITY_PROVIDER: "keycloak",
+      KEYCLOAK_URL: "http://kc.test",
+      KEYCLOAK_CLIENT_SECRET: "s",
+    };
+    expect(loadConfig(keycloak).identity.passkeys.enabled).toBe(false);
+    expect(loadConfig({ ADMIN_SECOND_FACTOR: "passkey" }).identity.adminSecondFactor).toBe("passkey");
+    expect(() => loadConfig({ ...keycloak, ADMIN_SECOND_FACTOR: "any" })).toThrow(/ADMIN_SECOND_FACTOR/);
+    expect(() => loadConfig({ ADMIN_SECOND_FACTOR: "always" })).toThrow(/ADMIN_SECOND_FACTOR must be one of/);
+  });
+
   it("reads KEYCLOAK_CA_FILE only for an https:// KEYCLOAK_URL", () => {
     const keycloak = {
       IDENTITY_PROVIDER: "keycloak",

@@ -27,6 +27,20 @@ const verificationFailed = (cause: unknown) =>
     },
   );
 
+/** Runs a verification; a throw or `verified: false` is passkey_verification_failed. */
+async function verified<T extends { verified: boolean }>(
+  work: () => Promise<T>,
+): Promise<T & { verified: true }> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    throw verificationFailed(error);
+  }
+  if (!result.verified) throw verificationFailed(new Error("the response did not verify"));
+  return result as T & { verified: true };
+}
+
 /**
  * WebAuthn through @simplewebauthn/server: attestation "none" (the server
  * trusts no authenticator model over another), resident keys preferred so
@@ -55,19 +69,15 @@ export class SimpleWebAuthn implements WebAuthn {
   async verifyRegistration(
     input: Parameters<WebAuthn["verifyRegistration"]>[0],
   ): Promise<RegisteredCredential> {
-    let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
-    try {
-      result = await verifyRegistrationResponse({
+    const result = await verified(() =>
+      verifyRegistrationResponse({
         response: input.response as unknown as RegistrationResponseJSON,
         expectedChallenge: input.challenge,
         expectedOrigin: [...input.rp.origins],
         expectedRPID: input.rp.id,
         requireUserVerification: input.requireUserVerification,
-      });
-    } catch (error) {
-      throw verificationFailed(error);
-    }
-    if (!result.verified) throw verificationFailed(new Error("registration not verified"));
+      }),
+    );
     const info = result.registrationInfo;
     return {
       credentialId: info.credential.id,
@@ -98,9 +108,8 @@ export class SimpleWebAuthn implements WebAuthn {
   async verifyAuthentication(
     input: Parameters<WebAuthn["verifyAuthentication"]>[0],
   ): Promise<VerifiedAssertion> {
-    let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-    try {
-      result = await verifyAuthenticationResponse({
+    const result = await verified(() =>
+      verifyAuthenticationResponse({
         response: input.response as unknown as AuthenticationResponseJSON,
         expectedChallenge: input.challenge,
         expectedOrigin: [...input.rp.origins],
@@ -114,11 +123,8 @@ export class SimpleWebAuthn implements WebAuthn {
           transports: transportsOf(input.credential.transports),
         },
         requireUserVerification: input.requireUserVerification,
-      });
-    } catch (error) {
-      throw verificationFailed(error);
-    }
-    if (!result.verified) throw verificationFailed(new Error("assertion not verified"));
+      }),
+    );
     return {
       signCount: result.authenticationInfo.newCounter,
       userVerified: result.authenticationInfo.userVerified,

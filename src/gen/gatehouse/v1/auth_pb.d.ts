@@ -158,6 +158,9 @@ export declare type MfaChallenge = Message<"gatehouse.v1.MfaChallenge"> & {
   expireTime?: Timestamp | undefined;
 
   /**
+   * How it may be answered: "totp" and "recovery_code" (VerifyMfa) when TOTP
+   * is on, "passkey" (BeginPasskeySignIn with this mfa_token) when the user has one.
+   *
    * @generated from field: repeated string methods = 3;
    */
   methods: string[];
@@ -1714,7 +1717,8 @@ export declare const AuthService: GenService<{
    * one (discoverable credentials, user verification required); with the
    * mfa_token of a Login's MFA challenge, the passkey as the second factor
    * (the user's own credentials allowed). Errors: UNAUTHENTICATED
-   * (invalid_mfa_token), FAILED_PRECONDITION (passkeys_disabled).
+   * (invalid_mfa_token), FAILED_PRECONDITION (passkeys_disabled,
+   * passkeys_managed_by_keycloak, no_passkeys).
    *
    * @generated from rpc gatehouse.v1.AuthService.BeginPasskeySignIn
    */
@@ -1724,7 +1728,9 @@ export declare const AuthService: GenService<{
     output: typeof BeginPasskeySignInResponseSchema;
   },
   /**
-   * Unauthenticated. Verifies the assertion and opens the session. A
+   * Unauthenticated. Verifies the assertion and opens the session (amr
+   * "hwk"/"swk" and "user" when passwordless; "pwd", "hwk"/"swk", "mfa" as the
+   * second factor). A
    * credential whose signature counter went backwards (a cloned authenticator)
    * is refused and recorded. Errors: UNAUTHENTICATED (passkey_verification_failed,
    * unknown_credential, counter_regressed, invalid_mfa_token), NOT_FOUND

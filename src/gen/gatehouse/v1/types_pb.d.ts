@@ -113,6 +113,8 @@ export declare type User = Message<"gatehouse.v1.User"> & {
   status: UserStatus;
 
   /**
+   * The user has a second factor: TOTP (under Keycloak an OTP credential) or a passkey.
+   *
    * @generated from field: bool mfa_enabled = 15;
    */
   mfaEnabled: boolean;

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
+import {
+  AUTH,
+  fails,
+  freshTotpCode,
+  IDENTITY_ENV,
+  loginTokens,
+  ok,
+  TEST_ADMIN,
+  USERS,
+} from "../../support/identity.ts";
+import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
+
+const ISSUER = "http://gatehouse.test";
+
+/** ADMIN_SECOND_FACTOR, and a ceremony begun on one replica finished on another (shared Redis). */
+describe("passkeys with ADMIN_SECOND_FACTOR=passkey, two replicas on PostgreSQL and Redis", () => {
+  let first: TestGatehouse;
+  let second: TestGatehouse;
+
+  beforeAll(async () => {
+    first = await startTestGatehouse({
+      backend: "postgres",
+      env: { ...IDENTITY_ENV, ISSUER, ADMIN_SECOND_FACTOR: "passkey" },
+    });
+    second = await startTestGatehouse({ backend: "postgres", shareWith: first });
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  it("refuses administration to a session without a passkey, lets it enrol one, then allows it", async () => {
+    const password = await loginTokens(first.url, TEST_ADMIN.username, TEST_ADMIN.password);
+    // The account's own calls work, and so do the decision's (VerifyToken is not an admin permission).
+    const me = await ok(first.url, `${AUTH}/GetMe`, {}, password.accessToken);
+    expect(me.permissions).toContain("users.read");
+    expect((await ok(first.url, `${AUTH}/VerifyToken`, { token: password.accessToken })).user.id).toBe(
+      me.user.id,
+    );
+    expect(await fails(first.url, `${USERS}/ListUsers`, {}, password.accessToken)).toMatchObject({
+      code: "permission_denied",
+      reason: "second_factor_required",
+    });
+
+    // TOTP is a second factor, but not the one this policy asks for.
+    const used = new Set<number>();
+    const enrollment = await ok(first.url, `${AUTH}/EnrollTotp`, {}, password.accessToken);
+    await ok(
+      first.url,
+      `${AUTH}/ConfirmTotp`,
+      { code: freshTotpCode(enrollment.secret, used) },
+      password.accessToken,
+    );
+    const withTotp = await ok(first.url, `${AUTH}/Login`, {
+      login: TEST_ADMIN.username,
+      password: TEST_ADMIN.password,
+      totpCode: freshTotpCode(enrollment.secret, used),
+    });
+    expect(await fails(first.url, `${USERS}/ListUsers`, {}, withTotp.tokens.accessToken)).toMatchObject({
+      reason: "second_factor_required",
+    });
+
+    // Registration begun on one replica, finished on the other.
+    const authenticator = new SoftwareAuthenticator({ origin: ISSUER });
+    const begun = await ok(
+      first.url,
+      `${AUTH}/BeginPasskeyRegistration`,
+      { name: "Admin key" },
+      password.accessToken,
+    );
+    const { credentialJson } = authenticator.register(begun.optionsJson);
+    await ok(
+      second.url,
+      `${AUTH}/FinishPasskeyRegistration`,
+      { ceremonyId: begun.ceremonyId, credentialJson },
+      password.accessToken,
+    );
+
+    // Password + passkey as the MFA step, begun on the second replica and finished on the first.
+    const login = await ok(second.url, `${AUTH}/Login`, {
+      login: TEST_ADMIN.username,
+      password: TEST_ADMIN.password,
+    });
+    expect(login.mfaChallenge.methods).toEqual(["totp", "recovery_code", "passkey"]);
+    const signIn = await ok(second.url, `${AUTH}/BeginPasskeySignIn`, {
+      mfaToken: login.mfaChallenge.mfaToken,
+    });
+    const answer = authenticator.assert(signIn.optionsJson);
+    const done = await ok(first.url, `${AUTH}/FinishPasskeySignIn`, {
+      ceremonyId: signIn.ceremonyId,
+      credentialJson: answer,
+    });
+    const users = await ok(second.url, `${USERS}/ListUsers`, {}, done.tokens.accessToken);
+    expect(users.users.length).toBeGreaterThan(0);
+    // The ceremony was used on the first replica: the second does not take it again.
+    expect(
+      await fails(second.url, `${AUTH}/FinishPasskeySignIn`, {
+        ceremonyId: signIn.ceremonyId,
+        credentialJson: answer,
+      }),
+    ).toMatchObject({ code: "not_found", reason: "ceremony_not_found" });
+
+    // Passwordless sign-in counts as a passkey session too.
+    const passwordless = await ok(second.url, `${AUTH}/BeginPasskeySignIn`, {});
+    const alone = await ok(first.url, `${AUTH}/FinishPasskeySignIn`, {
+      ceremonyId: passwordless.ceremonyId,
+      credentialJson: authenticator.assert(passwordless.optionsJson),
+    });
+    await ok(first.url, `${USERS}/ListUsers`, {}, alone.tokens.accessToken);
+    // And the password-only session is still refused.
+    expect((await fails(second.url, `${USERS}/ListUsers`, {}, password.accessToken)).reason).toBe(
+      "second_factor_required",
+    );
+  });
+});
