@@ -172,8 +172,11 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     const card = passkeysCard(page);
     expect(await card.getByRole("row").nth(1).textContent()).toContain("Never");
     await expectAccessibleAtBothSizes(page, "account passkeys");
+    // The section alone, at the top of a short window (a small picture for the README).
+    await page.setViewportSize({ width: VIEWPORTS.desktop.width, height: 560 });
     await card.evaluate((element: any) => element.scrollIntoView({ block: "start" }));
     await saveScreenshot(page, "account-passkeys.png");
+    await page.setViewportSize(VIEWPORTS.desktop);
     // Stored server-side for this user, and held by the authenticator as a discoverable credential.
     const listed = await ok(first.url, `${USERS}/ListUserPasskeys`, { userId: user.id }, await adminToken());
     expect(listed.passkeys.map((passkey: { name: string }) => passkey.name)).toEqual(["Work laptop"]);
