@@ -220,6 +220,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     await authenticator.addCredential(exported!);
     // Their only second factor is the passkey: no code is asked for.
     expect(await page.getByLabel("Code").count()).toBe(0);
+    await page.waitForSelector("button[data-passkey-start]:focus");
     await expectAccessibleAtBothSizes(page, "MFA with a passkey");
     const claims = idTokenClaims(page);
     await page.getByRole("button", { name: "Use your passkey" }).click();

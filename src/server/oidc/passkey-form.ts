@@ -49,7 +49,7 @@ ${options.hidden}
 <input type="hidden" name="ceremony_id" value="${options.ceremony.ceremonyId}">
 <input type="hidden" name="credential_json" value="">
 ${options.separator ? html`<p class="or">or</p>` : ""}
-<button type="button" data-passkey-start>${options.button}</button>
+<button type="button" data-passkey-start${options.separator ? "" : html` autofocus`}>${options.button}</button>
 <p class="error" role="alert" data-passkey-error></p>
 </form>`;
 }

@@ -57,6 +57,8 @@
       }, show);
     });
     form.hidden = false;
+    // The only way on (a passkey-only second step): autofocus could not reach it while hidden.
+    if (button.hasAttribute("autofocus")) button.focus();
 
     // Conditional UI: the login field's autofill offers the passkeys (autocomplete="username webauthn").
     if (
