@@ -276,6 +276,11 @@ export class AuthService {
     });
   }
 
+  /** Whether passkey sign-in is served here (the hosted pages show their passkey button only then). */
+  get passkeysAvailable(): boolean {
+    return this.deps.passkeys?.available === true;
+  }
+
   private requirePasskeys(): PasskeyAssertions {
     if (this.deps.passkeys === undefined) {
       throw new DomainError(

@@ -1,15 +1,6 @@
-import type { RegisteredCredential } from "../ports/webauthn.ts";
+import type { Passkey } from "../ports/passkey-store.ts";
 
-/** A WebAuthn credential (passkey) registered to a user. The public key never leaves the server. */
-export interface Passkey extends RegisteredCredential {
-  readonly id: string;
-  readonly userId: string;
-  readonly name: string;
-  readonly createdAt: Date;
-  readonly lastUsedAt: Date | undefined;
-}
-
-export type NewPasskey = Omit<Passkey, "id" | "createdAt" | "lastUsedAt">;
+export type { NewPasskey, Passkey } from "../ports/passkey-store.ts";
 
 /**
  * RFC 8176's method for a passkey: "swk" for a key that may leave the device

@@ -1,4 +1,15 @@
-import type { NewPasskey, Passkey } from "../passkeys/passkey.ts";
+import type { RegisteredCredential } from "./webauthn.ts";
+
+/** A WebAuthn credential (passkey) registered to a user. The public key never leaves the server. */
+export interface Passkey extends RegisteredCredential {
+  readonly id: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date | undefined;
+}
+
+export type NewPasskey = Omit<Passkey, "id" | "createdAt" | "lastUsedAt">;
 
 /** Where passkeys are kept (the passkeys table). */
 export interface PasskeyStore {

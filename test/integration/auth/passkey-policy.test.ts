@@ -7,6 +7,7 @@ import {
   IDENTITY_ENV,
   loginTokens,
   ok,
+  signUpAndLogin,
   TEST_ADMIN,
   USERS,
 } from "../../support/identity.ts";
@@ -109,6 +110,29 @@ describe("passkeys with ADMIN_SECOND_FACTOR=passkey, two replicas on PostgreSQL 
       credentialJson: authenticator.assert(passwordless.optionsJson),
     });
     await ok(first.url, `${USERS}/ListUsers`, {}, alone.tokens.accessToken);
+    // Replicas racing to finish one ceremony over Redis: one session. A counterless passkey (as
+    // synced ones are), so that only the ceremony's single use can refuse the others.
+    const user = await signUpAndLogin(first.url);
+    const counterless = new SoftwareAuthenticator({ origin: ISSUER, counterStep: 0 });
+    const enrol = await ok(first.url, `${AUTH}/BeginPasskeyRegistration`, {}, user.tokens.accessToken);
+    await ok(
+      first.url,
+      `${AUTH}/FinishPasskeyRegistration`,
+      {
+        ceremonyId: enrol.ceremonyId,
+        credentialJson: counterless.register(enrol.optionsJson).credentialJson,
+      },
+      user.tokens.accessToken,
+    );
+    const raced = await ok(first.url, `${AUTH}/BeginPasskeySignIn`, {});
+    const racedAnswer = counterless.assert(raced.optionsJson);
+    const body = { ceremonyId: raced.ceremonyId, credentialJson: racedAnswer };
+    const outcomes = await Promise.allSettled([
+      ok(first.url, `${AUTH}/FinishPasskeySignIn`, body),
+      ok(second.url, `${AUTH}/FinishPasskeySignIn`, body),
+      ok(second.url, `${AUTH}/FinishPasskeySignIn`, body),
+    ]);
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
     // And the password-only session is still refused.
     expect((await fails(second.url, `${USERS}/ListUsers`, {}, password.accessToken)).reason).toBe(
       "second_factor_required",
