@@ -86,7 +86,7 @@ export function openIdProviderRoutes(wiring: OpenIdProviderWiring): Array<[strin
     sessionMaxLifetimeSeconds: config.identity.sessionMaxLifetimeSeconds,
     signupEnabled: config.identity.signupEnabled,
     // The hosted pages' passkey sign-in is AuthService's, the code behind Begin/FinishPasskeySignIn.
-    passkeys: config.identity.passkeys.enabled ? services.auth : undefined,
+    passkeys: services.auth.passkeysAvailable ? services.auth : undefined,
     logger: logger.child({ component: "openid-provider" }),
   };
   return [
