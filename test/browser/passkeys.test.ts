@@ -308,6 +308,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     await card.getByRole("button", { name: "Rename Old name" }).click();
     const rename = page.getByRole("dialog", { name: "Rename passkey" });
     await rename.getByRole("textbox", { name: "Name" }).fill("Desk key");
+    await expectAccessibleAtBothSizes(page, "rename a passkey");
     await rename.getByRole("button", { name: "Save name" }).click();
     await card.getByRole("cell", { name: "Desk key", exact: true }).waitFor();
 
