@@ -11,6 +11,7 @@ import {
   TEST_ADMIN,
   USERS,
 } from "../../support/identity.ts";
+import { passkeySignIn, registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
 
 const ISSUER = "http://gatehouse.test";
@@ -104,26 +105,13 @@ describe("passkeys with ADMIN_SECOND_FACTOR=passkey, two replicas on PostgreSQL 
     ).toMatchObject({ code: "not_found", reason: "ceremony_not_found" });
 
     // Passwordless sign-in counts as a passkey session too.
-    const passwordless = await ok(second.url, `${AUTH}/BeginPasskeySignIn`, {});
-    const alone = await ok(first.url, `${AUTH}/FinishPasskeySignIn`, {
-      ceremonyId: passwordless.ceremonyId,
-      credentialJson: authenticator.assert(passwordless.optionsJson),
-    });
-    await ok(first.url, `${USERS}/ListUsers`, {}, alone.tokens.accessToken);
+    const alone = await passkeySignIn(second.url, authenticator, { finishUrl: first.url });
+    await ok(first.url, `${USERS}/ListUsers`, {}, alone.accessToken);
     // Replicas racing to finish one ceremony over Redis: one session. A counterless passkey (as
     // synced ones are), so that only the ceremony's single use can refuse the others.
     const user = await signUpAndLogin(first.url);
     const counterless = new SoftwareAuthenticator({ origin: ISSUER, counterStep: 0 });
-    const enrol = await ok(first.url, `${AUTH}/BeginPasskeyRegistration`, {}, user.tokens.accessToken);
-    await ok(
-      first.url,
-      `${AUTH}/FinishPasskeyRegistration`,
-      {
-        ceremonyId: enrol.ceremonyId,
-        credentialJson: counterless.register(enrol.optionsJson).credentialJson,
-      },
-      user.tokens.accessToken,
-    );
+    await registerPasskey(first.url, user.tokens.accessToken, counterless);
     const raced = await ok(first.url, `${AUTH}/BeginPasskeySignIn`, {});
     const racedAnswer = counterless.assert(raced.optionsJson);
     const body = { ceremonyId: raced.ceremonyId, credentialJson: racedAnswer };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import { AUTH, fails, IDENTITY_ENV, ok, signUpAndLogin } from "../../support/identity.ts";
+import { registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
 
 const ISSUER = "http://gatehouse.test";
@@ -50,21 +51,7 @@ describe("passkey sign-in: the sign-in throttle (PostgreSQL, Redis)", () => {
   it("counts failed passkey answers: a source that failed too often waits, even with the right passkey", async () => {
     const user = await signUpAndLogin(server.url);
     const authenticator = new SoftwareAuthenticator({ origin: ISSUER });
-    const registration = await ok(
-      server.url,
-      `${AUTH}/BeginPasskeyRegistration`,
-      {},
-      user.tokens.accessToken,
-    );
-    await ok(
-      server.url,
-      `${AUTH}/FinishPasskeyRegistration`,
-      {
-        ceremonyId: registration.ceremonyId,
-        credentialJson: authenticator.register(registration.optionsJson).credentialJson,
-      },
-      user.tokens.accessToken,
-    );
+    await registerPasskey(server.url, user.tokens.accessToken, authenticator);
     const signIn = async (knobs: { origin?: string } = {}) => {
       const begun = await ok(server.url, `${AUTH}/BeginPasskeySignIn`, {});
       return fails(server.url, `${AUTH}/FinishPasskeySignIn`, {

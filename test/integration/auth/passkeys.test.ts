@@ -11,6 +11,7 @@ import {
   TEST_ADMIN,
   USERS,
 } from "../../support/identity.ts";
+import { passkeySignIn, registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
 
 const ISSUER = "http://gatehouse.test";
@@ -32,26 +33,11 @@ describe.each(BACKENDS)("passkeys over the wire (%s)", (backend) => {
     return rows[0].auth_methods;
   };
 
-  async function register(token: string, authenticator: SoftwareAuthenticator, name = "") {
-    const begun = await ok(server.url, `${AUTH}/BeginPasskeyRegistration`, { name }, token);
-    const { credentialJson } = authenticator.register(begun.optionsJson);
-    return (
-      await ok(
-        server.url,
-        `${AUTH}/FinishPasskeyRegistration`,
-        { ceremonyId: begun.ceremonyId, credentialJson },
-        token,
-      )
-    ).passkey;
-  }
-
-  async function passwordless(authenticator: SoftwareAuthenticator) {
-    const begun = await ok(server.url, `${AUTH}/BeginPasskeySignIn`, {});
-    return ok(server.url, `${AUTH}/FinishPasskeySignIn`, {
-      ceremonyId: begun.ceremonyId,
-      credentialJson: authenticator.assert(begun.optionsJson),
-    });
-  }
+  const register = (token: string, authenticator: SoftwareAuthenticator, name = "") =>
+    registerPasskey(server.url, token, authenticator, name);
+  const passwordless = async (authenticator: SoftwareAuthenticator) => ({
+    tokens: await passkeySignIn(server.url, authenticator),
+  });
 
   it("registers, lists, renames a passkey; signs in with it alone (amr hwk + user)", async () => {
     const user = await signUpAndLogin(server.url);

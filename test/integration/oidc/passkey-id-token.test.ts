@@ -14,6 +14,7 @@ import {
   TEST_KEY_ENCRYPTION_KEY,
 } from "../../support/identity.ts";
 import { HttpBrowser, registerClient } from "../../support/oidc-browser.ts";
+import { passkeySignIn, registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
 
 const REDIRECT = "http://127.0.0.1:9/callback";
@@ -81,38 +82,16 @@ describe("ID tokens of passkey sessions (embedded)", () => {
   it("carries hwk + user for a passwordless sign-in and pwd + hwk + mfa for the passkey as second factor", async () => {
     const user = await signUpAndLogin(server.url);
     const authenticator = new SoftwareAuthenticator({ origin });
-    const registration = await ok(
-      server.url,
-      `${AUTH}/BeginPasskeyRegistration`,
-      {},
-      user.tokens.accessToken,
-    );
-    await ok(
-      server.url,
-      `${AUTH}/FinishPasskeyRegistration`,
-      {
-        ceremonyId: registration.ceremonyId,
-        credentialJson: authenticator.register(registration.optionsJson).credentialJson,
-      },
-      user.tokens.accessToken,
-    );
+    await registerPasskey(server.url, user.tokens.accessToken, authenticator);
 
-    const passwordless = await ok(server.url, `${AUTH}/BeginPasskeySignIn`, {});
-    const alone = await ok(server.url, `${AUTH}/FinishPasskeySignIn`, {
-      ceremonyId: passwordless.ceremonyId,
-      credentialJson: authenticator.assert(passwordless.optionsJson),
-    });
+    const alone = { tokens: await passkeySignIn(server.url, authenticator) };
     const aloneClaims = await idTokenClaims(alone.tokens.sessionId);
     expect(aloneClaims).toMatchObject({ sub: user.id, sid: alone.tokens.sessionId, amr: ["hwk", "user"] });
 
     const login = await ok(server.url, `${AUTH}/Login`, { login: user.username, password: user.password });
-    const second = await ok(server.url, `${AUTH}/BeginPasskeySignIn`, {
-      mfaToken: login.mfaChallenge.mfaToken,
-    });
-    const both = await ok(server.url, `${AUTH}/FinishPasskeySignIn`, {
-      ceremonyId: second.ceremonyId,
-      credentialJson: authenticator.assert(second.optionsJson),
-    });
+    const both = {
+      tokens: await passkeySignIn(server.url, authenticator, { mfaToken: login.mfaChallenge.mfaToken }),
+    };
     expect((await idTokenClaims(both.tokens.sessionId)).amr).toEqual(["pwd", "hwk", "mfa"]);
   });
 });
