@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
 import { AUTH, freshTotpCode, IDENTITY_ENV, ok, signUpAndLogin } from "../../support/identity.ts";
 import { formFields, HttpBrowser } from "../../support/oidc-browser.ts";
+import { registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
 
 const ISSUER = "http://gatehouse.test";
@@ -45,15 +46,7 @@ describe("passkey sign-in on the hosted pages", () => {
 
   async function userWithPasskey(authenticator: SoftwareAuthenticator) {
     const user = await signUpAndLogin(url);
-    const token = user.tokens.accessToken;
-    const begun = await ok(url, `${AUTH}/BeginPasskeyRegistration`, { name: "Key" }, token);
-    const { credentialJson } = authenticator.register(begun.optionsJson);
-    await ok(
-      url,
-      `${AUTH}/FinishPasskeyRegistration`,
-      { ceremonyId: begun.ceremonyId, credentialJson },
-      token,
-    );
+    await registerPasskey(url, user.tokens.accessToken, authenticator, "Key");
     return user;
   }
 
