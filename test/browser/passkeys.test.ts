@@ -160,6 +160,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
       body: new URLSearchParams({ ceremony_id: "x".repeat(32), credential_json: "{}" }),
     });
     expect(forged.status).toBe(403);
+    expect((await (await fetch(`${origin}/console/config.json`)).json()).passkeys).toBe(true);
   });
 
   let registered: { id: string; username: string } | undefined;

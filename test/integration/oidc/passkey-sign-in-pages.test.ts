@@ -164,5 +164,8 @@ describe("hosted sign-in with passkeys off", () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain("Passkeys cannot be used here");
+    // The account page and the console do not offer them either.
+    const config = await (await fetch(`${server.url}/console/config.json`)).json();
+    expect(config.passkeys).toBe(false);
   });
 });

@@ -14,15 +14,15 @@ export function AccountPage() {
   useTitle("My account");
   const me = useMe();
   const user = me.response.user!;
-  // Under Keycloak, passkeys are Keycloak's own (its WebAuthn policies and account console).
-  const keycloak = useSession().config.provider === "keycloak";
+  // Off with PASSKEYS_ENABLED=false, and under Keycloak: there they are Keycloak's own (its account console).
+  const passkeys = useSession().config.passkeys;
   return (
     <>
       <PageHeader title="My account" subtitle={`${displayName(user)} · ${user.email}`} />
       <AccountProfileSection user={user} />
       <AccountPasswordSection user={user} />
       <AccountMfaSection user={user} />
-      {keycloak ? null : <AccountPasskeysSection />}
+      {passkeys ? <AccountPasskeysSection /> : null}
       <AccountSessionsSection />
     </>
   );

@@ -52,7 +52,7 @@ export function UserDetailPage(props: { userId: string }) {
       {me.can("users.write") && !keycloak ? <UserPasswordSection user={user} /> : null}
       <UserRolesSection user={user} />
       <UserGrantsSection user={user} />
-      {keycloak ? null : <UserPasskeysSection user={user} />}
+      {session.config.passkeys ? <UserPasskeysSection user={user} /> : null}
       <UserSessionsSection user={user} />
       {me.can("audit.read") ? <UserAuditSection user={user} /> : null}
     </>
