@@ -433,6 +433,13 @@ function frontendConfig(config: Config): FrontendConfig {
         issuer: provider.issuer ?? `${provider.url}/realms/${provider.realm}`,
         clientId: "gatehouse-web",
         passwordPolicy,
+        passkeys: false,
       }
-    : { provider: "builtin", issuer: config.identity.issuer, clientId: "gatehouse-console", passwordPolicy };
+    : {
+        provider: "builtin",
+        issuer: config.identity.issuer,
+        clientId: "gatehouse-console",
+        passwordPolicy,
+        passkeys: config.identity.passkeys.enabled,
+      };
 }

@@ -85,6 +85,8 @@ export function openIdProviderRoutes(wiring: OpenIdProviderWiring): Array<[strin
     trustedProxyHops: config.server.trustedProxyHops,
     sessionMaxLifetimeSeconds: config.identity.sessionMaxLifetimeSeconds,
     signupEnabled: config.identity.signupEnabled,
+    // The hosted pages' passkey sign-in is AuthService's, the code behind Begin/FinishPasskeySignIn.
+    passkeys: services.auth.passkeysAvailable ? services.auth : undefined,
     logger: logger.child({ component: "openid-provider" }),
   };
   return [

@@ -11,6 +11,7 @@ const FRONTEND: ConsoleAppOptions["frontend"] = {
   issuer: "https://sso.example.com/realms/gatehouse",
   clientId: "gatehouse-web",
   passwordPolicy: { minLength: 10, minCharacterClasses: 1, maxLength: 256 },
+  passkeys: true,
 };
 
 /** The console's static routes over a real socket, on a build made here (no Vite needed). */

@@ -21,6 +21,8 @@ export interface FrontendConfig {
     readonly minCharacterClasses: number;
     readonly maxLength: number;
   };
+  /** Passkeys are served (PASSKEYS_ENABLED, built-in provider): the account page and the console offer them. */
+  readonly passkeys: boolean;
 }
 
 export interface ConsoleAppOptions {

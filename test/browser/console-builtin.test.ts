@@ -257,7 +257,7 @@ describe("console token refresh, in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByLabel("Username or email").fill(TEST_ADMIN.username);
     await page.getByLabel("Password").fill(TEST_ADMIN.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(`${origin}/console/users`);
     await page
       .getByRole("cell", { name: new RegExp(TEST_ADMIN.username) })

@@ -18,7 +18,7 @@ export async function signInOnHostedPage(
   expect(new URL(page.url()).origin).toBe(origin);
   await page.getByLabel("Username or email").fill(login);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   if (totp !== undefined) {
     await page.getByLabel("Code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
     await page.getByRole("button", { name: "Verify" }).click();

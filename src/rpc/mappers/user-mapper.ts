@@ -49,6 +49,7 @@ export function toUserMessage(user: DomainUser): MessageInitShape<typeof UserSch
     links: user.links.map((link) => ({ label: link.label, url: link.url })),
     status: toUserStatus(user.status),
     mfaEnabled: user.mfaEnabled,
+    totpEnabled: user.totpEnabled,
     roles: [...user.roles],
     businessRoleIds: [...user.businessRoleIds],
     externalId: user.externalId,

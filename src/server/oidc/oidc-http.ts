@@ -10,6 +10,7 @@ import type { HttpRequest, HttpResponse } from "../http-handler.ts";
 import { html } from "../pages/html.ts";
 import type { PageShell } from "../pages/page-shell.ts";
 import type { ClientAuthenticationDeps } from "./client-authentication.ts";
+import type { PasskeySignIn } from "./passkey-form.ts";
 import type { SsoCookie } from "./sso-cookie.ts";
 
 export const AUTHORIZE_PATH = "/oidc/authorize";
@@ -34,6 +35,8 @@ export interface OidcHttpDeps {
   /** How long the SSO cookie is kept (the session's own lifetime bounds it anyway). */
   readonly sessionMaxLifetimeSeconds: number;
   readonly signupEnabled: boolean;
+  /** The passkey sign-in (passwordless and as the MFA step); absent when passkeys are off. */
+  readonly passkeys?: PasskeySignIn | undefined;
   readonly logger: Logger;
 }
 

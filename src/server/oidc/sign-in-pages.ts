@@ -9,6 +9,12 @@ import { html } from "../pages/html.ts";
 import { pageRoute } from "../pages/page-route.ts";
 import { safeReturnTo } from "../pages/return-to.ts";
 import { MFA_PATH, type OidcHttpDeps, requesterOf, SIGN_IN_PATH, sendOutcome } from "./oidc-http.ts";
+import {
+  type BegunPasskeyCeremony,
+  PASSKEY_SIGN_IN_PATH,
+  passkeyFailureMessage,
+  passkeyForm,
+} from "./passkey-form.ts";
 
 const LOGIN_LABELS = new Map([
   ["login", "Username or email"],
@@ -51,9 +57,14 @@ function messageOf(error: unknown): { status: number; message: string } | undefi
   }
 }
 
+/** The MFA challenge's methods ride along the MFA forms, so a re-rendered page still offers the passkey. */
+const offersPasskey = (methods: string | null | undefined) => (methods ?? "").split(" ").includes("passkey");
+
 /**
  * The hosted sign-in (GET/POST /signin) and its second step (POST
- * /signin/mfa). Both call AuthService.login / verifyMfa — the very code
+ * /signin/mfa), and a passkey instead of either (POST /signin/passkey:
+ * a passwordless sign-in, or the MFA step when the form carries the
+ * challenge's mfa_token). Both call AuthService.login / verifyMfa — the very code
  * behind the Login and VerifyMfa RPCs, with their lockout, throttling and
  * audit events — after spending the same rate-limit budgets as those RPCs
  * (the same keys: a form is no way around them). A sign-in opens a Gatehouse
@@ -95,6 +106,25 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
         ? html``
         : html`<input type="hidden" name="return_to" value="${flow.returnTo}">`;
 
+  /**
+   * Begins the passkey ceremony the page offers (its options go in the form), or none: passkeys
+   * off, or refused for now (rate limited, say), when the password form is all the page shows.
+   */
+  async function beginPasskey(
+    request: HttpRequest,
+    mfaToken: string | undefined,
+  ): Promise<BegunPasskeyCeremony | undefined> {
+    if (deps.passkeys === undefined) return undefined;
+    const requester = requesterOf(request, deps.trustedProxyHops);
+    try {
+      await consume(deps, "gatehouse.v1.AuthService/BeginPasskeySignIn", requester.ip, mfaToken || undefined);
+      return await deps.passkeys.beginPasskeySignIn({ mfaToken: mfaToken ?? "" }, requester);
+    } catch (error) {
+      if (isDomainError(error) && error.kind !== "unavailable" && error.kind !== "internal") return undefined;
+      throw error;
+    }
+  }
+
   async function renderSignIn(
     request: HttpRequest,
     response: HttpResponse,
@@ -102,9 +132,12 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
     values: { login: string },
     errors: FormErrors,
     status = 200,
+    // Off after a refused passkey: the autofill would offer (and a test authenticator resend) the same one.
+    autofill = true,
   ) {
     const focus = new FocusPlan(errors, ["login", "password"]);
     const token = await shell.csrf.issue(request, response);
+    const ceremony = await beginPasskey(request, undefined);
     shell.send(request, response, {
       status,
       title: "Sign in",
@@ -114,10 +147,12 @@ export function signInRoutes(deps: OidcHttpDeps): Array<[string, HttpHandler]> {
 <form method="post" action="${SIGN_IN_PATH}" novalidate>
 ${csrfInput(token)}
 ${flowInputs(flow)}
-${field({ name: "login", label: "Username or email", autocomplete: "username", value: values.login, autofocus: true, maxLength: 254 }, errors, focus)}
+${field({ name: "login", label: "Username or email", autocomplete: ceremony === undefined ? "username" : "username webauthn", value: values.login, autofocus: true, maxLength: 254 }, errors, focus)}
 ${field({ name: "password", label: "Password", type: "password", autocomplete: "current-password", maxLength: 1024 }, errors, focus)}
 ${submitButton("Sign in")}
-</form>`,
+</form>
+${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: flowInputs(flow), button: "Sign in with a passkey", autofill, separator: true })}`,
+      passkeyScript: ceremony !== undefined,
       after: html`<p><a href="/forgot-password">Forgot your password?</a></p>${
         deps.signupEnabled ? html`<p>New here? <a href="/signup">Create an account</a></p>` : ""
       }`,
@@ -128,25 +163,39 @@ ${submitButton("Sign in")}
     request: HttpRequest,
     response: HttpResponse,
     flow: Flow,
-    mfaToken: string,
+    challenge: { mfaToken: string; methods: string },
     errors: FormErrors,
     status = 200,
   ) {
+    const { mfaToken, methods } = challenge;
     const focus = new FocusPlan(errors, ["code"]);
     const token = await shell.csrf.issue(request, response);
+    const ceremony = offersPasskey(methods) ? await beginPasskey(request, mfaToken) : undefined;
+    const challengeInputs = html`<input type="hidden" name="mfa_token" value="${mfaToken}">
+<input type="hidden" name="methods" value="${methods}">`;
+    // A user whose only second factor is a passkey is asked for nothing else.
+    const codes = ceremony === undefined || /\b(totp|recovery_code)\b/.test(methods);
+    const codeForm = html`<form method="post" action="${MFA_PATH}" novalidate>
+${csrfInput(token)}
+${flowInputs(flow)}
+${challengeInputs}
+${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
+${submitButton("Verify")}
+</form>`;
     shell.send(request, response, {
       status,
       title: "Two-step verification",
-      lede: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+      lede:
+        ceremony === undefined
+          ? "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+          : codes
+            ? "Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes."
+            : "Use your passkey to finish signing in.",
       policy: policyFor(flow),
       body: html`${errorSummary(errors, MFA_LABELS)}
-<form method="post" action="${MFA_PATH}" novalidate>
-${csrfInput(token)}
-${flowInputs(flow)}
-<input type="hidden" name="mfa_token" value="${mfaToken}">
-${field({ name: "code", label: "Code", autocomplete: "one-time-code", inputMode: "text", autofocus: true, maxLength: 32, hint: "For example 123456, or a recovery code like abcde-12345" }, errors, focus)}
-${submitButton("Verify")}
-</form>`,
+${codes ? codeForm : ""}
+${ceremony === undefined ? "" : passkeyForm({ ceremony, csrfToken: token, hidden: html`${flowInputs(flow)}${challengeInputs}`, button: "Use your passkey", autofill: false, separator: codes })}`,
+      passkeyScript: ceremony !== undefined,
     });
   }
 
@@ -205,7 +254,8 @@ ${submitButton("Verify")}
         );
       }
       if ("mfaChallenge" in result) {
-        return renderMfa(request, response, flow, result.mfaChallenge.mfaToken, NO_ERRORS);
+        const { mfaToken, methods } = result.mfaChallenge;
+        return renderMfa(request, response, flow, { mfaToken, methods: methods.join(" ") }, NO_ERRORS);
       }
       return signedIn(request, response, flow, result.tokens.sessionId);
     },
@@ -216,10 +266,11 @@ ${submitButton("Verify")}
       const flow = await flowOf(response, request, form);
       if (flow === undefined) return;
       const mfaToken = form.get("mfa_token") ?? "";
+      const challenge = { mfaToken, methods: form.get("methods") ?? "" };
       const code = (form.get("code") ?? "").trim();
       if (code === "") {
         const errors = { fields: new Map([["code", "Enter a code"]]), form: [] };
-        return renderMfa(request, response, flow, mfaToken, errors, 400);
+        return renderMfa(request, response, flow, challenge, errors, 400);
       }
       const requester = requesterOf(request, deps.trustedProxyHops);
       const digits = code.replace(/\s/g, "");
@@ -242,7 +293,50 @@ ${submitButton("Verify")}
           );
         }
         const errors = { fields: new Map([["code", shown.message]]), form: [] };
-        return renderMfa(request, response, flow, mfaToken, errors, shown.status);
+        return renderMfa(request, response, flow, challenge, errors, shown.status);
+      }
+      return signedIn(request, response, flow, sessionId);
+    },
+  });
+
+  const passkey = pageRoute(shell, deps.logger, {
+    async post({ request, response }, form) {
+      const flow = await flowOf(response, request, form);
+      if (flow === undefined) return;
+      const mfaToken = form.get("mfa_token") ?? "";
+      const challenge = { mfaToken, methods: form.get("methods") ?? "" };
+      const signInAgain = (message: string, status: number) =>
+        renderSignIn(
+          request,
+          response,
+          flow,
+          { login: "" },
+          { fields: new Map(), form: [message] },
+          status,
+          false,
+        );
+      const refuse = (message: string, status: number) =>
+        mfaToken === ""
+          ? signInAgain(message, status)
+          : renderMfa(request, response, flow, challenge, { fields: new Map(), form: [message] }, status);
+      const ceremonyId = form.get("ceremony_id") ?? "";
+      const credentialJson = form.get("credential_json") ?? "";
+      if (deps.passkeys === undefined) return refuse("Passkeys cannot be used here. Use your password.", 400);
+      if (ceremonyId === "" || credentialJson === "") {
+        return refuse("Your browser sent no passkey. Try again, or use your password.", 400);
+      }
+      const requester = requesterOf(request, deps.trustedProxyHops);
+      let sessionId: string;
+      try {
+        await consume(deps, "gatehouse.v1.AuthService/FinishPasskeySignIn", requester.ip, ceremonyId);
+        sessionId = (await deps.passkeys.finishPasskeySignIn({ ceremonyId, credentialJson }, requester))
+          .sessionId;
+      } catch (error) {
+        const shown = passkeyFailureMessage(error) ?? messageOf(error);
+        if (shown === undefined) throw error;
+        if (isDomainError(error) && error.reason === "invalid_mfa_token")
+          return signInAgain(shown.message, shown.status);
+        return refuse(shown.message, shown.status);
       }
       return signedIn(request, response, flow, sessionId);
     },
@@ -251,11 +345,17 @@ ${submitButton("Verify")}
   return [
     [SIGN_IN_PATH, signIn],
     [MFA_PATH, mfa],
+    [PASSKEY_SIGN_IN_PATH, passkey],
   ];
 }
 
 /** The RPC's budgets, by the RPC's name (src/domain/rate-limit/call-limits.ts). */
-async function consume(deps: OidcHttpDeps, method: string, ip: string, account: string): Promise<void> {
+async function consume(
+  deps: OidcHttpDeps,
+  method: string,
+  ip: string,
+  account: string | undefined,
+): Promise<void> {
   if (!deps.rateLimit.enabled) return;
   await deps.limiter.consume(callLimits(deps.rateLimit, { method, ip, account }));
 }

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import type { HttpHandler, HttpRequest, HttpResponse } from "../http-handler.ts";
 import { type Branding, paletteOf } from "./branding.ts";
 import type { CsrfGuard } from "./csrf.ts";
+import { type HashedAsset, hashedAsset } from "./hashed-asset.ts";
 import { documentText, type Html, html } from "./html.ts";
 import { type PagePolicy, setPageHeaders } from "./security-headers.ts";
 import { buildStylesheet, type Stylesheet } from "./stylesheet.ts";
@@ -17,6 +19,8 @@ export interface PageContent {
   readonly after?: Html;
   readonly status?: number;
   readonly policy?: PagePolicy;
+  /** Loads the passkey script (src/server/pages/passkey-ceremony.js): the CSP then allows it. */
+  readonly passkeyScript?: boolean;
 }
 
 /**
@@ -29,19 +33,30 @@ export class PageShell {
   readonly branding: Branding;
   readonly csrf: CsrfGuard;
   readonly stylesheet: Stylesheet;
+  /** The one script a hosted page may load: the passkey forms' WebAuthn call. */
+  readonly passkeyScript: HashedAsset;
   private readonly logoOrigins: readonly string[];
 
   constructor(branding: Branding, csrf: CsrfGuard) {
     this.branding = branding;
     this.csrf = csrf;
     this.stylesheet = buildStylesheet(paletteOf(branding.accentColor));
+    this.passkeyScript = hashedAsset(
+      "passkey",
+      "js",
+      "text/javascript; charset=utf-8",
+      readFileSync(new URL("./passkey-ceremony.js", import.meta.url), "utf8"),
+    );
     this.logoOrigins =
       branding.logoUrl !== undefined && /^https?:/i.test(branding.logoUrl) ? [branding.logoUrl] : [];
   }
 
-  /** The plain routes the shell itself serves (its stylesheet). */
+  /** The plain routes the shell itself serves (its stylesheet and script). */
   routes(): Array<[string, HttpHandler]> {
-    return [[this.stylesheet.path, this.stylesheet.handler]];
+    return [
+      [this.stylesheet.path, this.stylesheet.handler],
+      [this.passkeyScript.path, this.passkeyScript.handler],
+    ];
   }
 
   /** Renders the page with the layout and headers and ends the response (HEAD: headers only). */
@@ -49,6 +64,7 @@ export class PageShell {
     const text = documentText(this.layout(content));
     setPageHeaders(response, {
       ...content.policy,
+      scripts: content.passkeyScript === true,
       imageOrigins: [...this.logoOrigins, ...(content.policy?.imageOrigins ?? [])],
     });
     response.statusCode = content.status ?? 200;
@@ -87,6 +103,7 @@ export class PageShell {
 <meta name="robots" content="noindex, nofollow">
 <title>${content.title} — ${productName}</title>
 <link rel="stylesheet" href="${this.stylesheet.path}">
+${content.passkeyScript === true ? html`<script src="${this.passkeyScript.path}" defer></script>` : ""}
 </head>
 <body>
 <header><div class="brand">${mark}<span>${productName}</span></div></header>

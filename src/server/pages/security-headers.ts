@@ -9,6 +9,11 @@ export interface PagePolicy {
   readonly extraFormActions?: readonly string[];
   /** Origins images may come from besides our own (the configured logo's). */
   readonly imageOrigins?: readonly string[];
+  /**
+   * The page loads our own script (the passkey forms'): `script-src 'self'`, never inline, and
+   * Trusted Types with no policy, so not even that script can turn a string into markup.
+   */
+  readonly scripts?: boolean;
 }
 
 /** Only origins (scheme://host[:port]) reach the policy: nothing a caller passes can add a directive. */
@@ -30,12 +35,15 @@ function sources(values: readonly string[] | undefined): string {
 
 /**
  * The strict policy of every hosted page: nothing loads but our own stylesheet
- * (and the logo), no script at all, no framing, forms post only to us, and no
- * <base> can redirect relative URLs.
+ * (and the logo), no script but our own passkey script on the pages that need it,
+ * no framing, forms post only to us, and no <base> can redirect relative URLs.
  */
 export function contentSecurityPolicy(policy: PagePolicy = {}): string {
   return [
     "default-src 'none'",
+    ...(policy.scripts === true
+      ? ["script-src 'self'", "require-trusted-types-for 'script'", "trusted-types 'none'"]
+      : []),
     "style-src 'self'",
     `img-src 'self'${sources(policy.imageOrigins)}`,
     `form-action 'self'${sources(policy.extraFormActions)}`,

@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
-import type { HttpHandler } from "../http-handler.ts";
 import type { Palette } from "./branding.ts";
+import { type HashedAsset, hashedAsset } from "./hashed-asset.ts";
 
 /**
  * The pages' one stylesheet, built once at start-up with the configured accent
@@ -8,34 +7,10 @@ import type { Palette } from "./branding.ts";
  * `style-src 'self'` (no inline styles, no nonces), and browsers may cache it
  * for a year because a new accent is a new path.
  */
-export interface Stylesheet {
-  /** e.g. /assets/pages-1a2b3c4d5e6f7a8b.css */
-  readonly path: string;
-  readonly handler: HttpHandler;
-}
+export type Stylesheet = HashedAsset;
 
 export function buildStylesheet(palette: Palette): Stylesheet {
-  const css = stylesheetText(palette);
-  const hash = createHash("sha256").update(css).digest("hex").slice(0, 16);
-  const body = Buffer.from(css, "utf8");
-  return {
-    path: `/assets/pages-${hash}.css`,
-    handler: (request, response) => {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        response.statusCode = 405;
-        response.setHeader("allow", "GET, HEAD");
-        response.end();
-        return;
-      }
-      response.statusCode = 200;
-      response.setHeader("content-type", "text/css; charset=utf-8");
-      response.setHeader("content-length", String(body.length));
-      response.setHeader("cache-control", "public, max-age=31536000, immutable");
-      response.setHeader("x-content-type-options", "nosniff");
-      if (request.method === "HEAD") response.end();
-      else response.end(body);
-    },
-  };
+  return hashedAsset("pages", "css", "text/css; charset=utf-8", stylesheetText(palette));
 }
 
 function stylesheetText(palette: Palette): string {
@@ -148,6 +123,12 @@ button:hover, .button:hover { filter: brightness(.94); }
 .notice h2 { font-size: 1rem; margin: 0 0 .25rem; }
 .alt { margin: 1.5rem 0 0; padding: 1.25rem 0 0; border-top: 1px solid var(--soft-line); color: var(--muted); text-align: center; font-size: .9375rem; }
 .alt p { margin: 0 0 .375rem; }
+.passkey { margin: 1.25rem 0 0; padding: 1.25rem 0 0; border-top: 1px solid var(--soft-line); }
+.passkey[hidden] { display: none; }
+.passkey .or { margin: 0 0 .5rem; color: var(--muted); text-align: center; font-size: .9375rem; }
+.passkey button { color: var(--accent-text); background: var(--card); border-color: var(--accent-text); }
+.passkey button:disabled { cursor: progress; filter: opacity(.7); }
+.passkey .error:empty { display: none; }
 footer { margin-top: 1.5rem; color: var(--muted); font-size: .8125rem; text-align: center; }
 @media (max-width: 30rem) {
   body { padding: 1.5rem .75rem; }

@@ -54,7 +54,7 @@ export function AccountMfaSection(props: { user: User }) {
     <Section
       title="Two-factor sign-in"
       description="A code from an authenticator app, asked for after your password."
-      actions={props.user.mfaEnabled ? <Badge tone="success">On</Badge> : <Badge>Off</Badge>}
+      actions={props.user.totpEnabled ? <Badge tone="success">On</Badge> : <Badge>Off</Badge>}
     >
       {recoveryCodes !== undefined ? (
         <RecoveryCodes codes={recoveryCodes} onDone={() => setRecoveryCodes(undefined)} />
@@ -100,7 +100,7 @@ export function AccountMfaSection(props: { user: User }) {
             {confirm.error === null || confirmErrors.size > 0 ? null : <ErrorState error={confirm.error} />}
           </div>
         </div>
-      ) : props.user.mfaEnabled ? (
+      ) : props.user.totpEnabled ? (
         <Button variant="danger" onClick={() => setDisabling(true)}>
           Turn off two-factor sign-in
         </Button>

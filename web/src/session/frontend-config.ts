@@ -8,6 +8,8 @@ export interface FrontendConfig {
     readonly minCharacterClasses: number;
     readonly maxLength: number;
   };
+  /** Passkeys are served (PASSKEYS_ENABLED, built-in provider only). */
+  readonly passkeys: boolean;
 }
 
 /** The policy in words, shown next to every new-password field before submit. */

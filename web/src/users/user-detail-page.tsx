@@ -12,6 +12,7 @@ import { UserAuditSection } from "./user-audit-section.tsx";
 import { UserGrantsSection } from "./user-grants-section.tsx";
 import { UserIdentitySection } from "./user-identity-section.tsx";
 import { UserMfaSection } from "./user-mfa-section.tsx";
+import { UserPasskeysSection } from "./user-passkeys-section.tsx";
 import { UserPasswordSection } from "./user-password-section.tsx";
 import { UserRolesSection } from "./user-roles-section.tsx";
 import { UserSessionsSection } from "./user-sessions-section.tsx";
@@ -54,6 +55,7 @@ export function UserDetailPage(props: { userId: string }) {
       <UserMfaSection user={user} />
       <UserRolesSection user={user} />
       <UserGrantsSection user={user} />
+      {session.config.passkeys ? <UserPasskeysSection user={user} /> : null}
       <UserSessionsSection user={user} />
       {me.can("audit.read") ? <UserAuditSection user={user} /> : null}
     </>

@@ -38,7 +38,7 @@ export function UserMfaSection(props: { user: User }) {
           : "An authenticator app (TOTP) with recovery codes."
       }
       actions={
-        me.can("users.write") && user.mfaEnabled ? (
+        me.can("users.write") && user.totpEnabled ? (
           <Button variant="danger" onClick={() => setConfirm(true)}>
             Reset MFA
           </Button>
@@ -46,9 +46,9 @@ export function UserMfaSection(props: { user: User }) {
       }
     >
       <p>
-        {user.mfaEnabled ? <Badge tone="info">On</Badge> : <Badge>Off</Badge>}{" "}
+        {user.totpEnabled ? <Badge tone="info">On</Badge> : <Badge>Off</Badge>}{" "}
         <span className="muted">
-          {user.mfaEnabled
+          {user.totpEnabled
             ? "Signing in needs a code after the password."
             : "The password alone signs in; the user can set up an app on their account page."}
         </span>

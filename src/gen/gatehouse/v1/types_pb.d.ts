@@ -162,6 +162,13 @@ export declare type User = Message<"gatehouse.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp keycloak_sync_date = 22;
    */
   keycloakSyncDate?: Timestamp | undefined;
+
+  /**
+   * TOTP alone is on (recovery codes with it); mfa_enabled may be true through passkeys only.
+   *
+   * @generated from field: bool totp_enabled = 23;
+   */
+  totpEnabled: boolean;
 };
 
 /**
