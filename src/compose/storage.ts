@@ -57,9 +57,13 @@ export interface Storage {
 }
 
 /** The repositories over an open data source (also for tools such as `npm run vault:reencrypt`). */
-export function createRepositories(dataSource: DataSource, database: DatabaseConfig): Repositories {
+export function createRepositories(
+  dataSource: DataSource,
+  database: DatabaseConfig,
+  tracing?: Tracing,
+): Repositories {
   const embedded = database.kind === "embedded";
-  const sql = new Sql(dataSource, { embedded });
+  const sql = new Sql(dataSource, { embedded, tracing });
   const users = new SqlUserRepository(sql);
   const grants = new SqlGrantRepository(sql);
   return {
@@ -101,7 +105,7 @@ export async function openStorage(
   if (tracing !== undefined) traceQueries(dataSource, tracing);
   return {
     dataSource,
-    repositories: createRepositories(dataSource, database),
+    repositories: createRepositories(dataSource, database, tracing),
     close: () => dataSource.destroy(),
   };
 }

@@ -21,14 +21,20 @@ export function traceQueries(dataSource: DataSource, tracing: Tracing): void {
   driver.createQueryRunner = (mode) => {
     const runner: QueryRunner = createQueryRunner(mode);
     const query = runner.query.bind(runner);
-    runner.query = ((sql: string, parameters?: unknown[], structured?: boolean) => {
-      const operation = operationOf(sql);
-      return tracing.childSpan(
-        `db ${operation}`,
-        { "db.system": "postgresql", "db.operation.name": operation },
-        () => query(sql, parameters, structured as never),
-      );
-    }) as QueryRunner["query"];
+    runner.query = ((sql: string, parameters?: unknown[], structured?: boolean) =>
+      traceStatement(tracing, sql, () =>
+        query(sql, parameters, structured as never),
+      )) as QueryRunner["query"];
     return runner;
   };
+}
+
+/** One statement as a child span (see traceQueries); for statements sent without TypeORM (Sql.query). */
+export function traceStatement<T>(tracing: Tracing, sql: string, run: () => Promise<T>): Promise<T> {
+  const operation = operationOf(sql);
+  return tracing.childSpan(
+    `db ${operation}`,
+    { "db.system": "postgresql", "db.operation.name": operation },
+    run,
+  );
 }

@@ -125,6 +125,8 @@ export class SqlRoleRepository implements RoleRepository {
        JOIN users u ON u.id = ur.user_id
        WHERE ur.user_id = $1 AND u.status = 'active'`,
       [userId],
+      // Every administrative call asks it.
+      { prepared: true },
     );
     return new Set(rows.map((row) => row.permission));
   }

@@ -14,45 +14,57 @@ import { containsPattern, decodeTimeIdCursor } from "./keyset.ts";
 import { isUuid, type Sql, type SqlRunner } from "./sql.ts";
 import { isUniqueViolation, violatedConstraint } from "./sql-errors.ts";
 
-interface Row {
-  id: string;
-  username: string;
-  email: string;
-  email_verified: boolean;
-  first_name: string;
-  middle_name: string;
-  last_name: string;
-  phone: string;
-  telegram: string;
-  organization: string;
-  department: string;
-  title: string;
-  links: Link[];
-  status: "active" | "disabled";
-  mfa_enabled: boolean;
-  totp_enabled: boolean;
-  external_id: string | null;
-  created_at: Date;
-  updated_at: Date;
-  last_login_at: Date | null;
-  locked_until: Date | null;
-  keycloak_synced_at: Date | null;
-  created_key: string;
-  roles: string[];
-  business_role_ids: string[];
-}
+/** A user as USER_JSON spells it, in this order: timestamps in epoch milliseconds, the cursor key in PostgreSQL's text form. */
+type Row = [
+  id: string,
+  username: string,
+  email: string,
+  emailVerified: boolean,
+  firstName: string,
+  middleName: string,
+  lastName: string,
+  phone: string,
+  telegram: string,
+  organization: string,
+  department: string,
+  title: string,
+  links: Link[],
+  status: "active" | "disabled",
+  mfaEnabled: boolean,
+  totpEnabled: boolean,
+  externalId: string | null,
+  createdMs: number,
+  updatedMs: number,
+  lastLoginMs: number | null,
+  lockedUntilMs: number | null,
+  keycloakSyncedMs: number | null,
+  createdKey: string,
+  roles: string[],
+  businessRoleIds: string[],
+];
 
-const SELECT_USER = `
-  SELECT u.id, u.username, u.email, u.email_verified, u.first_name, u.middle_name, u.last_name, u.phone,
-    u.telegram, u.organization, u.department, u.title, u.links, u.status, u.mfa_enabled AS totp_enabled,
-    (u.mfa_enabled OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)) AS mfa_enabled, u.external_id,
-    u.created_at, u.updated_at, u.last_login_at, u.locked_until, u.keycloak_synced_at,
-    u.created_at::text AS created_key,
+/** Epoch milliseconds, truncated as a Date made from the timestamp would be. */
+const epochMs = (column: string) => `trunc(extract(epoch from ${column}) * 1000)`;
+
+/**
+ * A user (alias `u`) as one JSON array (see Row). The driver turns each column
+ * of a row into a string and then a value (a regular expression per
+ * timestamp): for a 50-user page that was most of ListUsers' CPU. One JSON
+ * text per user, or per page (list), is one JSON.parse; an array rather than
+ * an object keeps the names out of the text (half its size).
+ */
+const USER_JSON = `json_build_array(
+    u.id, u.username, u.email, u.email_verified, u.first_name, u.middle_name, u.last_name, u.phone,
+    u.telegram, u.organization, u.department, u.title, u.links, u.status,
+    (u.mfa_enabled OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)), u.mfa_enabled, u.external_id,
+    ${epochMs("u.created_at")}, ${epochMs("u.updated_at")}, ${epochMs("u.last_login_at")}, ${epochMs("u.locked_until")},
+    ${epochMs("u.keycloak_synced_at")}, u.created_at::text,
     ARRAY(SELECT r.name::text FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-          WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
+          WHERE ur.user_id = u.id ORDER BY r.name),
     ARRAY(SELECT ubr.business_role_id::text FROM user_business_roles ubr
-          WHERE ubr.user_id = u.id ORDER BY ubr.business_role_id) AS business_role_ids
-  FROM users u`;
+          WHERE ubr.user_id = u.id ORDER BY ubr.business_role_id))`;
+
+const SELECT_USER = `SELECT ${USER_JSON}::text AS user_json FROM users u`;
 
 /** Profile fields: domain name → column. */
 const PROFILE_COLUMNS = {
@@ -67,34 +79,61 @@ const PROFILE_COLUMNS = {
 } as const;
 
 function toUser(row: Row, now: number): User {
-  const lockedUntil = row.locked_until === null ? undefined : new Date(row.locked_until);
-  let status: UserStatus = row.status;
+  const [
+    id,
+    username,
+    email,
+    emailVerified,
+    firstName,
+    middleName,
+    lastName,
+    phone,
+    telegram,
+    organization,
+    department,
+    title,
+    links,
+    storedStatus,
+    mfaEnabled,
+    totpEnabled,
+    externalId,
+    createdMs,
+    updatedMs,
+    lastLoginMs,
+    lockedUntilMs,
+    keycloakSyncedMs,
+    ,
+    roles,
+    businessRoleIds,
+  ] = row;
+  const lockedUntil = lockedUntilMs === null ? undefined : new Date(lockedUntilMs);
+  let status: UserStatus = storedStatus;
   if (status === "active" && lockedUntil !== undefined && lockedUntil.getTime() > now) status = "locked";
   return {
-    id: row.id,
-    username: row.username,
-    email: row.email,
-    emailVerified: row.email_verified,
-    firstName: row.first_name,
-    middleName: row.middle_name,
-    lastName: row.last_name,
-    phone: row.phone,
-    telegram: row.telegram,
-    organization: row.organization,
-    department: row.department,
-    title: row.title,
-    links: row.links,
+    id,
+    username,
+    email,
+    emailVerified,
+    firstName,
+    middleName,
+    lastName,
+    phone,
+    telegram,
+    organization,
+    department,
+    title,
+    links,
     status,
-    mfaEnabled: row.mfa_enabled,
-    totpEnabled: row.totp_enabled,
-    roles: row.roles,
-    businessRoleIds: row.business_role_ids,
-    externalId: row.external_id ?? "",
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    lastLoginAt: row.last_login_at === null ? undefined : new Date(row.last_login_at),
+    mfaEnabled,
+    totpEnabled,
+    roles,
+    businessRoleIds,
+    externalId: externalId ?? "",
+    createdAt: new Date(createdMs),
+    updatedAt: new Date(updatedMs),
+    lastLoginAt: lastLoginMs === null ? undefined : new Date(lastLoginMs),
     lockedUntil: status === "locked" ? lockedUntil : undefined,
-    ...(row.keycloak_synced_at === null ? {} : { keycloakSyncedAt: new Date(row.keycloak_synced_at) }),
+    ...(keycloakSyncedMs === null ? {} : { keycloakSyncedAt: new Date(keycloakSyncedMs) }),
   };
 }
 
@@ -166,8 +205,10 @@ export class SqlUserRepository implements UserRepository {
   }
 
   private async one(runner: SqlRunner, where: string, params: unknown[]): Promise<User | undefined> {
-    const rows = await runner.query<Row>(`${SELECT_USER} WHERE ${where}`, params);
-    return rows[0] === undefined ? undefined : toUser(rows[0], this.now());
+    const rows = await runner.query<{ user_json: string }>(`${SELECT_USER} WHERE ${where}`, params, {
+      prepared: true,
+    });
+    return rows[0] === undefined ? undefined : toUser(JSON.parse(rows[0].user_json) as Row, this.now());
   }
 
   getUser(id: string): Promise<User | undefined> {
@@ -362,13 +403,21 @@ export class SqlUserRepository implements UserRepository {
                   WHERE brg.service_id = ${service}::uuid)`,
       );
     }
-    const rows = await this.sql.query<Row>(
-      `${SELECT_USER} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY u.created_at, u.id LIMIT ${param(query.pageSize + 1)}`,
+    // One row, one JSON array of the page in order (see USER_JSON).
+    const rows = await this.sql.query<{ users: string }>(
+      `SELECT coalesce(json_agg(page.user_json ORDER BY page.created_at, page.id), '[]')::text AS users
+       FROM (SELECT u.created_at, u.id, ${USER_JSON} AS user_json FROM users u
+             ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+             ORDER BY u.created_at, u.id LIMIT ${param(query.pageSize + 1)}) page`,
       params,
+      // One text per combination of filters (at most 128).
+      { prepared: true },
     );
     const now = this.now();
-    const page = toPage(rows, query.pageSize, (row) => [row.created_key, row.id]);
+    const page = toPage(JSON.parse(rows[0]!.users) as Row[], query.pageSize, (row) => [
+      row[22], // createdKey
+      row[0], // id
+    ]);
     return { items: page.items.map((row) => toUser(row, now)), nextPageToken: page.nextPageToken };
   }
 
