@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto";
 import pg from "pg";
+import { withLowS } from "../../src/identity/local/ecdsa-low-s.ts";
 import { parseKeyEncryptionKey, Sealer } from "../../src/identity/local/sealer.ts";
 
 /** What a load generator needs to mint tokens itself (passed to its process as JSON). */
@@ -64,7 +65,8 @@ export class TokenMinter {
     const claims = { ...this.claims, jti: randomUUID(), iat: now, nbf: now, exp: now + this.lifetime };
     const input = `${this.header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
     const signature = sign("sha256", Buffer.from(input), { key: this.key, dsaEncoding: "ieee-p1363" });
-    return `${input}.${signature.toString("base64url")}`;
+    // The server refuses a signature's high-s twin (src/identity/local/ecdsa-low-s.ts), as it signs.
+    return withLowS(`${input}.${signature.toString("base64url")}`);
   }
 
   /** A token that looks right but whose signature was made with another key: a forgery. */
