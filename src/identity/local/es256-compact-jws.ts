@@ -74,14 +74,17 @@ export function derSignature(p1363: Uint8Array): Buffer {
   const sPad = p1363[sStart]! & 0x80 ? 1 : 0;
   const rLength = 32 - rStart + rPad;
   const sLength = 64 - sStart + sPad;
-  const der = Buffer.alloc(6 + rLength + sLength);
+  // From Node's pool (every byte is written below): Buffer.alloc would make an ArrayBuffer per call.
+  const der = Buffer.allocUnsafe(6 + rLength + sLength);
   der[0] = 0x30;
   der[1] = 4 + rLength + sLength;
   der[2] = 0x02;
   der[3] = rLength;
+  der[4] = 0;
   der.set(p1363.subarray(rStart, 32), 4 + rPad);
   der[4 + rLength] = 0x02;
   der[5 + rLength] = sLength;
+  der[6 + rLength] = 0;
   der.set(p1363.subarray(sStart, 64), 6 + rLength + sPad);
   return der;
 }
