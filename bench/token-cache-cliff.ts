@@ -16,30 +16,15 @@ import { ServiceDirectory } from "../src/domain/decision/service-directory.ts";
 import type { SubjectAccess } from "../src/domain/decision/subject-access.ts";
 import { RevocationRegistry } from "../src/domain/revocation/revocation-registry.ts";
 import type { AccessTokenClaims, AccessTokenVerifier } from "../src/domain/tokens/access-token.ts";
-import { AccessTokens } from "../src/identity/local/access-tokens.ts";
-import { Sealer } from "../src/identity/local/sealer.ts";
-import { SigningKeyRing } from "../src/identity/local/signing-key-ring.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { MemoryChangeLog } from "../test/support/fakes/memory-change-log.ts";
-import { MemorySigningKeyStore } from "../test/support/fakes/memory-signing-key-store.ts";
+import { localAccessTokens } from "./support/local-access-tokens.ts";
 
 const CACHE = Number(process.argv[2] ?? 20_000);
 const REPLAYS = 4;
 
 // The built-in provider's own tokens and verifier (src/identity/local/access-tokens.ts), key ring in memory.
-const ring = new SigningKeyRing(
-  new MemorySigningKeyStore(),
-  new Sealer(Buffer.alloc(32, 7), "signing-keys"),
-  createLogger("silent"),
-  { rotationMs: 30 * 86_400_000, verifyAfterRetirementMs: 600_000 },
-);
-await ring.maintain();
-const accessTokens = new AccessTokens(ring, {
-  issuer: "https://gatehouse.bench",
-  audience: "gatehouse",
-  ttlSeconds: 3600,
-  clockSkewSeconds: 30,
-});
+const accessTokens = await localAccessTokens();
 const verifier: AccessTokenVerifier & { calls: number } = {
   calls: 0,
   verifyAccessToken(token: string): Promise<AccessTokenClaims> {

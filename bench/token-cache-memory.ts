@@ -14,12 +14,8 @@
 import { hash, randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { SieveCache } from "../src/domain/decision/sieve-cache.ts";
-import { AccessTokens } from "../src/identity/local/access-tokens.ts";
-import { Sealer } from "../src/identity/local/sealer.ts";
-import { SigningKeyRing } from "../src/identity/local/signing-key-ring.ts";
-import { createLogger } from "../src/observability/logger.ts";
-import { MemorySigningKeyStore } from "../test/support/fakes/memory-signing-key-store.ts";
 import type { AccessTokenClaims } from "../src/domain/tokens/access-token.ts";
+import { localAccessTokens } from "./support/local-access-tokens.ts";
 
 const N = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -88,22 +84,15 @@ const sieve = measure("SieveCache + admission sketch, one-byte key, claims as is
   return cache;
 });
 // The claims as the built-in provider's verifier really returns them, from tokens it issued.
-const ring = new SigningKeyRing(
-  new MemorySigningKeyStore(),
-  new Sealer(Buffer.alloc(32, 7), "signing-keys"),
-  createLogger("silent"),
-  { rotationMs: 30 * 86_400_000, verifyAfterRetirementMs: 600_000 },
-);
-await ring.maintain();
-const accessTokens = new AccessTokens(ring, {
-  issuer: "https://gatehouse.bench",
-  audience: "gatehouse",
-  ttlSeconds: 3600,
-  clockSkewSeconds: 30,
-});
+const accessTokens = await localAccessTokens();
 const issued: string[] = [];
 for (let i = 0; i < N; i++) {
-  const subject = { kind: "user", subjectId: randomUUID(), sessionId: randomUUID(), clientId: "gatehouse-console" } as const;
+  const subject = {
+    kind: "user",
+    subjectId: randomUUID(),
+    sessionId: randomUUID(),
+    clientId: "gatehouse-console",
+  } as const;
   issued.push((await accessTokens.issue(subject)).token);
 }
 // The tokens stay alive throughout, so that only what the cache keeps of each is counted.

@@ -57,14 +57,10 @@ describe("the built-in provider's access tokens", () => {
   const userToken = () =>
     tokens.issue({ kind: "user", subjectId: "user-1", sessionId: "session-1", clientId: "app" });
 
-  /** A token signed with our real key but with claims and header of the test's choosing. */
-  async function craft(
-    claims: Record<string, unknown>,
-    header: Record<string, unknown> = {},
-  ): Promise<string> {
-    const { kid, key } = await ring.signingKey();
+  /** The claims of a valid user token issued now. */
+  const validClaims = () => {
     const seconds = Math.floor(now / 1000);
-    return new SignJWT({
+    return {
       iss: ISSUER,
       aud: AUDIENCE,
       sub: "user-1",
@@ -75,8 +71,16 @@ describe("the built-in provider's access tokens", () => {
       exp: seconds + 300,
       client_id: "app",
       gh_kind: "user",
-      ...claims,
-    })
+    };
+  };
+
+  /** A token signed with our real key but with claims and header of the test's choosing. */
+  async function craft(
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = {},
+  ): Promise<string> {
+    const { kid, key } = await ring.signingKey();
+    return new SignJWT({ ...validClaims(), ...claims })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid, ...header })
       .sign(key)
       .then(withLowS);
@@ -306,19 +310,7 @@ describe("the built-in provider's access tokens", () => {
 
   it("refuses a header naming critical extensions, even when properly signed", async () => {
     const { kid } = await ring.signingKey();
-    const seconds = Math.floor(now / 1000);
-    const claims = JSON.stringify({
-      iss: ISSUER,
-      aud: AUDIENCE,
-      sub: "user-1",
-      sid: "session-1",
-      jti: "token-1",
-      iat: seconds,
-      nbf: seconds,
-      exp: seconds + 300,
-      client_id: "app",
-      gh_kind: "user",
-    });
+    const claims = JSON.stringify(validClaims());
     const header = (extra: object) => JSON.stringify({ alg: "ES256", typ: "at+jwt", kid, ...extra });
     // The same bytes without crit are accepted: only the extension is refused.
     await tokens.verifyAccessToken(await signRaw(header({}), claims));
