@@ -304,9 +304,9 @@ export async function startGatehouse(
       : undefined;
   const anyFastPath =
     grpcFastPath === undefined || jsonFastPath === undefined
-      ? grpcFastPath?.request
+      ? grpcFastPath
       : (request: HttpRequest, response: HttpResponse) =>
-          grpcFastPath.request(request, response) || jsonFastPath(request, response);
+          grpcFastPath(request, response) || jsonFastPath(request, response);
   // A caller Check does not allow goes on to Connect, whose handler refuses it (one place says no).
   const fastPath: GrpcFastPath | undefined =
     anyFastPath === undefined || checkCallers === undefined
@@ -377,11 +377,6 @@ export async function startGatehouse(
     prefixRoutes: consoleAppRoutes({ distDir: CONSOLE_DIST_DIR, frontend: frontendConfig(config) }),
     rpcHandler,
     fastPath,
-    // Plain gRPC streams before node:http2 makes request and response objects of them; not when
-    // Check's callers are checked (the policy reads the request's connection, on the path above).
-    ...(grpcFastPath === undefined || checkCallers !== undefined
-      ? {}
-      : { streamFastPath: grpcFastPath.stream }),
   }).catch(async (error: unknown) => {
     await management?.close();
     throw error;

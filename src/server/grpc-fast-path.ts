@@ -1,4 +1,4 @@
-import type { Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -55,21 +55,6 @@ export interface GrpcFastPathOptions extends FastCallOutcomeOptions {
 export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
 
 /**
- * The same, for an HTTP/2 stream before node:http2's compatibility layer made a
- * request and a response object of it (see startHttpServer's streamFastPath).
- */
-export type GrpcStreamFastPath = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
-
-/** Where a call's body comes from (the stream, or the compatibility layer's request). */
-interface BodySource {
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
-  once(event: "end", listener: () => void): unknown;
-}
-
-/** Writes the answer: headers, the framed message (none on failure), then the trailers. */
-type Reply = (requestId: string, trailers: Readonly<Record<string, string>>, body?: Buffer) => void;
-
-/**
  * The mesh's per-request calls (Envoy's ext_authz Check, gRPC health checks,
  * and the API services' VerifyToken) served straight from node:http2, without Connect's per-call
  * machinery: Connect runs every unary call through async-iterable pipelines,
@@ -86,11 +71,7 @@ type Reply = (requestId: string, trailers: Readonly<Record<string, string>>, bod
  * limit. Rate limiting and bearer authentication do not apply to these
  * methods, and their requests carry no protovalidate rules.
  */
-export function createGrpcFastPath(options: GrpcFastPathOptions): {
-  readonly request: GrpcFastPath;
-  /** Declines every stream when tracing or a caller check needs the request object (the request path serves those). */
-  readonly stream: GrpcStreamFastPath;
-} {
+export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
   const outcomes = new Map<FastUnaryRoute, FastCallOutcome>(
     options.routes.map((route) => [route, createFastCallOutcome(route.path, options)]),
@@ -111,18 +92,12 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): {
     return bytes;
   };
 
-  const serve = (
-    route: FastUnaryRoute,
-    headers: IncomingHttpHeaders,
-    body: BodySource,
-    reply: Reply,
-    request?: HttpRequest,
-  ) => {
+  const serve = (route: FastUnaryRoute, request: Http2ServerRequest, response: Http2ServerResponse) => {
     const started = performance.now();
     const outcome = outcomes.get(route)!;
-    const incomingId = headers["x-request-id"];
+    const incomingId = request.headers["x-request-id"];
     const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
-    const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     const chunks: Buffer[] = [];
     let size = 0;
     let span: RpcSpan | undefined;
@@ -145,13 +120,10 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): {
       if (tracing !== undefined) {
         // After decoding, as in Connect, where interceptors see only decoded requests.
         const [service, method] = names.get(route)!;
-        const carrier = route.traceCarrier?.(input) ?? headers;
+        const carrier = route.traceCarrier?.(input) ?? request.headers;
         span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
         // A name, not a credential: the same attribute Connect's tracing interceptor sets.
-        const caller =
-          route.decisionCode === undefined || request === undefined
-            ? undefined
-            : options.checkCaller?.(request);
+        const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(request);
         if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
       }
       // With a span, what the decision looks up (database, Redis) becomes its children.
@@ -163,82 +135,53 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): {
       return body;
     };
 
-    body.on("data", (chunk: Buffer) => {
+    request.on("data", (chunk: Buffer) => {
       size += chunk.length;
       // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
       if (size <= options.readMaxBytes + 5) chunks.push(chunk);
     });
-    body.once("end", () => {
+    request.once("end", () => {
       void answer().then(
-        (framed) => {
-          reply(requestId, OK_TRAILERS, framed);
+        (body) => {
+          send(response, requestId, OK_TRAILERS, body);
           outcome.succeeded(started);
         },
         (error: unknown) => {
           const failure = outcome.failed(error, requestId, started);
           span?.end(failure.code, Code[failure.code]);
-          reply(requestId, trailersFor(failure));
+          send(response, requestId, trailersFor(failure));
         },
       );
     });
   };
 
-  /** The route for a plain gRPC call over HTTP/2 (POST, gRPC content type, no compression), if it has one. */
-  const routeFor = (method: string | undefined, path: string | undefined, headers: IncomingHttpHeaders) => {
-    if (method !== "POST") return undefined;
-    const route = routes.get(path ?? "");
-    if (route === undefined) return undefined;
+  return (request, response) => {
+    if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
+    const route = routes.get(request.url ?? "");
+    if (route === undefined) return false;
+    const headers = request.headers;
     const type = headers["content-type"];
-    if (type !== "application/grpc" && type !== "application/grpc+proto") return undefined;
+    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const encoding = headers["grpc-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return undefined;
-    return route;
-  };
-  const needsRequest = tracing !== undefined || options.checkCaller !== undefined;
-
-  return {
-    request: (request, response) => {
-      if (request.httpVersionMajor !== 2) return false;
-      const route = routeFor(request.method, request.url, request.headers);
-      if (route === undefined) return false;
-      const compat = response as Http2ServerResponse;
-      serve(
-        route,
-        request.headers,
-        request,
-        (requestId, trailers, body) => {
-          if (compat.stream.destroyed || compat.headersSent) return;
-          compat.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
-          compat.addTrailers(trailers);
-          if (body === undefined) compat.end();
-          else compat.end(body);
-        },
-        request,
-      );
-      return true;
-    },
-    stream: (stream, headers) => {
-      if (needsRequest) return false;
-      const route = routeFor(headers[":method"], headers[":path"], headers);
-      if (route === undefined) return false;
-      // A reset by the client is an error event on the stream: without a listener it would throw.
-      stream.on("error", ignore);
-      serve(route, headers, stream, (requestId, trailers, body) => {
-        if (stream.destroyed || stream.headersSent) return;
-        stream.respond(
-          { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
-          { waitForTrailers: true },
-        );
-        stream.once("wantTrailers", () => stream.sendTrailers(trailers));
-        if (body === undefined) stream.end();
-        else stream.end(body);
-      });
-      return true;
-    },
+    if (encoding !== undefined && encoding !== "identity") return false;
+    serve(route, request as Http2ServerRequest, response as Http2ServerResponse);
+    return true;
   };
 }
 
-const ignore = () => {};
+/** The answer: headers, the framed message (none on failure), then grpc-status in the trailers. */
+function send(
+  response: Http2ServerResponse,
+  requestId: string,
+  trailers: Readonly<Record<string, string>>,
+  body?: Buffer,
+): void {
+  if (response.stream.destroyed || response.headersSent) return;
+  response.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
+  response.addTrailers(trailers);
+  if (body === undefined) response.end();
+  else response.end(body);
+}
 
 function headerValue(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;

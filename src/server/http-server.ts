@@ -27,11 +27,6 @@ export interface HttpServerOptions {
   readonly rpcHandler: HttpHandler;
   /** Takes the calls it serves off Connect (gRPC and Connect JSON fast paths); returns false for the rest. */
   readonly fastPath?: (request: HttpRequest, response: HttpResponse) => boolean;
-  /**
-   * Offered every HTTP/2 stream first, before node:http2's compatibility layer wraps it in a
-   * request and a response (two more streams' machinery per call); true: it took the stream.
-   */
-  readonly streamFastPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /** Serve TLS (ALPN h2 and http/1.1) instead of cleartext. */
   readonly tls?: TlsConfig | undefined;
 }
@@ -142,27 +137,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     { settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } },
     handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
-  if (options.streamFastPath !== undefined) {
-    const takes = options.streamFastPath;
-    // The compatibility layer is a "stream" listener of its own: offer each stream to the fast
-    // path first, and hand the rest to it as before.
-    const compat = h2.listeners("stream") as Array<(...args: unknown[]) => void>;
-    h2.removeAllListeners("stream");
-    h2.on(
-      "stream",
-      (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
-        if (!draining && takes(stream, headers)) {
-          inFlight++;
-          stream.once("close", () => {
-            inFlight--;
-            if (draining && inFlight === 0) drained?.();
-          });
-          return;
-        }
-        for (const listener of compat) listener.call(h2, stream, headers, ...rest);
-      },
-    );
-  }
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
