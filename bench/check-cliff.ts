@@ -7,7 +7,7 @@ import { deploy } from "./support/launch.ts";
 import { combineRuns, connectionsFor, type LoadRun, type Measurement } from "./support/load-run.ts";
 import { runNodeLoad } from "./support/node-load.ts";
 import { seedAccess } from "./support/seed.ts";
-import { loadMintingMaterial, TokenMinter } from "./support/token-minter.ts";
+import { minterFor } from "./support/token-minter.ts";
 
 const CONCURRENCY = 64;
 /** Passes over a working set before it is measured: the cache's admission learns from repeats. */
@@ -38,13 +38,7 @@ export const checkCliff: Benchmark = {
       defer(() => deployment.stop());
       const server = deployment.servers[0]!;
       const seeded = await seedAccess(server.url);
-      const minter = new TokenMinter(
-        await loadMintingMaterial(
-          deployment.database.url,
-          server.env.KEY_ENCRYPTION_KEY!,
-          seeded.tokens.accessToken,
-        ),
-      );
+      const minter = await minterFor(deployment, seeded.tokens.accessToken);
       const all = distinctCheckFrames(Math.round(cacheSize * 1.5), minter, seeded.serviceSlug, "valid");
       await expectCheckVerdict(server.url, all[0]!, 0, "Check with a minted token");
       const { connections, streams } = connectionsFor(CONCURRENCY);

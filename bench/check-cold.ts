@@ -9,7 +9,7 @@ import { runNodeLoad } from "./support/node-load.ts";
 import { startReferenceServer } from "./support/reference-server.ts";
 import { interleave } from "./support/rounds.ts";
 import { seedAccess } from "./support/seed.ts";
-import { loadMintingMaterial, TokenMinter } from "./support/token-minter.ts";
+import { minterFor } from "./support/token-minter.ts";
 
 const CONCURRENCY = [1, 16, 64] as const;
 
@@ -29,13 +29,7 @@ export const checkCold: Benchmark = {
       defer(() => deployment.stop());
       const server = deployment.servers[0]!;
       const seeded = await seedAccess(server.url);
-      const minter = new TokenMinter(
-        await loadMintingMaterial(
-          deployment.database.url,
-          server.env.KEY_ENCRYPTION_KEY!,
-          seeded.tokens.accessToken,
-        ),
-      );
+      const minter = await minterFor(deployment, seeded.tokens.accessToken);
       const health = healthCheckFrame();
       const warm = checkFrame(seeded.tokens.accessToken, seeded.serviceSlug, "viewer");
       await expectGrpcOk(server.url, HEALTH_CHECK_PATH, health, "Health/Check");
@@ -85,6 +79,20 @@ export const checkCold: Benchmark = {
             );
           return run;
         };
+        /** A cold run (a new token in every frame) against Gatehouse, or the reference. */
+        const coldRun = (target: { url?: string; serverPids?: number[] }) =>
+          runNodeLoad({
+            ...common,
+            ...target,
+            path: CHECK_PATH,
+            frames: distinctCheckFrames(
+              framesNeeded(fastest, context.durationS, context.warmupS),
+              minter,
+              seeded.serviceSlug,
+              "valid",
+            ),
+            decodeCheckVerdict: true,
+          });
         const configurations = [
           async () =>
             note(
@@ -96,38 +104,10 @@ export const checkCold: Benchmark = {
                 decodeCheckVerdict: false,
               }),
             ),
-          async () =>
-            note(
-              await runNodeLoad({
-                ...common,
-                path: CHECK_PATH,
-                frames: distinctCheckFrames(
-                  framesNeeded(fastest, context.durationS, context.warmupS),
-                  minter,
-                  seeded.serviceSlug,
-                  "valid",
-                ),
-                decodeCheckVerdict: true,
-              }),
-            ),
+          async () => note(await coldRun({})),
+          // The reference, fed the same kind of frames by the same generator.
+          async () => note(await coldRun({ url: joseVerify.url, serverPids: [joseVerify.pid] })),
         ];
-        configurations.push(async () =>
-          note(
-            await runNodeLoad({
-              ...common,
-              url: joseVerify.url,
-              serverPids: [joseVerify.pid],
-              path: CHECK_PATH,
-              frames: distinctCheckFrames(
-                framesNeeded(fastest, context.durationS, context.warmupS),
-                minter,
-                seeded.serviceSlug,
-                "valid",
-              ),
-              decodeCheckVerdict: true,
-            }),
-          ),
-        );
         if (concurrency === 64) {
           configurations.push(async () =>
             note(

@@ -2,6 +2,7 @@ import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto"
 import pg from "pg";
 import { withLowS } from "../../src/identity/local/ecdsa-low-s.ts";
 import { parseKeyEncryptionKey, Sealer } from "../../src/identity/local/sealer.ts";
+import type { BenchServer } from "./gatehouse-server.ts";
 
 /** What a load generator needs to mint tokens itself (passed to its process as JSON). */
 export interface MintingMaterial {
@@ -78,4 +79,15 @@ export class TokenMinter {
     signature[40] = signature[40]! ^ 0xff;
     return `${token.slice(0, dot)}.${signature.toString("base64url")}`;
   }
+}
+
+/** A minter for a deployment's first server, copying a token it issued. */
+export async function minterFor(
+  deployment: { readonly database: { readonly url: string }; readonly servers: readonly BenchServer[] },
+  issuedToken: string,
+): Promise<TokenMinter> {
+  const server = deployment.servers[0]!;
+  return new TokenMinter(
+    await loadMintingMaterial(deployment.database.url, server.env.KEY_ENCRYPTION_KEY!, issuedToken),
+  );
 }
