@@ -6,9 +6,10 @@ import { GRPC_HEADERS } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
 import { combineRuns, connectionsFor, type LoadRun, type Measurement } from "./support/load-run.ts";
 import { runNodeLoad } from "./support/node-load.ts";
+import { startReferenceServer } from "./support/reference-server.ts";
 import { interleave } from "./support/rounds.ts";
 import { seedAccess } from "./support/seed.ts";
-import { loadMintingMaterial, TokenMinter } from "./support/token-minter.ts";
+import { minterFor } from "./support/token-minter.ts";
 
 const CONCURRENCY = [1, 16, 64] as const;
 
@@ -28,19 +29,29 @@ export const checkCold: Benchmark = {
       defer(() => deployment.stop());
       const server = deployment.servers[0]!;
       const seeded = await seedAccess(server.url);
-      const minter = new TokenMinter(
-        await loadMintingMaterial(
-          deployment.database.url,
-          server.env.KEY_ENCRYPTION_KEY!,
-          seeded.tokens.accessToken,
-        ),
-      );
+      const minter = await minterFor(deployment, seeded.tokens.accessToken);
       const health = healthCheckFrame();
       const warm = checkFrame(seeded.tokens.accessToken, seeded.serviceSlug, "viewer");
       await expectGrpcOk(server.url, HEALTH_CHECK_PATH, health, "Health/Check");
       for (const frame of distinctCheckFrames(3, minter, seeded.serviceSlug, "valid")) {
         await expectCheckVerdict(server.url, frame, 0, "Check with a minted token");
       }
+
+      // The physical limit of a cold Check, in the same run: node:http2 taking the token out of the
+      // same frames and running jose.jwtVerify on it (bench/reference/jose-verify-h2-server.ts).
+      const joseVerify = await startReferenceServer("bench/reference/jose-verify-h2-server.ts", {
+        JWKS_URL: `${server.url}/.well-known/jwks.json`,
+      });
+      defer(() => joseVerify.stop());
+      for (const frame of distinctCheckFrames(2, minter, seeded.serviceSlug, "valid")) {
+        await expectCheckVerdict(joseVerify.url, frame, 0, "the jose reference with a minted token");
+      }
+      await expectCheckVerdict(
+        joseVerify.url,
+        distinctCheckFrames(1, minter, seeded.serviceSlug, "forged")[0]!,
+        16,
+        "the jose reference with a forged token",
+      );
 
       let fastest = 0;
       const measurements: Measurement[] = [];
@@ -68,6 +79,20 @@ export const checkCold: Benchmark = {
             );
           return run;
         };
+        /** A cold run (a new token in every frame) against Gatehouse, or the reference. */
+        const coldRun = (target: { url?: string; serverPids?: number[] }) =>
+          runNodeLoad({
+            ...common,
+            ...target,
+            path: CHECK_PATH,
+            frames: distinctCheckFrames(
+              framesNeeded(fastest, context.durationS, context.warmupS),
+              minter,
+              seeded.serviceSlug,
+              "valid",
+            ),
+            decodeCheckVerdict: true,
+          });
         const configurations = [
           async () =>
             note(
@@ -79,20 +104,9 @@ export const checkCold: Benchmark = {
                 decodeCheckVerdict: false,
               }),
             ),
-          async () =>
-            note(
-              await runNodeLoad({
-                ...common,
-                path: CHECK_PATH,
-                frames: distinctCheckFrames(
-                  framesNeeded(fastest, context.durationS, context.warmupS),
-                  minter,
-                  seeded.serviceSlug,
-                  "valid",
-                ),
-                decodeCheckVerdict: true,
-              }),
-            ),
+          async () => note(await coldRun({})),
+          // The reference, fed the same kind of frames by the same generator.
+          async () => note(await coldRun({ url: joseVerify.url, serverPids: [joseVerify.pid] })),
         ];
         if (concurrency === 64) {
           configurations.push(async () =>
@@ -107,10 +121,14 @@ export const checkCold: Benchmark = {
             ),
           );
         }
-        const [baselineRuns, coldRuns, warmRuns] = await interleave(context.rounds, configurations);
+        const [baselineRuns, coldRuns, joseRuns, warmRuns] = await interleave(context.rounds, configurations);
         const baseline = combineRuns(`Health/Check (baseline) c=${concurrency}`, baselineRuns!);
         const cold = combineRuns(`Check, allow, cold c=${concurrency}`, coldRuns!);
-        measurements.push(baseline, cold);
+        const jose = combineRuns(
+          `reference: jose.jwtVerify on node:http2, same frames, c=${concurrency}`,
+          joseRuns!,
+        );
+        measurements.push(baseline, cold, jose);
         if (cold.verdicts !== undefined && Object.keys(cold.verdicts).some((code) => code !== "0")) {
           throw new Error(`cold Check answered other verdicts than allow: ${JSON.stringify(cold.verdicts)}`);
         }
@@ -119,6 +137,25 @@ export const checkCold: Benchmark = {
           label: `Check cold c=${concurrency}`,
           value: ratio,
           definition: `cold Check req/s ÷ Health/Check req/s (both node-h2), c=${concurrency}`,
+        });
+        const cpuPerCall = (m: Measurement) => m.serverCores / Math.max(m.throughput, 1e-9);
+        const cost = cpuPerCall(cold) / cpuPerCall(jose);
+        ratios.push(
+          {
+            label: `Check cold ÷ jose.jwtVerify c=${concurrency}`,
+            value: cold.throughput / jose.throughput,
+            definition: `cold Check req/s ÷ the jose.jwtVerify reference's req/s (both node-h2, a new token each request), c=${concurrency}`,
+          },
+          {
+            label: `Check cold ÷ jose.jwtVerify, server CPU per call c=${concurrency}`,
+            value: cost,
+            definition: `cold Check's server CPU µs/req ÷ the jose.jwtVerify reference's, c=${concurrency}`,
+          },
+        );
+        targets.push({
+          description: `Check cold c=${concurrency}: server CPU per call ≤ 1.15× the bare jose.jwtVerify server's`,
+          met: cost <= 1.15,
+          measured: `${cost.toFixed(2)}× (${(cpuPerCall(cold) * 1e6).toFixed(0)} against ${(cpuPerCall(jose) * 1e6).toFixed(0)} µs)`,
         });
         if (warmRuns !== undefined) {
           const warmMeasurement = combineRuns(`Check, allow, warm c=${concurrency} (reference)`, warmRuns);

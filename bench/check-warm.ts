@@ -18,6 +18,7 @@ import { H2GrpcClient } from "./support/h2-client.ts";
 import { GRPC_HEADERS, grpcLoad, runH2load } from "./support/h2load.ts";
 import { deploy } from "./support/launch.ts";
 import { combineRuns, type Measurement } from "./support/load-run.ts";
+import { type ReferenceServer, startReferenceServer } from "./support/reference-server.ts";
 import { interleave } from "./support/rounds.ts";
 import { seedAccess } from "./support/seed.ts";
 
@@ -74,15 +75,25 @@ export const checkWarm: Benchmark = {
       const measurements: Measurement[] = [];
       const ratios: Ratio[] = [];
       const targets: Target[] = [];
-      const pairs = await measureClosedLoop(context, server, health, check, "");
+      // The physical limit, in the same rounds: node:http2 answering constant bytes to the same frames.
+      const bare = await startReferenceServer("bench/reference/bare-h2-server.ts");
+      defer(() => bare.stop());
+      const pairs = await measureClosedLoop(context, server, health, check, "", bare);
       measurements.push(...pairs.measurements);
       ratios.push(...pairs.ratios);
-      for (const { concurrency, ratio, subject } of pairs.results) {
+      for (const { concurrency, ratio, subject, bareRatio } of pairs.results) {
         targets.push({
           description: `Check warm c=${concurrency}: ≥ 85% of the baseline's throughput`,
           met: ratio >= 0.85,
           measured: `${(ratio * 100).toFixed(0)}%`,
         });
+        if (bareRatio !== undefined) {
+          targets.push({
+            description: `Check warm c=${concurrency}: ≥ 85% of the bare node:http2 server's throughput`,
+            met: bareRatio >= 0.85,
+            measured: `${(bareRatio * 100).toFixed(0)}%`,
+          });
+        }
         if (concurrency === 64) {
           targets.push({
             description: "Check warm c=64: p99 < 5 ms",
@@ -178,6 +189,8 @@ interface PairResult {
   readonly concurrency: number;
   readonly ratio: number;
   readonly subject: Measurement;
+  /** Check ÷ the bare node:http2 server, when one was measured beside it. */
+  readonly bareRatio?: number;
 }
 
 /** Check against Health/Check, alternating, at each concurrency. */
@@ -187,6 +200,7 @@ async function measureClosedLoop(
   health: Buffer,
   check: Buffer,
   suffix: string,
+  bare?: ReferenceServer,
 ): Promise<{ measurements: Measurement[]; ratios: Ratio[]; results: PairResult[] }> {
   const measurements: Measurement[] = [];
   const ratios: Ratio[] = [];
@@ -194,20 +208,45 @@ async function measureClosedLoop(
   for (const concurrency of CONCURRENCY) {
     const common = grpcLoad(context, server, concurrency);
     context.log(`check-warm${suffix}: c=${concurrency}`);
-    const [baselineRuns, checkRuns] = await interleave(context.rounds, [
+    const configurations = [
       () => runH2load({ ...common, path: HEALTH_CHECK_PATH, body: health }),
       () => runH2load({ ...common, path: CHECK_PATH, body: check }),
-    ]);
+    ];
+    if (bare !== undefined) {
+      configurations.push(() =>
+        runH2load({ ...common, url: bare.url, serverPids: [bare.pid], path: CHECK_PATH, body: check }),
+      );
+    }
+    const [baselineRuns, checkRuns, bareRuns] = await interleave(context.rounds, configurations);
     const baseline = combineRuns(`Health/Check (baseline)${suffix} c=${concurrency}`, baselineRuns!);
     const subject = combineRuns(`Check, allow, warm${suffix} c=${concurrency}`, checkRuns!);
     measurements.push(baseline, subject);
+    let bareRatio: number | undefined;
+    if (bareRuns !== undefined) {
+      const reference = combineRuns(`reference: bare node:http2, constant answer c=${concurrency}`, bareRuns);
+      measurements.push(reference);
+      bareRatio = subject.throughput / reference.throughput;
+      const cpuPerCall = (m: Measurement) => m.serverCores / Math.max(m.throughput, 1e-9);
+      ratios.push(
+        {
+          label: `Check warm ÷ bare node:http2 c=${concurrency}`,
+          value: bareRatio,
+          definition: `Check req/s ÷ the bare node:http2 server's req/s (same frame, same h2load), c=${concurrency}`,
+        },
+        {
+          label: `Check warm ÷ bare node:http2, server CPU per call c=${concurrency}`,
+          value: cpuPerCall(subject) / cpuPerCall(reference),
+          definition: `Check's server CPU µs/req ÷ the bare node:http2 server's, c=${concurrency}`,
+        },
+      );
+    }
     const ratio = subject.throughput / baseline.throughput;
     ratios.push({
       label: `Check warm${suffix} c=${concurrency}`,
       value: ratio,
       definition: `Check req/s ÷ Health/Check req/s${suffix}, c=${concurrency}`,
     });
-    results.push({ concurrency, ratio, subject });
+    results.push({ concurrency, ratio, subject, bareRatio });
   }
   return { measurements, ratios, results };
 }

@@ -3,8 +3,10 @@
  * self time by code area and by function, so that before/after comparisons
  * in BENCHMARKS.md can be reproduced without a flame-graph viewer.
  *
- *   node bench/profile-summary.ts <file.cpuprofile> [--top N] [--per-call REQUESTS]
+ *   node bench/profile-summary.ts <file.cpuprofile> [--top N] [--per-call REQUESTS] [--last SECONDS]
  *
+ * --last counts only the samples of the profile's last SECONDS (the load, without the
+ * start-up's module loading and seeding).
  * With --per-call, each row also shows its self time divided by the number of
  * requests served while profiling (µs per call).
  */
@@ -49,7 +51,7 @@ function main(): void {
   const file = args.find((a) => !a.startsWith("--"));
   if (file === undefined) {
     process.stderr.write(
-      "usage: node bench/profile-summary.ts <file.cpuprofile> [--top N] [--per-call REQUESTS]\n",
+      "usage: node bench/profile-summary.ts <file.cpuprofile> [--top N] [--per-call REQUESTS] [--last SECONDS]\n",
     );
     process.exit(2);
   }
@@ -61,8 +63,13 @@ function main(): void {
   const calls = option("--per-call");
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const last = option("--last");
+  const from = last === undefined ? Number.NEGATIVE_INFINITY : profile.endTime - last * 1e6;
   const selfUs = new Map<number, number>();
+  let at = profile.startTime;
   profile.samples.forEach((id, index) => {
+    at += profile.timeDeltas[index] ?? 0;
+    if (at < from) return;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
   });
   const areas = new Map<string, number>();

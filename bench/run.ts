@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ROOT } from "../harness/root.ts";
+import { checkCliff } from "./check-cliff.ts";
 import { checkCold } from "./check-cold.ts";
 import { checkDeny } from "./check-deny.ts";
 import { checkWarm } from "./check-warm.ts";
@@ -32,6 +33,7 @@ import { verifyToken } from "./verify-token.ts";
 const BENCHMARKS: readonly Benchmark[] = [
   checkWarm,
   checkCold,
+  checkCliff,
   checkDeny,
   verifyToken,
   middlewareDecision,

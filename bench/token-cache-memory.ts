@@ -15,6 +15,7 @@ import { hash, randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { SieveCache } from "../src/domain/decision/sieve-cache.ts";
 import type { AccessTokenClaims } from "../src/domain/tokens/access-token.ts";
+import { localAccessTokens } from "./support/local-access-tokens.ts";
 
 const N = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -82,6 +83,28 @@ const sieve = measure("SieveCache + admission sketch, one-byte key, claims as is
   }
   return cache;
 });
+// The claims as the built-in provider's verifier really returns them, from tokens it issued.
+const accessTokens = await localAccessTokens();
+const issued: string[] = [];
+for (let i = 0; i < N; i++) {
+  const subject = {
+    kind: "user",
+    subjectId: randomUUID(),
+    sessionId: randomUUID(),
+    clientId: "gatehouse-console",
+  } as const;
+  issued.push((await accessTokens.issue(subject)).token);
+}
+// The tokens stay alive throughout, so that only what the cache keeps of each is counted.
+const before = heapUsed();
+const cache = new SieveCache<string, AccessTokenClaims>(N, { hash: digestHash });
+for (const token of issued) {
+  const claims = await accessTokens.verifyAccessToken(token);
+  cache.set(hash("sha256", token, "binary"), claims, claims.expiresAt * 1000, NOW);
+}
+const real = (heapUsed() - before) / N;
+if (cache.size !== N || issued.length !== N) throw new Error("not all held");
+console.log(`the built-in provider's claims in the cache: ${real.toFixed(0)} B per entry`);
 console.log(
   `cache overhead beyond the claims: lru-cache ${(lru - claimsAlone).toFixed(0)} B, SieveCache ${(sieve - claimsAlone).toFixed(0)} B`,
 );

@@ -1,6 +1,8 @@
 import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto";
 import pg from "pg";
+import { withLowS } from "../../src/identity/local/ecdsa-low-s.ts";
 import { parseKeyEncryptionKey, Sealer } from "../../src/identity/local/sealer.ts";
+import type { BenchServer } from "./gatehouse-server.ts";
 
 /** What a load generator needs to mint tokens itself (passed to its process as JSON). */
 export interface MintingMaterial {
@@ -64,7 +66,8 @@ export class TokenMinter {
     const claims = { ...this.claims, jti: randomUUID(), iat: now, nbf: now, exp: now + this.lifetime };
     const input = `${this.header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
     const signature = sign("sha256", Buffer.from(input), { key: this.key, dsaEncoding: "ieee-p1363" });
-    return `${input}.${signature.toString("base64url")}`;
+    // The server refuses a signature's high-s twin (src/identity/local/ecdsa-low-s.ts), as it signs.
+    return withLowS(`${input}.${signature.toString("base64url")}`);
   }
 
   /** A token that looks right but whose signature was made with another key: a forgery. */
@@ -76,4 +79,15 @@ export class TokenMinter {
     signature[40] = signature[40]! ^ 0xff;
     return `${token.slice(0, dot)}.${signature.toString("base64url")}`;
   }
+}
+
+/** A minter for a deployment's first server, copying a token it issued. */
+export async function minterFor(
+  deployment: { readonly database: { readonly url: string }; readonly servers: readonly BenchServer[] },
+  issuedToken: string,
+): Promise<TokenMinter> {
+  const server = deployment.servers[0]!;
+  return new TokenMinter(
+    await loadMintingMaterial(deployment.database.url, server.env.KEY_ENCRYPTION_KEY!, issuedToken),
+  );
 }

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -148,6 +149,42 @@ describe("gRPC fast path (PostgreSQL + Redis)", () => {
     const reply = await rawGrpcCall(fast.url, CHECK, body);
     expect(reply.status).toBe(3);
     expect(reply.message).not.toBe("");
+  });
+
+  it("outlives clients that reset their streams, before or after sending the whole request", async () => {
+    const session = http2.connect(fast.url);
+    try {
+      const codes = [http2.constants.NGHTTP2_INTERNAL_ERROR, http2.constants.NGHTTP2_CANCEL];
+      await Promise.all(
+        codes.flatMap((code) =>
+          [true, false].map(
+            (whole) =>
+              new Promise<void>((resolve) => {
+                const stream = session.request({
+                  ":method": "POST",
+                  ":path": CHECK,
+                  "content-type": "application/grpc",
+                  te: "trailers",
+                });
+                stream.on("error", () => {});
+                stream.on("close", () => resolve());
+                // An answer that arrives before the reset must be read for the stream to close.
+                stream.resume();
+                const frame = checkFrame("allow");
+                if (whole) stream.end(frame);
+                else stream.write(frame.subarray(0, 10));
+                setTimeout(() => stream.close(code), 5);
+              }),
+          ),
+        ),
+      );
+    } finally {
+      session.close();
+    }
+    // The server is still up, and answers.
+    const reply = await rawGrpcCall(fast.url, CHECK, checkFrame("allow"));
+    expect(reply.status).toBe(0);
+    expect(fromBinary(CheckResponseSchema, grpcMessage(reply.body)).status?.code).toBe(0);
   });
 
   it("answers RESOURCE_EXHAUSTED to a message over the size limit (4 MiB)", async () => {

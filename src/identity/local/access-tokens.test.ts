@@ -1,5 +1,5 @@
-import { createHmac } from "node:crypto";
-import { base64url, compactVerify, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { createHmac, createPublicKey, KeyObject, sign, verify } from "node:crypto";
+import { base64url, compactVerify, generateKeyPair, SignJWT } from "jose";
 import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemorySigningKeyStore } from "../../../test/support/fakes/memory-signing-key-store.ts";
@@ -57,11 +57,10 @@ describe("the built-in provider's access tokens", () => {
   const userToken = () =>
     tokens.issue({ kind: "user", subjectId: "user-1", sessionId: "session-1", clientId: "app" });
 
-  /** A token signed with our real key but with claims and header of the test's choosing. */
-  async function craft(claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
-    const { kid, key } = await ring.signingKey();
+  /** The claims of a valid user token issued now. */
+  const validClaims = () => {
     const seconds = Math.floor(now / 1000);
-    return new SignJWT({
+    return {
       iss: ISSUER,
       aud: AUDIENCE,
       sub: "user-1",
@@ -72,8 +71,16 @@ describe("the built-in provider's access tokens", () => {
       exp: seconds + 300,
       client_id: "app",
       gh_kind: "user",
-      ...claims,
-    })
+    };
+  };
+
+  /** A token signed with our real key but with claims and header of the test's choosing. */
+  async function craft(
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = {},
+  ): Promise<string> {
+    const { kid, key } = await ring.signingKey();
+    return new SignJWT({ ...validClaims(), ...claims })
       .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid, ...header })
       .sign(key)
       .then(withLowS);
@@ -253,6 +260,137 @@ describe("the built-in provider's access tokens", () => {
     expect((await rejection(tokens.verifyAccessToken(await craft({ jti: undefined })))).reason).toBe(
       "malformed_token",
     );
+  });
+
+  /** A compact ES256 JWS over exactly these header and payload bytes, signed with our real key (low s). */
+  async function signRaw(header: string | Buffer, payload: string | Buffer): Promise<string> {
+    const { key } = await ring.signingKey();
+    const input = `${Buffer.from(header).toString("base64url")}.${Buffer.from(payload).toString("base64url")}`;
+    const signature = sign("sha256", Buffer.from(input), {
+      key: KeyObject.from(key),
+      dsaEncoding: "ieee-p1363",
+    });
+    return withLowS(`${input}.${signature.toString("base64url")}`);
+  }
+
+  const reasonFor = async (token: string) => (await rejection(tokens.verifyAccessToken(token))).reason;
+
+  it("refuses a payload altered after signing, whatever the change", async () => {
+    const [header, payload, signature] = (await userToken()).token.split(".") as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+    for (const change of [{ sub: "admin" }, { exp: claims.exp + 3600 }, { gh_kind: "service_account" }]) {
+      const altered = Buffer.from(JSON.stringify({ ...claims, ...change })).toString("base64url");
+      expect(await reasonFor(`${header}.${altered}.${signature}`)).toBe("invalid_signature");
+    }
+    const otherHeader = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(header, "base64url").toString()), typ: "at+jwt", x: 1 }),
+    ).toString("base64url");
+    expect(await reasonFor(`${otherHeader}.${payload}.${signature}`)).toBe("invalid_signature");
+  });
+
+  it("takes the signature in IEEE P1363 form only, not DER", async () => {
+    const { kid, key } = await ring.signingKey();
+    const issued = (await userToken()).token;
+    const input = issued.slice(0, issued.lastIndexOf("."));
+    const der = sign("sha256", Buffer.from(input), { key: KeyObject.from(key), dsaEncoding: "der" });
+    // The DER form is a valid signature of the same input under our key…
+    const publicKey = createPublicKey({
+      key: ring.jwks().keys.find((k) => k.kid === kid)! as never,
+      format: "jwk",
+    });
+    expect(verify("sha256", Buffer.from(input), { key: publicKey, dsaEncoding: "der" }, der)).toBe(true);
+    // …but not the token's encoding.
+    expect(await reasonFor(`${input}.${der.toString("base64url")}`)).toBe("invalid_signature");
+    // Nor a signature one byte short or long.
+    const p1363 = Buffer.from(issued.slice(issued.lastIndexOf(".") + 1), "base64url");
+    for (const wrongLength of [p1363.subarray(0, 63), Buffer.concat([p1363, Buffer.alloc(1)])]) {
+      expect(await reasonFor(`${input}.${wrongLength.toString("base64url")}`)).toBe("invalid_signature");
+    }
+  });
+
+  it("refuses a header naming critical extensions, even when properly signed", async () => {
+    const { kid } = await ring.signingKey();
+    const claims = JSON.stringify(validClaims());
+    const header = (extra: object) => JSON.stringify({ alg: "ES256", typ: "at+jwt", kid, ...extra });
+    // The same bytes without crit are accepted: only the extension is refused.
+    await tokens.verifyAccessToken(await signRaw(header({}), claims));
+    for (const crit of [{ crit: ["exp"] }, { crit: ["b64"], b64: true }, { crit: [] }, { crit: "x" }]) {
+      expect(await reasonFor(await signRaw(header(crit), claims))).toBe("malformed_token");
+    }
+  });
+
+  it("refuses signed tokens whose header or payload is not a JSON object in valid UTF-8", async () => {
+    const { kid } = await ring.signingKey();
+    const header = JSON.stringify({ alg: "ES256", typ: "at+jwt", kid });
+    const valid = await craft({});
+    const [, payload] = valid.split(".");
+    const claims = Buffer.from(payload!, "base64url").toString();
+    // A stray byte inside a string value: a lenient decoder would read U+FFFD and accept the claims.
+    const badUtf8 = Buffer.from(claims.replace('"client_id":"app"', '"client_id":"app\u0000"'));
+    badUtf8[badUtf8.indexOf(0)] = 0xff;
+    expect(badUtf8.includes(0xff)).toBe(true);
+    for (const bad of ["[]", "null", '"a string"', "{not json", badUtf8]) {
+      expect(await reasonFor(await signRaw(header, bad))).toBe("malformed_token");
+    }
+    for (const badHeader of [
+      `[${header}]`,
+      Buffer.concat([Buffer.from(header.slice(0, -1)), Buffer.from([0xc3, 0x28, 0x7d])]),
+    ]) {
+      expect(await reasonFor(await signRaw(badHeader, Buffer.from(payload!, "base64url")))).toBe(
+        "malformed_token",
+      );
+    }
+  });
+
+  it("takes one encoding of a token: no padding, no stray bits, no other characters", async () => {
+    const valid = await craft({});
+    await tokens.verifyAccessToken(valid);
+    const [header, payload, signature] = valid.split(".") as [string, string, string];
+    const nudged = (segment: string) => {
+      // The last character of a segment whose length is not a multiple of 4 carries unused bits.
+      const last = segment.charCodeAt(segment.length - 1);
+      return `${segment.slice(0, -1)}${String.fromCharCode(last + 1)}`;
+    };
+    const variants = [
+      `${valid}=`,
+      `${header}.${payload}.${signature}==`,
+      `${header}.${payload}=.${signature}`,
+      `${header}.${payload}.${signature.slice(0, 20)}+${signature.slice(21)}`,
+      `${header}.${payload}.${signature}.`,
+      ` ${valid}`,
+    ];
+    if (payload.length % 4 !== 0) variants.push(`${header}.${nudged(payload)}.${signature}`);
+    if (signature.length % 4 !== 0) variants.push(`${header}.${payload}.${nudged(signature)}`);
+    for (const variant of variants) expect(await reasonFor(variant)).toBe("malformed_token");
+  });
+
+  it("requires each registered claim, of its type", async () => {
+    for (const claim of ["iss", "aud", "sub", "jti", "iat", "nbf", "exp"]) {
+      expect(await rejection(tokens.verifyAccessToken(await craft({ [claim]: undefined })))).toMatchObject({
+        kind: "unauthenticated",
+      });
+    }
+    for (const wrongType of [
+      { exp: String(Math.floor(now / 1000) + 300) },
+      { nbf: "0" },
+      { iat: null },
+      { sub: 7 },
+      { jti: {} },
+    ]) {
+      expect(await reasonFor(await craft(wrongType))).toBe("malformed_token");
+    }
+    // aud as a list holding our audience is ours (RFC 7519 §4.1.3); a list without it is not.
+    await tokens.verifyAccessToken(await craft({ aud: ["billing", AUDIENCE] }));
+    expect(await reasonFor(await craft({ aud: ["billing", "orders"] }))).toBe("wrong_audience");
+    expect(await reasonFor(await craft({ iss: [ISSUER] }))).toBe("wrong_issuer");
+  });
+
+  it("applies the clock skew to nbf and exp at their boundaries", async () => {
+    const seconds = Math.floor(now / 1000);
+    await tokens.verifyAccessToken(await craft({ nbf: seconds + 30 }));
+    expect(await reasonFor(await craft({ nbf: seconds + 31 }))).toBe("token_not_yet_valid");
+    await tokens.verifyAccessToken(await craft({ exp: seconds - 29 }));
+    expect(await reasonFor(await craft({ exp: seconds - 30 }))).toBe("token_expired");
   });
 
   it("rotates keys with overlap: the successor is published first, the retired key verifies until its tokens expire", async () => {

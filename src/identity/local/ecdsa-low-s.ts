@@ -13,11 +13,13 @@ const SIGNATURE_BYTES = 64;
 
 const toBigInt = (bytes: Uint8Array): bigint => BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
 
-/** Whether a JWS ES256 signature (base64url r‖s) has s ≤ n/2; false when it is not 64 bytes. */
-export function isLowS(signatureSegment: string): boolean {
-  const signature = Buffer.from(signatureSegment, "base64url");
+/** n/2 as 32 big-endian bytes, to compare s with byte by byte. */
+const P256_HALF_N_BYTES = Buffer.from(P256_HALF_N.toString(16).padStart(64, "0"), "hex");
+
+/** Whether an ES256 signature (r‖s, 64 bytes) has s ≤ n/2; false when it is not 64 bytes. */
+export function isLowSSignature(signature: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
-  return toBigInt(signature.subarray(32)) <= P256_HALF_N;
+  return Buffer.compare(signature.subarray(32), P256_HALF_N_BYTES) <= 0;
 }
 
 /** The compact ES256 JWS with its signature's s replaced by n − s when s is high. */

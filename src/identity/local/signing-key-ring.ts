@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -19,6 +20,8 @@ export type RingAlgorithm = "ES256" | "RS256";
 interface LoadedKey {
   readonly stored: StoredSigningKey;
   readonly publicKey: CryptoKey;
+  /** The same public key for node:crypto's synchronous verify (access tokens, see AccessTokens). */
+  readonly verifyKey: KeyObject;
   privateKey: Promise<CryptoKey> | undefined;
 }
 
@@ -110,7 +113,12 @@ export class SigningKeyRing {
             key.kid,
             // The stored times may have changed (an on-demand rotation brings retirement forward).
             existing === undefined
-              ? { stored: key, publicKey: await this.importPublic(key), privateKey: undefined }
+              ? {
+                  stored: key,
+                  publicKey: await this.importPublic(key),
+                  verifyKey: createPublicKey({ key: key.publicJwk as never, format: "jwk" }),
+                  privateKey: undefined,
+                }
               : { ...existing, stored: key },
           );
         }
@@ -250,6 +258,22 @@ export class SigningKeyRing {
     }
     if (key === undefined || key.stored.expiresAt.getTime() <= this.now()) return undefined;
     return key.publicKey;
+  }
+
+  /**
+   * verificationKey's node:crypto KeyObject: without waiting when the kid is held (the hot path),
+   * else after the same rate-limited reload. Undefined if unknown or expired.
+   */
+  verificationKeyObject(kid: string): KeyObject | undefined | Promise<KeyObject | undefined> {
+    const key = this.keys.get(kid);
+    if (key !== undefined) return key.stored.expiresAt.getTime() <= this.now() ? undefined : key.verifyKey;
+    if (this.now() - this.lastReload < RELOAD_ON_UNKNOWN_KID_MS) return undefined;
+    return this.reload().then(() => {
+      const reloaded = this.keys.get(kid);
+      return reloaded === undefined || reloaded.stored.expiresAt.getTime() <= this.now()
+        ? undefined
+        : reloaded.verifyKey;
+    });
   }
 
   /** The JWK Set to publish: every key that may have signed a live token, or will sign soon. */
