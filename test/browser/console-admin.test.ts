@@ -1,22 +1,20 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
 import {
-  consoleOrigin,
   expectAccessibleAtBothSizes,
-  requireConsoleBuild,
   saveScreenshot,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
 import { check, JOURNEY_PASSWORD, type JourneyDeps, verify } from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
 import { createService, setGrants } from "../support/fixtures.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, grpc } from "../support/grpc-stubs.ts";
-import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { AUTH, fails, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
 const REGISTRY = "gatehouse.v1.ServiceRegistryService";
 
@@ -48,13 +46,7 @@ describe("console administration screens, in Chromium", () => {
   }
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse());
     authz = authorizationClient(gatehouse.url);
     const service = await createService(gatehouse.url, await adminToken(), {
       roles: { roles: ["viewer", "editor"] },

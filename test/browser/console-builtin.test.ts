@@ -2,21 +2,19 @@ import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
 import {
-  consoleOrigin,
   expectAccessibleAtBothSizes,
-  requireConsoleBuild,
   saveScreenshot,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage as signInOnHosted } from "../support/console-hosted-sign-in.ts";
 import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { createService } from "../support/fixtures.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
-import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { AUTH, fails, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
 /**
  * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) with the built-in
@@ -34,14 +32,7 @@ describe("console under the built-in provider, in Chromium", () => {
     (await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    // The issuer is the console's origin: the console client's redirect URIs are ${ISSUER}/console/callback.
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse());
     authz = authorizationClient(gatehouse.url);
     service = await createService(gatehouse.url, await adminToken(), {
       roles: { roles: ["viewer", "editor"] },
@@ -229,14 +220,11 @@ describe("console token refresh, in Chromium", () => {
   let origin: string;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
     // 8 s access tokens: the app refreshes after 5 s (its floor), before they expire.
-    gatehouse = await startTestGatehouse({
+    ({ gatehouse, origin } = await startConsoleGatehouse({
       backend: "embedded",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin, ACCESS_TOKEN_TTL_SECONDS: "8" },
-    });
+      env: { ACCESS_TOKEN_TTL_SECONDS: "8" },
+    }));
     browser = await launchChromium();
   });
   afterAll(async () => {

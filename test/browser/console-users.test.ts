@@ -1,23 +1,16 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
-import {
-  consoleOrigin,
-  requireConsoleBuild,
-  saveScreenshot,
-  VIEWPORTS,
-  watchPage,
-} from "../support/console-browser.ts";
+import { saveScreenshot, VIEWPORTS, watchPage } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
 import { JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
 import {
   AUTH,
   fails,
   freshTotpCode,
-  IDENTITY_ENV,
   loginTokens,
   ok,
   TEST_ADMIN,
@@ -43,13 +36,7 @@ describe("console: account page and user administration, in Chromium", () => {
     (await loginTokens(url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, ...vaultEnv({ k1: newVaultKey() }, "k1"), PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse({ env: vaultEnv({ k1: newVaultKey() }, "k1") }));
     url = gatehouse.url;
     browser = await launchChromium();
   });
