@@ -9,7 +9,13 @@ import {
 } from "../support/console-browser.ts";
 import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
-import { check, JOURNEY_PASSWORD, type JourneyDeps, verify } from "../support/console-journeys.ts";
+import {
+  check,
+  createJourneyUser,
+  JOURNEY_PASSWORD,
+  type JourneyDeps,
+  verify,
+} from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
 import { createService, setGrants } from "../support/fixtures.ts";
 import type { TestGatehouse } from "../support/gatehouse.ts";
@@ -34,16 +40,8 @@ describe("console administration screens, in Chromium", () => {
   const adminToken = async () =>
     (await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
-  async function createUser(roles: string[] = []): Promise<{ id: string; username: string }> {
-    const username = uniqueName("adm");
-    const created = await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true, roles },
-      await adminToken(),
-    );
-    return { id: created.user.id, username };
-  }
+  const createUser = async (roles: string[] = []) =>
+    createJourneyUser(gatehouse.url, await adminToken(), "adm", roles);
 
   beforeAll(async () => {
     ({ gatehouse, origin } = await startConsoleGatehouse());

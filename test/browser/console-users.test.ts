@@ -4,19 +4,10 @@ import { launchChromium } from "../../harness/browser.ts";
 import { saveScreenshot, VIEWPORTS, watchPage } from "../support/console-browser.ts";
 import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
-import { JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { createJourneyUser, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
 import type { TestGatehouse } from "../support/gatehouse.ts";
-import {
-  AUTH,
-  fails,
-  freshTotpCode,
-  loginTokens,
-  ok,
-  TEST_ADMIN,
-  USERS,
-  uniqueName,
-} from "../support/identity.ts";
+import { AUTH, fails, freshTotpCode, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { enrolTotp } from "../support/totp-enrolment.ts";
 import { newVaultKey, VAULT, vaultEnv } from "../support/vault.ts";
 
@@ -63,16 +54,7 @@ describe("console: account page and user administration, in Chromium", () => {
     return { context, page, ...watchPage(page), bearer: () => bearer };
   }
 
-  async function createUser(): Promise<{ id: string; username: string }> {
-    const username = uniqueName("acct");
-    const { user } = await ok(
-      url,
-      `${USERS}/CreateUser`,
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true },
-      await adminToken(),
-    );
-    return { id: user.id, username };
-  }
+  const createUser = async () => createJourneyUser(url, await adminToken(), "acct");
 
   async function openAccount(page: Page, username: string): Promise<void> {
     await page.goto(`${origin}/account/`);

@@ -7,6 +7,29 @@ import { AUTH, loginTokens, ok, uniqueName } from "./identity.ts";
 /** A password every console journey's users get (it passes the default policy). */
 export const JOURNEY_PASSWORD = "Console-browser-pass-7";
 
+/** A user made by the admin API, signing in with JOURNEY_PASSWORD; the name is `prefix` and a random tail. */
+export async function createJourneyUser(
+  url: string,
+  adminToken: string,
+  prefix: string,
+  roles: readonly string[] = [],
+): Promise<{ id: string; username: string }> {
+  const username = uniqueName(prefix);
+  const { user } = await ok(
+    url,
+    "gatehouse.v1.UserService/CreateUser",
+    {
+      username,
+      email: `${username}@example.test`,
+      password: JOURNEY_PASSWORD,
+      emailVerified: true,
+      roles,
+    },
+    adminToken,
+  );
+  return { id: user.id, username };
+}
+
 export interface JourneyDeps {
   /** The console's origin as the browser opens it. */
   readonly origin: string;
