@@ -10,11 +10,11 @@ import {
 } from "../support/console-browser.ts";
 import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage as signInOnHosted } from "../support/console-hosted-sign-in.ts";
-import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { createGrantAndDisable, createJourneyUser, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { createService } from "../support/fixtures.ts";
 import type { TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
-import { AUTH, fails, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { AUTH, fails, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 
 /**
  * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) with the built-in
@@ -113,19 +113,7 @@ describe("console under the built-in provider, in Chromium", () => {
       { name: "support", permissions: { permissions: ["users.read", "users.write"] } },
       admin,
     );
-    const username = uniqueName("sup");
-    await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      {
-        username,
-        email: `${username}@example.test`,
-        password: JOURNEY_PASSWORD,
-        emailVerified: true,
-        roles: ["support"],
-      },
-      admin,
-    );
+    const { username } = await createJourneyUser(gatehouse.url, admin, "sup", ["support"]);
     const { context, page, problems } = await newPage();
     await page.goto(`${origin}/console/`);
     await signInOnHostedPage(page, username, JOURNEY_PASSWORD);
@@ -145,13 +133,7 @@ describe("console under the built-in provider, in Chromium", () => {
   });
 
   it("a user enrols TOTP on the account page with a code computed here, then signs out everywhere", async () => {
-    const username = uniqueName("cy");
-    await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true },
-      await adminToken(),
-    );
+    const { username } = await createJourneyUser(gatehouse.url, await adminToken(), "cy");
     const elsewhere = await loginTokens(gatehouse.url, username, JOURNEY_PASSWORD);
     const { context, page, problems } = await newPage();
     await page.goto(`${origin}/account/`);
