@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, sep } from "node:path";
-import type { HttpHandler } from "./http-handler.ts";
+import { getOrHeadOnly, type HttpHandler } from "./http-handler.ts";
 
 /** Where the browser app lives; the built index.html is served for every other path under them. */
 export const CONSOLE_PREFIX = "/console/";
@@ -81,13 +81,7 @@ export function consoleAppRoutes(options: ConsoleAppOptions): Map<string, HttpHa
     return index.body;
   };
 
-  const handler: HttpHandler = (request, response) => {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.statusCode = 405;
-      response.setHeader("allow", "GET, HEAD");
-      response.end();
-      return;
-    }
+  const handler = getOrHeadOnly((request, response) => {
     const path = (request.url ?? "/").split("?")[0]!;
     response.setHeader("x-content-type-options", "nosniff");
     response.setHeader("referrer-policy", "no-referrer");
@@ -127,7 +121,7 @@ export function consoleAppRoutes(options: ConsoleAppOptions): Map<string, HttpHa
     response.setHeader("content-security-policy", csp);
     if (request.method === "HEAD") response.end();
     else response.end(body);
-  };
+  });
   return new Map([
     [CONSOLE_PREFIX, handler],
     [ACCOUNT_PREFIX, handler],

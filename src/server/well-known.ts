@@ -1,25 +1,18 @@
 import type { JWK } from "jose";
-import type { HttpHandler } from "./http-handler.ts";
+import { getOrHeadOnly, type HttpHandler } from "./http-handler.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 
-const json =
-  (body: () => unknown): HttpHandler =>
-  (request, response) => {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.statusCode = 405;
-      response.setHeader("allow", "GET, HEAD");
-      response.end();
-      return;
-    }
+const json = (body: () => unknown): HttpHandler =>
+  getOrHeadOnly((request, response) => {
     response.statusCode = 200;
     response.setHeader("content-type", "application/json");
     // Verifiers may cache; a new signing key is published well before it signs.
     response.setHeader("cache-control", "public, max-age=300");
     if (request.method === "HEAD") response.end();
     else response.end(JSON.stringify(body()));
-  };
+  });
 
 /**
  * The issuer's public keys (RFC 7517 JWK Set: the ES256 and RS256 rings) and

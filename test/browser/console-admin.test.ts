@@ -1,22 +1,26 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
 import {
-  consoleOrigin,
   expectAccessibleAtBothSizes,
-  requireConsoleBuild,
   saveScreenshot,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
-import { check, JOURNEY_PASSWORD, type JourneyDeps, verify } from "../support/console-journeys.ts";
+import {
+  check,
+  createJourneyUser,
+  JOURNEY_PASSWORD,
+  type JourneyDeps,
+  verify,
+} from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
 import { createService, setGrants } from "../support/fixtures.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, grpc } from "../support/grpc-stubs.ts";
-import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { AUTH, fails, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
 
 const REGISTRY = "gatehouse.v1.ServiceRegistryService";
 
@@ -36,25 +40,11 @@ describe("console administration screens, in Chromium", () => {
   const adminToken = async () =>
     (await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
-  async function createUser(roles: string[] = []): Promise<{ id: string; username: string }> {
-    const username = uniqueName("adm");
-    const created = await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true, roles },
-      await adminToken(),
-    );
-    return { id: created.user.id, username };
-  }
+  const createUser = async (roles: string[] = []) =>
+    createJourneyUser(gatehouse.url, await adminToken(), "adm", roles);
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse());
     authz = authorizationClient(gatehouse.url);
     const service = await createService(gatehouse.url, await adminToken(), {
       roles: { roles: ["viewer", "editor"] },
@@ -233,11 +223,11 @@ describe("console administration screens, in Chromium", () => {
     await page.getByRole("button", { name: "Rotate secret" }).click();
     const dialog = page.getByRole("dialog", { name: `Rotate the secret of ${clientId}?` });
     await dialog.getByRole("button", { name: "Rotate secret" }).click();
+    // Playwright's wait, not expect.poll's one second: hashing the new secret can take longer on a busy machine.
     const secret = page.getByTestId("client-secret");
-    await expect
-      .poll(async () => ((await secret.count()) === 1 ? (await secret.textContent())!.trim() : ""))
-      .not.toBe("");
+    await secret.waitFor();
     const second = (await secret.textContent())!.trim();
+    expect(second).not.toBe("");
     expect(second).not.toBe(first);
     await expectAccessibleAtBothSizes(page, "secret shown once");
     await saveScreenshot(page, "service-account-secret");

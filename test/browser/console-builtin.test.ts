@@ -2,21 +2,19 @@ import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
 import {
-  consoleOrigin,
   expectAccessibleAtBothSizes,
-  requireConsoleBuild,
   saveScreenshot,
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage as signInOnHosted } from "../support/console-hosted-sign-in.ts";
-import { createGrantAndDisable, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { createGrantAndDisable, createJourneyUser, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { createService } from "../support/fixtures.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
 import { authorizationClient, type grpc } from "../support/grpc-stubs.ts";
-import { AUTH, fails, IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, uniqueName } from "../support/identity.ts";
+import { AUTH, fails, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 
 /**
  * The console in real Chromium against a real Gatehouse (PostgreSQL, Redis) with the built-in
@@ -34,14 +32,7 @@ describe("console under the built-in provider, in Chromium", () => {
     (await loginTokens(gatehouse.url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    // The issuer is the console's origin: the console client's redirect URIs are ${ISSUER}/console/callback.
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse());
     authz = authorizationClient(gatehouse.url);
     service = await createService(gatehouse.url, await adminToken(), {
       roles: { roles: ["viewer", "editor"] },
@@ -122,19 +113,7 @@ describe("console under the built-in provider, in Chromium", () => {
       { name: "support", permissions: { permissions: ["users.read", "users.write"] } },
       admin,
     );
-    const username = uniqueName("sup");
-    await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      {
-        username,
-        email: `${username}@example.test`,
-        password: JOURNEY_PASSWORD,
-        emailVerified: true,
-        roles: ["support"],
-      },
-      admin,
-    );
+    const { username } = await createJourneyUser(gatehouse.url, admin, "sup", ["support"]);
     const { context, page, problems } = await newPage();
     await page.goto(`${origin}/console/`);
     await signInOnHostedPage(page, username, JOURNEY_PASSWORD);
@@ -154,13 +133,7 @@ describe("console under the built-in provider, in Chromium", () => {
   });
 
   it("a user enrols TOTP on the account page with a code computed here, then signs out everywhere", async () => {
-    const username = uniqueName("cy");
-    await ok(
-      gatehouse.url,
-      "gatehouse.v1.UserService/CreateUser",
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true },
-      await adminToken(),
-    );
+    const { username } = await createJourneyUser(gatehouse.url, await adminToken(), "cy");
     const elsewhere = await loginTokens(gatehouse.url, username, JOURNEY_PASSWORD);
     const { context, page, problems } = await newPage();
     await page.goto(`${origin}/account/`);
@@ -229,14 +202,11 @@ describe("console token refresh, in Chromium", () => {
   let origin: string;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
     // 8 s access tokens: the app refreshes after 5 s (its floor), before they expire.
-    gatehouse = await startTestGatehouse({
+    ({ gatehouse, origin } = await startConsoleGatehouse({
       backend: "embedded",
-      env: { ...IDENTITY_ENV, PORT: String(port), ISSUER: origin, ACCESS_TOKEN_TTL_SECONDS: "8" },
-    });
+      env: { ACCESS_TOKEN_TTL_SECONDS: "8" },
+    }));
     browser = await launchChromium();
   });
   afterAll(async () => {

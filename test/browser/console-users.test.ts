@@ -1,29 +1,13 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../harness/browser.ts";
-import { freePort } from "../../harness/free-port.ts";
-import {
-  consoleOrigin,
-  requireConsoleBuild,
-  saveScreenshot,
-  VIEWPORTS,
-  watchPage,
-} from "../support/console-browser.ts";
+import { saveScreenshot, VIEWPORTS, watchPage } from "../support/console-browser.ts";
+import { startConsoleGatehouse } from "../support/console-gatehouse.ts";
 import { signInOnHostedPage } from "../support/console-hosted-sign-in.ts";
-import { JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { createJourneyUser, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { expectPhoneFriendly } from "../support/console-layout.ts";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
-import {
-  AUTH,
-  fails,
-  freshTotpCode,
-  IDENTITY_ENV,
-  loginTokens,
-  ok,
-  TEST_ADMIN,
-  USERS,
-  uniqueName,
-} from "../support/identity.ts";
+import type { TestGatehouse } from "../support/gatehouse.ts";
+import { AUTH, fails, freshTotpCode, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { enrolTotp } from "../support/totp-enrolment.ts";
 import { newVaultKey, VAULT, vaultEnv } from "../support/vault.ts";
 
@@ -43,13 +27,7 @@ describe("console: account page and user administration, in Chromium", () => {
     (await loginTokens(url, TEST_ADMIN.username, TEST_ADMIN.password)).accessToken;
 
   beforeAll(async () => {
-    requireConsoleBuild();
-    const port = await freePort();
-    origin = consoleOrigin(port);
-    gatehouse = await startTestGatehouse({
-      backend: "postgres",
-      env: { ...IDENTITY_ENV, ...vaultEnv({ k1: newVaultKey() }, "k1"), PORT: String(port), ISSUER: origin },
-    });
+    ({ gatehouse, origin } = await startConsoleGatehouse({ env: vaultEnv({ k1: newVaultKey() }, "k1") }));
     url = gatehouse.url;
     browser = await launchChromium();
   });
@@ -76,16 +54,7 @@ describe("console: account page and user administration, in Chromium", () => {
     return { context, page, ...watchPage(page), bearer: () => bearer };
   }
 
-  async function createUser(): Promise<{ id: string; username: string }> {
-    const username = uniqueName("acct");
-    const { user } = await ok(
-      url,
-      `${USERS}/CreateUser`,
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true },
-      await adminToken(),
-    );
-    return { id: user.id, username };
-  }
+  const createUser = async () => createJourneyUser(url, await adminToken(), "acct");
 
   async function openAccount(page: Page, username: string): Promise<void> {
     await page.goto(`${origin}/account/`);

@@ -9,7 +9,7 @@ import {
   VIEWPORTS,
   watchPage,
 } from "../support/console-browser.ts";
-import { JOURNEY_PASSWORD } from "../support/console-journeys.ts";
+import { createJourneyUser, JOURNEY_PASSWORD } from "../support/console-journeys.ts";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN, USERS, uniqueName } from "../support/identity.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
@@ -73,16 +73,7 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
     return { context, page, authenticator, ...watchPage(page) };
   }
 
-  async function createUser(): Promise<{ id: string; username: string }> {
-    const username = uniqueName("pk");
-    const { user } = await ok(
-      first.url,
-      `${USERS}/CreateUser`,
-      { username, email: `${username}@example.test`, password: JOURNEY_PASSWORD, emailVerified: true },
-      await adminToken(),
-    );
-    return { id: user.id, username };
-  }
+  const createUser = async () => createJourneyUser(first.url, await adminToken(), "pk");
 
   /** The console's redemption of its code: the ID token it receives, decoded. */
   function idTokenClaims(page: Page): Promise<Record<string, unknown>> {
@@ -343,25 +334,14 @@ describe("passkeys in Chromium (built-in provider, two replicas behind one origi
 
   it("an administrator sees a user's passkeys in the console and removes one; a reader is not offered removal", async () => {
     const user = registered!;
-    const reader = uniqueName("reader");
+    const readerRole = uniqueName("reader-role");
     await ok(
       first.url,
       "gatehouse.v1.RoleService/CreateRole",
-      { name: `${reader}-role`, permissions: { permissions: ["users.read"] } },
+      { name: readerRole, permissions: { permissions: ["users.read"] } },
       admin,
     );
-    await ok(
-      first.url,
-      `${USERS}/CreateUser`,
-      {
-        username: reader,
-        email: `${reader}@example.test`,
-        password: JOURNEY_PASSWORD,
-        emailVerified: true,
-        roles: [`${reader}-role`],
-      },
-      admin,
-    );
+    const { username: reader } = await createJourneyUser(first.url, admin, "reader", [readerRole]);
     const userPage = async (login: string, password = JOURNEY_PASSWORD) => {
       const opened = await newPage();
       await openHostedSignIn(opened.page, "/console/");

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatehouseProcess, startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
-import { authorizationClient, type grpc, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, checkStatus, type grpc } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { createTestDatabase, postgresRedisTestEnvironment } from "../support/services.ts";
 
@@ -41,26 +40,8 @@ describe("two replicas (separate processes, shared PostgreSQL and Redis)", () =>
     await database?.drop();
   });
 
-  const check = async (token: string): Promise<number> => {
-    const response: any = await unary(checkOnSecond, "check", {
-      attributes: {
-        request: {
-          http: {
-            method: "GET",
-            path: "/",
-            host: "api.internal",
-            headers: {
-              authorization: `Bearer ${token}`,
-              ":authority": "api.internal",
-              "x-request-id": randomUUID(),
-            },
-          },
-        },
-        contextExtensions: { service: service.slug },
-      },
-    });
-    return response.status.code;
-  };
+  const check = (token: string): Promise<number> =>
+    checkStatus(checkOnSecond, { token, service: service.slug });
 
   /** Time from `change` returning on the first replica until Check on the second stops allowing. */
   async function propagation(token: string, change: () => Promise<unknown>): Promise<number> {

@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatehouseProcess, startGatehouseProcess } from "../../harness/gatehouse-process.ts";
 import { postJson } from "../support/connect-json.ts";
 import { createService, createUser, setGrants } from "../support/fixtures.ts";
-import { authorizationClient, type grpc, unary } from "../support/grpc-stubs.ts";
+import { authorizationClient, checkStatus, type grpc } from "../support/grpc-stubs.ts";
 import { IDENTITY_ENV, loginTokens, ok, TEST_ADMIN } from "../support/identity.ts";
 import { createTestDatabase, postgresRedisTestEnvironment } from "../support/services.ts";
 
@@ -59,25 +58,8 @@ describe("a service change across replicas, applied as a delta (PostgreSQL + Red
   });
 
   /** Check on the second replica, the service named by its host (as Envoy routes it). */
-  const checkByHost = async (host: string): Promise<number> => {
-    const response: any = await unary(checkOnSecond, "check", {
-      attributes: {
-        request: {
-          http: {
-            method: "GET",
-            path: "/",
-            host,
-            headers: {
-              authorization: `Bearer ${userToken}`,
-              ":authority": host,
-              "x-request-id": randomUUID(),
-            },
-          },
-        },
-      },
-    });
-    return response.status.code;
-  };
+  const checkByHost = (host: string): Promise<number> =>
+    checkStatus(checkOnSecond, { token: userToken, host });
 
   const verifyOnSecond = async () => {
     const response = await postJson(

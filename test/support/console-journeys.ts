@@ -1,12 +1,34 @@
-import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
 import { expectAccessible, expectAccessibleAtBothSizes, saveScreenshot } from "./console-browser.ts";
-import { grpc, unary } from "./grpc-stubs.ts";
+import { checkStatus, grpc } from "./grpc-stubs.ts";
 import { AUTH, loginTokens, ok, uniqueName } from "./identity.ts";
 
 /** A password every console journey's users get (it passes the default policy). */
 export const JOURNEY_PASSWORD = "Console-browser-pass-7";
+
+/** A user made by the admin API, signing in with JOURNEY_PASSWORD; the name is `prefix` and a random tail. */
+export async function createJourneyUser(
+  url: string,
+  adminToken: string,
+  prefix: string,
+  roles: readonly string[] = [],
+): Promise<{ id: string; username: string }> {
+  const username = uniqueName(prefix);
+  const { user } = await ok(
+    url,
+    "gatehouse.v1.UserService/CreateUser",
+    {
+      username,
+      email: `${username}@example.test`,
+      password: JOURNEY_PASSWORD,
+      emailVerified: true,
+      roles,
+    },
+    adminToken,
+  );
+  return { id: user.id, username };
+}
 
 export interface JourneyDeps {
   /** The console's origin as the browser opens it. */
@@ -20,26 +42,8 @@ export interface JourneyDeps {
 }
 
 /** Envoy's Check for a request to the service with this bearer token: the gRPC status code. */
-export async function check(deps: JourneyDeps, token: string): Promise<number> {
-  const response: any = await unary(deps.authz, "check", {
-    attributes: {
-      request: {
-        http: {
-          method: "GET",
-          path: "/",
-          host: "api.internal",
-          headers: {
-            authorization: `Bearer ${token}`,
-            ":authority": "api.internal",
-            "x-request-id": randomUUID(),
-          },
-        },
-      },
-      contextExtensions: { service: deps.service.slug },
-    },
-  });
-  return response.status.code;
-}
+export const check = (deps: JourneyDeps, token: string): Promise<number> =>
+  checkStatus(deps.authz, { token, service: deps.service.slug });
 
 export const verify = (deps: JourneyDeps, token: string) =>
   ok(deps.url, `${AUTH}/VerifyToken`, { token, serviceSlug: deps.service.slug });

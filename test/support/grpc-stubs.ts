@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -91,4 +92,34 @@ export function authorizationClient(
     "envoy.service.auth.v3.Authorization",
   );
   return new Authorization(grpcAddress(url), credentials);
+}
+
+/**
+ * Envoy's Check of a GET / with this bearer token, as Envoy sends it: the gRPC status code of the
+ * answer (0 allowed). The service is named by `service` (a route's context extension) or, without
+ * one, found by the request's host.
+ */
+export async function checkStatus(
+  client: grpc.Client,
+  request: { readonly token: string; readonly host?: string; readonly service?: string },
+): Promise<number> {
+  const host = request.host ?? "api.internal";
+  const response: any = await unary(client, "check", {
+    attributes: {
+      request: {
+        http: {
+          method: "GET",
+          path: "/",
+          host,
+          headers: {
+            authorization: `Bearer ${request.token}`,
+            ":authority": host,
+            "x-request-id": randomUUID(),
+          },
+        },
+      },
+      ...(request.service === undefined ? {} : { contextExtensions: { service: request.service } }),
+    },
+  });
+  return response.status.code;
 }

@@ -109,6 +109,9 @@ describe("hosted account pages over HTTP (PostgreSQL, Redis, real SMTP)", () => 
       expect(css.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
       expect(await css.text()).toContain("--accent: #0b6e4f;");
       expect((await fetch(`${server.url}/assets/pages-0000000000000000.css`)).status).not.toBe(200);
+      const post = await fetch(`${server.url}${href}`, { method: "POST" });
+      expect(post.status).toBe(405);
+      expect(post.headers.get("allow")).toBe("GET, HEAD");
     });
 
     it("answers HEAD with the headers only, and other methods with 405 and Allow", async () => {
@@ -122,6 +125,9 @@ describe("hosted account pages over HTTP (PostgreSQL, Redis, real SMTP)", () => 
       const post = await fetch(`${server.url}/verify-email`, { method: "POST" });
       expect(post.status).toBe(405);
       expect(post.headers.get("allow")).toBe("GET, HEAD");
+      const jwks = await fetch(`${server.url}/.well-known/jwks.json`, { method: "POST" });
+      expect(jwks.status).toBe(405);
+      expect(jwks.headers.get("allow")).toBe("GET, HEAD");
     });
 
     it("escapes the configured product name like every other value", async () => {

@@ -337,7 +337,7 @@ export class AuthService {
         throw error;
       }
       const { passkey } = assertion;
-      const mfa = assertion.mfaToken !== undefined;
+      const mfa = assertion.mfaTokenHash !== undefined;
       note.actor(passkey.userId);
       note.target("user", passkey.userId);
       note.detail("passkey_id", passkey.id);
@@ -348,7 +348,7 @@ export class AuthService {
       // A source that must wait still waits; an account lock does not stop a passkey (it is no guess).
       await this.deps.throttle.admit({ userId: user.id, login: "", ip: request.ip, lockedUntil: undefined });
       this.requireMaySignIn(user);
-      if (mfa && !(await this.deps.provider.settleMfaChallenge?.(assertion.mfaToken!))) {
+      if (mfa && !(await this.deps.provider.settleMfaChallenge?.(assertion.mfaTokenHash!))) {
         throw unauthenticated("invalid_mfa_token", LOGIN_FAILURES.invalid_mfa_token!);
       }
       const method = passkeyMethod(passkey);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { DomainError, isDomainError } from "../errors.ts";
-import { newOpaqueToken } from "../opaque-token.ts";
+import { hashOpaqueToken, newOpaqueToken } from "../opaque-token.ts";
 import type { CeremonyStore, PasskeyCeremony } from "../ports/ceremony-store.ts";
 import type { PasskeyStore } from "../ports/passkey-store.ts";
 import type { WebAuthn } from "../ports/webauthn.ts";
@@ -20,7 +20,8 @@ export interface CeremonyStart {
 export interface PasskeyAssertion {
   readonly passkey: Passkey;
   readonly userVerified: boolean;
-  readonly mfaToken: string | undefined;
+  /** The MFA challenge answered, by its token's hash; undefined for a passwordless sign-in. */
+  readonly mfaTokenHash: string | undefined;
 }
 
 /**
@@ -110,7 +111,7 @@ export class PasskeyAssertions {
       challenge,
       userVerification,
       expiresAt,
-      ...(mfa === undefined ? {} : { userId: mfa.userId, mfaToken: mfa.token }),
+      ...(mfa === undefined ? {} : { userId: mfa.userId, mfaTokenHash: hashOpaqueToken(mfa.token) }),
     };
     await ceremonies.put(ceremonyId, ceremony, settings.ceremonyTtlMs);
     return { ceremonyId, optionsJson: JSON.stringify(options), expiresAt: new Date(expiresAt) };
@@ -128,6 +129,9 @@ export class PasskeyAssertions {
     const response = parseCredentialJson(credentialJson);
     const ceremony = await ceremonies.take(ceremonyId);
     if (ceremony === undefined || ceremony.kind !== "sign_in") throw ceremonyNotFound();
+    // An MFA ceremony names both its user and its challenge, a passwordless one neither; one with
+    // a user and no challenge (begun by a replica that kept the raw token) must not pass as passwordless.
+    if ((ceremony.userId === undefined) !== (ceremony.mfaTokenHash === undefined)) throw ceremonyNotFound();
     const passkey = await passkeys.findByCredentialId(response.id);
     const known = { userId: ceremony.userId };
     if (
@@ -178,6 +182,6 @@ export class PasskeyAssertions {
         owner,
       );
     }
-    return { passkey, userVerified: verified.userVerified, mfaToken: ceremony.mfaToken };
+    return { passkey, userVerified: verified.userVerified, mfaTokenHash: ceremony.mfaTokenHash };
   }
 }

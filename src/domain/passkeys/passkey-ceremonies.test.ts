@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { domainFailure } from "../../../test/support/fakes/domain-failure.ts";
 import { IdentityWorld, TEST_PASSWORD } from "../../../test/support/fakes/identity-world.ts";
 import { MemoryPasskeyStore } from "../../../test/support/fakes/memory-passkey-store.ts";
@@ -8,6 +8,7 @@ import { MemoryCoordinationStore } from "../../cache/memory-coordination-store.t
 import { SimpleWebAuthn } from "../../identity/webauthn/simple-webauthn.ts";
 import type { Actor } from "../actor.ts";
 import { DomainError } from "../errors.ts";
+import { hashOpaqueToken } from "../opaque-token.ts";
 import { ADMIN_ROLE } from "../roles/permissions.ts";
 import type { User } from "../users/user.ts";
 import { PasskeyAssertions } from "./passkey-assertions.ts";
@@ -25,6 +26,7 @@ describe("passkey ceremonies (real WebAuthn verification, in-memory stores)", ()
   let service: PasskeyService;
   let user: User;
   let authenticator: SoftwareAuthenticator;
+  let coordination: MemoryCoordinationStore;
 
   const settings = (availability: PasskeySettings["availability"] = "enabled"): PasskeySettings => ({
     availability,
@@ -35,7 +37,8 @@ describe("passkey ceremonies (real WebAuthn verification, in-memory stores)", ()
 
   function build(availability: PasskeySettings["availability"] = "enabled") {
     const now = () => clock;
-    const ceremonies = new CoordinationCeremonyStore(new MemoryCoordinationStore(now), now);
+    coordination = new MemoryCoordinationStore(now);
+    const ceremonies = new CoordinationCeremonyStore(coordination, now);
     const webauthn = new SimpleWebAuthn();
     assertions = new PasskeyAssertions({
       settings: settings(availability),
@@ -228,7 +231,11 @@ describe("passkey ceremonies (real WebAuthn verification, in-memory stores)", ()
       const passkey = await registered();
       const begun = await assertions.begin(undefined);
       const result = await finish(begun, authenticator.assert(begun.optionsJson));
-      expect(result).toMatchObject({ passkey: { id: passkey.id }, userVerified: true, mfaToken: undefined });
+      expect(result).toMatchObject({
+        passkey: { id: passkey.id },
+        userVerified: true,
+        mfaTokenHash: undefined,
+      });
       expect(passkeys.rows.get(passkey.id)).toMatchObject({ signCount: 1, lastUsedAt: expect.any(Date) });
     });
 
@@ -265,7 +272,25 @@ describe("passkey ceremonies (real WebAuthn verification, in-memory stores)", ()
       ).toBe("passkey_verification_failed");
       const mfa = await assertions.begin({ token: "mfa-token", userId: user.id });
       const result = await finish(mfa, authenticator.assert(mfa.optionsJson, { userVerified: false }));
-      expect(result).toMatchObject({ userVerified: false, mfaToken: "mfa-token" });
+      expect(result).toMatchObject({ userVerified: false, mfaTokenHash: hashOpaqueToken("mfa-token") });
+    });
+
+    it("refuses an MFA ceremony stored without its challenge's hash rather than take it for passwordless", async () => {
+      await registered();
+      const begun = await assertions.begin({ token: "mfa-token", userId: user.id });
+      const key = `passkey:ceremony:${hashOpaqueToken(begun.ceremonyId)}`;
+      const { mfaTokenHash: _hash, ...legacy } = JSON.parse((await coordination.get(key))!);
+      await coordination.set(key, JSON.stringify({ ...legacy, mfaToken: "mfa-token" }), TTL_MS);
+      const answer = authenticator.assert(begun.optionsJson, { userVerified: false });
+      expect((await domainFailure(finish(begun, answer))).reason).toBe("ceremony_not_found");
+    });
+
+    it("keeps the MFA token out of the shared store: the ceremony holds its hash", async () => {
+      await registered();
+      const written = vi.spyOn(coordination, "set");
+      await assertions.begin({ token: "mfa-token-a1b2c3", userId: user.id });
+      expect(written).toHaveBeenCalled();
+      expect(JSON.stringify(written.mock.calls)).not.toContain("mfa-token-a1b2c3");
     });
 
     it("refuses a signature counter that did not go up (a clone), and leaves the passkey as it was", async () => {

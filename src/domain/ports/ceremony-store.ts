@@ -9,8 +9,11 @@ export interface PasskeyCeremony {
   readonly userId?: string;
   /** Registration: the name given at the start. */
   readonly name?: string;
-  /** MFA sign-in: the Login challenge this ceremony answers. */
-  readonly mfaToken?: string;
+  /**
+   * MFA sign-in: the Login challenge this ceremony answers, by the hash of its token
+   * (hashOpaqueToken), as the challenge itself is kept: the store never holds the token.
+   */
+  readonly mfaTokenHash?: string;
 }
 
 /**

@@ -171,8 +171,11 @@ export interface IdentityProvider extends AccessTokenVerifier {
    * owns its factors (Keycloak).
    */
   mfaChallengeUser?(mfaToken: string): Promise<string | undefined>;
-  /** Ends a challenge answered by such a factor; false when it was used or expired (single use, across replicas). */
-  settleMfaChallenge?(mfaToken: string): Promise<boolean>;
+  /**
+   * Ends a challenge answered by such a factor, named by its token's hash (hashOpaqueToken: the
+   * ceremony in between keeps no token); false when it was used or expired (single use, across replicas).
+   */
+  settleMfaChallenge?(mfaTokenHash: string): Promise<boolean>;
   /** Opens a session and issues its first tokens. `authMethods` are RFC 8176 values ("pwd", "otp", "hwk", "swk", "mfa", "user"). */
   startSession(
     account: IdentityRef,

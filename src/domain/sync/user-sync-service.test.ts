@@ -328,6 +328,17 @@ describe("UserSyncService", () => {
     expect(run).toMatchObject({ created: 1, unchanged: 1, failed: 1 });
   });
 
+  it("runs without a total when Keycloak's count fails, and logs why", async () => {
+    directory.users = [remoteUser({ username: "one" }), remoteUser({ username: "two" })];
+    directory.count = async () => {
+      throw new DomainError("unavailable", "identity_provider_unavailable", "count timed out");
+    };
+    const warn = vi.spyOn(deps.logger, "warn");
+    const run = await sync.syncAll(caller);
+    expect(run).toMatchObject({ created: 2, failed: 0 });
+    expect(warn).toHaveBeenCalledWith(expect.anything(), "counting the keycloak users failed");
+  });
+
   it("runs once at a time: a second concurrent run is ABORTED, and the lock is released after", async () => {
     directory.users = [remoteUser({ username: "one" })];
     let release!: () => void;

@@ -357,7 +357,11 @@ export class UserSyncService {
       const progress = { processed: 0, total: 0 };
       const publish = () => this.publishProgress(runId, { ...counts, ...progress, startedAt });
       await publish();
-      progress.total = await this.deps.remote.count().catch(() => 0);
+      // Without a count the run goes on; its progress shows no total.
+      progress.total = await this.deps.remote.count().catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, "counting the keycloak users failed");
+        return 0;
+      });
       await publish();
       const afterPage = async () => {
         await this.renewLock(runId);

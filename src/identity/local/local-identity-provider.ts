@@ -213,9 +213,9 @@ export class LocalIdentityProvider implements IdentityProvider {
     return this.deps.store.get(`mfa:challenge:${hashOpaqueToken(mfaToken)}`);
   }
 
-  async settleMfaChallenge(mfaToken: string): Promise<boolean> {
+  async settleMfaChallenge(mfaTokenHash: string): Promise<boolean> {
     const { store } = this.deps;
-    const key = hashOpaqueToken(mfaToken);
+    const key = mfaTokenHash;
     if ((await store.get(`mfa:challenge:${key}`)) === undefined) return false;
     // The same marker as a TOTP answer's: of a passkey and a code answering at once, one wins.
     if (!(await store.setIfAbsent(`mfa:used:${key}`, "1", this.deps.settings.mfaTokenTtlSeconds * 1000))) {

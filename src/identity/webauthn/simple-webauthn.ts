@@ -8,12 +8,21 @@ import {
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
 import { DomainError } from "../../domain/errors.ts";
-import type { RegisteredCredential, VerifiedAssertion, WebAuthn } from "../../domain/ports/webauthn.ts";
+import type {
+  CredentialDescriptor,
+  RegisteredCredential,
+  VerifiedAssertion,
+  WebAuthn,
+} from "../../domain/ports/webauthn.ts";
 
 const bytes = (base64url: string): Uint8Array<ArrayBuffer> =>
   new Uint8Array(Buffer.from(base64url, "base64url"));
 
 const transportsOf = (transports: readonly string[]) => [...transports] as AuthenticatorTransport[];
+
+/** The credentials to exclude from registration or allow at sign-in, as the library takes them. */
+const descriptorsOf = (credentials: readonly CredentialDescriptor[]) =>
+  credentials.map((credential) => ({ id: credential.id, transports: transportsOf(credential.transports) }));
 
 /** The library's message is a diagnostic (it may echo the challenge): it goes to `cause` only. */
 const verificationFailed = (cause: unknown) =>
@@ -57,10 +66,7 @@ export class SimpleWebAuthn implements WebAuthn {
       challenge: bytes(input.challenge),
       timeout: input.timeoutMs,
       attestationType: "none",
-      excludeCredentials: input.exclude.map((credential) => ({
-        id: credential.id,
-        transports: transportsOf(credential.transports),
-      })),
+      excludeCredentials: descriptorsOf(input.exclude),
       authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
     });
     return options as unknown as Record<string, unknown>;
@@ -97,10 +103,7 @@ export class SimpleWebAuthn implements WebAuthn {
       challenge: bytes(input.challenge),
       timeout: input.timeoutMs,
       userVerification: input.userVerification,
-      allowCredentials: input.allow.map((credential) => ({
-        id: credential.id,
-        transports: transportsOf(credential.transports),
-      })),
+      allowCredentials: descriptorsOf(input.allow),
     });
     return options as unknown as Record<string, unknown>;
   }

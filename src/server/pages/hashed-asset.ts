@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { HttpHandler } from "../http-handler.ts";
+import { getOrHeadOnly, type HttpHandler } from "../http-handler.ts";
 
 /**
  * A file the pages load from our own origin under a content hash (the stylesheet, the passkey
@@ -17,13 +17,7 @@ export function hashedAsset(name: string, extension: string, contentType: string
   const body = Buffer.from(text, "utf8");
   return {
     path: `/assets/${name}-${hash}.${extension}`,
-    handler: (request, response) => {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        response.statusCode = 405;
-        response.setHeader("allow", "GET, HEAD");
-        response.end();
-        return;
-      }
+    handler: getOrHeadOnly((request, response) => {
       response.statusCode = 200;
       response.setHeader("content-type", contentType);
       response.setHeader("content-length", String(body.length));
@@ -32,6 +26,6 @@ export function hashedAsset(name: string, extension: string, contentType: string
       response.setHeader("cross-origin-resource-policy", "same-origin");
       if (request.method === "HEAD") response.end();
       else response.end(body);
-    },
+    }),
   };
 }

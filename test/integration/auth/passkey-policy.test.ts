@@ -13,6 +13,7 @@ import {
 } from "../../support/identity.ts";
 import { passkeySignIn, registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
+import { enrolTotp } from "../../support/totp-enrolment.ts";
 
 const ISSUER = "http://gatehouse.test";
 
@@ -47,18 +48,11 @@ describe("passkeys with ADMIN_SECOND_FACTOR=passkey, two replicas on PostgreSQL 
     });
 
     // TOTP is a second factor, but not the one this policy asks for.
-    const used = new Set<number>();
-    const enrollment = await ok(first.url, `${AUTH}/EnrollTotp`, {}, password.accessToken);
-    await ok(
-      first.url,
-      `${AUTH}/ConfirmTotp`,
-      { code: freshTotpCode(enrollment.secret, used) },
-      password.accessToken,
-    );
+    const totp = await enrolTotp(first.url, password.accessToken);
     const withTotp = await ok(first.url, `${AUTH}/Login`, {
       login: TEST_ADMIN.username,
       password: TEST_ADMIN.password,
-      totpCode: freshTotpCode(enrollment.secret, used),
+      totpCode: freshTotpCode(totp.secret, totp.used),
     });
     expect(await fails(first.url, `${USERS}/ListUsers`, {}, withTotp.tokens.accessToken)).toMatchObject({
       reason: "second_factor_required",

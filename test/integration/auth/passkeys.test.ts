@@ -3,7 +3,6 @@ import { BACKENDS, startTestGatehouse, type TestGatehouse } from "../../support/
 import {
   AUTH,
   fails,
-  freshTotpCode,
   IDENTITY_ENV,
   loginTokens,
   ok,
@@ -13,6 +12,7 @@ import {
 } from "../../support/identity.ts";
 import { passkeySignIn, registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
+import { enrolTotp } from "../../support/totp-enrolment.ts";
 
 const ISSUER = "http://gatehouse.test";
 
@@ -190,9 +190,7 @@ describe.each(BACKENDS)("passkeys over the wire (%s)", (backend) => {
   it("lists both methods for a user with TOTP and a passkey; removing one passkey of two needs no password", async () => {
     const user = await signUpAndLogin(server.url);
     const token = user.tokens.accessToken;
-    const used = new Set<number>();
-    const enrollment = await ok(server.url, `${AUTH}/EnrollTotp`, {}, token);
-    await ok(server.url, `${AUTH}/ConfirmTotp`, { code: freshTotpCode(enrollment.secret, used) }, token);
+    await enrolTotp(server.url, token);
     const first = await register(token, new SoftwareAuthenticator({ origin: ISSUER }));
     await register(token, new SoftwareAuthenticator({ origin: ISSUER }));
     const login = await ok(server.url, `${AUTH}/Login`, { login: user.username, password: user.password });

@@ -1,10 +1,9 @@
-import { randomUUID } from "node:crypto";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../harness/free-port.ts";
 import { type GatehouseProcess, startGatehouseProcess } from "../../../harness/gatehouse-process.ts";
 import { createService, setGrants } from "../../support/fixtures.ts";
-import { authorizationClient, type grpc, unary } from "../../support/grpc-stubs.ts";
+import { authorizationClient, checkStatus, type grpc } from "../../support/grpc-stubs.ts";
 import {
   AUTH,
   fails,
@@ -59,26 +58,8 @@ describe("OpenID Provider across two replicas (processes on PostgreSQL and Redis
     await database?.drop();
   });
 
-  const check = async (token: string): Promise<number> => {
-    const response: any = await unary(checkOnSecond, "check", {
-      attributes: {
-        request: {
-          http: {
-            method: "GET",
-            path: "/",
-            host: "api.internal",
-            headers: {
-              authorization: `Bearer ${token}`,
-              ":authority": "api.internal",
-              "x-request-id": randomUUID(),
-            },
-          },
-        },
-        contextExtensions: { service: service.slug },
-      },
-    });
-    return response.status.code;
-  };
+  const check = (token: string): Promise<number> =>
+    checkStatus(checkOnSecond, { token, service: service.slug });
 
   it("code + PKCE with the TOTP step, ID token, UserInfo, refresh, introspection, revocation, end-session; the other replica then denies the token", async () => {
     expect(first.url).toBe(issuer);

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.ts";
-import { AUTH, freshTotpCode, IDENTITY_ENV, ok, signUpAndLogin } from "../../support/identity.ts";
+import { IDENTITY_ENV, signUpAndLogin } from "../../support/identity.ts";
 import { formFields, HttpBrowser } from "../../support/oidc-browser.ts";
 import { registerPasskey } from "../../support/passkey-ceremonies.ts";
 import { SoftwareAuthenticator } from "../../support/software-authenticator.ts";
+import { enrolTotp } from "../../support/totp-enrolment.ts";
 
 const ISSUER = "http://gatehouse.test";
 
@@ -99,14 +100,7 @@ describe("passkey sign-in on the hosted pages", () => {
   it("offers the passkey beside the TOTP code after the password, and keeps offering it after a wrong code", async () => {
     const authenticator = new SoftwareAuthenticator({ origin: ISSUER });
     const user = await userWithPasskey(authenticator);
-    const enrollment = await ok(url, `${AUTH}/EnrollTotp`, {}, user.tokens.accessToken);
-    const used = new Set<number>();
-    await ok(
-      url,
-      `${AUTH}/ConfirmTotp`,
-      { code: freshTotpCode(enrollment.secret, used) },
-      user.tokens.accessToken,
-    );
+    await enrolTotp(url, user.tokens.accessToken);
     const browser = new HttpBrowser();
     const signIn = await browser.request(`${url}/signin`);
     const mfa = await browser.submit(

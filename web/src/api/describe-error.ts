@@ -35,5 +35,13 @@ export function describeError(error: unknown): DescribedError {
   };
 }
 
+/**
+ * The violation on a field or on anything inside it: a list's violations name an item
+ * ("redirect_uris.uris[1]", "roles.roles[0]"), and the person sees them on the list's field.
+ */
+export const errorWithin = (fields: ReadonlyMap<string, string>, path: string): string | undefined =>
+  fields.get(path) ??
+  [...fields].find(([field]) => field.startsWith(`${path}.`) || field.startsWith(`${path}[`))?.[1];
+
 export const isPermissionDenied = (error: unknown): boolean =>
   error != null && ConnectError.from(error).code === Code.PermissionDenied;

@@ -6,7 +6,7 @@ import { useInvalidate } from "../api/invalidate.ts";
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
-import { HoldersSection } from "../components/holders-section.tsx";
+import { HoldersSection, HoldersToggle } from "../components/holders-section.tsx";
 import { EmptyState, ErrorState, Loading } from "../components/page-states.tsx";
 import { Pager, useKeysetPages } from "../components/pager.tsx";
 import { RowAction } from "../components/row-action.tsx";
@@ -114,14 +114,11 @@ export function BusinessRolesPage() {
                     </td>
                     <td className="cell-actions">
                       {me.can("users.read") ? (
-                        <Button
-                          variant="ghost"
-                          aria-label={`Holders of ${role.name}`}
-                          aria-pressed={holders?.id === role.id}
-                          onClick={() => setHolders(holders?.id === role.id ? undefined : role)}
-                        >
-                          Holders
-                        </Button>
+                        <HoldersToggle
+                          name={role.name}
+                          open={holders?.id === role.id}
+                          onToggle={() => setHolders(holders?.id === role.id ? undefined : role)}
+                        />
                       ) : null}
                       {writable ? (
                         <RowAction action="Edit" subject={role.name} onClick={() => setEditing(role)} />

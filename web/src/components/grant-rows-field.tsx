@@ -13,6 +13,8 @@ export interface GrantRow {
  * grants: a business role, a service account. `errorAt` gives the server's violation per row field.
  */
 export function GrantRowsField(props: {
+  /** The fieldset's legend; "Service grants" unless the holder has other grants beside these. */
+  legend?: string;
   rows: readonly GrantRow[];
   services: readonly Service[];
   onChange: (rows: GrantRow[]) => void;
@@ -22,7 +24,7 @@ export function GrantRowsField(props: {
   const replace = (index: number, row: GrantRow) => onChange(rows.map((r, i) => (i === index ? row : r)));
   return (
     <fieldset className="grant-rows">
-      <legend>Service grants</legend>
+      <legend>{props.legend ?? "Service grants"}</legend>
       {rows.length === 0 ? <p className="muted">No grants.</p> : null}
       {rows.map((row, index) => {
         const service = services.find((s) => s.id === row.serviceId);

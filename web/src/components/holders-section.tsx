@@ -15,3 +15,17 @@ export function HoldersSection(props: {
     </Section>
   );
 }
+
+/** The row button that opens this card for its role, and closes it when pressed again. */
+export function HoldersToggle(props: { name: string; open: boolean; onToggle: () => void }) {
+  return (
+    <Button
+      variant="ghost"
+      aria-label={`Holders of ${props.name}`}
+      aria-pressed={props.open}
+      onClick={props.onToggle}
+    >
+      Holders
+    </Button>
+  );
+}

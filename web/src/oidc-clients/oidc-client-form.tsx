@@ -13,7 +13,7 @@ import {
   RedirectUriListSchema,
   ServiceRegistryService,
 } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
-import { describeError } from "../api/describe-error.ts";
+import { describeError, errorWithin } from "../api/describe-error.ts";
 import {
   backchannelLogoutUriRule,
   clientIdRule,
@@ -82,9 +82,7 @@ export function OidcClientForm(props: {
   });
   const error = createClient.error ?? updateClient.error;
   const errors = local.size > 0 || error === null ? local : describeError(error).fields;
-  // A list's violations name an item ("redirect_uris.uris[1]"): shown on the list's field.
-  const fieldError = (path: string) =>
-    errors.get(path) ?? [...errors].find(([field]) => field.startsWith(`${path}.`))?.[1];
+  const fieldError = (path: string) => errorWithin(errors, path);
   const toggle = <T,>(list: readonly T[], item: T, on: boolean): T[] =>
     on ? [...list, item] : list.filter((x) => x !== item);
   const authMethods = authMethodsFor(type);

@@ -7,7 +7,7 @@ import {
   type Service,
   ServiceRegistryService,
 } from "../../../src/gen/gatehouse/v1/service_registry_pb.js";
-import { describeError } from "../api/describe-error.ts";
+import { describeError, errorWithin } from "../api/describe-error.ts";
 import { hostRule, listProblem, maxLength, nameRule, problems, serviceRoleRule } from "../api/field-rules.ts";
 import { useInvalidate } from "../api/invalidate.ts";
 import { Button } from "../components/button.tsx";
@@ -37,8 +37,7 @@ export function ServiceEditForm(props: { service: Service; writable: boolean }) 
     },
   });
   const errors = local.size > 0 || update.error === null ? local : describeError(update.error).fields;
-  const fieldError = (path: string) =>
-    errors.get(path) ?? [...errors].find(([field]) => field.startsWith(`${path}[`))?.[1];
+  const fieldError = (path: string) => errorWithin(errors, path);
   return (
     <form
       noValidate

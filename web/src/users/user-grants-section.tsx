@@ -8,15 +8,10 @@ import { describeError } from "../api/describe-error.ts";
 import { useInvalidate } from "../api/invalidate.ts";
 import { useMe } from "../api/me-context.tsx";
 import { Button } from "../components/button.tsx";
+import { chosenGrants, type GrantRow, GrantRowsField } from "../components/grant-rows-field.tsx";
 import { EmptyState, ErrorState, Loading, Notice } from "../components/page-states.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
 import { Section } from "../components/section.tsx";
-import { SelectField } from "../components/select-field.tsx";
-
-interface GrantRow {
-  serviceId: string;
-  role: string;
-}
 
 /**
  * Direct service grants, edited as a list and saved in one replace-all call (SetServiceGrants,
@@ -72,53 +67,18 @@ export function UserGrantsSection(props: { user: User }) {
             setSaved(false);
             save.mutate({
               userId: user.id,
-              grants: rows.filter((r) => r.serviceId !== "").map((r) => create(ServiceGrantSchema, r)),
+              grants: chosenGrants(rows).map((grant) => create(ServiceGrantSchema, grant)),
             });
           }}
         >
-          {rows.length === 0 ? <p className="muted">No direct grants.</p> : null}
-          {rows.map((row, index) => {
-            const service = serviceList.find((s) => s.id === row.serviceId);
-            return (
-              // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their position
-              <div className="grant-row" key={index}>
-                <SelectField
-                  label={`Service ${index + 1}`}
-                  value={row.serviceId}
-                  options={[
-                    { value: "", label: "Choose a service" },
-                    ...serviceList.map((s) => ({ value: s.id, label: s.displayName || s.slug })),
-                  ]}
-                  onChange={(serviceId) => {
-                    const roles = serviceList.find((s) => s.id === serviceId)?.roles ?? [];
-                    setRows(rows.map((r, i) => (i === index ? { serviceId, role: roles[0] ?? "" } : r)));
-                  }}
-                  error={errors.get(`grants[${index}].service_id`)}
-                />
-                <SelectField
-                  label={`Role ${index + 1}`}
-                  value={row.role}
-                  options={(service?.roles ?? []).map((role) => ({ value: role, label: role }))}
-                  onChange={(role) => setRows(rows.map((r, i) => (i === index ? { ...r, role } : r)))}
-                  error={errors.get(`grants[${index}].role`)}
-                />
-                <Button
-                  variant="ghost"
-                  aria-label={`Remove grant ${index + 1}`}
-                  onClick={() => setRows(rows.filter((_, i) => i !== index))}
-                >
-                  Remove
-                </Button>
-              </div>
-            );
-          })}
+          <GrantRowsField
+            legend="Direct grants"
+            rows={rows}
+            services={serviceList}
+            onChange={setRows}
+            errorAt={(index, field) => errors.get(`grants[${index}].${field}`)}
+          />
           <div className="form-actions">
-            <Button
-              onClick={() => setRows([...rows, { serviceId: "", role: "" }])}
-              disabled={serviceList.length === 0}
-            >
-              Add grant
-            </Button>
             <Button type="submit" variant="primary" busy={save.isPending}>
               Save grants
             </Button>
