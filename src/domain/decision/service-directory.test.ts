@@ -208,6 +208,23 @@ describe("ServiceDirectory: full reloads (at start, and the fallback)", () => {
     registry.loads[1]!.resolve([service()]);
     expect(await second).toMatchObject({ id: "svc-a" });
   });
+
+  it("does not ask a database that fails at once again and again: the next try waits for the timer or a lookup", async () => {
+    // Each load is refused at once; past 20 of them the source stops answering, so that a loop
+    // (which would never let a timer run) ends and the count below shows it instead of hanging.
+    let loads = 0;
+    const failing: ServiceSource = {
+      loadAll: () => (++loads > 20 ? new Promise(() => {}) : Promise.reject(new Error("database down"))),
+      loadOne: () => Promise.reject(new Error("database down")),
+      latestVersion: () => Promise.reject(new Error("database down")),
+    };
+    const broken = new ServiceDirectory(failing, new Map(), feed);
+    const lookup = broken.byKey("billing");
+    await change(); // a change heard meanwhile asks for another reload
+    await expect(lookup).rejects.toThrow("database down");
+    await settle();
+    expect(loads).toBeLessThanOrEqual(3);
+  });
 });
 
 /** A coordination store whose health the test sets, to play an outage and the reconnect after it. */

@@ -301,7 +301,9 @@ export class ServiceDirectory {
       }, RETRY_AFTER_FAILURE_MS);
       this.retryTimer.unref();
     }
-    this.pump();
+    // After a failure only the retry timer (or a lookup) asks again: a database that fails at once
+    // would otherwise be asked in a loop of promises that never lets a timer run.
+    if (failure === undefined) this.pump();
   }
 
   private settleWaiters(generation: number, failure: { error: unknown } | undefined): void {
