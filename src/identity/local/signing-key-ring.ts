@@ -251,13 +251,19 @@ export class SigningKeyRing {
 
   /** The public key for a `kid`, reloading once (rate-limited) when it is unknown. Undefined if unknown or expired. */
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
-    let key = this.keys.get(kid);
-    if (key === undefined && this.now() - this.lastReload >= RELOAD_ON_UNKNOWN_KID_MS) {
-      await this.reload();
-      key = this.keys.get(kid);
-    }
-    if (key === undefined || key.stored.expiresAt.getTime() <= this.now()) return undefined;
-    return key.publicKey;
+    return (await this.liveKey(kid))?.publicKey;
+  }
+
+  /** The key held for a `kid` unless expired; a promise only when it is unknown and a reload is due. */
+  private liveKey(kid: string): LoadedKey | undefined | Promise<LoadedKey | undefined> {
+    const held = this.keys.get(kid);
+    if (held !== undefined || this.now() - this.lastReload < RELOAD_ON_UNKNOWN_KID_MS)
+      return this.unlessExpired(held);
+    return this.reload().then(() => this.unlessExpired(this.keys.get(kid)));
+  }
+
+  private unlessExpired(key: LoadedKey | undefined): LoadedKey | undefined {
+    return key === undefined || key.stored.expiresAt.getTime() <= this.now() ? undefined : key;
   }
 
   /**
@@ -265,15 +271,8 @@ export class SigningKeyRing {
    * else after the same rate-limited reload. Undefined if unknown or expired.
    */
   verificationKeyObject(kid: string): KeyObject | undefined | Promise<KeyObject | undefined> {
-    const key = this.keys.get(kid);
-    if (key !== undefined) return key.stored.expiresAt.getTime() <= this.now() ? undefined : key.verifyKey;
-    if (this.now() - this.lastReload < RELOAD_ON_UNKNOWN_KID_MS) return undefined;
-    return this.reload().then(() => {
-      const reloaded = this.keys.get(kid);
-      return reloaded === undefined || reloaded.stored.expiresAt.getTime() <= this.now()
-        ? undefined
-        : reloaded.verifyKey;
-    });
+    const key = this.liveKey(kid);
+    return key instanceof Promise ? key.then((loaded) => loaded?.verifyKey) : key?.verifyKey;
   }
 
   /** The JWK Set to publish: every key that may have signed a live token, or will sign soon. */
