@@ -1,6 +1,7 @@
 import { startGatehouse } from "./compose/gatehouse.ts";
 import { ConfigError, loadConfig } from "./config/config.ts";
 import { createLogger } from "./observability/logger.ts";
+import { providerSummary } from "./observability/provider-summary.ts";
 
 /** The entry point: the only place that reads process.env and listens for signals. */
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     {
       url: gatehouse.server.url,
       managementUrl: gatehouse.management?.url,
-      provider: config.identity.provider,
+      provider: providerSummary(config.identity.provider),
     },
     "gatehouse started",
   );

@@ -41,3 +41,23 @@ describe("logger", () => {
     }
   });
 });
+
+describe("logger, a config object logged whole", () => {
+  it("never writes the key encryption key or a nested client secret", () => {
+    const { lines, logger } = capture();
+    logger.info(
+      {
+        provider: {
+          kind: "local",
+          keyEncryptionKey: { kind: "configured", material: "ab".repeat(32) },
+        },
+        identity: { provider: { clientSecret: "nested-client-secret" } },
+      },
+      "started",
+    );
+    const written = lines.join("");
+    expect(written).toContain("started");
+    expect(written).not.toContain("ab".repeat(32));
+    expect(written).not.toContain("nested-client-secret");
+  });
+});

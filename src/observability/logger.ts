@@ -24,6 +24,11 @@ const REDACTED_PATHS = [
   "*.clientSecret",
   "secret",
   "*.secret",
+  "*.*.clientSecret",
+  // The key encryption key (KEY_ENCRYPTION_KEY) wherever a config object is logged whole.
+  "keyEncryptionKey",
+  "*.keyEncryptionKey",
+  "*.*.keyEncryptionKey",
   "authorization",
   "*.authorization",
   "headers.authorization",
