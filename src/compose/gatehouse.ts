@@ -47,7 +47,7 @@ import { startManagementServer } from "../server/management-server.ts";
 import { opsRoutes } from "../server/ops-routes.ts";
 import { CsrfGuard } from "../server/pages/csrf.ts";
 import { PageShell } from "../server/pages/page-shell.ts";
-import { peerSpiffeId } from "../server/peer-spiffe-id.ts";
+import { peerSpiffeId, streamPeerSpiffeId } from "../server/peer-spiffe-id.ts";
 import { DatabaseReadiness } from "../server/readiness.ts";
 import { REQUEST_COMPRESSIONS } from "../server/request-compression.ts";
 import { hostedPageRoutes } from "../web/hosted-page-routes.ts";
@@ -287,7 +287,7 @@ export async function startGatehouse(
         routes: createFastRoutes(envoyCheck, healthSource, verifyToken, validate, tracing !== undefined),
         readMaxBytes: READ_MAX_BYTES,
         tracing,
-        checkCaller: readsPeerCertificate ? peerSpiffeId : undefined,
+        checkCaller: readsPeerCertificate ? streamPeerSpiffeId : undefined,
         ...outcomes,
       })
     : undefined;
@@ -302,16 +302,16 @@ export async function startGatehouse(
           ...outcomes,
         })
       : undefined;
-  const anyFastPath =
-    grpcFastPath === undefined || jsonFastPath === undefined
-      ? grpcFastPath
-      : (request: HttpRequest, response: HttpResponse) =>
-          grpcFastPath(request, response) || jsonFastPath(request, response);
   // A caller Check does not allow goes on to Connect, whose handler refuses it (one place says no).
-  const fastPath: GrpcFastPath | undefined =
-    anyFastPath === undefined || checkCallers === undefined
-      ? anyFastPath
-      : (request, response) => checkCallers(peerSpiffeId(request)) && anyFastPath(request, response);
+  const streamFastPath: GrpcFastPath | undefined =
+    grpcFastPath === undefined || checkCallers === undefined
+      ? grpcFastPath
+      : (stream, headers) => checkCallers(streamPeerSpiffeId(stream)) && grpcFastPath(stream, headers);
+  const fastPath =
+    jsonFastPath === undefined || checkCallers === undefined
+      ? jsonFastPath
+      : (request: HttpRequest, response: HttpResponse) =>
+          checkCallers(peerSpiffeId(request)) && jsonFastPath(request, response);
   const ops = opsRoutes({ readiness, stopping: () => stopping, coordination: store, metrics });
   // With a management port, probes and metrics are served there only.
   const management =
@@ -377,6 +377,7 @@ export async function startGatehouse(
     prefixRoutes: consoleAppRoutes({ distDir: CONSOLE_DIST_DIR, frontend: frontendConfig(config) }),
     rpcHandler,
     fastPath,
+    streamFastPath,
   }).catch(async (error: unknown) => {
     await management?.close();
     throw error;

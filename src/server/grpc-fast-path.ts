@@ -1,4 +1,4 @@
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -10,7 +10,6 @@ import {
   type FastCallOutcome,
   type FastCallOutcomeOptions,
 } from "./fast-call-outcome.ts";
-import type { HttpRequest, HttpResponse } from "./http-handler.ts";
 import { withDeadline } from "./with-deadline.ts";
 
 /**
@@ -48,20 +47,26 @@ export interface GrpcFastPathOptions extends FastCallOutcomeOptions {
   /** Tracing, when on: a span per call. Off, nothing of it runs. */
   readonly tracing?: Tracing | undefined;
   /** With tracing and client certificates: Check's calling workload (SPIFFE id), for its span. */
-  readonly checkCaller?: ((request: HttpRequest) => string | undefined) | undefined;
+  readonly checkCaller?: ((stream: ServerHttp2Stream) => string | undefined) | undefined;
 }
 
-/** Returns true when it took the request; false leaves it to Connect. */
-export type GrpcFastPath = (request: HttpRequest, response: HttpResponse) => boolean;
+/**
+ * Takes an HTTP/2 stream as it arrives, before Node's compatibility layer
+ * makes a request and a response of it; returns true when it took the
+ * stream, false leaves it to that layer (and so to Connect).
+ */
+export type GrpcFastPath = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
 /**
  * The mesh's per-request calls (Envoy's ext_authz Check, gRPC health checks,
- * and the API services' VerifyToken) served straight from node:http2, without Connect's per-call
- * machinery: Connect runs every unary call through async-iterable pipelines,
- * Headers objects and an AbortController whose abort() builds a DOMException
- * with a stack trace, which together cost most of an empty call's CPU (see
- * BENCHMARKS.md). Only the plain case takes this path: gRPC over HTTP/2,
- * `application/grpc` or `application/grpc+proto`, no compression. Everything
+ * and the API services' VerifyToken) served straight from node:http2's
+ * streams, without Connect's per-call machinery (async-iterable pipelines,
+ * Headers objects, an AbortController whose abort() builds a DOMException
+ * with a stack trace) and without Node's compatibility layer (a Readable
+ * request and a response object per stream), which together cost most of an
+ * empty call's CPU (see BENCHMARKS.md). Only the plain case takes this path:
+ * gRPC over HTTP/2, `application/grpc` or `application/grpc+proto`, no
+ * compression, no Origin (a browser's call needs CORS answers). Everything
  * else (gRPC-web, Connect, JSON, compressed messages, HTTP/1.1) goes to
  * Connect, which serves the same methods with the same behaviour.
  *
@@ -92,17 +97,19 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     return bytes;
   };
 
-  const serve = (route: FastUnaryRoute, request: Http2ServerRequest, response: Http2ServerResponse) => {
+  const serve = (route: FastUnaryRoute, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const started = performance.now();
     const outcome = outcomes.get(route)!;
-    const incomingId = request.headers["x-request-id"];
+    const incomingId = headers["x-request-id"];
     const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
-    const timeout = parseTimeout(headerValue(request.headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
-    const chunks: Buffer[] = [];
+    const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    let first: Buffer | undefined;
+    let rest: Buffer[] | undefined;
     let size = 0;
     let span: RpcSpan | undefined;
 
-    const answer = async (): Promise<Buffer> => {
+    /** The request's message, decoded; throws the ConnectError its bytes deserve. */
+    const decoded = (): unknown => {
       if (timeout.error !== undefined) throw timeout.error;
       if (size > options.readMaxBytes + 5) {
         throw new ConnectError(
@@ -110,77 +117,110 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
           Code.ResourceExhausted,
         );
       }
-      const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      let input: unknown;
+      const body = rest === undefined ? (first ?? EMPTY) : Buffer.concat([first!, ...rest], size);
+      const message = unframe(body);
       try {
-        input = route.decode(message);
+        return route.decode(message);
       } catch (error) {
         throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
       }
+    };
+    const succeed = (output: object) => {
+      const body = encode(route, output);
+      span?.end(0, undefined, route.decisionCode?.(output as MessageShape<DescMessage>));
+      send(stream, requestId, body);
+      outcome.succeeded(started);
+    };
+    const fail = (error: unknown) => {
+      const failure = outcome.failed(error, requestId, started);
+      span?.end(failure.code, Code[failure.code]);
+      sendFailure(stream, requestId, failure);
+    };
+    const answer = () => {
+      const input = decoded();
       if (tracing !== undefined) {
         // After decoding, as in Connect, where interceptors see only decoded requests.
         const [service, method] = names.get(route)!;
-        const carrier = route.traceCarrier?.(input) ?? request.headers;
+        const carrier = route.traceCarrier?.(input) ?? headers;
         span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
         // A name, not a credential: the same attribute Connect's tracing interceptor sets.
-        const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(request);
+        const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(stream);
         if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
+        // With a span, what the decision looks up (database, Redis) becomes its children.
+        const traced = tracing.within(span.context, () => route.handle(input));
+        withDeadline(traced, timeout.timeoutMs).then(succeed).catch(fail);
+        return;
       }
-      // With a span, what the decision looks up (database, Redis) becomes its children.
-      const handled =
-        span === undefined ? route.handle(input) : tracing!.within(span.context, () => route.handle(input));
-      const output = await withDeadline(handled, timeout.timeoutMs);
-      const body = encode(route, output);
-      span?.end(0, undefined, route.decisionCode?.(output));
-      return body;
+      const handled = route.handle(input);
+      // A warm Check or health check answers at once: no promise, no timer, no microtask.
+      if (!isPromiseLike(handled)) succeed(handled);
+      else withDeadline(handled, timeout.timeoutMs).then(succeed).catch(fail);
     };
 
-    request.on("data", (chunk: Buffer) => {
+    stream.on("data", (chunk: Buffer) => {
       size += chunk.length;
       // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
-      if (size <= options.readMaxBytes + 5) chunks.push(chunk);
+      if (size > options.readMaxBytes + 5) return;
+      if (first === undefined) first = chunk;
+      else (rest ??= []).push(chunk);
     });
-    request.once("end", () => {
-      void answer().then(
-        (body) => {
-          send(response, requestId, OK_TRAILERS, body);
-          outcome.succeeded(started);
-        },
-        (error: unknown) => {
-          const failure = outcome.failed(error, requestId, started);
-          span?.end(failure.code, Code[failure.code]);
-          send(response, requestId, trailersFor(failure));
-        },
-      );
+    stream.once("end", () => {
+      try {
+        answer();
+      } catch (error) {
+        fail(error);
+      }
     });
   };
 
-  return (request, response) => {
-    if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
-    const route = routes.get(request.url ?? "");
+  return (stream, headers) => {
+    if (headers[":method"] !== "POST") return false;
+    const route = routes.get(headers[":path"] ?? "");
     if (route === undefined) return false;
-    const headers = request.headers;
     const type = headers["content-type"];
     if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    serve(route, request as Http2ServerRequest, response as Http2ServerResponse);
+    // A browser's call: its answer needs the CORS headers the full server adds.
+    if (headers.origin !== undefined) return false;
+    stream.on("error", ignoreStreamError);
+    serve(route, stream, headers);
     return true;
   };
 }
 
-/** The answer: headers, the framed message (none on failure), then grpc-status in the trailers. */
-function send(
-  response: Http2ServerResponse,
-  requestId: string,
-  trailers: Readonly<Record<string, string>>,
-  body?: Buffer,
-): void {
-  if (response.stream.destroyed || response.headersSent) return;
-  response.writeHead(200, { "content-type": "application/grpc", "x-request-id": requestId });
-  response.addTrailers(trailers);
-  if (body === undefined) response.end();
-  else response.end(body);
+/**
+ * A stream the client reset, or one that failed under us: nothing is left to
+ * answer, and without a listener the error would end the process.
+ */
+function ignoreStreamError(): void {}
+
+const EMPTY = Buffer.alloc(0);
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** The answer: headers, the framed message, then grpc-status in the trailers. */
+function send(stream: ServerHttp2Stream, requestId: string, body: Buffer): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
+    { waitForTrailers: true },
+  );
+  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+  stream.end(body);
+}
+
+/** A failure as Connect answers one: headers, no message, grpc-status and details in the trailers. */
+function sendFailure(stream: ServerHttp2Stream, requestId: string, failure: ConnectError): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
+    { waitForTrailers: true },
+  );
+  stream.once("wantTrailers", () => stream.sendTrailers(trailersFor(failure)));
+  stream.end();
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
@@ -210,7 +250,7 @@ function frame(message: Uint8Array): Buffer {
 }
 
 /** grpc-status and friends, written by Connect's own gRPC code. */
-function trailersFor(failure: ConnectError | undefined): Record<string, string> {
+function trailersFor(failure: ConnectError | undefined): OutgoingHttpHeaders {
   const trailers: Record<string, string> = {};
   setTrailerStatus(new Headers(), failure).forEach((value, key) => {
     trailers[key] = value;
@@ -218,4 +258,4 @@ function trailersFor(failure: ConnectError | undefined): Record<string, string> 
   return trailers;
 }
 
-const OK_TRAILERS: Readonly<Record<string, string>> = trailersFor(undefined);
+const OK_TRAILERS: OutgoingHttpHeaders = trailersFor(undefined);

@@ -25,8 +25,13 @@ export interface HttpServerOptions {
   readonly prefixRoutes?: ReadonlyMap<string, HttpHandler>;
   /** Everything else: the Connect adapter. */
   readonly rpcHandler: HttpHandler;
-  /** Takes the calls it serves off Connect (gRPC and Connect JSON fast paths); returns false for the rest. */
+  /** Takes the calls it serves off Connect (the Connect JSON fast path); returns false for the rest. */
   readonly fastPath?: (request: HttpRequest, response: HttpResponse) => boolean;
+  /**
+   * Takes HTTP/2 streams before Node's compatibility layer makes a request and a response of
+   * them (the gRPC fast path); returns false for the rest, which go on as every other request.
+   */
+  readonly streamFastPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /** Serve TLS (ALPN h2 and http/1.1) instead of cleartext. */
   readonly tls?: TlsConfig | undefined;
 }
@@ -77,6 +82,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     return undefined;
   };
 
+  // Streams the fast path takes are not counted one by one (a listener per stream costs more than
+  // the count): a session told to close (GOAWAY) ends once its streams have, so the drain waits
+  // for the requests counted here and for every HTTP/2 session.
+  const checkDrained = () => {
+    if (draining && inFlight === 0 && sessions.size === 0) drained?.();
+  };
+
   const handle: HttpHandler = (request, response) => {
     const origin = allowOrigin(request.headers.origin as string | undefined);
     if (origin !== undefined) {
@@ -110,7 +122,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     inFlight++;
     response.once("close", () => {
       inFlight--;
-      if (draining && inFlight === 0) drained?.();
+      checkDrained();
     });
     if (plain !== undefined) plain(request, response);
     else if (options.fastPath?.(request, response) !== true) options.rpcHandler(request, response);
@@ -137,10 +149,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     { settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams } },
     handle as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
+  if (options.streamFastPath !== undefined) {
+    const streamFastPath = options.streamFastPath;
+    // The one "stream" listener is Node's compatibility layer, which turns each stream into the
+    // request and response `handle` gets: streams the fast path takes never reach it.
+    const compatibility = h2.listeners("stream");
+    if (compatibility.length !== 1)
+      throw new Error(
+        `expected node:http2's one compatibility "stream" listener, found ${compatibility.length}`,
+      );
+    const toCompatibility = compatibility[0] as (...args: unknown[]) => void;
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream, headers, flags, rawHeaders) => {
+      if (!streamFastPath(stream, headers)) toCompatibility.call(h2, stream, headers, flags, rawHeaders);
+    });
+  }
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    session.once("close", () => {
+      sessions.delete(session);
+      checkDrained();
+    });
     // No frame for this long: GOAWAY, so the client opens no new stream here; open streams may
     // finish, and a session without any (or one that never finished its preface) is destroyed now.
     session.setTimeout(limits.http2IdleTimeoutMs, () => session.close());
@@ -246,7 +276,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       // HTTP/2: GOAWAY lets clients finish open streams and open no new ones.
       for (const session of sessions) session.close();
       h1.closeIdleConnections();
-      if (inFlight > 0) {
+      if (inFlight > 0 || sessions.size > 0) {
         await new Promise<void>((resolve) => {
           drained = resolve;
           setTimeout(resolve, options.shutdownGraceMs).unref();
@@ -256,7 +286,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       for (const socket of sockets) socket.destroy();
       h1.close();
       h2.close();
-      options.logger.info({ unfinished: inFlight }, "server closed");
+      options.logger.info({ unfinished: inFlight, sessions: sessions.size }, "server closed");
     })();
     return closing;
   };

@@ -1,3 +1,4 @@
+import type { ServerHttp2Stream } from "node:http2";
 import type { HttpRequest } from "./http-handler.ts";
 
 /** What a TLS socket (or HTTP/2's proxy of one) tells of its peer. */
@@ -22,9 +23,20 @@ export function peerSpiffeId(request: HttpRequest): string | undefined {
     "stream" in request && request.stream !== undefined
       ? (request.stream.session ?? request.socket)
       : request.socket;
+  return cachedSpiffeId(connection, request.socket as unknown as PeerSocket);
+}
+
+/** The same for an HTTP/2 stream the gRPC fast path took (no request object made of it). */
+export function streamPeerSpiffeId(stream: ServerHttp2Stream): string | undefined {
+  const session = stream.session;
+  if (session === undefined) return undefined;
+  return cachedSpiffeId(session, session.socket as unknown as PeerSocket);
+}
+
+function cachedSpiffeId(connection: object, socket: PeerSocket): string | undefined {
   let id = cache.get(connection);
   if (id === undefined) {
-    id = readSpiffeId(request.socket as unknown as PeerSocket);
+    id = readSpiffeId(socket);
     cache.set(connection, id);
   }
   return id ?? undefined;

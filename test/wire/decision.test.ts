@@ -170,6 +170,25 @@ describe("one decision for Check and VerifyToken (PostgreSQL + Redis)", () => {
       principal: alice,
     },
     {
+      // Asked right after the same question with the clean header (remembered by now): a
+      // remembered answer is only for the very token it was made for.
+      name: "a remembered token with junk after it is a malformed header",
+      authorization: () => `Bearer ${t.alice}%`,
+      service: () => ids.billing,
+      requiredRole: "viewer",
+      headerOnly: true,
+      expect: { deny: 401, reasons: ["malformed_authorization"] },
+    },
+    {
+      name: "a remembered token after a doubled space is still that token",
+      authorization: () => `Bearer  ${t.alice}`,
+      service: () => ids.billing,
+      requiredRole: "viewer",
+      headerOnly: true,
+      expect: { allow: true, role: "editor" },
+      principal: alice,
+    },
+    {
       name: "service found by the request's host",
       authorization: bearer("alice"),
       service: () => undefined,

@@ -173,26 +173,39 @@ export class DecisionEngine {
    */
   async decide(input: DecisionInput): Promise<Decision> {
     const key = questionKey(input);
-    const now = this.now();
-    // Past its validUntil (the entry's deadline) get() answers nothing.
-    const remembered = key === undefined ? undefined : this.decisions?.get(key, now);
-    let decision: Decision;
-    if (
-      remembered !== undefined &&
-      remembered.token === input.token &&
-      remembered.generation === this.generation
-    ) {
-      decision = remembered.decision;
-    } else {
-      const generation = this.generation;
-      const made = await this.evaluate(input);
-      decision = made.decision;
-      if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
-        this.decisions?.set(key, { token: input.token!, decision, generation }, made.validUntil, this.now());
-      }
+    const hit = key === undefined ? undefined : this.rememberedFor(key, input.token!);
+    if (hit !== undefined) {
+      this.onDecision?.(hit);
+      return hit;
+    }
+    const generation = this.generation;
+    const made = await this.evaluate(input);
+    const decision = made.decision;
+    if (key !== undefined && made.validUntil !== undefined && generation === this.generation) {
+      this.decisions?.set(key, { token: input.token!, decision, generation }, made.validUntil, this.now());
     }
     this.onDecision?.(decision);
     return decision;
+  }
+
+  /**
+   * The remembered answer to this question, synchronously, or undefined (then
+   * ask decide). For callers that answer a hit without a promise (the gRPC
+   * fast path's Check); the answer is decide's, counted as one.
+   */
+  remembered(input: DecisionInput): Decision | undefined {
+    const key = questionKey(input);
+    const hit = key === undefined ? undefined : this.rememberedFor(key, input.token!);
+    if (hit !== undefined) this.onDecision?.(hit);
+    return hit;
+  }
+
+  private rememberedFor(key: string, token: string): Decision | undefined {
+    // Past its validUntil (the entry's deadline) get() answers nothing.
+    const remembered = this.decisions?.get(key, this.now());
+    if (remembered === undefined || remembered.token !== token || remembered.generation !== this.generation)
+      return undefined;
+    return remembered.decision;
   }
 
   /** Tokens remembered, for metrics and the memory benchmark. */

@@ -41,6 +41,24 @@ export function decisionInputFrom(facts: CheckFacts): DecisionInput {
   };
 }
 
+/**
+ * The question as decisionInputFrom would put it, for the common form of the
+ * header ("Bearer " and the token, nothing around it), without checking the
+ * token's syntax: only to look up a remembered answer, which matches only a
+ * token that passed that check when it was first asked. Undefined for any
+ * other form (then decisionInputFrom decides).
+ */
+export function rememberedQuestion(facts: CheckFacts): DecisionInput | undefined {
+  const authorization = facts.authorization;
+  if (authorization === undefined || !authorization.startsWith("Bearer ")) return undefined;
+  const host = facts.host || facts.authority || "";
+  return {
+    token: authorization.slice(7),
+    service: facts.service !== undefined && facts.service !== "" ? { key: facts.service } : { host },
+    requiredRole: facts.requiredRole,
+  };
+}
+
 /** The facts of a decoded CheckRequest (Connect's path: JSON, gRPC-web, compressed gRPC). */
 export function checkFactsOf(request: CheckRequest): CheckFacts {
   const http = request.attributes?.request?.http;

@@ -56,11 +56,13 @@ describe("remembered Check answers", () => {
     expect(respond(variant)).toBe(other);
   });
 
-  it("is bounded", () => {
+  it("is bounded: answers found by content are evicted (a decision object keeps its own while it lives)", () => {
     const respond = createCheckResponder(names, 2);
     const first = respond(allowed);
     respond({ ...allowed, role: "viewer" });
     respond({ ...allowed, role: "owner" });
-    expect(respond(allowed)).not.toBe(first);
+    expect(respond({ ...allowed })).not.toBe(first);
+    // The remembered decision itself (the engine's memo holds it): its answer without a key.
+    expect(respond(allowed)).toBe(first);
   });
 });

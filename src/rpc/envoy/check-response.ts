@@ -90,13 +90,18 @@ export function createCheckResponder(
   maxEntries = 10_000,
 ): (decision: Decision) => CheckResponse {
   const answers = new LRUCache<string, CheckResponse>({ max: maxEntries });
+  // A remembered decision is the same object each time: its answer is found without building a key.
+  const byDecision = new WeakMap<Decision, CheckResponse>();
   return (decision) => {
+    const known = byDecision.get(decision);
+    if (known !== undefined) return known;
     const key = answerKey(decision);
     let response = answers.get(key);
     if (response === undefined) {
       response = checkResponseFor(decision, names);
       answers.set(key, response);
     }
+    byDecision.set(decision, response);
     return response;
   };
 }

@@ -4,15 +4,30 @@ import type { DecisionEngine } from "../../domain/decision/decision-engine.ts";
 import { DomainError } from "../../domain/errors.ts";
 import type { Authorization, CheckResponse } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { kPeer } from "../context.ts";
-import { type CheckFacts, checkFactsOf, decisionInputFrom } from "../envoy/check-request.ts";
+import {
+  type CheckFacts,
+  checkFactsOf,
+  decisionInputFrom,
+  rememberedQuestion,
+} from "../envoy/check-request.ts";
 import { createCheckResponder, type IdentityHeaderNames } from "../envoy/check-response.ts";
 
-/** Envoy's Check from what it reads of the request: for Connect and for the gRPC fast path alike. */
-export type EnvoyCheck = (facts: CheckFacts) => Promise<CheckResponse>;
+/**
+ * Envoy's Check from what it reads of the request: for Connect and for the gRPC fast path alike.
+ * A question answered before is answered at once, without a promise.
+ */
+export type EnvoyCheck = (facts: CheckFacts) => CheckResponse | Promise<CheckResponse>;
 
 export function createEnvoyCheck(engine: DecisionEngine, names: IdentityHeaderNames): EnvoyCheck {
   const respond = createCheckResponder(names);
-  return async (facts) => respond(await engine.decide(decisionInputFrom(facts)));
+  return (facts) => {
+    // A question asked before carries a token already checked against the bearer syntax: a
+    // remembered answer must match the whole token, so the check need not run again for it.
+    const likely = rememberedQuestion(facts);
+    const remembered = likely === undefined ? undefined : engine.remembered(likely);
+    if (remembered !== undefined) return respond(remembered);
+    return engine.decide(decisionInputFrom(facts)).then(respond);
+  };
 }
 
 /**
