@@ -97,82 +97,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     return bytes;
   };
 
-  const serve = (route: FastUnaryRoute, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    const started = performance.now();
-    const outcome = outcomes.get(route)!;
-    const incomingId = headers["x-request-id"];
-    const requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
-    const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
-    let first: Buffer | undefined;
-    let rest: Buffer[] | undefined;
-    let size = 0;
-    let span: RpcSpan | undefined;
-
-    /** The request's message, decoded; throws the ConnectError its bytes deserve. */
-    const decoded = (): unknown => {
-      if (timeout.error !== undefined) throw timeout.error;
-      if (size > options.readMaxBytes + 5) {
-        throw new ConnectError(
-          `message size is larger than configured readMaxBytes ${options.readMaxBytes}`,
-          Code.ResourceExhausted,
-        );
-      }
-      const body = rest === undefined ? (first ?? EMPTY) : Buffer.concat([first!, ...rest], size);
-      const message = unframe(body);
-      try {
-        return route.decode(message);
-      } catch (error) {
-        throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
-      }
-    };
-    const succeed = (output: object) => {
-      const body = encode(route, output);
-      span?.end(0, undefined, route.decisionCode?.(output as MessageShape<DescMessage>));
-      send(stream, requestId, body);
-      outcome.succeeded(started);
-    };
-    const fail = (error: unknown) => {
-      const failure = outcome.failed(error, requestId, started);
-      span?.end(failure.code, Code[failure.code]);
-      sendFailure(stream, requestId, failure);
-    };
-    const answer = () => {
-      const input = decoded();
-      if (tracing !== undefined) {
-        // After decoding, as in Connect, where interceptors see only decoded requests.
-        const [service, method] = names.get(route)!;
-        const carrier = route.traceCarrier?.(input) ?? headers;
-        span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
-        // A name, not a credential: the same attribute Connect's tracing interceptor sets.
-        const caller = route.decisionCode === undefined ? undefined : options.checkCaller?.(stream);
-        if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
-        // With a span, what the decision looks up (database, Redis) becomes its children.
-        const traced = tracing.within(span.context, () => route.handle(input));
-        withDeadline(traced, timeout.timeoutMs).then(succeed).catch(fail);
-        return;
-      }
-      const handled = route.handle(input);
-      // A warm Check or health check answers at once: no promise, no timer, no microtask.
-      if (!isPromiseLike(handled)) succeed(handled);
-      else withDeadline(handled, timeout.timeoutMs).then(succeed).catch(fail);
-    };
-
-    stream.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
-      if (size > options.readMaxBytes + 5) return;
-      if (first === undefined) first = chunk;
-      else (rest ??= []).push(chunk);
-    });
-    stream.once("end", () => {
-      try {
-        answer();
-      } catch (error) {
-        fail(error);
-      }
-    });
-  };
-
+  const context: FastPathContext = { options, tracing, names, encode };
   return (stream, headers) => {
     if (headers[":method"] !== "POST") return false;
     const route = routes.get(headers[":path"] ?? "");
@@ -183,11 +108,148 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
     if (encoding !== undefined && encoding !== "identity") return false;
     // A browser's call: its answer needs the CORS headers the full server adds.
     if (headers.origin !== undefined) return false;
+    const call = new FastCall(context, route, outcomes.get(route)!, stream, headers);
+    (stream as CallStream)[kCall] = call;
+    // Module-level listeners (the call hangs off the stream): no closures per call.
     stream.on("error", ignoreStreamError);
-    serve(route, stream, headers);
+    stream.on("data", onData);
+    stream.on("end", onEnd);
     return true;
   };
 }
+
+interface FastPathContext {
+  readonly options: GrpcFastPathOptions;
+  readonly tracing: Tracing | undefined;
+  readonly names: ReadonlyMap<FastUnaryRoute, readonly [string, string]>;
+  readonly encode: (route: FastUnaryRoute, output: object) => Buffer;
+}
+
+const kCall = Symbol("gatehouse.fastCall");
+type CallStream = ServerHttp2Stream & { [kCall]: FastCall };
+
+function onData(this: CallStream, chunk: Buffer): void {
+  this[kCall].receive(chunk);
+}
+
+function onEnd(this: CallStream): void {
+  const call = this[kCall];
+  try {
+    call.answer();
+  } catch (error) {
+    call.fail(error);
+  }
+}
+
+/** One call on the fast path: its request's bytes as they arrive, then its answer. */
+class FastCall {
+  private readonly started = performance.now();
+  private readonly requestId: string;
+  private readonly timeout: ReturnType<typeof parseTimeout>;
+  private first: Buffer | undefined;
+  private rest: Buffer[] | undefined;
+  private size = 0;
+  private span: RpcSpan | undefined;
+  private readonly context: FastPathContext;
+  private readonly route: FastUnaryRoute;
+  private readonly outcome: FastCallOutcome;
+  private readonly stream: ServerHttp2Stream;
+  private readonly headers: IncomingHttpHeaders;
+
+  constructor(
+    context: FastPathContext,
+    route: FastUnaryRoute,
+    outcome: FastCallOutcome,
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+  ) {
+    this.context = context;
+    this.route = route;
+    this.outcome = outcome;
+    this.stream = stream;
+    this.headers = headers;
+    const incomingId = headers["x-request-id"];
+    this.requestId = requestIdFrom(typeof incomingId === "string" ? incomingId : undefined);
+    const timeout = headers["grpc-timeout"];
+    this.timeout =
+      timeout === undefined ? NO_TIMEOUT : parseTimeout(headerValue(timeout), Number.MAX_SAFE_INTEGER);
+  }
+
+  receive(chunk: Buffer): void {
+    this.size += chunk.length;
+    // Keep counting past the limit (to answer once the body ends) without keeping the bytes.
+    if (this.size > this.context.options.readMaxBytes + 5) return;
+    if (this.first === undefined) this.first = chunk;
+    else if (this.rest === undefined) this.rest = [chunk];
+    else this.rest.push(chunk);
+  }
+
+  answer(): void {
+    const input = this.decoded();
+    const { route, context } = this;
+    const tracing = context.tracing;
+    if (tracing !== undefined) {
+      // After decoding, as in Connect, where interceptors see only decoded requests.
+      const [service, method] = context.names.get(route)!;
+      const carrier = route.traceCarrier?.(input) ?? this.headers;
+      const span = startRpcSpan(tracing, service, method, "grpc", tracing.extract(carrier));
+      this.span = span;
+      // A name, not a credential: the same attribute Connect's tracing interceptor sets.
+      const caller =
+        route.decisionCode === undefined ? undefined : context.options.checkCaller?.(this.stream);
+      if (caller !== undefined) span.setAttribute("gatehouse.check.caller", caller);
+      // With a span, what the decision looks up (database, Redis) becomes its children.
+      const traced = tracing.within(span.context, () => route.handle(input));
+      this.later(traced);
+      return;
+    }
+    const handled = route.handle(input);
+    // A warm Check or health check answers at once: no promise, no timer, no microtask.
+    if (!isPromiseLike(handled)) this.succeed(handled);
+    else this.later(handled);
+  }
+
+  fail(error: unknown): void {
+    const failure = this.outcome.failed(error, this.requestId, this.started);
+    this.span?.end(failure.code, Code[failure.code]);
+    sendFailure(this.stream, this.requestId, failure);
+  }
+
+  private later(handled: unknown): void {
+    withDeadline(handled, this.timeout.timeoutMs)
+      .then((output) => this.succeed(output as object))
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private succeed(output: object): void {
+    const body = this.context.encode(this.route, output);
+    this.span?.end(0, undefined, this.route.decisionCode?.(output as MessageShape<DescMessage>));
+    send(this.stream, this.requestId, body);
+    this.outcome.succeeded(this.started);
+  }
+
+  /** The request's message, decoded; throws the ConnectError its bytes deserve. */
+  private decoded(): unknown {
+    if (this.timeout.error !== undefined) throw this.timeout.error;
+    const { readMaxBytes } = this.context.options;
+    if (this.size > readMaxBytes + 5) {
+      throw new ConnectError(
+        `message size is larger than configured readMaxBytes ${readMaxBytes}`,
+        Code.ResourceExhausted,
+      );
+    }
+    const body =
+      this.rest === undefined ? (this.first ?? EMPTY) : Buffer.concat([this.first!, ...this.rest], this.size);
+    const message = unframe(body);
+    try {
+      return this.route.decode(message);
+    } catch (error) {
+      throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
+    }
+  }
+}
+
+const NO_TIMEOUT: ReturnType<typeof parseTimeout> = parseTimeout(null, Number.MAX_SAFE_INTEGER);
 
 /**
  * A stream the client reset, or one that failed under us: nothing is left to
@@ -208,8 +270,12 @@ function send(stream: ServerHttp2Stream, requestId: string, body: Buffer): void 
     { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
     { waitForTrailers: true },
   );
-  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS));
+  stream.on("wantTrailers", sendOkTrailers);
   stream.end(body);
+}
+
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
 }
 
 /** A failure as Connect answers one: headers, no message, grpc-status and details in the trailers. */
