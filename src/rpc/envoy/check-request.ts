@@ -1,4 +1,4 @@
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { DecisionInput } from "../../domain/decision/decision-engine.ts";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
@@ -359,8 +359,10 @@ class FieldWalker {
   /** A string field's text; invalid UTF-8 is an error, as it is to protobuf-es. */
   text(span: Span): string {
     if (span.end === span.start) return "";
-    if (!isUtf8(this.buffer.subarray(span.start, span.end)))
-      throw new Error("invalid UTF-8 in a string field");
+    const bytes = this.buffer.subarray(span.start, span.end);
+    // Header values are ASCII (a token is 700 of them): copied as they are, not decoded as UTF-8.
+    if (isAscii(bytes)) return this.buffer.toString("latin1", span.start, span.end);
+    if (!isUtf8(bytes)) throw new Error("invalid UTF-8 in a string field");
     return this.buffer.toString("utf8", span.start, span.end);
   }
 
