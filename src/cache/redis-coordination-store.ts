@@ -90,7 +90,10 @@ export class RedisCoordinationStore implements CoordinationStore {
     if (tracing !== undefined) traceRedisCommands(this.client, tracing);
     // EVALSHA with a fallback to EVAL: the script text is not sent on every call.
     this.client.defineCommand("gatehouseIncrement", { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+    // Not ioredis' autoResubscribe: its SUBSCRIBE after a reconnect has no rejection handler, so a
+    // Redis that does not answer it until the store closes ended the process (an unhandled
+    // rejection). The "ready" listener below subscribes every channel again, and handles failures.
+    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, autoResubscribe: false });
     this.client.on("ready", () => {
       this.stalled = false;
       this.setHealthy(true);
@@ -102,8 +105,8 @@ export class RedisCoordinationStore implements CoordinationStore {
       this.logger.warn({ err: { message: error.message } }, "redis connection error");
     });
     this.subscriber.on("error", () => {});
-    // ioredis re-subscribes only to channels whose SUBSCRIBE succeeded; one that failed (Redis
-    // down or not answering when it was sent) is subscribed again whenever the connection is ready.
+    // Every channel with a listener is subscribed whenever the connection is ready (again): also
+    // one whose SUBSCRIBE failed before (Redis down or not answering when it was sent).
     this.subscriber.on("ready", () => {
       for (const channel of this.listeners.keys()) {
         this.subscriber.subscribe(this.prefix + channel).catch(() => {});
@@ -113,7 +116,6 @@ export class RedisCoordinationStore implements CoordinationStore {
       const name = channel.slice(this.prefix.length);
       for (const listener of this.listeners.get(name) ?? []) listener(message);
     });
-    // After a reconnect the subscriber re-subscribes by itself (autoResubscribe).
   }
 
   /** Connects both clients; resolves even if Redis is down or not answering (the clients keep retrying). */

@@ -10,6 +10,16 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private readonly target: { host: string; port: number };
   port = 0;
+  /**
+   * Inspects what a client sends before it is relayed: true cuts that client's connection
+   * there (the bytes are not relayed), as a network failure in the middle of a command would.
+   */
+  cutWhen: ((chunk: Buffer) => boolean) | undefined;
+  /**
+   * The same, but true leaves the connection open and relays nothing more the client sends on it:
+   * a server that stopped answering.
+   */
+  holdWhen: ((chunk: Buffer) => boolean) | undefined;
 
   constructor(target: { host: string; port: number }) {
     this.target = target;
@@ -28,7 +38,24 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      let held = false;
+      client.on("data", (chunk: Buffer) => {
+        if (held || this.holdWhen?.(chunk) === true) {
+          held = true;
+          return;
+        }
+        if (this.cutWhen?.(chunk) === true) {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (!upstream.write(chunk)) {
+          client.pause();
+          upstream.once("drain", () => client.resume());
+        }
+      });
+      client.on("end", () => upstream.end());
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -39,6 +66,11 @@ export class TcpProxy {
     });
     this.server = server;
     this.port = (server.address() as net.AddressInfo).port;
+  }
+
+  /** Drops every open connection and keeps listening (clients reconnect through it). */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Refuses new connections and drops every open one. */

@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { uniqueRedisPrefix } from "../../harness/redis.ts";
+import { RedisCoordinationStore } from "../../src/cache/redis-coordination-store.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { REDIS_URL } from "../support/services.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
+
+/**
+ * After a reconnect the subscriber sends SUBSCRIBE again. ioredis' own re-subscription
+ * (autoResubscribe) leaves that command's promise without a handler: if Redis does not answer it
+ * and the store is then closed (a replica shutting down while Redis hangs), its rejection is
+ * unhandled, which ends a Node process. Gatehouse re-subscribes itself, handling failures, and
+ * tries again on the next connection.
+ */
+describe("Redis pub/sub when re-subscribing after a reconnect fails", () => {
+  const stores: RedisCoordinationStore[] = [];
+  let proxy: TcpProxy | undefined;
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await proxy?.stop();
+  });
+
+  it("a SUBSCRIBE Redis never answers leaves no rejection unhandled when the store closes", async () => {
+    const direct = new URL(REDIS_URL);
+    proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 6379) });
+    await proxy.start();
+    const logger = createLogger("silent");
+    const store = new RedisCoordinationStore(
+      `redis://127.0.0.1:${proxy.port}`,
+      uniqueRedisPrefix("resubscribe"),
+      logger,
+    );
+    await store.connect();
+    await store.subscribe("changes", () => {});
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let held = 0;
+      proxy.holdWhen = (chunk) => {
+        if (!chunk.toString("latin1").toLowerCase().includes("subscribe")) return false;
+        held++;
+        return true;
+      };
+      proxy.dropConnections();
+      while (held === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await store.close();
+      // A rejection is reported once the microtask queue has drained: let it surface.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled.map(String)).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("a connection cut in the middle of re-subscribing: the subscription is back once one holds", async () => {
+    const direct = new URL(REDIS_URL);
+    proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 6379) });
+    await proxy.start();
+    const prefix = uniqueRedisPrefix("resubscribe");
+    const logger = createLogger("silent");
+    const store = new RedisCoordinationStore(`redis://127.0.0.1:${proxy.port}`, prefix, logger);
+    const publisher = new RedisCoordinationStore(REDIS_URL, prefix, logger);
+    stores.push(store, publisher);
+    await Promise.all([store.connect(), publisher.connect()]);
+    const received: string[] = [];
+    await store.subscribe("changes", (message) => received.push(message));
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let cuts = 0;
+      proxy.cutWhen = (chunk) => {
+        if (cuts > 0 || !chunk.toString("latin1").toLowerCase().includes("subscribe")) return false;
+        cuts++;
+        return true;
+      };
+      proxy.dropConnections();
+      // Until a message published now reaches the listener: the subscription is back.
+      let attempt = 0;
+      while (!received.includes(`after-${attempt}`)) {
+        attempt++;
+        await publisher.publish("changes", `after-${attempt}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(cuts).toBe(1);
+      // A rejection is reported after the microtask queue drains: let it surface.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
