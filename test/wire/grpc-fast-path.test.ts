@@ -17,6 +17,7 @@ import { grpcFrame, grpcMessage, gzipFrame, rawGrpcCall } from "../support/h2-gr
 import { IDENTITY_ENV, loginTokens, TEST_ADMIN } from "../support/identity.ts";
 
 const CHECK = "/envoy.service.auth.v3.Authorization/Check";
+const BROWSER_ORIGIN = "https://console.example.test";
 const HEALTH = "/grpc.health.v1.Health/Check";
 
 /**
@@ -32,7 +33,10 @@ describe("gRPC fast path (PostgreSQL + Redis)", () => {
   const checks: Record<string, CheckRequest> = {};
 
   beforeAll(async () => {
-    fast = await startTestGatehouse({ backend: "postgres", env: IDENTITY_ENV });
+    fast = await startTestGatehouse({
+      backend: "postgres",
+      env: { ...IDENTITY_ENV, CORS_ORIGINS: BROWSER_ORIGIN },
+    });
     connect = await startTestGatehouse({
       backend: "postgres",
       shareWith: fast,
@@ -93,6 +97,14 @@ describe("gRPC fast path (PostgreSQL + Redis)", () => {
     const response = fromBinary(CheckResponseSchema, grpcMessage(viaFast.body));
     expect(response.status?.code).toBe(verdict);
     expect(response).toEqual(fromBinary(CheckResponseSchema, grpcMessage(viaConnect.body)));
+  });
+
+  it("leaves a call with an Origin to the full server, whose answer carries the CORS headers", async () => {
+    const fromBrowser = await rawGrpcCall(fast.url, CHECK, checkFrame("allow"), { origin: BROWSER_ORIGIN });
+    expect(fromBrowser.status).toBe(0);
+    expect(fromBrowser.headers["access-control-allow-origin"]).toBe(BROWSER_ORIGIN);
+    const fromMesh = await rawGrpcCall(fast.url, CHECK, checkFrame("allow"));
+    expect(fromMesh.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
   it("echoes a well-formed x-request-id and makes one up otherwise", async () => {
