@@ -87,6 +87,7 @@ export class RedisCoordinationStore implements CoordinationStore {
       ...(tls === undefined ? {} : { tls: { ca: tls.ca } }),
     };
     this.client = new Redis(url, options);
+    keepSocketErrorsHandled(this.client);
     if (tracing !== undefined) traceRedisCommands(this.client, tracing);
     // EVALSHA with a fallback to EVAL: the script text is not sent on every call.
     this.client.defineCommand("gatehouseIncrement", { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
@@ -94,6 +95,7 @@ export class RedisCoordinationStore implements CoordinationStore {
     // Redis that does not answer it until the store closes ended the process (an unhandled
     // rejection). The "ready" listener below subscribes every channel again, and handles failures.
     this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, autoResubscribe: false });
+    keepSocketErrorsHandled(this.subscriber);
     this.client.on("ready", () => {
       this.stalled = false;
       this.setHealthy(true);
@@ -248,3 +250,22 @@ export class RedisCoordinationStore implements CoordinationStore {
     this.subscriber.disconnect();
   }
 }
+
+/**
+ * ioredis listens for its socket's "error" once: a second error on the same socket (a TLS alert
+ * arriving after a refused certificate) found no listener, which Node turns into an uncaught
+ * exception that ends the process. Every socket the client opens gets a listener of its own;
+ * ioredis still hears the first error and reconnects as before.
+ */
+function keepSocketErrorsHandled(client: Redis): void {
+  type Connector = { connect(...args: unknown[]): Promise<NodeJS.EventEmitter> };
+  const connector = (client as unknown as { connector: Connector }).connector;
+  const connect = connector.connect.bind(connector);
+  connector.connect = async (...args: unknown[]) => {
+    const socket = await connect(...args);
+    socket.on("error", ignoreSocketError);
+    return socket;
+  };
+}
+
+function ignoreSocketError(): void {}

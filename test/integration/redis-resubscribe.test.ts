@@ -93,3 +93,22 @@ describe("Redis pub/sub when re-subscribing after a reconnect fails", () => {
     }
   });
 });
+
+describe("Redis connection errors", () => {
+  it("a second error on the same socket (a TLS alert after a refused certificate) throws nothing", async () => {
+    const store = new RedisCoordinationStore(
+      REDIS_URL,
+      uniqueRedisPrefix("socket-errors"),
+      createLogger("silent"),
+    );
+    try {
+      await store.connect();
+      // The client's own socket, as ioredis opened it.
+      const socket = (store as unknown as { client: { stream: NodeJS.EventEmitter } }).client.stream;
+      socket.emit("error", new Error("certificate refused"));
+      expect(() => socket.emit("error", new Error("tlsv1 alert decode error"))).not.toThrow();
+    } finally {
+      await store.close();
+    }
+  });
+});
