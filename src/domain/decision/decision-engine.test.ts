@@ -420,6 +420,35 @@ describe("DecisionEngine", () => {
     expect(engine.cachedTokens()).toBe(100);
   });
 
+  it("asked first through remembered() (Check's fast path), a question is counted once: the same scan resistance", async () => {
+    const tokens = Array.from({ length: 50 }, (_, i) => `fast${i}`);
+    for (const token of tokens) verifier.table.set(token, claims({ tokenId: token }));
+    const questions = tokens.flatMap((token) =>
+      [{}, { requiredRole: "viewer" }, { service: { host: "billing.internal" } }].map((extra) => ({
+        token: jws(token),
+        service: { key: "billing" },
+        ...extra,
+      })),
+    );
+    const ask = async (input: (typeof questions)[number]) =>
+      engine.remembered(input) ?? (await engine.decide(input, { notRemembered: true }));
+    const last = new Map<(typeof questions)[number], unknown>();
+    for (let round = 0; round < 2; round++)
+      for (const question of questions) last.set(question, await ask(question));
+    let remembered = 0;
+    const replays = 4;
+    for (let round = 0; round < replays; round++) {
+      for (const question of questions) {
+        const decision = await ask(question);
+        if (decision === last.get(question)) remembered++;
+        last.set(question, decision);
+      }
+    }
+    const ratio = remembered / (replays * questions.length);
+    console.log(`through remembered(): ${ratio.toFixed(3)} answered whole`);
+    expect(ratio).toBeGreaterThanOrEqual(0.4);
+  });
+
   it("keeps answering repeated questions whole with 1.5× the remembered answers' capacity in rotation", async () => {
     // 50 tokens (all in the token cache) × 3 questions each = 150 questions over 100 remembered answers.
     const tokens = Array.from({ length: 50 }, (_, i) => `asked${i}`);

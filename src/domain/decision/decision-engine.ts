@@ -171,9 +171,12 @@ export class DecisionEngine {
    * subject's cached access would expire, so it is never staler than what it was
    * made from; an answer made while a change arrived is never used again.
    */
-  async decide(input: DecisionInput): Promise<Decision> {
+  async decide(input: DecisionInput, options: { notRemembered?: boolean } = {}): Promise<Decision> {
     const key = questionKey(input);
-    const hit = key === undefined ? undefined : this.rememberedFor(key, input.token!);
+    // notRemembered: remembered() was just asked this question and had no answer (asking the memo
+    // again would count the question twice in its admission sketch).
+    const hit =
+      key === undefined || options.notRemembered === true ? undefined : this.rememberedFor(key, input.token!);
     if (hit !== undefined) {
       this.onDecision?.(hit);
       return hit;

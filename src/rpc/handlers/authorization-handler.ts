@@ -26,7 +26,10 @@ export function createEnvoyCheck(engine: DecisionEngine, names: IdentityHeaderNa
     const likely = rememberedQuestion(facts);
     const remembered = likely === undefined ? undefined : engine.remembered(likely);
     if (remembered !== undefined) return respond(remembered);
-    return engine.decide(decisionInputFrom(facts)).then(respond);
+    const input = decisionInputFrom(facts);
+    // The same question (the same token; service and role are read alike) was just looked up.
+    const notRemembered = likely !== undefined && likely.token === input.token;
+    return engine.decide(input, { notRemembered }).then(respond);
   };
 }
 
