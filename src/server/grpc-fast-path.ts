@@ -132,6 +132,10 @@ function onData(this: CallStream, chunk: Buffer): void {
   this[kCall].receive(chunk);
 }
 
+function onWantTrailers(this: CallStream): void {
+  this.sendTrailers(this[kCall].trailers);
+}
+
 function onEnd(this: CallStream): void {
   const call = this[kCall];
   try {
@@ -150,6 +154,8 @@ class FastCall {
   private rest: Buffer[] | undefined;
   private size = 0;
   private span: RpcSpan | undefined;
+  /** grpc-status and friends, sent when the stream asks for its trailers (onWantTrailers). */
+  trailers: OutgoingHttpHeaders = OK_TRAILERS;
   private readonly context: FastPathContext;
   private readonly route: FastUnaryRoute;
   private readonly outcome: FastCallOutcome;
@@ -212,7 +218,9 @@ class FastCall {
   fail(error: unknown): void {
     const failure = this.outcome.failed(error, this.requestId, this.started);
     this.span?.end(failure.code, Code[failure.code]);
-    sendFailure(this.stream, this.requestId, failure);
+    // As Connect answers a failure: headers, no message, grpc-status and details in the trailers.
+    this.trailers = trailersFor(failure);
+    this.respond();
   }
 
   private later(handled: unknown): void {
@@ -224,8 +232,20 @@ class FastCall {
   private succeed(output: object): void {
     const body = this.context.encode(this.route, output);
     this.span?.end(0, undefined, this.route.decisionCode?.(output as MessageShape<DescMessage>));
-    send(this.stream, this.requestId, body);
+    this.respond(body);
     this.outcome.succeeded(this.started);
+  }
+
+  /** The answer: headers, the framed message (none on failure), then the trailers. */
+  private respond(body?: Buffer): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.headersSent) return;
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc", "x-request-id": this.requestId },
+      { waitForTrailers: true },
+    );
+    stream.on("wantTrailers", onWantTrailers);
+    stream.end(body);
   }
 
   /** The request's message, decoded; throws the ConnectError its bytes deserve. */
@@ -261,32 +281,6 @@ const EMPTY = Buffer.alloc(0);
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-/** The answer: headers, the framed message, then grpc-status in the trailers. */
-function send(stream: ServerHttp2Stream, requestId: string, body: Buffer): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond(
-    { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
-    { waitForTrailers: true },
-  );
-  stream.on("wantTrailers", sendOkTrailers);
-  stream.end(body);
-}
-
-function sendOkTrailers(this: ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
-
-/** A failure as Connect answers one: headers, no message, grpc-status and details in the trailers. */
-function sendFailure(stream: ServerHttp2Stream, requestId: string, failure: ConnectError): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond(
-    { ":status": 200, "content-type": "application/grpc", "x-request-id": requestId },
-    { waitForTrailers: true },
-  );
-  stream.once("wantTrailers", () => stream.sendTrailers(trailersFor(failure)));
-  stream.end();
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
