@@ -20,59 +20,46 @@ describe("Redis pub/sub when re-subscribing after a reconnect fails", () => {
     await proxy?.stop();
   });
 
-  it("a SUBSCRIBE Redis never answers leaves no rejection unhandled when the store closes", async () => {
+  /** A store that reaches the real Redis through a proxy the test controls. */
+  async function proxiedStore(prefix: string): Promise<{ store: RedisCoordinationStore; proxy: TcpProxy }> {
     const direct = new URL(REDIS_URL);
     proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 6379) });
     await proxy.start();
-    const logger = createLogger("silent");
-    const store = new RedisCoordinationStore(
-      `redis://127.0.0.1:${proxy.port}`,
-      uniqueRedisPrefix("resubscribe"),
-      logger,
-    );
+    const store = new RedisCoordinationStore(`redis://127.0.0.1:${proxy.port}`, prefix, LOGGER);
+    stores.push(store);
     await store.connect();
+    return { store, proxy };
+  }
+
+  it("a SUBSCRIBE Redis never answers leaves no rejection unhandled when the store closes", async () => {
+    const { store, proxy } = await proxiedStore(uniqueRedisPrefix("resubscribe"));
     await store.subscribe("changes", () => {});
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       let held = 0;
       proxy.holdWhen = (chunk) => {
-        if (!chunk.toString("latin1").toLowerCase().includes("subscribe")) return false;
+        if (!sendsSubscribe(chunk)) return false;
         held++;
         return true;
       };
       proxy.dropConnections();
       while (held === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       await store.close();
-      // A rejection is reported once the microtask queue has drained: let it surface.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(unhandled.map(String)).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
+    });
+    expect(unhandled.map(String)).toEqual([]);
   });
 
   it("a connection cut in the middle of re-subscribing: the subscription is back once one holds", async () => {
-    const direct = new URL(REDIS_URL);
-    proxy = new TcpProxy({ host: direct.hostname, port: Number(direct.port || 6379) });
-    await proxy.start();
     const prefix = uniqueRedisPrefix("resubscribe");
-    const logger = createLogger("silent");
-    const store = new RedisCoordinationStore(`redis://127.0.0.1:${proxy.port}`, prefix, logger);
-    const publisher = new RedisCoordinationStore(REDIS_URL, prefix, logger);
-    stores.push(store, publisher);
-    await Promise.all([store.connect(), publisher.connect()]);
+    const { store, proxy } = await proxiedStore(prefix);
+    const publisher = new RedisCoordinationStore(REDIS_URL, prefix, LOGGER);
+    stores.push(publisher);
+    await publisher.connect();
     const received: string[] = [];
     await store.subscribe("changes", (message) => received.push(message));
-
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    try {
-      let cuts = 0;
+    let cuts = 0;
+    const unhandled = await unhandledRejectionsDuring(async () => {
       proxy.cutWhen = (chunk) => {
-        if (cuts > 0 || !chunk.toString("latin1").toLowerCase().includes("subscribe")) return false;
+        if (cuts > 0 || !sendsSubscribe(chunk)) return false;
         cuts++;
         return true;
       };
@@ -84,23 +71,34 @@ describe("Redis pub/sub when re-subscribing after a reconnect fails", () => {
         await publisher.publish("changes", `after-${attempt}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(cuts).toBe(1);
-      // A rejection is reported after the microtask queue drains: let it surface.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
+    });
+    expect(cuts).toBe(1);
+    expect(unhandled.map(String)).toEqual([]);
   });
 });
 
+const LOGGER = createLogger("silent");
+
+const sendsSubscribe = (chunk: Buffer) => chunk.toString("latin1").toLowerCase().includes("subscribe");
+
+/** The rejections nobody handled while `work` ran, and until they would have been reported. */
+async function unhandledRejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await work();
+    // A rejection is reported once the microtask queue has drained: let it surface.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  return unhandled;
+}
+
 describe("Redis connection errors", () => {
   it("a second error on the same socket (a TLS alert after a refused certificate) throws nothing", async () => {
-    const store = new RedisCoordinationStore(
-      REDIS_URL,
-      uniqueRedisPrefix("socket-errors"),
-      createLogger("silent"),
-    );
+    const store = new RedisCoordinationStore(REDIS_URL, uniqueRedisPrefix("socket-errors"), LOGGER);
     try {
       await store.connect();
       // The client's own socket, as ioredis opened it.
