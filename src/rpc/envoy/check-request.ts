@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import type { DecisionInput } from "../../domain/decision/decision-engine.ts";
+import type { DecisionInput, ServiceSelector } from "../../domain/decision/decision-engine.ts";
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -32,13 +32,18 @@ export interface CheckFacts {
 export function decisionInputFrom(facts: CheckFacts): DecisionInput {
   const authorization = facts.authorization;
   const match = authorization === undefined ? null : BEARER.exec(authorization.trim());
-  const host = facts.host || facts.authority || "";
   return {
     token: match?.[1],
     malformedCredentials: authorization !== undefined && match === null,
-    service: facts.service !== undefined && facts.service !== "" ? { key: facts.service } : { host },
+    service: serviceOf(facts),
     requiredRole: facts.requiredRole,
   };
+}
+
+/** The route's service (context_extensions), else the request's host. */
+function serviceOf(facts: CheckFacts): ServiceSelector {
+  if (facts.service !== undefined && facts.service !== "") return { key: facts.service };
+  return { host: facts.host || facts.authority || "" };
 }
 
 /**
@@ -51,12 +56,7 @@ export function decisionInputFrom(facts: CheckFacts): DecisionInput {
 export function rememberedQuestion(facts: CheckFacts): DecisionInput | undefined {
   const authorization = facts.authorization;
   if (authorization === undefined || !authorization.startsWith("Bearer ")) return undefined;
-  const host = facts.host || facts.authority || "";
-  return {
-    token: authorization.slice(7),
-    service: facts.service !== undefined && facts.service !== "" ? { key: facts.service } : { host },
-    requiredRole: facts.requiredRole,
-  };
+  return { token: authorization.slice(7), service: serviceOf(facts), requiredRole: facts.requiredRole };
 }
 
 /** The facts of a decoded CheckRequest (Connect's path: JSON, gRPC-web, compressed gRPC). */
