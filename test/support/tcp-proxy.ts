@@ -77,7 +77,7 @@ export class TcpProxy {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
+    this.dropConnections();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
