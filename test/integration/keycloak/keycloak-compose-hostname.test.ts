@@ -117,7 +117,9 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
     // No bootstrap administrator: its creation at start-up would be the first Keycloak call.
     const { BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ...env } =
       IDENTITY_ENV;
-    const other = await startTestGatehouse({ backend: "embedded", env: { ...env, ...realm.env, ...extra } });
+    // PostgreSQL, not embedded: typeorm-pglite holds one PGlite per process, so a second embedded
+    // Gatehouse beside the suite's own would share (and on stop close and reopen) that one.
+    const other = await startTestGatehouse({ backend: "postgres", env: { ...env, ...realm.env, ...extra } });
     try {
       const failure = await fails(other.url, `${AUTH}/Login`, { login: username, password: PASSWORD });
       console.log(`Login ${label}: ${failure.code} ${failure.reason} ${failure.message}`);
@@ -187,10 +189,11 @@ describe("Keycloak with a public hostname and a dynamic back channel (compose)",
     it("a Gatehouse without the CA refuses Keycloak's certificate: UNAVAILABLE with its own reason", async () => {
       const { BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ...env } =
         IDENTITY_ENV;
-      // Its error lines in the test output: an unexpected code must say what was thrown (a CI run got
-      // `internal` once, not reproduced since).
+      // Its error lines in the test output: an unexpected code must say what was thrown.
+      // PostgreSQL for the reason above: with a second embedded instance the suite's own Gatehouse
+      // reopened the shared PGlite in this one's data directory while it was being removed.
       const untrusting = await startTestGatehouse({
-        backend: "embedded",
+        backend: "postgres",
         env: { ...env, ...tlsEnv(), LOG_LEVEL: "error" },
       });
       try {
