@@ -31,7 +31,20 @@ export interface StartOptions {
   readonly hooks?: GatehouseHooks;
 }
 
+/**
+ * Embedded instances running in this process. typeorm-pglite holds one PGlite per process: a
+ * second embedded Gatehouse on another DATA_DIR would share the first one's database, and closing
+ * either closes it under the other (which then reopens it in the last DATA_DIR given).
+ */
+let runningEmbedded = 0;
+
 export async function startTestGatehouse(options: StartOptions): Promise<TestGatehouse> {
+  const ownEmbedded = options.backend === "embedded" && options.shareWith === undefined;
+  if (ownEmbedded && runningEmbedded > 0) {
+    throw new Error(
+      "another embedded Gatehouse runs in this test process: use backend 'postgres' for the second (typeorm-pglite holds one PGlite per process)",
+    );
+  }
   const cleanups: Array<() => Promise<void>> = [];
   let env: Record<string, string>;
   if (options.shareWith !== undefined) {
@@ -56,8 +69,12 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     SHUTDOWN_GRACE_MS: "2000",
     ...env,
   });
+  let counted = ownEmbedded;
+  if (counted) runningEmbedded++;
   const gatehouse = await startGatehouse(config, createLogger(config.log.level), options.hooks).catch(
     async (error: unknown) => {
+      if (counted) runningEmbedded--;
+      counted = false;
       for (const cleanup of cleanups.reverse()) await cleanup();
       throw error;
     },
@@ -70,6 +87,8 @@ export async function startTestGatehouse(options: StartOptions): Promise<TestGat
     env,
     async stop() {
       await gatehouse.close();
+      if (counted) runningEmbedded--;
+      counted = false;
       // Only the instance that created the data removes it.
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
