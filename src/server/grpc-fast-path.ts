@@ -126,18 +126,25 @@ interface FastPathContext {
 }
 
 const kCall = Symbol("gatehouse.fastCall");
-type CallStream = ServerHttp2Stream & { [kCall]: FastCall };
+type CallStream = ServerHttp2Stream & { [kCall]: FastCall | undefined };
 
 function onData(this: CallStream, chunk: Buffer): void {
-  this[kCall].receive(chunk);
+  this[kCall]?.receive(chunk);
 }
 
 function onWantTrailers(this: CallStream): void {
-  this.sendTrailers(this[kCall].trailers);
+  const call = this[kCall];
+  if (call === undefined) return;
+  this.sendTrailers(call.trailers);
+  // The call is over. Node keeps a stream object alive through a garbage collection or two after
+  // it closes, so whatever it still points to is promoted to the old generation with it. Once
+  // the stream lets go, the call's objects (its headers, request bytes and id) die young instead.
+  this[kCall] = undefined;
 }
 
 function onEnd(this: CallStream): void {
   const call = this[kCall];
+  if (call === undefined) return;
   try {
     call.answer();
   } catch (error) {
