@@ -33,5 +33,7 @@ EXPOSE 8080
 # SIGTERM drains in-flight calls, then exits 0.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# --max-semi-space-size=8: young-generation pauses of ≈ 2 ms instead of 12–20 ms (BENCHMARKS.md).
-CMD ["node", "--max-semi-space-size=8", "src/main.ts"]
+# --max-semi-space-size=8: young-generation pauses of ≈ 2 ms instead of 12–20 ms; and no
+# allocation-site pretenuring: V8 otherwise put per-call objects in the old generation, whose
+# collections then stalled calls for 60–160 ms (BENCHMARKS.md, findings 5 and 18).
+CMD ["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "src/main.ts"]

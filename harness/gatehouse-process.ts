@@ -10,7 +10,10 @@ import { ROOT } from "./root.ts";
  * in step), so that what tests and benchmarks start is what is deployed.
  * Extra node arguments come after these and win.
  */
-export const GATEHOUSE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+export const GATEHOUSE_NODE_FLAGS: readonly string[] = [
+  "--max-semi-space-size=8",
+  "--no-allocation-site-pretenuring",
+];
 
 /** How much of its output a process handle keeps in memory (the newest part). */
 const RETAINED_OUTPUT = 1_000_000;

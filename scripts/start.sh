@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install.sh
 # The console (served at /console/ and /account/): built when missing or stale.
 scripts/build-web.sh
-# --max-semi-space-size: see BENCHMARKS.md (young-generation pauses); keep in step with the
-# Dockerfile, package.json's "serve" and bench/support/gatehouse-server.ts (test/deploy checks).
-exec scripts/node24.sh node --max-semi-space-size=8 src/main.ts
+# --max-semi-space-size: young-generation pauses; --no-allocation-site-pretenuring: per-call objects
+# V8 had moved to the old generation (BENCHMARKS.md, findings 5 and 18). Keep in step with the
+# Dockerfile, package.json's "serve" and harness/gatehouse-process.ts (test/deploy checks).
+exec scripts/node24.sh node --max-semi-space-size=8 --no-allocation-site-pretenuring src/main.ts
