@@ -88,7 +88,7 @@ export interface TestRealm {
  * policy), under its own name so that suites running in parallel against the
  * one Keycloak never see each other's users.
  *
- * Brute-force detection is off unless asked for. Keycloak 26.7.3 refused users
+ * Brute-force detection is off. Keycloak 26.7.3 refused users
  * that had never failed a sign-in as `user_temporarily_disabled`: in one CI run
  * a user signed in, and its second sign-in a second later was refused, with no
  * LOGIN_ERROR for that user before it in Keycloak's event log and one failure
@@ -99,7 +99,7 @@ export interface TestRealm {
  */
 export async function createTestRealm(
   keycloakUrl: string,
-  options: { smtpPort?: number; extraClients?: readonly ExtraClient[]; bruteForceProtection?: boolean } = {},
+  options: { smtpPort?: number; extraClients?: readonly ExtraClient[] } = {},
 ): Promise<TestRealm> {
   const name = `gh-test-${randomBytes(5).toString("hex")}`;
   const template = await readFile(REALM_FILE, "utf8");
@@ -111,7 +111,7 @@ export async function createTestRealm(
       .replace(/\$\{GATEHOUSE_BACKCHANNEL_LOGOUT_URL:[^}]*\}/g, ""),
   ) as Record<string, any>;
   realm.realm = name;
-  realm.bruteForceProtected = options.bruteForceProtection ?? false;
+  realm.bruteForceProtected = false;
   for (const client of options.extraClients ?? []) {
     realm.clients.push({
       clientId: client.clientId,
