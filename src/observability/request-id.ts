@@ -20,8 +20,8 @@ const DIGITS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
  * A random (version 4) UUID as one flat string. node:crypto's randomUUID joins
  * it from 20 pieces, a tree of strings that lives as long as the id does:
  * the id goes into every fast-path answer's headers, which node:http2 keeps
- * until the stream object is collected, so that tree was most of what each
- * call left in the old generation (BENCHMARKS.md, finding 18).
+ * until the stream object is collected, and that tree was the largest part of
+ * what our own code left in the old generation per call (BENCHMARKS.md, finding 18).
  */
 export function newRequestId(): string {
   if (used === BATCH) {

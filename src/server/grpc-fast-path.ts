@@ -136,9 +136,9 @@ function onWantTrailers(this: CallStream): void {
   const call = this[kCall];
   if (call === undefined) return;
   this.sendTrailers(call.trailers);
-  // The call is over. Node keeps a stream object alive through a garbage collection or two after
-  // it closes, so whatever it still points to is promoted to the old generation with it. Once
-  // the stream lets go, the call's objects (its headers, request bytes and id) die young instead.
+  // The call is over. A closed stream can outlive a young-generation collection, and what it
+  // still points to is then promoted with it: once it lets go, the call's objects (its headers,
+  // request bytes and id) can die young (BENCHMARKS.md, finding 18).
   this[kCall] = undefined;
 }
 
